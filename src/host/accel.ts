@@ -1,0 +1,188 @@
+// Deciding between KVM and TCG (software emulation).
+//
+// /dev/kvm existing is not enough: under nested virtualisation it can open fine and then hang the guest in early
+// boot. So we boot a 512-byte guest that writes a line to its serial port and give it one second. A working KVM
+// prints within a few hundred milliseconds (TCG takes ~0.15 s); a broken nested KVM either never prints or takes
+// seconds to get through the BIOS — seen here: 5.5 s for the sector, and a Linux kernel then stuck for good at
+// "Probing EDD". Either way TCG is the better choice. The answer is cached per host boot (the kernel's boot_id), because it cannot change before a reboot
+// and the probe costs up to a few seconds.
+import { spawn } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  renameSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface AccelDecision {
+  accel: Accel;
+  /** One line a user can act on, e.g. why KVM was not chosen. */
+  reason: string;
+  /** The kernel boot this decision belongs to. */
+  bootId: string;
+  /** True when read from the cache rather than probed now. */
+  cached: boolean;
+}
+
+export interface AccelProbeOptions {
+  /** How long the KVM guest gets to print its line (default 1 s; a working KVM needs a few hundred ms). */
+  timeoutMs?: number;
+  qemuBinary?: string;
+  kvmDevice?: string;
+  /** Cache file (default `$XDG_CACHE_HOME/roost/accel.json`); `null` disables the cache. */
+  cacheFile?: string | null;
+}
+
+export const PROBE_MARKER = 'ROOST-ACCEL-PROBE-OK';
+export const DEFAULT_PROBE_TIMEOUT_MS = 1_000;
+
+/**
+ * A BIOS boot sector (real mode, loaded at 0x7C00) that writes PROBE_MARKER to COM1 and halts.
+ *   mov dx,0x3F8 / mov si,msg / next: lodsb / test al,al / jz done / out dx,al / jmp next / done: cli / hlt / jmp done
+ */
+export function probeBootSector(): Buffer {
+  const code = [
+    0xba, 0xf8, 0x03, 0xbe, 0x12, 0x7c, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xfa, 0xf4, 0xeb,
+    0xfc,
+  ];
+  const sector = Buffer.alloc(512);
+  Buffer.from(code).copy(sector, 0);
+  sector.write(`${PROBE_MARKER}\n\0`, code.length, 'latin1');
+  sector[510] = 0x55;
+  sector[511] = 0xaa;
+  return sector;
+}
+
+/** Decides kvm or tcg for this user on this host boot, probing at most once per boot. */
+export async function detectAccel(opts: AccelProbeOptions = {}): Promise<AccelDecision> {
+  const bootId = readBootId();
+  const cacheFile = opts.cacheFile === undefined ? defaultCacheFile() : opts.cacheFile;
+  const hit = cacheFile ? readCache(cacheFile, bootId) : undefined;
+  if (hit) return { ...hit, cached: true };
+
+  const decision = await probe(opts, bootId);
+  if (cacheFile) writeCache(cacheFile, decision);
+  return decision;
+}
+
+async function probe(opts: AccelProbeOptions, bootId: string): Promise<AccelDecision> {
+  const device = opts.kvmDevice ?? '/dev/kvm';
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? `${device} does not exist (no hardware virtualisation, or the kvm module is not loaded): using TCG, which is much slower`
+        : `${device} is not usable by this user (${code}); add yourself to the 'kvm' group for speed: using TCG`;
+    return { accel: 'tcg', reason, bootId, cached: false };
+  }
+  const booted = await bootsWith('kvm', opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, opts.qemuBinary);
+  if (booted === true)
+    return { accel: 'kvm', reason: `${device} works: a probe guest booted under KVM`, bootId, cached: false };
+  return {
+    accel: 'tcg',
+    reason: `${device} exists but a probe guest did not boot under KVM (${booted}); broken or very slow nested virtualisation is the usual cause: using TCG`,
+    bootId,
+    cached: false,
+  };
+}
+
+/**
+ * Boots the probe sector under `accel` and resolves true when its line appears on the serial port within the
+ * time limit, or a short reason string otherwise. Exported for tests and for `roost doctor`.
+ */
+export function bootsWith(
+  accel: Accel,
+  timeoutMs: number,
+  qemuBinary = 'qemu-system-x86_64',
+): Promise<true | string> {
+  const dir = mkdtempSync(join(tmpdir(), 'roost-accel-'));
+  const disk = join(dir, 'probe.img');
+  writeFileSync(disk, probeBootSector());
+  const args = [
+    '-accel',
+    accel,
+    '-machine',
+    'pc',
+    '-m',
+    '16',
+    '-nodefaults',
+    '-no-reboot',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-drive',
+    `file=${disk},format=raw,if=ide,snapshot=on`,
+  ];
+  return new Promise((resolve) => {
+    let out = '';
+    let settled = false;
+    const child = spawn(qemuBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const finish = (result: true | string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(`no output within ${timeoutMs} ms`), timeoutMs);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('latin1');
+      if (out.includes(PROBE_MARKER)) finish(true);
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    child.on('error', (e) => finish(`cannot run ${qemuBinary}: ${e.message}`));
+    child.on('exit', (code) => finish(`qemu exited with ${code}: ${err.trim().split('\n')[0] ?? ''}`));
+  });
+}
+
+function readBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function defaultCacheFile(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'roost', 'accel.json');
+}
+
+function readCache(file: string, bootId: string): AccelDecision | undefined {
+  try {
+    const d = JSON.parse(readFileSync(file, 'utf8')) as AccelDecision;
+    if (d.bootId === bootId && (d.accel === 'kvm' || d.accel === 'tcg') && typeof d.reason === 'string')
+      return d;
+  } catch {
+    // Missing or unreadable cache: probe again.
+  }
+  return undefined;
+}
+
+function writeCache(file: string, d: AccelDecision): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ accel: d.accel, reason: d.reason, bootId: d.bootId }) + '\n', {
+      mode: 0o600,
+    });
+    renameSync(tmp, file);
+  } catch {
+    // A cache we cannot write only costs a probe next time.
+  }
+}

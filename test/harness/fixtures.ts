@@ -1,0 +1,59 @@
+// The guest fixtures built by scripts/build-test-guests.sh, located through its manifest.
+//
+// As root the fixtures are built into the test user's own ~/.cache so that QEMU, running as that user, can
+// read them; as a normal user they are in that user's ~/.cache. ROOST_TEST_GUESTS_DIR overrides both.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestUser } from './test-user.js';
+
+export interface TinyGuest {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  /** Printed on the serial console when the guest's servers are up: `ROOST-TINY-READY ip=…`. */
+  readyMarker: string;
+}
+
+export interface DebianGuest {
+  dir: string;
+  disk: string;
+  format: string;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  user?: string;
+}
+
+export interface GuestManifest {
+  tiny?: TinyGuest;
+  debian?: DebianGuest;
+}
+
+export function guestsDir(user: TestUser): string {
+  return process.env.ROOST_TEST_GUESTS_DIR ?? join(user.home, '.cache', 'roost', 'test-guests');
+}
+
+export function readManifest(user: TestUser): GuestManifest {
+  const file = join(guestsDir(user), 'manifest.json');
+  if (!existsSync(file)) return {};
+  return JSON.parse(readFileSync(file, 'utf8')) as GuestManifest;
+}
+
+export function tinyGuest(user: TestUser): TinyGuest {
+  const g = readManifest(user).tiny;
+  if (!g)
+    throw new Error(
+      `tiny guest not built: run 'npm run fixtures -- --only tiny' (looked in ${guestsDir(user)})`,
+    );
+  return g;
+}
+
+export function debianGuest(user: TestUser): DebianGuest {
+  const g = readManifest(user).debian;
+  if (!g)
+    throw new Error(
+      `Debian guest not built: run 'npm run fixtures -- --only debian' (looked in ${guestsDir(user)})`,
+    );
+  return g;
+}
