@@ -1,5 +1,6 @@
 // Builds missing guest fixtures by running scripts/build-test-guests.sh (cached by input hash, so this is a
 // no-op when they are current).
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { guestsDir, readManifest } from './fixtures.js';
@@ -8,13 +9,29 @@ import type { TestUser } from './test-user.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export async function ensureFixtures(user: TestUser, which: ('tiny' | 'debian')[]): Promise<void> {
-  const manifest = readManifest(user);
+/**
+ * Runs the builder for each fixture. The builder itself decides whether its cached build is current (it hashes
+ * its inputs), so this is cheap when nothing changed. `verbose` shows the builder's output as it runs.
+ */
+export async function ensureFixtures(
+  user: TestUser,
+  which: ('tiny' | 'debian')[],
+  opts: { verbose?: boolean } = {},
+): Promise<void> {
   for (const name of which) {
-    if (manifest[name]) continue;
-    await run('bash', [join(repoRoot, 'scripts', 'build-test-guests.sh'), '--only', name], {
-      env: { ...process.env, ROOST_TEST_GUESTS_DIR: guestsDir(user) },
-      timeoutMs: 30 * 60_000,
-    });
+    const argv = [join(repoRoot, 'scripts', 'build-test-guests.sh'), '--only', name];
+    const env = { ...process.env, ROOST_TEST_GUESTS_DIR: guestsDir(user) };
+    if (opts.verbose) {
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('bash', argv, { env, stdio: 'inherit' });
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`building the ${name} guest failed (exit ${code})`)),
+        );
+      });
+    } else {
+      await run('bash', argv, { env, timeoutMs: 30 * 60_000 });
+    }
+    if (!readManifest(user)[name]) throw new Error(`the ${name} guest builder finished but left no manifest entry`);
   }
 }
