@@ -1,0 +1,22 @@
+// roost's library entry. The libvirt client is usable on its own: `const lv = await connect()`.
+export { connect, type ConnectOptions } from './libvirt/connect.js';
+export {
+  openClient,
+  LibvirtClient,
+  type OpenClientOptions,
+  type LifecycleEvent,
+  type DomainInfo,
+} from './libvirt/api.js';
+export {
+  LibvirtError,
+  ConnectionClosedError,
+  ProtocolError,
+  StreamClosedError,
+  isNotFound,
+  VirErrorCode,
+} from './libvirt/errors.js';
+export { parseUri, defaultUri, UriError, type LibvirtUri } from './libvirt/uri.js';
+export { DaemonUnavailableError, SocketConnectError } from './libvirt/session.js';
+export { SshTunnelError } from './libvirt/dialers/ssh.js';
+export * from './libvirt/types.js';
+export { detectAccel, type Accel, type AccelDecision } from './host/accel.js';

@@ -1,0 +1,367 @@
+// RpcClient: libvirt's RPC over any Duplex the caller dialled (unix socket, ssh channel, test pair).
+//
+// - Each CALL gets the next serial; replies are matched through a serial → pending map, so any number of
+//   calls may be in flight and answered in any order.
+// - MESSAGE packets (events) are routed by (prog, proc) to subscribers, never by serial: the daemon
+//   sends them with serial 1 (or 0), which can collide with a call's.
+// - A serial that opened a stream stays routed to its LibvirtStream until the stream finishes.
+// - When the transport closes or errors, or the byte stream breaks the framing, every pending call and
+//   open stream fails at once with ConnectionClosedError; later calls fail immediately.
+// - Keepalive: PINGs from the daemon are answered with PONG. With `keepalive` set, the client also
+//   probes: after each silent interval it sends a PING and gives up after `maxMissed` silent intervals.
+
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, LibvirtError, ProtocolError } from '../errors.js';
+import { remoteError } from '../types.js';
+import { type Codec, decode } from '../xdr/index.js';
+import { PacketFramer } from './framer.js';
+import {
+  KeepaliveProc,
+  MessageStatus,
+  MessageType,
+  type Packet,
+  type PacketHeader,
+  PROTOCOL_VERSION,
+  Program,
+  encodePacket,
+  encodePacketPrefix,
+} from './packet.js';
+import { LibvirtStream, type StreamChannel, type StreamMode } from './stream.js';
+
+export interface KeepaliveOptions {
+  /** Silence (ms) after which a PING is sent. */
+  intervalMs: number;
+  /** Silent intervals tolerated before the connection is declared dead. */
+  maxMissed: number;
+}
+
+export interface RpcClientOptions {
+  keepalive?: KeepaliveOptions;
+  /** Largest packet accepted from the daemon (default 4 + VIR_NET_MESSAGE_MAX). */
+  maxPacket?: number;
+}
+
+export type EventHandler = (payload: Buffer, header: PacketHeader) => void;
+
+interface Pending {
+  resolve(payload: Buffer): void;
+  reject(err: Error): void;
+}
+
+export class RpcClient {
+  private readonly framer: PacketFramer;
+  private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, LibvirtStream>();
+  private readonly subscribers = new Map<string, Set<EventHandler>>();
+  private readonly closeListeners = new Set<(err: ConnectionClosedError) => void>();
+  private readonly pausedBy = new Set<LibvirtStream>();
+  private serial = 0;
+  private closedWith: ConnectionClosedError | null = null;
+  private transportError: Error | null = null;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private heard = false;
+  private missed = 0;
+
+  constructor(
+    private readonly transport: Duplex,
+    options: RpcClientOptions = {},
+  ) {
+    this.framer = new PacketFramer(options.maxPacket);
+    transport.on('data', (chunk: Buffer) => this.onData(chunk));
+    transport.on('error', (err: Error) => {
+      this.transportError ??= err;
+      this.fail(
+        new ConnectionClosedError(`connection to the libvirt daemon failed: ${err.message}`, { cause: err }),
+      );
+    });
+    transport.on('end', () =>
+      this.fail(new ConnectionClosedError('the libvirt daemon closed the connection')),
+    );
+    transport.on('close', () =>
+      this.fail(
+        new ConnectionClosedError('connection to the libvirt daemon closed', {
+          cause: this.transportError ?? undefined,
+        }),
+      ),
+    );
+    if (options.keepalive) this.startKeepalive(options.keepalive);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  /** Sends one CALL and resolves with its decoded reply, or rejects with LibvirtError / ConnectionClosedError. */
+  call<A, R>(prog: number, proc: number, args: Codec<A>, value: A, ret: Codec<R>): Promise<R> {
+    return this.callRaw(prog, proc, args, value).then((payload) => decodePayload(ret, payload, proc));
+  }
+
+  /**
+   * Sends a CALL that opens a stream (console, upload, download). The stream is routed from the moment
+   * the call is written, so data arriving right behind the reply is never lost; it is handed out once
+   * the daemon's REPLY/OK arrives.
+   */
+  openStream<A>(
+    prog: number,
+    proc: number,
+    args: Codec<A>,
+    value: A,
+    mode: StreamMode,
+  ): Promise<LibvirtStream> {
+    let stream: LibvirtStream | null = null;
+    // Until the caller holds the stream nobody listens to it; an error before then (the connection
+    // dying under the opening call) must not become an unhandled 'error' event.
+    const swallow = (): void => {};
+    const reply = this.callRaw(prog, proc, args, value, (serial) => {
+      stream = new LibvirtStream(this.channelFor(prog, proc, serial), mode);
+      stream.on('error', swallow);
+      this.streams.set(serial, stream);
+    });
+    return reply.then(
+      () => {
+        const s = stream!;
+        // Let a stream that already failed report it once the caller listens.
+        process.nextTick(() => s.off('error', swallow));
+        return s;
+      },
+      (err: Error) => {
+        (stream as LibvirtStream | null)?.kill(null);
+        throw err;
+      },
+    );
+  }
+
+  /** Subscribes to MESSAGE packets of (prog, proc). Returns the unsubscribe function. */
+  subscribe(prog: number, proc: number, handler: EventHandler): () => void {
+    const key = `${prog}:${proc}`;
+    let set = this.subscribers.get(key);
+    if (!set) this.subscribers.set(key, (set = new Set()));
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0 && this.subscribers.get(key) === set) this.subscribers.delete(key);
+    };
+  }
+
+  /** Called once when the connection closes, for whatever reason. Returns the unsubscribe function. */
+  onClose(listener: (err: ConnectionClosedError) => void): () => void {
+    if (this.closedWith) {
+      listener(this.closedWith);
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Closes the transport; pending calls fail with ConnectionClosedError. */
+  close(): void {
+    this.fail(new ConnectionClosedError('connection closed by the client'));
+  }
+
+  private callRaw<A>(
+    prog: number,
+    proc: number,
+    args: Codec<A>,
+    value: A,
+    beforeSend?: (serial: number) => void,
+  ): Promise<Buffer> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const serial = this.nextSerial();
+    let bytes: Buffer;
+    try {
+      bytes = encodePacket(
+        { prog, vers: PROTOCOL_VERSION, proc, type: MessageType.CALL, serial, status: MessageStatus.OK },
+        (w) => args.encode(w, value),
+      );
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(serial, { resolve, reject });
+      beforeSend?.(serial);
+      this.transport.write(bytes);
+    });
+  }
+
+  private nextSerial(): number {
+    do {
+      this.serial = (this.serial + 1) >>> 0;
+    } while (this.serial === 0 || this.pending.has(this.serial) || this.streams.has(this.serial));
+    return this.serial;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedWith) return;
+    let packets: Packet[];
+    try {
+      packets = this.framer.push(chunk);
+    } catch (cause) {
+      this.fail(new ConnectionClosedError('the libvirt daemon sent malformed data', { cause }));
+      return;
+    }
+    this.heard = true;
+    for (const p of packets) {
+      if (this.closedWith) return;
+      this.route(p);
+    }
+  }
+
+  private route({ header, payload }: Packet): void {
+    if (header.vers !== PROTOCOL_VERSION) {
+      const cause = new ProtocolError('PROTOCOL_BAD_HEADER', `unknown protocol version ${header.vers}`);
+      this.fail(new ConnectionClosedError('the libvirt daemon sent malformed data', { cause }));
+      return;
+    }
+    if (header.prog === Program.KEEPALIVE) {
+      if (header.type === MessageType.MESSAGE && header.proc === KeepaliveProc.PING) {
+        this.sendKeepalive(KeepaliveProc.PONG);
+      }
+      return;
+    }
+    switch (header.type) {
+      case MessageType.REPLY:
+        return this.onReply(header, payload);
+      case MessageType.STREAM:
+        this.streams.get(header.serial)?.handlePacket(header.status, payload);
+        return;
+      case MessageType.MESSAGE:
+        return this.onMessage(header, payload);
+      default:
+        return; // CALLs from the daemon, *_WITH_FDS, STREAM_HOLE: nothing of ours; ignore.
+    }
+  }
+
+  private onReply(header: PacketHeader, payload: Buffer): void {
+    const call = this.pending.get(header.serial);
+    if (!call) return; // no such call (any more): nothing to deliver to
+    this.pending.delete(header.serial);
+    if (header.status === MessageStatus.OK) {
+      call.resolve(payload);
+      return;
+    }
+    let err: Error;
+    try {
+      err = new LibvirtError(decode(remoteError, payload));
+    } catch (cause) {
+      err = new ProtocolError('PROTOCOL_DECODE', `undecodable error reply to procedure ${header.proc}`, {
+        cause,
+      });
+    }
+    call.reject(err);
+  }
+
+  private onMessage(header: PacketHeader, payload: Buffer): void {
+    const handlers = this.subscribers.get(`${header.prog}:${header.proc}`);
+    if (!handlers) return;
+    for (const h of [...handlers]) {
+      try {
+        h(payload, header);
+      } catch {
+        // A subscriber's bug must not take the connection down; subscribers handle their own errors.
+      }
+    }
+  }
+
+  private channelFor(prog: number, proc: number, serial: number): StreamChannel {
+    const header = (status: number): PacketHeader => ({
+      prog,
+      vers: PROTOCOL_VERSION,
+      proc,
+      type: MessageType.STREAM,
+      serial,
+      status,
+    });
+    return {
+      send: (status, payload) => {
+        if (this.closedWith) return true;
+        const length = payload?.length ?? 0;
+        if (length === 0) return this.transport.write(encodePacketPrefix(header(status), 0));
+        // Header and data as two writes: no copy of the data into a new buffer.
+        this.transport.cork();
+        this.transport.write(encodePacketPrefix(header(status), length));
+        const room = this.transport.write(payload!);
+        process.nextTick(() => this.transport.uncork());
+        return room;
+      },
+      onDrain: (cb) => {
+        if (this.closedWith) cb();
+        else this.transport.once('drain', cb);
+      },
+      pauseInput: () => {
+        const stream = this.streams.get(serial);
+        if (!stream) return;
+        this.pausedBy.add(stream);
+        this.transport.pause();
+      },
+      resumeInput: () => {
+        const stream = this.streams.get(serial);
+        if (stream) this.pausedBy.delete(stream);
+        if (this.pausedBy.size === 0) this.transport.resume();
+      },
+      release: () => {
+        const stream = this.streams.get(serial);
+        if (!stream) return;
+        this.streams.delete(serial);
+        if (this.pausedBy.delete(stream) && this.pausedBy.size === 0) this.transport.resume();
+      },
+    };
+  }
+
+  private startKeepalive({ intervalMs, maxMissed }: KeepaliveOptions): void {
+    this.keepaliveTimer = setInterval(() => {
+      // While a slow stream consumer holds the socket paused, silence proves nothing.
+      if (this.heard || this.pausedBy.size > 0) {
+        this.heard = false;
+        this.missed = 0;
+        return;
+      }
+      if (this.missed >= maxMissed) {
+        this.fail(
+          new ConnectionClosedError(`the libvirt daemon did not answer ${maxMissed} keepalive pings`),
+        );
+        return;
+      }
+      this.missed++;
+      this.sendKeepalive(KeepaliveProc.PING);
+    }, intervalMs);
+    this.keepaliveTimer.unref();
+  }
+
+  private sendKeepalive(proc: number): void {
+    if (this.closedWith) return;
+    this.transport.write(
+      encodePacket({
+        prog: Program.KEEPALIVE,
+        vers: PROTOCOL_VERSION,
+        proc,
+        type: MessageType.MESSAGE,
+        serial: 0,
+        status: MessageStatus.OK,
+      }),
+    );
+  }
+
+  private fail(err: ConnectionClosedError): void {
+    if (this.closedWith) return;
+    this.closedWith = err;
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    const streams = [...this.streams.values()];
+    this.pausedBy.clear();
+    for (const c of calls) c.reject(err);
+    for (const s of streams) s.kill(err);
+    this.subscribers.clear();
+    this.transport.destroy();
+    for (const l of [...this.closeListeners]) l(err);
+    this.closeListeners.clear();
+  }
+}
+
+function decodePayload<R>(codec: Codec<R>, payload: Buffer, proc: number): R {
+  try {
+    return decode(codec, payload);
+  } catch (cause) {
+    throw new ProtocolError('PROTOCOL_DECODE', `undecodable reply to procedure ${proc}`, { cause });
+  }
+}

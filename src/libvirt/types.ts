@@ -1,0 +1,170 @@
+// libvirt's wire structures (src/remote/remote_protocol.x), each declared once as a codec.
+// Handles (domain, network, pool, volume, snapshot) are what the daemon uses to find the object again:
+// pass back exactly what a lookup returned.
+
+import {
+  type Infer,
+  array,
+  double,
+  hyper,
+  int,
+  opaqueFixed,
+  optString,
+  optional,
+  string,
+  struct,
+  uhyper,
+  uint,
+  union,
+} from './xdr/index.js';
+
+export const nonnullString = string();
+export const remoteString = optString();
+/** remote_uuid: 16 raw bytes, no length prefix. */
+export const uuid = opaqueFixed(16);
+
+export const nonnullDomain = struct({ name: nonnullString, uuid, id: int });
+export const nonnullNetwork = struct({ name: nonnullString, uuid });
+export const nonnullStoragePool = struct({ name: nonnullString, uuid });
+export const nonnullStorageVol = struct({ pool: nonnullString, name: nonnullString, key: nonnullString });
+export const nonnullDomainSnapshot = struct({ name: nonnullString, dom: nonnullDomain });
+
+/** remote_domain / remote_network: the optional (pointer) forms. */
+export const optDomain = optional(nonnullDomain);
+export const optNetwork = optional(nonnullNetwork);
+
+/** A domain handle; `id` is -1 while the domain is inactive. */
+export type Domain = Infer<typeof nonnullDomain>;
+export type Network = Infer<typeof nonnullNetwork>;
+export type StoragePool = Infer<typeof nonnullStoragePool>;
+export type StorageVol = Infer<typeof nonnullStorageVol>;
+export type DomainSnapshot = Infer<typeof nonnullDomainSnapshot>;
+
+/** remote_error, the payload of every REPLY/ERROR and server STREAM/ERROR. */
+export const remoteError = struct({
+  code: int,
+  domain: int,
+  message: remoteString,
+  level: int,
+  dom: optDomain,
+  str1: remoteString,
+  str2: remoteString,
+  str3: remoteString,
+  int1: int,
+  int2: int,
+  net: optNetwork,
+});
+export type RemoteError = Infer<typeof remoteError>;
+
+/** virTypedParameterType numbers, the discriminants of remote_typed_param_value. */
+export const TypedParamType = {
+  INT: 1,
+  UINT: 2,
+  LLONG: 3,
+  ULLONG: 4,
+  DOUBLE: 5,
+  BOOLEAN: 6,
+  STRING: 7,
+} as const;
+
+// The boolean arm is a plain int on the wire (0/1); decoding it as int keeps odd values decodable.
+export const typedParamValue = union({
+  1: int,
+  2: uint,
+  3: hyper,
+  4: uhyper,
+  5: double,
+  6: int,
+  7: nonnullString,
+});
+export const typedParam = struct({ field: nonnullString, value: typedParamValue });
+export type TypedParam = Infer<typeof typedParam>;
+
+// virDomainInterfaceAddresses.
+export const DOMAIN_INTERFACE_MAX = 2048;
+export const DOMAIN_IP_ADDR_MAX = 2048;
+export const domainIpAddr = struct({ type: int, addr: nonnullString, prefix: uint });
+export const domainInterface = struct({
+  name: nonnullString,
+  hwaddr: remoteString,
+  addrs: array(domainIpAddr, DOMAIN_IP_ADDR_MAX),
+});
+export type DomainIpAddr = Infer<typeof domainIpAddr>;
+export type DomainInterface = Infer<typeof domainInterface>;
+
+// virNetworkGetDHCPLeases.
+export const NETWORK_DHCP_LEASES_MAX = 65536;
+export const networkDhcpLease = struct({
+  iface: nonnullString,
+  expirytime: hyper,
+  type: int,
+  mac: remoteString,
+  iaid: remoteString,
+  ipaddr: nonnullString,
+  prefix: uint,
+  hostname: remoteString,
+  clientid: remoteString,
+});
+export type NetworkDhcpLease = Infer<typeof networkDhcpLease>;
+
+// List limits from remote_protocol.x.
+export const DOMAIN_LIST_MAX = 16384;
+export const NETWORK_LIST_MAX = 16384;
+export const STORAGE_POOL_LIST_MAX = 16384;
+export const STORAGE_VOL_LIST_MAX = 16384;
+export const DOMAIN_SNAPSHOT_LIST_MAX = 16384;
+export const AUTH_TYPE_LIST_MAX = 20;
+
+/** remote_auth_type. */
+export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
+
+/** VIR_DRV_FEATURE_* numbers asked with CONNECT_SUPPORTS_FEATURE. */
+export const Feature = {
+  FD_PASSING: 8,
+  PROGRAM_KEEPALIVE: 10,
+  TYPED_PARAM_STRING: 9,
+  REMOTE_EVENT_CALLBACK: 14,
+  REMOTE_CLOSE_CALLBACK: 15,
+} as const;
+
+export const DomainState = {
+  NOSTATE: 0,
+  RUNNING: 1,
+  BLOCKED: 2,
+  PAUSED: 3,
+  SHUTDOWN: 4,
+  SHUTOFF: 5,
+  CRASHED: 6,
+  PMSUSPENDED: 7,
+} as const;
+
+export const LifecycleEventType = {
+  DEFINED: 0,
+  UNDEFINED: 1,
+  STARTED: 2,
+  SUSPENDED: 3,
+  RESUMED: 4,
+  STOPPED: 5,
+  SHUTDOWN: 6,
+  PMSUSPENDED: 7,
+  CRASHED: 8,
+} as const;
+
+/** virConnectListAllDomainsFlags (the ones roost uses). */
+export const ListDomainsFlags = { ACTIVE: 1, INACTIVE: 2, PERSISTENT: 4, TRANSIENT: 8 } as const;
+
+/** virDomainInterfaceAddressesSource. */
+export const InterfaceAddressSource = { LEASE: 0, AGENT: 1, ARP: 2 } as const;
+
+/** Formats a 16-byte UUID as libvirt prints it. */
+export function formatUuid(bytes: Uint8Array): string {
+  const h = Buffer.from(bytes).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Parses "xxxxxxxx-xxxx-…" (dashes optional) into the 16 bytes the wire wants. */
+export function parseUuid(text: string): Buffer {
+  const hex = text.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`not a UUID: ${text}`);
+  return Buffer.from(hex, 'hex');
+}

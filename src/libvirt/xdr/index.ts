@@ -1,0 +1,26 @@
+export { XdrReader, XdrError, padding, type XdrErrorCode } from './reader.js';
+export { XdrWriter } from './writer.js';
+export {
+  type Codec,
+  type Infer,
+  type StructOf,
+  type UnionOf,
+  STRING_MAX,
+  int,
+  uint,
+  hyper,
+  uhyper,
+  bool,
+  double,
+  empty,
+  string,
+  optString,
+  opaqueFixed,
+  opaque,
+  array,
+  optional,
+  struct,
+  union,
+  encode,
+  decode,
+} from './codec.js';
