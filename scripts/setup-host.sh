@@ -5,19 +5,23 @@
 # It never touches /etc/qemu/bridge.conf, setuid bits or libvirt networks: those are opt-in host changes
 # made by `roost host bridge-setup`.
 #
-# Usage: scripts/setup-host.sh [--check] [--with-test-deps]
+# Usage: scripts/setup-host.sh [--check] [--with-guest-deps] [--with-test-deps]
 #   --check           exit 0 when everything is installed, 1 otherwise; changes nothing
-#   --with-test-deps  also install what the test suite and guest builders use (debootstrap, busybox, kernel,
+#   --with-guest-deps also install what building the tiny demo/test guest needs (busybox-static, the Debian
+#                     kernel, cpio, kmod, zstd)
+#   --with-test-deps  guest deps plus what the test suite and the Debian guest builder use (debootstrap,
 #                     e2fsprogs, cpio, xorriso, python3-libvirt, virtinst, chromium, openssh-server, ...)
 set -euo pipefail
 
 check_only=0
 test_deps=0
+guest_deps=0
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    --with-test-deps) test_deps=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --with-guest-deps) guest_deps=1 ;;
+    --with-test-deps) test_deps=1; guest_deps=1 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-host: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,16 +41,21 @@ codename="${VERSION_CODENAME:-}"
 # Commands whose presence proves the runtime packages are installed.
 runtime_cmds=(virsh qemu-system-x86_64 qemu-img passt ip ssh)
 runtime_files=()
-test_cmds=(debootstrap busybox cpio mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium)
+guest_cmds=(busybox cpio gcc zstd)
+test_cmds=(debootstrap mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium)
 
 missing=()
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
 for c in "${runtime_cmds[@]}"; do have_cmd "$c" || missing+=("$c"); done
 have_cmd virtqemud || have_cmd libvirtd || missing+=("virtqemud|libvirtd")
+if [ "$guest_deps" -eq 1 ]; then
+  for c in "${guest_cmds[@]}"; do have_cmd "$c" || missing+=("$c"); done
+  compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=("linux-image")
+  [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib64/libc.a ] || missing+=("static libc")
+fi
 if [ "$test_deps" -eq 1 ]; then
   for c in "${test_cmds[@]}"; do have_cmd "$c" || missing+=("$c"); done
   /usr/bin/python3 -c 'import libvirt' 2>/dev/null || missing+=("python3-libvirt")
-  compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=("linux-image")
 fi
 
 # On Debian 12 the libvirt must come from backports (9.0.0 refuses passt): check the version too.
@@ -71,8 +80,9 @@ say "missing: ${missing[*]}"
 debian_common=(passt dnsmasq-base ovmf iproute2 openssh-client)
 debian_virt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-storage libvirt-daemon-driver-network
   libvirt-clients qemu-system-x86 qemu-utils)
-debian_tests=(debootstrap busybox-static cpio e2fsprogs xorriso genisoimage libxml2-utils python3-libvirt
-  virtinst openssh-server dnsmasq-base chromium procps psmisc linux-image-amd64 kmod zstd)
+debian_guest=(busybox-static cpio kmod zstd linux-image-amd64 gcc libc6-dev)
+debian_tests=(debootstrap e2fsprogs xorriso genisoimage libxml2-utils python3-libvirt virtinst openssh-server
+  dnsmasq-base chromium procps psmisc util-linux)
 
 # The backports suite lives on the same mirror as the main suite: read it from the existing apt sources
 # (one-line .list files or deb822 .sources files) instead of naming a host here.
@@ -115,19 +125,22 @@ case "$distro:$version" in
     as_root apt-get update -qq
     apt_install -t bookworm-backports "${debian_virt[@]}"
     apt_install "${debian_common[@]}"
+    [ "$guest_deps" -eq 1 ] && apt_install "${debian_guest[@]}"
     [ "$test_deps" -eq 1 ] && apt_install "${debian_tests[@]}"
     ;;
   debian:*|ubuntu:*)
     say "apt-get update"
     as_root apt-get update -qq
     apt_install "${debian_virt[@]}" "${debian_common[@]}"
+    [ "$guest_deps" -eq 1 ] && apt_install "${debian_guest[@]}"
     [ "$test_deps" -eq 1 ] && apt_install "${debian_tests[@]}"
     ;;
   fedora:*)
     pkgs=(libvirt-daemon-driver-qemu libvirt-daemon-common libvirt-client qemu-system-x86-core qemu-img passt
       dnsmasq edk2-ovmf iproute openssh-clients)
-    [ "$test_deps" -eq 1 ] && pkgs+=(debootstrap busybox cpio e2fsprogs xorriso genisoimage libxml2 python3-libvirt
-      virt-install openssh-server chromium procps-ng kernel-core zstd)
+    [ "$guest_deps" -eq 1 ] && pkgs+=(busybox cpio kmod zstd kernel-core gcc glibc-static)
+    [ "$test_deps" -eq 1 ] && pkgs+=(debootstrap e2fsprogs xorriso genisoimage libxml2 python3-libvirt
+      virt-install openssh-server chromium procps-ng)
     say "dnf install ${pkgs[*]}"
     as_root dnf install -y "${pkgs[@]}"
     ;;
