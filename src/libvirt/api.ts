@@ -81,7 +81,7 @@ export async function openClient(
   opts: OpenClientOptions = {},
 ): Promise<LibvirtClient> {
   const client = new LibvirtClient(openName, opts);
-  await client['attach'](transport);
+  await client['attach'](transport); // private on purpose: the handshake is not public API
   return client;
 }
 
@@ -90,6 +90,7 @@ export class LibvirtClient {
   private connecting: Promise<RpcClient> | null = null;
   private closedByUser = false;
   private features = new Map<number, Promise<boolean>>();
+  private lastCloseError: ConnectionClosedError | null = null;
 
   /** Use openClient(). */
   constructor(
@@ -417,8 +418,7 @@ export class LibvirtClient {
 
   // ---- internals --------------------------------------------------------------------------------
 
-  /** The live RPC connection, re-dialled if it closed and `reconnect` allows. */
-  /** @internal */
+  /** @internal The live RPC connection, re-dialled if it closed and `reconnect` allows. */
   async connection(): Promise<RpcClient> {
     if (this.closedByUser) throw new ConnectionClosedError('libvirt client was closed');
     if (this.rpc && !this.rpc.closed) return this.rpc;
@@ -429,8 +429,6 @@ export class LibvirtClient {
       .finally(() => (this.connecting = null));
     return this.connecting;
   }
-
-  private lastCloseError: ConnectionClosedError | null = null;
 
   private async attach(transport: Duplex): Promise<RpcClient> {
     const keepalive = this.opts.keepalive === false ? undefined : (this.opts.keepalive ?? DEFAULT_KEEPALIVE);
@@ -456,12 +454,17 @@ export class LibvirtClient {
       rpc.close();
       throw err;
     }
+    if (this.closedByUser) {
+      // close() ran while we were (re)connecting.
+      rpc.close();
+      throw new ConnectionClosedError('libvirt client was closed');
+    }
     this.rpc = rpc;
     this.features = new Map();
     return rpc;
   }
 
-  /** @internal */
+  /** @internal Calls a stream-opening procedure; resolves with the stream after the daemon's REPLY/OK. */
   async openStream<N extends ProcedureName>(name: N, args: ArgsOf<N>): Promise<LibvirtStream> {
     const p = procedures[name] as unknown as Procedure<ArgsOf<N>, RetOf<N>>;
     if (!p.stream) throw new TypeError(`${name} does not open a stream`);
