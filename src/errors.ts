@@ -1,0 +1,33 @@
+// roost's own errors: every failure a user can meet has a stable code, a message that says what failed and why,
+// and — where there is one — a hint with the fix. The CLI turns them into one or two lines and an exit code
+// (2 for bad input, 1 for an operation that failed); the web API turns them into {error:{code,message}}.
+
+export interface RoostErrorOptions {
+  /** What to do about it, e.g. the exact command that fixes it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class RoostError extends Error {
+  /** Exit code for the CLI: 1, an operation failed. */
+  readonly exitCode: 1 | 2 = 1;
+  readonly hint?: string;
+
+  constructor(
+    readonly code: string,
+    message: string,
+    opts: RoostErrorOptions = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    if (opts.hint) this.hint = opts.hint;
+  }
+}
+
+/** Bad input: nothing was changed. Exit code 2. */
+export class UsageError extends RoostError {
+  override readonly exitCode = 2;
+}
+
+/** A VM, image or snapshot the user named does not exist. */
+export class NotFoundError extends RoostError {}

@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../errors.js';
+import { checkForwards, unprivilegedPortStart } from './port-check.js';
+import { parsePortForward } from './port-spec.js';
+
+let busy: Server;
+let busyPort = 0;
+beforeAll(async () => {
+  busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as { port: number }).port;
+});
+afterAll(() => new Promise<void>((r) => busy.close(() => r())));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof UsageError) return `${e.code}: ${e.message}`;
+    throw e;
+  }
+  return 'ok';
+}
+
+describe('checkForwards', () => {
+  it('refuses a privileged host port for a non-root user, with the reason', async () => {
+    const low = unprivilegedPortStart() - 1;
+    if (low < 1) return; // this kernel lets everyone bind every port: nothing to refuse
+    expect(await codeOf(checkForwards([parsePortForward(`${low}:80`)], { uid: 1000 }))).toMatch(
+      /^PORT_PRIVILEGED: .*passt runs as you/,
+    );
+  });
+
+  it('refuses a port another program listens on', async () => {
+    expect(await codeOf(checkForwards([parsePortForward(`${busyPort}:80`)], { uid: 1000 }))).toMatch(
+      new RegExp(`^PORT_IN_USE: host port ${busyPort}/tcp`),
+    );
+  });
+
+  it('refuses a port another VM forwards, naming that VM', async () => {
+    const existing = [{ vm: 'web', forward: parsePortForward('127.0.0.1:18123:80') }];
+    expect(await codeOf(checkForwards([parsePortForward('18123:8080')], { uid: 1000, existing }))).toMatch(
+      /^PORT_CONFLICT: .*VM 'web'/,
+    );
+  });
+
+  it('refuses overlapping forwards in one request', async () => {
+    const fs = [parsePortForward('18200-18210:80-90'), parsePortForward('18205:22')];
+    expect(await codeOf(checkForwards(fs, { uid: 1000 }))).toMatch(/^PORT_CONFLICT: .*overlap/);
+  });
+
+  it('accepts free ports', async () => {
+    expect(
+      await codeOf(
+        checkForwards([parsePortForward('18300:80'), parsePortForward('18300:53/udp')], { uid: 1000 }),
+      ),
+    ).toBe('ok');
+  });
+});
