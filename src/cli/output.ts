@@ -1,0 +1,46 @@
+// The only place that prints for humans (with term/) or machines (--json). Commands build plain data and hand
+// it here; `--json` output is stable and documented in docs/cli-json.md.
+import type { UserFacingError } from './errors.js';
+
+export interface GlobalOptions {
+  connect?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  /** A line for humans on stdout (suppressed by --quiet and --json). */
+  info(line: string): void;
+  /** The command's result: JSON in --json mode, else the human rendering. */
+  result(data: unknown, human: () => string): void;
+  /** A warning on stderr (kept in --json mode: stdout stays parseable). */
+  warn(line: string): void;
+  error(e: UserFacingError): void;
+}
+
+export function createOutput(opts: GlobalOptions, out = process.stdout, err = process.stderr): Output {
+  const json = !!opts.json;
+  const quiet = !!opts.quiet;
+  return {
+    json,
+    quiet,
+    info: (line) => {
+      if (!json && !quiet) out.write(line + '\n');
+    },
+    result: (data, human) => {
+      if (json) out.write(JSON.stringify(data, null, 2) + '\n');
+      else {
+        const text = human();
+        if (text) out.write(text.endsWith('\n') ? text : text + '\n');
+      }
+    },
+    warn: (line) => err.write(`roost: warning: ${line}\n`),
+    error: (e) => {
+      if (json)
+        err.write(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n');
+      else err.write(`roost: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}`);
+    },
+  };
+}

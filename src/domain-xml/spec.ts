@@ -1,0 +1,103 @@
+// The typed description of a VM that roost turns into libvirt domain XML (build.ts) and reads back (parse.ts).
+// A leaf module on purpose (Lima style): every layer may import these types without pulling in any code.
+
+export type Accel = 'kvm' | 'tcg';
+export type Firmware = 'uefi' | 'bios';
+export type MachineType = 'q35' | 'pc';
+export type DiskFormat = 'qcow2' | 'raw';
+export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'ide';
+export type DiskDevice = 'disk' | 'cdrom';
+export type PortProto = 'tcp' | 'udp';
+
+/** Default host address for forwarded ports: loopback, so other machines cannot reach the guest by accident. */
+export const DEFAULT_PORT_ADDRESS = '127.0.0.1';
+
+/** Namespace of roost's `<metadata>` child. Matched by URI, never by prefix (libvirt keeps the prefix it was given). */
+export const ROOST_XMLNS = 'https://roost.dev/xmlns/vm/1';
+export const ROOST_XMLNS_PREFIX = 'roost';
+
+export type BootSpec =
+  | { kind: 'disk' }
+  /** Direct kernel boot: QEMU loads the kernel itself (what the tiny test guest and `--kernel` use). */
+  | { kind: 'kernel'; kernel: string; initrd?: string; cmdline?: string }
+  /** Install from an ISO: a read-only cdrom drive that boots first, then the disks. */
+  | { kind: 'cdrom'; iso: string };
+
+export interface DiskSpec {
+  path: string;
+  format: DiskFormat;
+  /** Default: virtio for disks, sata (q35) or ide (pc) for cdroms. */
+  bus?: DiskBus;
+  /** Default: next free name for the bus (vda, vdb…; sda…; hda…). */
+  target?: string;
+  readonly?: boolean;
+  /** Default 'disk'. A cdrom is always read-only. */
+  device?: DiskDevice;
+}
+
+/**
+ * One forwarded range: host ports hostStart..hostEnd (inclusive) → guest ports guestStart.. (same length).
+ * libvirt spells it `<portForward proto address><range start end to/></portForward>`.
+ */
+export interface PortForwardSpec {
+  proto: PortProto;
+  /** Host address to listen on. Builder default DEFAULT_PORT_ADDRESS; '' means every host address (no attribute). */
+  address?: string;
+  hostStart: number;
+  /** Last host port of a range; absent for a single port. */
+  hostEnd?: number;
+  guestStart: number;
+}
+
+/** User-mode networking through passt (the session connection's way out; ports forwarded from the host). */
+export interface UserNicSpec {
+  kind: 'user';
+  ports: PortForwardSpec[];
+  mac?: string;
+}
+
+/** A host bridge (on session: through the setuid qemu-bridge-helper and /etc/qemu/bridge.conf). */
+export interface BridgeNicSpec {
+  kind: 'bridge';
+  bridge: string;
+  mac?: string;
+}
+
+export type NicSpec = UserNicSpec | BridgeNicSpec;
+
+/** What roost records about a VM inside the domain itself, so nothing is lost when only libvirt remains. */
+export interface RoostMetadata {
+  imageRef?: string;
+  sshUser?: string;
+  sshKeyPath?: string;
+  /** e.g. 'roost 0.1.0'. */
+  createdBy: string;
+  /** ISO 8601. */
+  createdAt?: string;
+  /** Forward ports the guest opens, automatically. */
+  autoPorts?: boolean;
+}
+
+export interface VmSpec {
+  /** Checked by the caller (CLI rules); the builder only needs it to be expressible in XML. */
+  name: string;
+  uuid?: string;
+  accel: Accel;
+  memoryMiB: number;
+  cpus: number;
+  firmware: Firmware;
+  /** Default q35. */
+  machine?: MachineType;
+  boot: BootSpec;
+  disks: DiskSpec[];
+  /** NICs in order; [] for none. */
+  network: NicSpec[];
+  /** Serial console log file (absolute path in the user's state dir). */
+  serialLog?: string;
+  /** VNC on a UNIX socket only: a TCP port would be reachable by every local user. */
+  vnc: { socket: string } | null;
+  guestAgent: boolean;
+  /** Default 'virtio'. */
+  memballoon?: 'virtio' | 'none';
+  roost: RoostMetadata;
+}

@@ -1,0 +1,53 @@
+// What `roost connection` reports.
+import { parseUri } from '../libvirt/uri.js';
+import { socketPathFor } from '../libvirt/session.js';
+import type { VmContext } from './context.js';
+
+export interface ConnectionInfo {
+  uri: string;
+  /** The URI the daemon says it serves. */
+  daemonUri: string;
+  scope: 'session' | 'system';
+  transport: 'unix' | 'ssh';
+  socket: string | null;
+  hostname: string;
+  libvirtVersion: string;
+  qemuVersion: string;
+  /** What this connection cannot do that the other one can. */
+  limits: string[];
+}
+
+/** libvirt encodes versions as major·1e6 + minor·1e3 + micro. */
+export function formatVersion(v: bigint | number): string {
+  const n = Number(v);
+  return `${Math.floor(n / 1e6)}.${Math.floor(n / 1e3) % 1000}.${n % 1000}`;
+}
+
+export const SESSION_LIMITS = [
+  'host bridges and tap devices of its own (user-mode networking with passt only; a host bridge through the setuid qemu-bridge-helper: roost host bridge-setup)',
+  'PCI/USB device passthrough',
+  'autostart of VMs at host boot (a session VM starts when its user asks)',
+  'host-wide storage and logs (yours live in ~/.local/share/libvirt, ~/.cache/libvirt/qemu/log and ~/.local/share/roost)',
+  "seeing other users' or the system's VMs",
+];
+
+export async function describeConnection(ctx: VmContext): Promise<ConnectionInfo> {
+  const target = parseUri(ctx.uri);
+  const [daemonUri, hostname, lib, hv] = await Promise.all([
+    ctx.client.uri(),
+    ctx.client.hostname(),
+    ctx.client.libVersion(),
+    ctx.client.version(),
+  ]);
+  return {
+    uri: ctx.uri,
+    daemonUri,
+    scope: target.scope,
+    transport: target.transport,
+    socket: target.transport === 'unix' ? socketPathFor(target, { env: ctx.env }) : null,
+    hostname,
+    libvirtVersion: formatVersion(lib),
+    qemuVersion: formatVersion(hv),
+    limits: target.scope === 'session' ? SESSION_LIMITS : [],
+  };
+}
