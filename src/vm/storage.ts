@@ -1,0 +1,90 @@
+// roost's disks live in one libvirt storage pool of the user's ("roost", a directory pool under
+// ~/.local/share/roost/pool), so that virsh and virt-manager see them too and libvirt manages their files.
+// A VM's disk is a qcow2 overlay whose backing store is the base image: creating one is O(1) in the base
+// image's size, and the base image is never written to.
+import { ensurePrivateDir, type RoostPaths } from '../paths.js';
+import { isNotFound } from '../libvirt/errors.js';
+import type { LibvirtClient } from '../libvirt/api.js';
+import type { StoragePool, StorageVol } from '../libvirt/types.js';
+
+export const POOL_NAME = 'roost';
+
+function esc(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function poolXml(dir: string): string {
+  return `<pool type='dir'>
+  <name>${POOL_NAME}</name>
+  <target>
+    <path>${esc(dir)}</path>
+    <permissions><mode>0700</mode></permissions>
+  </target>
+</pool>
+`;
+}
+
+/** Returns roost's pool, defining, building and starting it on first use. */
+export async function ensurePool(client: LibvirtClient, paths: RoostPaths): Promise<StoragePool> {
+  let pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+  if (!pool) {
+    ensurePrivateDir(paths.pool);
+    pool = await client.defineStoragePool(poolXml(paths.pool));
+    await client.buildStoragePool(pool);
+    await client.setStoragePoolAutostart(pool, true);
+  }
+  if (!(await client.isStoragePoolActive(pool))) await client.startStoragePool(pool);
+  return pool;
+}
+
+export interface OverlayRequest {
+  /** Volume name, e.g. `web.qcow2`. */
+  name: string;
+  capacityBytes: number;
+  /** The base image; absent for an empty disk. */
+  backing?: { path: string; format: 'qcow2' | 'raw' };
+}
+
+export function volumeXml(r: OverlayRequest): string {
+  const backing = r.backing
+    ? `
+  <backingStore>
+    <path>${esc(r.backing.path)}</path>
+    <format type='${r.backing.format}'/>
+  </backingStore>`
+    : '';
+  return `<volume>
+  <name>${esc(r.name)}</name>
+  <capacity unit='bytes'>${r.capacityBytes}</capacity>
+  <allocation unit='bytes'>0</allocation>
+  <target>
+    <format type='qcow2'/>
+    <permissions><mode>0600</mode></permissions>
+  </target>${backing}
+</volume>
+`;
+}
+
+export async function createDisk(
+  client: LibvirtClient,
+  pool: StoragePool,
+  r: OverlayRequest,
+): Promise<{ vol: StorageVol; path: string }> {
+  const vol = await client.createVolume(pool, volumeXml(r));
+  return { vol, path: await client.getVolumePath(vol) };
+}
+
+/** Deletes a volume by path if it is one of libvirt's; quietly does nothing when it is already gone. */
+export async function deleteVolumeAt(client: LibvirtClient, path: string): Promise<boolean> {
+  try {
+    const vol = await client.lookupVolumeByPath(path);
+    await client.deleteVolume(vol);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
