@@ -3,7 +3,7 @@
 // docs/libvirt-rpc.md §4 is the contract.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
@@ -348,8 +348,21 @@ async function acquireSpawnLock(lockPath: string, socketPath: string, timeoutMs:
 
 // --- small helpers -----------------------------------------------------------------------------------------
 
-/** One connect() attempt; '@name' means a Linux abstract socket, as in libvirt. */
-export function tryConnect(path: string): Promise<{ socket?: Socket; error?: unknown }> {
+/**
+ * One connect(); '@name' means a Linux abstract socket, as in libvirt. A non-blocking connect() to a UNIX
+ * socket whose listen backlog is full fails with EAGAIN where libvirt's blocking connect() would wait for
+ * the daemon to accept: we wait too, retrying for up to `busyMs`.
+ */
+export async function tryConnect(path: string, busyMs = 5_000): Promise<{ socket?: Socket; error?: unknown }> {
+  const deadline = Date.now() + busyMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+    const r = await connectOnce(path);
+    if (errnoOf(r.error) !== 'EAGAIN' || Date.now() >= deadline) return r;
+    await sleep(pause);
+  }
+}
+
+function connectOnce(path: string): Promise<{ socket?: Socket; error?: unknown }> {
   const address = path.startsWith('@') ? `\0${path.slice(1)}` : path;
   return new Promise((resolve) => {
     const socket = createConnection({ path: address });
@@ -395,6 +408,9 @@ function findExecutable(name: string, dirs: string[]): string | undefined {
     if (!dir.startsWith('/')) continue; // an empty or relative $PATH entry must not mean "the cwd"
     const candidate = join(dir, name);
     try {
+      // accessSync throws for every missing candidate, and a throw costs a stack trace: look first. stat itself
+      // still throws for a directory we may not search (EACCES, e.g. root's ~/.cargo/bin left in $PATH).
+      if (!statSync(candidate, { throwIfNoEntry: false })) continue;
       accessSync(candidate, fsConstants.X_OK);
       return candidate;
     } catch {

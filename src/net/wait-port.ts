@@ -1,15 +1,20 @@
 // Waiting until a service in the guest answers through a forwarded port.
 //
-// With passt a TCP connect to the host port succeeds even when nothing listens in the guest yet: passt accepts
-// first, then connects inward and closes our side when the guest refuses. So "connected" is not "ready": we count
-// a port as ready when the connection either brings data (ssh sends a banner) or stays open for a moment (an
-// HTTP server waits for the request). A guest that refuses closes it well within that moment.
+// With passt, a TCP connect to the host port succeeds even when the guest is not up yet: passt accepts at once
+// and holds the connection while it tries to reach the guest (seen here: a tiny guest's forwards accept and stay
+// silent for the ~10 s it takes to boot under TCG). So "connected" and even "stays open" mean nothing. We count a
+// port as ready only when bytes come back: either the service speaks first (ssh, SMTP, MySQL) or it answers the
+// one line we send — `HEAD / HTTP/1.0` and a blank line, which HTTP servers answer, line protocols answer with an
+// error, and echo servers echo. A service that does neither (e.g. PostgreSQL, which waits for a binary startup
+// packet) never counts as ready: wait for it another way (`--wait none`, then your own check).
 import { connect } from 'node:net';
 
-export const HOLD_OPEN_MS = 300;
+export const PROBE_BYTES = 'HEAD / HTTP/1.0\r\n\r\n';
+/** One attempt's limit: long enough for a TCG guest to answer, short enough to retry soon after it comes up. */
+export const ATTEMPT_MS = 1000;
 
-/** One attempt: resolves true when the service answers as described above. */
-export function probePort(host: string, port: number, holdMs = HOLD_OPEN_MS): Promise<boolean> {
+/** One attempt: resolves true when any bytes come back from the service. */
+export function probePort(host: string, port: number, attemptMs = ATTEMPT_MS): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let done = false;
@@ -20,12 +25,9 @@ export function probePort(host: string, port: number, holdMs = HOLD_OPEN_MS): Pr
       sock.destroy();
       resolve(ok);
     };
-    let timer: NodeJS.Timeout | undefined;
-    sock.once('connect', () => {
-      timer = setTimeout(() => finish(true), holdMs);
-    });
+    const timer = setTimeout(() => finish(false), attemptMs);
+    sock.once('connect', () => sock.write(PROBE_BYTES));
     sock.once('data', () => finish(true));
-    sock.once('end', () => finish(false));
     sock.once('close', () => finish(false));
     sock.once('error', () => finish(false));
   });
@@ -33,9 +35,9 @@ export function probePort(host: string, port: number, holdMs = HOLD_OPEN_MS): Pr
 
 export interface WaitPortOptions {
   timeoutMs: number;
+  /** Pause between attempts that failed at once (refused, reset). */
   intervalMs?: number;
   signal?: AbortSignal;
-  onAttempt?: (elapsedMs: number) => void;
 }
 
 /** Polls until the port answers; resolves with the time it took, or undefined on timeout. */
@@ -47,10 +49,9 @@ export async function waitForPort(
   const started = Date.now();
   for (;;) {
     if (opts.signal?.aborted) return undefined;
-    if (await probePort(host, port)) return Date.now() - started;
-    const elapsed = Date.now() - started;
-    opts.onAttempt?.(elapsed);
-    if (elapsed >= opts.timeoutMs) return undefined;
+    const left = opts.timeoutMs - (Date.now() - started);
+    if (left <= 0) return undefined;
+    if (await probePort(host, port, Math.min(ATTEMPT_MS, left))) return Date.now() - started;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
 }

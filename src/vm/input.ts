@@ -57,3 +57,14 @@ export function parseCpus(text: string): number {
   }
   return n;
 }
+
+export function parseTimeout(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1 || n > 86_400) {
+    throw new UsageError(
+      'INVALID_TIMEOUT',
+      `invalid timeout '${text}': expected whole seconds from 1 to 86400`,
+    );
+  }
+  return n;
+}

@@ -1,7 +1,29 @@
 // The list of commands, in the order `roost --help` shows them. Each file exports `define(program)`.
 import type { Command } from '@commander-js/extra-typings';
+import { define as create } from './create.js';
+import { define as start } from './start.js';
+import { define as stop } from './stop.js';
+import { define as restart } from './restart.js';
+import { define as rm } from './rm.js';
+import { define as ls } from './ls.js';
+import { define as info } from './info.js';
+import { define as logs } from './logs.js';
+import { define as consoleCmd } from './console.js';
 import { define as connection } from './connection.js';
+import { define as doctor } from './doctor.js';
 
 export type DefineCommand = (program: Command) => void;
 
-export const COMMANDS: DefineCommand[] = [connection];
+export const COMMANDS: DefineCommand[] = [
+  create,
+  start,
+  stop,
+  restart,
+  rm,
+  ls,
+  info,
+  logs,
+  consoleCmd,
+  connection,
+  doctor,
+];

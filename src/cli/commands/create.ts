@@ -1,0 +1,132 @@
+// roost create NAME: a new VM from a disk image, an installer ISO or a kernel, with passt port forwards.
+import { Option, type Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+export function define(program: Command): void {
+  program
+    .command('create')
+    .description('create a VM (and start it) from a disk image, an ISO or a kernel')
+    .argument('<name>', 'VM name: letters, digits, . _ - (up to 63)')
+    .option(
+      '--image <path>',
+      'qcow2 or raw disk image to boot (never modified: the VM gets a copy-on-write overlay)',
+    )
+    .option('--iso <path>', 'installer ISO, attached as a CD-ROM over a new empty disk')
+    .option('--kernel <path>', 'boot this kernel directly')
+    .option('--initrd <path>', 'initrd for --kernel')
+    .option('--cmdline <args>', 'kernel command line for --kernel')
+    .option('--memory <size>', 'memory, e.g. 512M, 2G (a plain number is MiB)', '2G')
+    .option('--cpus <n>', 'virtual CPUs', '2')
+    .option(
+      '--disk <size>',
+      'disk size, e.g. 20G (default: the image size, at least 20G; none for --kernel alone)',
+    )
+    .option(
+      '-p, --port <spec>',
+      'forward [ADDR:]HOST:GUEST[/tcp|udp] (repeatable; ADDR defaults to 127.0.0.1)',
+      collect,
+      [] as string[],
+    )
+    .option('--network <mode>', "'user' (passt, default) or 'bridge=NAME'", 'user')
+    .addOption(
+      new Option('--accel <mode>', 'acceleration')
+        .choices(['auto', 'kvm', 'tcg'] as const)
+        .default('auto' as const),
+    )
+    .addOption(
+      new Option(
+        '--firmware <fw>',
+        'firmware (default: uefi for images and ISOs, bios for --kernel)',
+      ).choices(['uefi', 'bios'] as const),
+    )
+    .option('--user <name>', 'login user recorded for roost ssh')
+    .option('--ssh-key <path>', 'ssh private key recorded for roost ssh')
+    .option('--no-start', 'define the VM without starting it')
+    .option(
+      '--wait <what>',
+      "after starting, wait for 'port:N' (guest port N answering through its forward) or 'none'",
+      'none',
+    )
+    .option('--wait-timeout <seconds>', 'give up waiting after this long', '300')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  roost create web --image ~/images/debian-12.qcow2 --port 8080:80 --port 2222:22
+  roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
+  roost create installer --iso ./debian-12-netinst.iso --disk 30G
+Nothing is created when an option is wrong; a failure part way removes what was made.`,
+    )
+    .action(async (name, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const [{ createVm }, { createPhaseReporter }] = await Promise.all([
+          import('../../vm/create.js'),
+          import('../../term/phases.js'),
+        ]);
+        const { checkWait, waitAfterCreate } = await import('../../vm/wait.js');
+        const wait = checkWait(opts.wait, opts.port);
+        const labels = {
+          checking: 'checking',
+          disk: 'creating disk',
+          defining: 'defining VM',
+          starting: 'starting VM',
+        };
+        const progress = createPhaseReporter(process.stderr, !out.json && !out.quiet);
+        try {
+          const ctx = await context();
+          const r = await createVm(
+            ctx,
+            {
+              name,
+              image: opts.image,
+              iso: opts.iso,
+              kernel: opts.kernel,
+              initrd: opts.initrd,
+              cmdline: opts.cmdline,
+              memory: opts.memory,
+              cpus: opts.cpus,
+              disk: opts.disk,
+              ports: opts.port,
+              network: opts.network,
+              accel: opts.accel,
+              firmware: opts.firmware,
+              sshUser: opts.user,
+              sshKey: opts.sshKey,
+              start: opts.start,
+            },
+            (p) => progress.phase(labels[p]),
+          );
+          let waitedMs: number | undefined;
+          if (r.started && wait.kind === 'port') {
+            progress.phase(`waiting for guest port ${wait.port}`);
+            waitedMs = await waitAfterCreate(ctx, r, wait, Number(opts.waitTimeout));
+          }
+          progress.done();
+          if (r.accel.accel === 'tcg' && opts.accel === 'auto') out.warn(r.accel.reason);
+          const { formatPortForward } = await import('../../net/port-spec.js');
+          out.result(
+            {
+              name: r.name,
+              uuid: r.uuid,
+              state: r.started ? 'running' : 'shutoff',
+              accel: r.accel.accel,
+              disk: r.disk ?? null,
+              ports: r.ports.map(formatPortForward),
+              waitedMs: waitedMs ?? null,
+            },
+            () =>
+              [
+                `${r.name} ${r.started ? 'is running' : 'is defined (not started: roost start ' + r.name + ')'}`,
+                ...r.ports.map((p) => `  ${formatPortForward(p)}`),
+              ].join('\n'),
+          );
+        } catch (e) {
+          progress.fail();
+          throw e;
+        }
+      }),
+    );
+}

@@ -1,0 +1,43 @@
+// roost info NAME: everything roost knows about one VM.
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('info')
+    .description('show one VM: state, resources, disks, network and ports, logs, console socket')
+    .argument('<name>', 'VM name')
+    .option(
+      '--json',
+      'print JSON (the shape of roost ls --json plus disks, boot, firmware, serialLog, vncSocket, roost)',
+    )
+    .addHelpText('after', '\nExample:\n  roost info web --json')
+    .action(async (name, _opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { vmDetails } = await import('../../vm/list.js');
+        const v = await vmDetails(await context(), name);
+        out.result(v, () =>
+          [
+            `name:        ${v.name}${v.managedBy === 'roost' ? '' : '  (not created by roost)'}`,
+            `uuid:        ${v.uuid}`,
+            `state:       ${v.state}`,
+            `accel:       ${v.accel}`,
+            `cpus:        ${v.cpus}`,
+            `memory:      ${v.memoryMiB} MiB`,
+            `boot:        ${v.boot} (${v.firmware})`,
+            ...v.disks.map(
+              (d, i) =>
+                `${i ? '             ' : 'disks:       '}${d.target ?? '?'} ${d.device} ${d.path ?? '(empty)'}${d.format ? ` [${d.format}]` : ''}${d.readonly ? ' read-only' : ''}`,
+            ),
+            `network:     ${v.networks.join(', ') || 'none'}`,
+            `ports:       ${v.ports.join(' ') || 'none'}`,
+            `serial log:  ${v.serialLog ?? 'none'}`,
+            `vnc socket:  ${v.vncSocket ?? 'none'}`,
+            `guest agent: ${v.guestAgent ? 'channel present' : 'no channel'}`,
+            ...(v.roost ? [`created:     ${v.roost.createdAt ?? '?'} by ${v.roost.createdBy ?? '?'}`] : []),
+            ...(v.roost?.imageRef ? [`image:       ${v.roost.imageRef}`] : []),
+          ].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,24 @@
+// roost logs NAME: what the guest printed on its serial console, or QEMU's own log with --qemu.
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('logs')
+    .description("print a VM's serial console log (or QEMU's log with --qemu)")
+    .argument('<name>', 'VM name')
+    .option('-f, --follow', 'keep printing what is appended (Ctrl-C to stop)')
+    .option('--qemu', "QEMU's log (~/.cache/libvirt/qemu/log/NAME.log) instead of the serial console")
+    .option('--path', 'print only the log file path')
+    .addHelpText('after', '\nExamples:\n  roost logs web\n  roost logs -f web\n  roost logs --qemu web')
+    .action(async (name, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { logPath, streamLog } = await import('../../vm/logs.js');
+        const path = await logPath(await context(), name, opts.qemu ? 'qemu' : 'serial');
+        if (opts.path) return out.result({ path }, () => path);
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        await streamLog(path, process.stdout, !!opts.follow, stop.signal);
+      }),
+    );
+}

@@ -1,0 +1,41 @@
+// roost ls: every VM on the connection, roost's and hand-made ones alike.
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('ls')
+    .alias('list')
+    .description('list VMs with their state, size and forwarded ports')
+    .option(
+      '--json',
+      'print JSON: an array of {name, uuid, state, accel, cpus, memoryMiB, ports, networks, managedBy}',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost ls\n  roost ls --json | jq -r \'.[] | select(.state=="running") | .name\'',
+    )
+    .action(async (_opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { listVms } = await import('../../vm/list.js');
+        const vms = await listVms(await context());
+        if (out.json) return out.result(vms, () => '');
+        const { renderTable } = await import('../../term/table.js');
+        out.result(vms, () =>
+          vms.length === 0
+            ? 'no VMs yet — create one: roost create NAME --image PATH (see roost create --help)'
+            : renderTable(
+                ['NAME', 'STATE', 'CPUS', 'MEMORY', 'NETWORK', 'PORTS'],
+                vms.map((v) => [
+                  v.managedBy === 'roost' ? v.name : `${v.name}*`,
+                  v.state,
+                  v.cpus,
+                  `${v.memoryMiB}M`,
+                  v.networks.join(',') || '-',
+                  v.ports.join(' ') || '-',
+                ]),
+              ) + (vms.some((v) => v.managedBy !== 'roost') ? '\n* not created by roost' : ''),
+        );
+      }),
+    );
+}

@@ -1,0 +1,27 @@
+// roost restart NAME: stop (ACPI, or --force) and start again.
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('restart')
+    .description('stop a VM (ACPI; --force to power off) and start it again')
+    .argument('<name>', 'VM name')
+    .option('-f, --force', 'power off instead of asking the guest to shut down')
+    .option('--timeout <seconds>', 'how long the guest gets to shut down', '60')
+    .addHelpText('after', '\nExample:\n  roost restart web')
+    .action(async (name, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const [{ stopVm }, { startVm }, { parseTimeout }] = await Promise.all([
+          import('../../vm/stop.js'),
+          import('../../vm/start.js'),
+          import('../../vm/input.js'),
+        ]);
+        const ctx = await context();
+        const timeoutS = parseTimeout(opts.timeout);
+        await stopVm(ctx, name, { force: opts.force, timeoutS });
+        await startVm(ctx, name);
+        out.result({ name, restarted: true }, () => `${name} restarted`);
+      }),
+    );
+}

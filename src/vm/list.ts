@@ -1,0 +1,110 @@
+// roost ls / roost info: what a user wants to see about their VMs, built from libvirt's state and domain XML.
+// Domains made by hand (virsh define, virt-manager) are listed too; `managedBy` says which are roost's.
+import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import type { LibvirtClient } from '../libvirt/api.js';
+import type { Domain } from '../libvirt/types.js';
+import { formatPortForward } from '../net/port-spec.js';
+import type { VmContext } from './context.js';
+import { toPortForward } from './forwards.js';
+import { formatUuid, lookupVm, stateName, type VmState } from './lookup.js';
+
+/** One VM as `roost ls --json` prints it (stable shape, docs/cli-json.md). */
+export interface VmSummary {
+  name: string;
+  uuid: string;
+  state: VmState;
+  /** 'kvm' or 'tcg' (the domain type), or the raw type for others. */
+  accel: string;
+  cpus: number;
+  memoryMiB: number;
+  /** e.g. ['127.0.0.1:8080:80/tcp']. */
+  ports: string[];
+  /** 'user' (passt or slirp), 'bridge:NAME', 'network:NAME' per NIC. */
+  networks: string[];
+  managedBy: 'roost' | 'other';
+}
+
+export interface VmDetails extends VmSummary {
+  id: number | null;
+  disks: {
+    path: string | null;
+    format: string | null;
+    device: string;
+    target: string | null;
+    readonly: boolean;
+  }[];
+  boot: string;
+  firmware: string;
+  serialLog: string | null;
+  vncSocket: string | null;
+  guestAgent: boolean;
+  /** roost's metadata, absent for domains roost did not make. */
+  roost: { imageRef?: string; sshUser?: string; createdBy?: string; createdAt?: string } | null;
+}
+
+function summarize(dom: Domain, state: number, p: ParsedDomain): VmSummary {
+  return {
+    name: dom.name,
+    uuid: formatUuid(dom.uuid),
+    state: stateName(state),
+    accel: p.accel ?? p.domainType,
+    cpus: p.cpus,
+    memoryMiB: p.memoryMiB,
+    ports: p.nics.flatMap((n) => n.ports.map((f) => formatPortForward(toPortForward(f)))),
+    networks: p.nics.map((n) =>
+      n.type === 'user'
+        ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}`
+        : `${n.type}:${n.bridge ?? n.network ?? '?'}`,
+    ),
+    managedBy: p.roost ? 'roost' : 'other',
+  };
+}
+
+async function readOne(client: LibvirtClient, dom: Domain): Promise<{ state: number; parsed: ParsedDomain }> {
+  const [{ state }, xml] = await Promise.all([client.getState(dom), client.getXml(dom)]);
+  return { state, parsed: parseDomainXml(xml) };
+}
+
+/** All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. */
+export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
+  const doms = await ctx.client.listDomains();
+  const rows = await Promise.all(doms.map((d) => readOne(ctx.client, d)));
+  return doms
+    .map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails> {
+  const dom = await lookupVm(ctx, name);
+  const { state, parsed: p } = await readOne(ctx.client, dom);
+  const boot =
+    p.boot.kind === 'kernel'
+      ? `kernel ${p.boot.kernel}`
+      : p.boot.kind === 'cdrom'
+        ? `cdrom ${p.boot.iso}`
+        : 'disk';
+  return {
+    ...summarize(dom, state, p),
+    id: dom.id >= 0 ? dom.id : null,
+    disks: p.disks.map((d) => ({
+      path: d.path ?? null,
+      format: d.format ?? null,
+      device: d.device,
+      target: d.target ?? null,
+      readonly: d.readonly,
+    })),
+    boot,
+    firmware: p.firmware,
+    serialLog: p.serialLog ?? null,
+    vncSocket: p.vnc?.socket ?? null,
+    guestAgent: p.guestAgent,
+    roost: p.roost
+      ? {
+          imageRef: p.roost.imageRef,
+          sshUser: p.roost.sshUser,
+          createdBy: p.roost.createdBy,
+          createdAt: p.roost.createdAt,
+        }
+      : null,
+  };
+}
