@@ -18,6 +18,8 @@ export interface SessionDaemon {
   /** A URI that reaches this daemon from any process, including root: `qemu:///session?socket=…`. */
   uri: string;
   logFile: string;
+  /** True when this call started the daemon (false: one was already answering, e.g. another test run's). */
+  startedHere: boolean;
 }
 
 export function sessionSocketPath(user: TestUser): string {
@@ -46,7 +48,9 @@ export async function startSessionDaemon(user: TestUser): Promise<SessionDaemon>
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) chownSync(logDir, user.uid, user.gid);
   const logFile = join(logDir, 'session-daemon.log');
+  let startedHere = false;
   if (!(await answers(socketPath))) {
+    startedHere = true;
     const log = openSync(logFile, 'a', 0o600);
     if (process.getuid?.() === 0) chownSync(logFile, user.uid, user.gid);
     const child = spawn(daemonBinary(), [], {
@@ -62,7 +66,7 @@ export async function startSessionDaemon(user: TestUser): Promise<SessionDaemon>
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (uidOf(pid) !== user.uid)
     throw new Error(`session daemon ${pid} runs as uid ${uidOf(pid)}, expected ${user.uid}`);
-  return { pid, socketPath, uri: sessionUri(user), logFile };
+  return { pid, socketPath, uri: sessionUri(user), logFile, startedHere };
 }
 
 /** Stops the daemon (SIGTERM, then SIGKILL after 10 s). Its VMs must have been cleaned up before. */

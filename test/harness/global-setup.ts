@@ -26,7 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const daemon = await startSessionDaemon(user);
   project.provide('harness', { user, uri: daemon.uri, socketPath: daemon.socketPath, daemonPid: daemon.pid });
   return async () => {
-    // Scopes clean up after themselves; this catches what a crashed test file left, so the next run starts clean.
+    // A daemon that was already running belongs to someone else (another test run, a developer's shell): leave
+    // it and its VMs alone. Our own scopes cleaned up after themselves either way.
+    if (!daemon.startedHere) return;
+    // This catches what a crashed test file left, so the next run starts clean.
     await cleanupPrefix(daemon.uri, 'rt-');
     await stopSessionDaemon(daemon);
   };
