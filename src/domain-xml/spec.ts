@@ -16,6 +16,9 @@ export const DEFAULT_PORT_ADDRESS = '127.0.0.1';
 export const ROOST_XMLNS = 'https://roost.dev/xmlns/vm/1';
 export const ROOST_XMLNS_PREFIX = 'roost';
 
+/** The virtio-serial port name the QEMU guest agent listens on. */
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
+
 export type BootSpec =
   | { kind: 'disk' }
   /** Direct kernel boot: QEMU loads the kernel itself (what the tiny test guest and `--kernel` use). */

@@ -26,6 +26,7 @@ export {
 export { listProcesses, processesOf, uidOf, isAlive, waitUntil, type ProcessInfo } from './processes.js';
 export { startSessionDaemon, stopSessionDaemon, sessionSocketPath, sessionUri } from './daemon.js';
 export { freePort, httpGet } from './net.js';
+export { roost, roostJson, CLI, assertBuilt } from './cli.js';
 export type { TestUser } from './test-user.js';
 
 /** The shared context prepared by global setup: the test user, their daemon's URI and socket. */

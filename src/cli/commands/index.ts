@@ -5,6 +5,7 @@ import { define as start } from './start.js';
 import { define as stop } from './stop.js';
 import { define as restart } from './restart.js';
 import { define as rm } from './rm.js';
+import { define as edit } from './edit.js';
 import { define as ls } from './ls.js';
 import { define as info } from './info.js';
 import { define as logs } from './logs.js';
@@ -20,6 +21,7 @@ export const COMMANDS: DefineCommand[] = [
   stop,
   restart,
   rm,
+  edit,
   ls,
   info,
   logs,

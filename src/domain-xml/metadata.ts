@@ -1,0 +1,73 @@
+// roost's element inside `<metadata>`:
+//   <roost:vm xmlns:roost="https://roost.dev/xmlns/vm/1">
+//     <roost:created-by>roost 0.1.0</roost:created-by> <roost:image-ref>…</roost:image-ref> …
+//   </roost:vm>
+// Other applications keep their own children of `<metadata>`; libvirt allows one child per namespace, so ours is
+// found by namespace URI (whatever prefix it carries) and replaced as a whole.
+import { checkString } from './check.js';
+import { DomainXmlError } from './errors.js';
+import { ROOST_XMLNS, ROOST_XMLNS_PREFIX, type RoostMetadata } from './spec.js';
+import { childElements, element, textContent, type XmlElement } from './xml.js';
+
+// Element names, in the order they are written.
+const FIELDS = [
+  ['createdBy', 'created-by'],
+  ['createdAt', 'created-at'],
+  ['imageRef', 'image-ref'],
+  ['sshUser', 'ssh-user'],
+  ['sshKeyPath', 'ssh-key-path'],
+  ['autoPorts', 'auto-ports'],
+] as const satisfies ReadonlyArray<readonly [keyof RoostMetadata, string]>;
+
+function prefixOf(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? '' : name.slice(0, colon);
+}
+
+function localName(name: string): string {
+  return name.slice(name.indexOf(':') + 1);
+}
+
+/** True when `el` is roost's element: its prefix (or default namespace) is bound to ROOST_XMLNS on the element. */
+export function isRoostElement(el: XmlElement): boolean {
+  if (localName(el.name) !== 'vm') return false;
+  const prefix = prefixOf(el.name);
+  return el.attrs.get(prefix === '' ? 'xmlns' : `xmlns:${prefix}`) === ROOST_XMLNS;
+}
+
+export function findRoostElement(metadata: XmlElement | undefined): XmlElement | undefined {
+  return metadata === undefined ? undefined : childElements(metadata).find(isRoostElement);
+}
+
+export function buildRoostElement(meta: RoostMetadata): XmlElement {
+  if (meta === null || typeof meta !== 'object') {
+    throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', 'roost metadata must be an object');
+  }
+  checkString(meta.createdBy, 'created-by');
+  const children: XmlElement[] = [];
+  for (const [key, tag] of FIELDS) {
+    const value = meta[key];
+    if (value === undefined) continue;
+    const text = typeof value === 'boolean' ? (value ? 'yes' : 'no') : checkString(value, tag);
+    children.push(element(`${ROOST_XMLNS_PREFIX}:${tag}`, {}, [text]));
+  }
+  return element(`${ROOST_XMLNS_PREFIX}:vm`, { [`xmlns:${ROOST_XMLNS_PREFIX}`]: ROOST_XMLNS }, children);
+}
+
+/** Reads roost's element leniently: unknown children are ignored, a missing created-by reads as ''. */
+export function parseRoostElement(el: XmlElement): RoostMetadata {
+  const prefix = prefixOf(el.name);
+  const values = new Map<string, string>();
+  for (const child of childElements(el)) {
+    if (prefixOf(child.name) !== prefix) continue;
+    values.set(localName(child.name), textContent(child) ?? '');
+  }
+  const meta: RoostMetadata = { createdBy: values.get('created-by') ?? '' };
+  for (const [key, tag] of FIELDS) {
+    const value = values.get(tag);
+    if (value === undefined || key === 'createdBy') continue;
+    if (key === 'autoPorts') meta.autoPorts = value.trim() === 'yes';
+    else meta[key] = value;
+  }
+  return meta;
+}

@@ -1,0 +1,48 @@
+// roost edit NAME --cpus N --memory SIZE: change a VM's persistent configuration. The domain XML is edited in
+// place (domain-xml/edit.ts keeps every element roost does not model: a hand-made domain stays as it was in
+// everything but the edited values) and defined again. A running VM gets the change at its next start.
+import { setMemory, setVcpus } from '../domain-xml/edit.js';
+import { UsageError } from '../errors.js';
+import type { VmContext } from './context.js';
+import { parseCpus, parseMemoryMiB } from './input.js';
+import { lookupVm } from './lookup.js';
+
+export interface EditRequest {
+  cpus?: string;
+  memory?: string;
+}
+
+export interface EditResult {
+  name: string;
+  changed: string[];
+  /** True when the VM runs: the change applies at its next start. */
+  pendingRestart: boolean;
+}
+
+const INACTIVE_XML = 2;
+const SECURE_XML = 1;
+
+export async function editVm(ctx: VmContext, name: string, req: EditRequest): Promise<EditResult> {
+  const cpus = req.cpus === undefined ? undefined : parseCpus(req.cpus);
+  const memoryMiB = req.memory === undefined ? undefined : parseMemoryMiB(req.memory);
+  if (cpus === undefined && memoryMiB === undefined) {
+    throw new UsageError('NOTHING_TO_EDIT', 'nothing to change: give --cpus and/or --memory', {
+      hint: `for example: roost edit ${name} --cpus 4 --memory 4G`,
+    });
+  }
+  const dom = await lookupVm(ctx, name);
+  // SECURE keeps passwords (e.g. a VNC password) in the XML we write back; INACTIVE is the persistent config.
+  let xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  const changed: string[] = [];
+  if (cpus !== undefined) {
+    xml = setVcpus(xml, cpus);
+    changed.push(`cpus ${cpus}`);
+  }
+  if (memoryMiB !== undefined) {
+    xml = setMemory(xml, memoryMiB);
+    changed.push(`memory ${memoryMiB} MiB`);
+  }
+  const VALIDATE = 1;
+  await ctx.client.defineDomain(xml, VALIDATE);
+  return { name, changed, pendingRestart: await ctx.client.isActive(dom) };
+}
