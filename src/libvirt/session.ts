@@ -353,7 +353,10 @@ async function acquireSpawnLock(lockPath: string, socketPath: string, timeoutMs:
  * socket whose listen backlog is full fails with EAGAIN where libvirt's blocking connect() would wait for
  * the daemon to accept: we wait too, retrying for up to `busyMs`.
  */
-export async function tryConnect(path: string, busyMs = 5_000): Promise<{ socket?: Socket; error?: unknown }> {
+export async function tryConnect(
+  path: string,
+  busyMs = 5_000,
+): Promise<{ socket?: Socket; error?: unknown }> {
   const deadline = Date.now() + busyMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
     const r = await connectOnce(path);

@@ -41,7 +41,7 @@ export interface CreateRequest {
   start?: boolean;
 }
 
-export type CreatePhase = 'checking' | 'disk' | 'defining' | 'starting';
+export type CreatePhase = 'disk' | 'defining' | 'starting';
 
 export interface CreateResult {
   name: string;
@@ -185,7 +185,7 @@ export async function createVm(
   req: CreateRequest,
   onPhase: (p: CreatePhase) => void = () => {},
 ): Promise<CreateResult> {
-  onPhase('checking');
+  // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req);
   const { client, paths } = ctx;
 

@@ -1,0 +1,270 @@
+// The core user journey through the built `roost` CLI, run as the unprivileged test user with the default
+// connection (qemu:///session): create → running → page through the forwarded port → console → stop → start →
+// rm, leaving no domain, volume or file. The base image is never written.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roostPaths } from '../../src/paths.js';
+import { openContext, type VmContext } from '../../src/vm/context.js';
+import { attachConsole } from '../../src/vm/console.js';
+import {
+  createScope,
+  domainNames,
+  freePort,
+  harness,
+  httpGet,
+  roost,
+  roostJson,
+  runAs,
+  tinyGuest,
+  userEnv,
+  volumeNames,
+  waitUntil,
+} from '../harness/index.js';
+
+const { user, uri } = harness();
+const scope = createScope('cli', user, uri);
+const paths = roostPaths(userEnv(user));
+const guest = tinyGuest(user);
+const bootArgs = [
+  '--kernel',
+  guest.kernel,
+  '--initrd',
+  guest.initrd,
+  '--cmdline',
+  guest.cmdline,
+  '--memory',
+  '256M',
+  '--cpus',
+  '1',
+];
+let base: string;
+let baseHash: string;
+let ctx: VmContext;
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const poolFiles = () => (existsSync(paths.pool) ? readdirSync(paths.pool).sort() : []);
+
+async function pageAnswers(port: number, timeoutMs: number): Promise<boolean> {
+  return waitUntil(
+    () =>
+      httpGet(port)
+        .then((r) => r.body.includes('roost tiny guest OK'))
+        .catch(() => false),
+    timeoutMs,
+    250,
+  );
+}
+
+beforeAll(async () => {
+  base = join(scope.dir, 'base.qcow2');
+  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '32M']);
+  baseHash = sha256(base);
+  ctx = await openContext({ uri });
+});
+afterAll(async () => {
+  await ctx?.close();
+  await scope.cleanup();
+});
+
+describe('roost create → stop → start → rm', () => {
+  const name = scope.name('vm');
+  let port: number;
+
+  it('creates and starts a VM whose page answers through its forward, with a CoW overlay on the image', async () => {
+    port = await freePort();
+    const mtimeBefore = statSync(base).mtimeMs;
+    const r = await roostJson<{ state: string; disk: string; ports: string[] }>(user, [
+      'create',
+      name,
+      '--image',
+      base,
+      ...bootArgs,
+      '--disk',
+      '64M',
+      '--port',
+      `127.0.0.1:${port}:80`,
+      '--wait',
+      'port:80',
+    ]);
+    expect(r.state).toBe('running');
+    expect(r.ports).toEqual([`127.0.0.1:${port}:80/tcp`]);
+    expect(r.disk).toBe(join(paths.pool, `${name}.qcow2`));
+    // --wait port:80 returned only once the guest answered: the page is there now, no retry needed.
+    expect((await httpGet(port)).body).toContain('roost tiny guest OK');
+
+    const info = JSON.parse((await runAs(user, 'qemu-img', ['info', '-U', '--output=json', r.disk])).stdout);
+    expect(info['backing-filename']).toBe(base);
+    expect(info['virtual-size']).toBe(64 * 1024 ** 2);
+    expect(statSync(r.disk).size).toBeLessThan(1024 ** 2); // an overlay, not a copy
+    expect(statSync(r.disk).mode & 0o777).toBe(0o600);
+    expect(await volumeNames(uri, 'roost')).toContain(`${name}.qcow2`);
+    expect(statSync(base).mtimeMs).toBe(mtimeBefore);
+  });
+
+  it('lists and describes it', async () => {
+    const ls = await roostJson<{ name: string; state: string; ports: string[]; managedBy: string }[]>(user, [
+      'ls',
+    ]);
+    expect(ls.find((v) => v.name === name)).toMatchObject({
+      state: 'running',
+      managedBy: 'roost',
+      ports: [`127.0.0.1:${port}:80/tcp`],
+    });
+    const info = await roostJson<{
+      disks: { path: string }[];
+      serialLog: string;
+      roost: { createdBy: string };
+    }>(user, ['info', name]);
+    expect(info.disks.map((d) => d.path)).toContain(join(paths.pool, `${name}.qcow2`));
+    expect(info.roost.createdBy).toMatch(/^roost /);
+    expect(info.serialLog).toBe(join(paths.logs, `${name}.serial.log`));
+    const human = await roost(user, ['ls']);
+    expect(human.stdout).toMatch(new RegExp(`^${name}\\s+running\\s+1\\s+256M`, 'm'));
+  });
+
+  it('shows the serial log and attaches to the serial console', async () => {
+    const logs = await roost(user, ['logs', name]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain(guest.readyMarker);
+
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let seen = '';
+    output.on('data', (b: Buffer) => (seen += b.toString('utf8')));
+    const attached = attachConsole(ctx, name, { input, output });
+    const token = `roost-console-${process.pid}`;
+    input.write(`echo ${token}-$((40+2))\n`);
+    expect(await waitUntil(() => seen.includes(`${token}-42`), 20_000)).toBe(true);
+    input.write(Buffer.from([0x1d])); // Ctrl-]
+    expect(await attached).toBe('escape');
+  });
+
+  it('refuses to remove a running VM without --force, and stops it with ACPI', async () => {
+    const rm = await roost(user, ['rm', name]);
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toMatch(/is running; it was not removed/);
+    expect(await domainNames(uri)).toContain(name);
+
+    const stop = await roost(user, ['stop', name, '--timeout', '90']);
+    expect(stop.stderr).toBe('');
+    expect(stop.code).toBe(0);
+    expect((await roostJson<{ state: string }>(user, ['info', name])).state).toBe('shutoff');
+  });
+
+  it('starts again and serves its page', async () => {
+    expect((await roost(user, ['start', name])).code).toBe(0);
+    expect(await pageAnswers(port, 90_000)).toBe(true);
+  });
+
+  it('removes everything it made and nothing else', async () => {
+    const r = await roostJson<{ deletedDisks: string[] }>(user, ['rm', '--force', name]);
+    expect(r.deletedDisks).toEqual([join(paths.pool, `${name}.qcow2`)]);
+    expect(await domainNames(uri)).not.toContain(name);
+    expect(await volumeNames(uri, 'roost')).not.toContain(`${name}.qcow2`);
+    expect(poolFiles().filter((f) => f.includes(name))).toEqual([]);
+    expect(existsSync(join(paths.logs, `${name}.serial.log`))).toBe(false);
+    expect(sha256(base)).toBe(baseHash);
+  });
+});
+
+describe('bad input: exit 2, one clear message, nothing changed', () => {
+  const other = scope.name('other');
+  let otherPort: number;
+
+  beforeAll(async () => {
+    otherPort = await freePort();
+    const r = await roost(user, ['create', other, ...bootArgs, '--port', `${otherPort}:80`, '--no-start']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  async function refused(args: string[], message: RegExp): Promise<void> {
+    const domsBefore = await domainNames(uri);
+    const volsBefore = await volumeNames(uri, 'roost');
+    const filesBefore = poolFiles();
+    const r = await roost(user, args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // what failed, then the fix
+    expect(r.stdout).toBe('');
+    expect(await domainNames(uri)).toEqual(domsBefore);
+    expect(await volumeNames(uri, 'roost')).toEqual(volsBefore);
+    expect(poolFiles()).toEqual(filesBefore);
+  }
+
+  const n = scope.name('bad');
+  it('a name with a space', () => refused(['create', 'bad name', ...bootArgs], /invalid VM name 'bad name'/));
+  it('a name taken by another VM', () =>
+    refused(['create', other, ...bootArgs], /a VM named '.*' already exists/));
+  it('a memory size that is not a size', () =>
+    refused(['create', n, ...bootArgs, '--memory', '2X'], /invalid memory size '2X'/));
+  it('zero CPUs', () => refused(['create', n, ...bootArgs, '--cpus', '0'], /invalid CPU count '0'/));
+  it('a port outside 1–65535', () =>
+    refused(['create', n, ...bootArgs, '--port', '70000:80'], /port 70000 is outside 1–65535/));
+  it('a privileged host port (the test user is not root)', () =>
+    refused(
+      ['create', n, ...bootArgs, '--port', '80:80'],
+      /ports below 1024 need root, and passt runs as you/,
+    ));
+  it('a host port another program listens on', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const busy = (srv.address() as { port: number }).port;
+    try {
+      await refused(
+        ['create', n, ...bootArgs, '--port', `${busy}:80`],
+        new RegExp(`host port ${busy}/tcp .* already in use`),
+      );
+    } finally {
+      srv.close();
+    }
+  });
+  it('a host port another VM forwards', () =>
+    refused(
+      ['create', n, ...bootArgs, '--port', `${otherPort}:8080`],
+      new RegExp(`already forwarded to VM '${other}'`),
+    ));
+  it('an image that does not exist', () =>
+    refused(
+      ['create', n, '--image', '/nonexistent/x.qcow2'],
+      /image '\/nonexistent\/x.qcow2' does not exist/,
+    ));
+  it('nothing to boot', () => refused(['create', n], /nothing to boot/));
+  it('a disk smaller than the image', () =>
+    refused(['create', n, '--image', base, '--disk', '1M'], /smaller than the image/));
+  it('waiting on a port that is not forwarded', () =>
+    refused(
+      ['create', n, ...bootArgs, '--port', `${otherPort + 1}:80`, '--wait', 'port:22'],
+      /guest port 22 is not forwarded/,
+    ));
+  it('an unknown option', () => refused(['create', n, '--bogus'], /unknown option '--bogus'/));
+  it('a VM that does not exist', async () => {
+    const r = await roost(user, ['info', scope.name('nope')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no VM named '.*-nope'/);
+  });
+});
+
+describe('a failure part way rolls back', () => {
+  it('a VM that cannot start leaves no definition and no disk behind', async () => {
+    const name = scope.name('rollback');
+    // Defining succeeds; starting fails (no such bridge, and the helper is not set up): the overlay and the
+    // definition made before must both go.
+    const r = await roost(user, [
+      'create',
+      name,
+      ...bootArgs,
+      '--disk',
+      '16M',
+      '--network',
+      'bridge=rtnobr0',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(await domainNames(uri)).not.toContain(name);
+    expect(await volumeNames(uri, 'roost')).not.toContain(`${name}.qcow2`);
+    expect(poolFiles().filter((f) => f.includes(name))).toEqual([]);
+  });
+});
