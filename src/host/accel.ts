@@ -16,6 +16,7 @@ import {
   rmSync,
   writeFileSync,
   renameSync,
+  statSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -82,7 +83,7 @@ async function probe(opts: AccelProbeOptions, bootId: string): Promise<AccelDeci
     const reason =
       code === 'ENOENT'
         ? `${device} does not exist (no hardware virtualisation, or the kvm module is not loaded): using TCG, which is much slower`
-        : `${device} is not usable by this user (${code}); add yourself to the 'kvm' group for speed: using TCG`;
+        : `${device} is not usable by this user (${code}): ${kvmAccessAdvice(device)}; using TCG, which is much slower`;
     return { accel: 'tcg', reason, bootId, cached: false };
   }
   const booted = await bootsWith('kvm', opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, opts.qemuBinary);
@@ -148,6 +149,30 @@ export function bootsWith(
     child.on('error', (e) => finish(`cannot run ${qemuBinary}: ${e.message}`));
     child.on('exit', (code) => finish(`qemu exited with ${code}: ${err.trim().split('\n')[0] ?? ''}`));
   });
+}
+
+/** What would give this user KVM: joining the device's group when that group may use it, else root's help. */
+function kvmAccessAdvice(device: string): string {
+  try {
+    const st = statSync(device);
+    const group = groupName(st.gid);
+    if (st.gid !== 0 && (st.mode & 0o060) === 0o060 && group)
+      return `join the '${group}' group (sudo usermod -aG ${group} $USER, then log in again)`;
+  } catch {
+    // Fall through to the general advice.
+  }
+  return `only root can open it; ask root to give the 'kvm' group access (udev rule: KERNEL=="kvm", GROUP="kvm", MODE="0660") and join it`;
+}
+
+function groupName(gid: number): string | undefined {
+  try {
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(gid));
+    return line?.split(':')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function readBootId(): string {
