@@ -17,6 +17,8 @@ import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
 import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import { existingForwards } from './forwards.js';
+import { formatUuid } from './lookup.js';
+import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { createDisk, deleteVolumeAt, ensurePool } from './storage.js';
 import { VERSION } from '../version.js';
 

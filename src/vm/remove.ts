@@ -10,6 +10,7 @@ import { RoostError } from '../errors.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 import { deleteVolumeAt } from './storage.js';
+import { forgetHostKey, syncSshConfig } from './ssh.js';
 
 const DESTROY_REMOVE_LOGS = 2;
 const UNDEFINE = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, CHECKPOINTS_METADATA: 16 } as const;
@@ -71,5 +72,7 @@ export async function removeVm(
   // roost's own per-VM files: the serial log it asked QEMU to write (libvirt removes the QEMU log itself).
   if (parsed.serialLog?.startsWith(paths.logs + '/')) rmSync(parsed.serialLog, { force: true });
   rmSync(join(paths.sockets, `${name}.vnc`), { force: true });
+  forgetHostKey(paths, name);
+  if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
   return { name, destroyed: running, deletedDisks, keptDisks };
 }

@@ -10,6 +10,7 @@ import { define as ls } from './ls.js';
 import { define as info } from './info.js';
 import { define as logs } from './logs.js';
 import { define as consoleCmd } from './console.js';
+import { define as ssh } from './ssh.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 
@@ -26,6 +27,7 @@ export const COMMANDS: DefineCommand[] = [
   info,
   logs,
   consoleCmd,
+  ssh,
   connection,
   doctor,
 ];

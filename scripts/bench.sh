@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm run bench`: from a fresh machine to BENCHMARKS.md — host packages (with the test dependencies:
+# python3-libvirt is the baseline), npm ci, build, the test user and the tiny guest fixture (its kernel paths
+# go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
+# measures roost's libvirt client against python3-libvirt and writes BENCHMARKS.md.
+#
+# Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-ready.sh --with-test-deps
+echo "bench: test user and tiny guest fixture"
+npx tsx test/harness/prepare.ts tiny
+echo "bench: running (about two minutes)"
+exec npx tsx bench/run.ts "$@"

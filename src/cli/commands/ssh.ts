@@ -1,0 +1,39 @@
+// roost ssh NAME [-- CMD…]: ssh into a VM by name (user, key and port come from the VM).
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('ssh')
+    .description('ssh into a VM by name, or run a command there (also: plain `ssh NAME.roost`)')
+    .argument('<name>', 'VM name')
+    .argument('[command...]', 'command to run in the VM (put it after --)')
+    .option('--print', 'print the ssh command instead of running it')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  roost ssh web
+  roost ssh web -- uname -a
+  ssh web.roost            # works too: roost keeps ~/.local/share/roost/ssh/config, included from ~/.ssh/config`,
+    )
+    .action(async (name, command, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { resolveSshTarget, sshArgs } = await import('../../vm/ssh.js');
+        const ctx = await context();
+        const target = await resolveSshTarget(ctx, name);
+        const args = sshArgs(target, ctx.paths, command);
+        if (opts.print)
+          return out.result({ argv: ['ssh', ...args] }, () =>
+            ['ssh', ...args].map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' '),
+          );
+        const { spawn } = await import('node:child_process');
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn('ssh', args, { stdio: 'inherit' });
+          child.on('error', reject);
+          child.on('exit', (c, signal) => resolve(c ?? (signal ? 255 : 1)));
+        });
+        process.exitCode = code;
+      }),
+    );
+}

@@ -1,0 +1,158 @@
+// roost's event stream: libvirt's lifecycle events (pushed by the daemon, never polled) turned into events a
+// user can read — `started web (booted)` — plus roost's own (create phases, ports changed, image progress).
+// `roost events` prints it; `roost web` serves it as SSE and over a WebSocket. One shape for both.
+import { LifecycleEventType } from '../libvirt/types.js';
+import type { VmContext } from './context.js';
+import { vmDetails, type VmDetails } from './list.js';
+import { formatUuid } from './lookup.js';
+
+export type LifecycleName =
+  | 'defined'
+  | 'undefined'
+  | 'started'
+  | 'suspended'
+  | 'resumed'
+  | 'stopped'
+  | 'shutdown'
+  | 'pmsuspended'
+  | 'crashed';
+
+/** A lifecycle event of one VM; `vm` is its state right after the event (null once it is undefined). */
+export interface VmLifecycleEvent {
+  type: 'vm';
+  event: LifecycleName;
+  /** libvirt's detail, in words: 'booted', 'destroyed', 'shutdown', 'updated', … */
+  detail: string;
+  name: string;
+  uuid: string;
+  /** ms since the epoch, when roost received it. */
+  time: number;
+  vm?: VmDetails | null;
+}
+
+/** Events roost itself raises (the daemon knows nothing of them). */
+export type RoostOwnEvent =
+  | { type: 'create'; name: string; phase: string; time: number }
+  | { type: 'ports'; name: string; ports: string[]; time: number }
+  | {
+      type: 'image';
+      ref: string;
+      phase: string;
+      receivedBytes?: number;
+      totalBytes?: number;
+      time: number;
+    }
+  /** The stream was interrupted (the daemon went away and came back): state may have changed unseen. */
+  | { type: 'resync'; reason: string; time: number };
+
+export type RoostEvent = VmLifecycleEvent | RoostOwnEvent;
+
+const NAMES: LifecycleName[] = [
+  'defined',
+  'undefined',
+  'started',
+  'suspended',
+  'resumed',
+  'stopped',
+  'shutdown',
+  'pmsuspended',
+  'crashed',
+];
+
+// virDomainEvent*DetailType, per event type, in libvirt's order.
+const DETAILS: Record<number, string[]> = {
+  [LifecycleEventType.DEFINED]: ['added', 'updated', 'renamed', 'from-snapshot'],
+  [LifecycleEventType.UNDEFINED]: ['removed', 'renamed'],
+  [LifecycleEventType.STARTED]: ['booted', 'migrated', 'restored', 'from-snapshot', 'wakeup', 'recreated'],
+  [LifecycleEventType.SUSPENDED]: [
+    'paused',
+    'migrated',
+    'ioerror',
+    'watchdog',
+    'restored',
+    'from-snapshot',
+    'api-error',
+    'postcopy',
+    'postcopy-failed',
+  ],
+  [LifecycleEventType.RESUMED]: ['unpaused', 'migrated', 'from-snapshot', 'postcopy', 'postcopy-failed'],
+  [LifecycleEventType.STOPPED]: [
+    'shutdown',
+    'destroyed',
+    'crashed',
+    'migrated',
+    'saved',
+    'failed',
+    'from-snapshot',
+  ],
+  [LifecycleEventType.SHUTDOWN]: ['finished', 'guest', 'host'],
+  [LifecycleEventType.PMSUSPENDED]: ['memory', 'disk'],
+  [LifecycleEventType.CRASHED]: ['panicked', 'crashloaded'],
+};
+
+export function lifecycleName(event: number): LifecycleName | string {
+  return NAMES[event] ?? `event-${event}`;
+}
+
+export function detailName(event: number, detail: number): string {
+  return DETAILS[event]?.[detail] ?? String(detail);
+}
+
+export interface WatchOptions {
+  /** Attach each VM's state (vmDetails) to its event: one extra round trip per event. */
+  withVm?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Lifecycle events of every VM on the connection, as they happen, until the signal aborts (then it ends) or the
+ * connection closes (then it throws ConnectionClosedError: start it again, the client reconnects).
+ */
+export async function* watchVmEvents(ctx: VmContext, opts: WatchOptions = {}): AsyncGenerator<RoostEvent> {
+  const it = ctx.client.lifecycleEvents();
+  const stop = () => void it.return?.();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    if (opts.signal?.aborted) return;
+    for await (const e of it) {
+      const event: VmLifecycleEvent = {
+        type: 'vm',
+        event: lifecycleName(e.event) as LifecycleName,
+        detail: detailName(e.event, e.detail),
+        name: e.dom.name,
+        uuid: formatUuid(e.dom.uuid),
+        time: Date.now(),
+      };
+      if (opts.withVm) {
+        event.vm =
+          e.event === LifecycleEventType.UNDEFINED ? null : await vmDetails(ctx, e.dom.name).catch(() => null);
+      }
+      yield event;
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    await it.return?.();
+  }
+}
+
+/** One line for humans: `12:03:01.234  started   web  (booted)`. */
+export function formatEvent(e: RoostEvent): string {
+  const t = new Date(e.time).toISOString().slice(11, 23);
+  switch (e.type) {
+    case 'vm':
+      return `${t}  ${e.event.padEnd(10)} ${e.name}  (${e.detail})`;
+    case 'create':
+      return `${t}  ${'create'.padEnd(10)} ${e.name}  (${e.phase})`;
+    case 'ports':
+      return `${t}  ${'ports'.padEnd(10)} ${e.name}  ${e.ports.join(' ') || '(none)'}`;
+    case 'image': {
+      const pct =
+        e.totalBytes && e.receivedBytes !== undefined
+          ? ` ${Math.floor((100 * e.receivedBytes) / e.totalBytes)}%`
+          : '';
+      return `${t}  ${'image'.padEnd(10)} ${e.ref}  (${e.phase}${pct})`;
+    }
+    case 'resync':
+      return `${t}  ${'resync'.padEnd(10)} ${e.reason}`;
+  }
+}

@@ -1,0 +1,146 @@
+// roost ssh NAME [-- CMD]: ssh into a VM by name, the rootless replacement for libvirt's NSS module.
+//
+// The target comes from the domain itself: passt VMs are reached through the host port forwarded to guest port
+// 22 (on 127.0.0.1), with the login user and key roost recorded at create time. Host keys are remembered per VM
+// in roost's own known_hosts file (keyed by the alias NAME.roost, so a forwarded port reused by another VM cannot
+// be mistaken for this one), and forgotten when the VM is removed or created again.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { RoostError } from '../errors.js';
+import type { RoostPaths } from '../paths.js';
+import type { VmContext } from './context.js';
+import { toPortForward } from './forwards.js';
+import { lookupVm } from './lookup.js';
+
+export interface SshTarget {
+  alias: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+}
+
+export function sshDir(paths: RoostPaths): string {
+  return join(paths.data, 'ssh');
+}
+
+export function knownHostsFile(paths: RoostPaths): string {
+  return join(sshDir(paths), 'known_hosts');
+}
+
+/** Where guest port 22 is reachable from this host, and as whom; undefined when the VM gives no way in. */
+export function sshTargetOf(name: string, p: ParsedDomain): SshTarget | undefined {
+  for (const nic of p.nics) {
+    for (const spec of nic.ports) {
+      const f = toPortForward(spec);
+      const span = f.hostEnd - f.hostStart;
+      if (f.proto === 'tcp' && f.guestStart <= 22 && 22 <= f.guestStart + span) {
+        const host = f.address === '0.0.0.0' ? '127.0.0.1' : f.address === '::' ? '::1' : f.address;
+        return {
+          alias: `${name}.roost`,
+          host,
+          port: f.hostStart + (22 - f.guestStart),
+          user: p.roost?.sshUser ?? 'root',
+          identityFile: p.roost?.sshKeyPath,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+export async function resolveSshTarget(
+  ctx: VmContext,
+  name: string,
+  ipOf?: (name: string) => Promise<string | undefined>,
+): Promise<SshTarget> {
+  const dom = await lookupVm(ctx, name);
+  const parsed = parseDomainXml(await ctx.client.getXml(dom));
+  const target = sshTargetOf(dom.name, parsed);
+  if (target) return target;
+  const ip = ipOf ? await ipOf(name) : undefined;
+  if (ip) {
+    return {
+      alias: `${name}.roost`,
+      host: ip,
+      port: 22,
+      user: parsed.roost?.sshUser ?? 'root',
+      identityFile: parsed.roost?.sshKeyPath,
+    };
+  }
+  throw new RoostError(
+    'NO_SSH_ROUTE',
+    `VM '${name}' has no way in for ssh: no forward to guest port 22 and no known IP`,
+    {
+      hint: `forward one: roost port add ${name} 2222:22`,
+    },
+  );
+}
+
+/** The ssh(1) argument array for a target; never a shell string. */
+export function sshArgs(
+  target: SshTarget,
+  paths: RoostPaths,
+  command: string[] = [],
+  opts: { batch?: boolean } = {},
+): string[] {
+  const args = [
+    '-p',
+    String(target.port),
+    '-o',
+    `HostKeyAlias=${target.alias}`,
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile(paths)}`,
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    '-o',
+    'LogLevel=ERROR',
+  ];
+  if (target.identityFile) args.push('-i', target.identityFile, '-o', 'IdentitiesOnly=yes');
+  if (opts.batch) args.push('-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5');
+  args.push('-l', target.user, target.host);
+  if (command.length) args.push('--', ...command);
+  return args;
+}
+
+/** Forgets a VM's host key (its disk and so its key are gone, or about to be replaced). */
+export function forgetHostKey(paths: RoostPaths, name: string): void {
+  const file = knownHostsFile(paths);
+  if (!existsSync(file)) return;
+  const alias = `${name}.roost`;
+  const kept = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(
+      (line) =>
+        line
+          .split(' ')[0]
+          ?.split(',')
+          .every((h) => h !== alias && h !== `[${alias}]`) ?? true,
+    );
+  mkdirSync(sshDir(paths), { recursive: true, mode: 0o700 });
+  writeFileSync(file, kept.join('\n'), { mode: 0o600 });
+}
+
+/**
+ * Regenerates roost's ssh include file from the VMs that have an ssh route and a recorded login user, and adds
+ * the Include line to ~/.ssh/config the first time there is one. VMs without a recorded user (e.g. a kernel
+ * booted by hand) are left out, so creating those never touches ~/.ssh/config.
+ */
+export async function syncSshConfig(
+  ctx: VmContext,
+): Promise<{ hosts: string[]; userConfigChanged: boolean }> {
+  const { installSshConfig } = await import('../net/ssh-config.js');
+  const doms = await ctx.client.listDomains();
+  const xmls = await Promise.all(doms.map((d) => ctx.client.getXml(d)));
+  const entries = xmls.flatMap((xml, i) => {
+    const p = parseDomainXml(xml);
+    const t = p.roost?.sshUser ? sshTargetOf(doms[i]!.name, p) : undefined;
+    return t ? [{ ...t, knownHostsFile: knownHostsFile(ctx.paths) }] : [];
+  });
+  const includeFile = join(sshDir(ctx.paths), 'config');
+  if (entries.length === 0 && !existsSync(includeFile)) return { hosts: [], userConfigChanged: false };
+  const home = ctx.env.HOME;
+  const userConfigChanged = installSshConfig(includeFile, entries, home);
+  return { hosts: entries.map((e) => e.alias), userConfigChanged };
+}
