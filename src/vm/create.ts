@@ -3,15 +3,19 @@
 // Everything that can be checked is checked before anything is made (names, sizes, files, ports, a free name);
 // then each step that makes something registers how to undo it, and a failure part way — the daemon refusing
 // the XML, QEMU failing to start — undoes them in reverse, so no half-defined domain or orphan volume is left.
-import { accessSync, constants } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
 import { buildDomainXml } from '../domain-xml/build.js';
 import type { BootSpec, DiskSpec, Firmware, NicSpec, VmSpec } from '../domain-xml/spec.js';
-import { UsageError } from '../errors.js';
+import { RoostError, UsageError } from '../errors.js';
+import { createSeed, ensureRoostSshKey, readCloudConfigFile, type CloudConfig } from '../cloud-init/index.js';
+import { ImageNotFoundError, resolveImage, type ImageEntry, type PullProgress } from '../images/index.js';
 import { detectAccel, type AccelDecision } from '../host/accel.js';
 import { probeImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
-import { checkForwards } from '../net/port-check.js';
+import { canBind, checkForwards } from '../net/port-check.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
@@ -39,11 +43,17 @@ export interface CreateRequest {
   firmware?: Firmware;
   sshUser?: string;
   sshKey?: string;
+  /** A cloud-config file merged into the seed's user-data. */
+  cloudInit?: string;
+  /** Attach no cloud-init seed to an image-based VM (default: a seed is attached). */
+  noCloudInit?: boolean;
   /** Start the VM once defined (default true). */
   start?: boolean;
+  /** For image downloads: progress events (term/progress.ts renders them). */
+  onPullProgress?: PullProgress;
 }
 
-export type CreatePhase = 'disk' | 'defining' | 'starting';
+export type CreatePhase = 'image' | 'disk' | 'seed' | 'defining' | 'starting';
 
 export interface CreateResult {
   name: string;
@@ -51,7 +61,13 @@ export interface CreateResult {
   accel: AccelDecision;
   disk?: string;
   ports: PortForward[];
+  /** Forwards roost added on its own (the ssh port of a cloud image). */
+  addedPorts: PortForward[];
   started: boolean;
+  /** Login user and private key recorded for `roost ssh` (cloud images). */
+  sshUser?: string;
+  sshKey?: string;
+  seed?: string;
   xml: string;
 }
 
@@ -66,7 +82,12 @@ interface Checked {
   cpus: number;
   boot: BootSpec;
   image?: { path: string; format: 'qcow2' | 'raw'; virtualSize: number };
+  /** A catalogue name to resolve (download if needed) once every other check passed. */
+  imageRef?: string;
   diskBytes?: number;
+  /** Whether --disk was given (else it follows the image's size). */
+  diskGiven: boolean;
+  cloudInit?: CloudConfig;
   ports: PortForward[];
   nic: NicSpec;
   firmware: Firmware;
@@ -147,7 +168,10 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   } else {
     boot = { kind: 'disk' };
   }
-  if (req.image) {
+  let imageRef: string | undefined;
+  if (req.image && looksLikeCatalogName(req.image)) {
+    imageRef = req.image;
+  } else if (req.image) {
     const path = readable(req.image, 'image');
     const facts = await probeImage(path);
     if (facts.backingFile) {
@@ -173,12 +197,32 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
       );
     }
     diskBytes ??= Math.max(image.virtualSize, parseDiskBytes(DEFAULT_DISK));
-  } else if (req.iso) {
+  } else if (req.iso || imageRef) {
     diskBytes ??= parseDiskBytes(DEFAULT_DISK);
   }
+  if (req.cloudInit && !req.image) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      '--cloud-init needs --image (a cloud image reads the seed at first boot)',
+    );
+  }
+  const cloudInit = req.cloudInit ? await readCloudConfigFile(req.cloudInit) : undefined;
   // Cloud and installer images boot UEFI; a directly booted kernel needs no firmware of its own.
   const firmware = req.firmware ?? (req.kernel ? 'bios' : 'uefi');
-  return { name, memoryMiB, cpus, boot, image, diskBytes, ports, nic, firmware };
+  return {
+    name,
+    memoryMiB,
+    cpus,
+    boot,
+    image,
+    imageRef,
+    diskBytes,
+    diskGiven: req.disk !== undefined,
+    ports,
+    nic,
+    firmware,
+    cloudInit,
+  };
 }
 
 /** Creates the VM; `onPhase` reports progress for the CLI's progress line. */
@@ -200,46 +244,136 @@ export async function createVm(
       hint: `pick another name, or remove it first: roost rm ${c.name}`,
     });
   }
-  await checkForwards(c.ports, { existing: await existingForwards(client) });
+  const existing = await existingForwards(client);
+  await checkForwards(c.ports, { existing });
+
+  // A catalogue image is resolved (downloaded and verified if not cached) only now that the rest is known good.
+  let image = c.image;
+  let entry: ImageEntry | undefined;
+  if (c.imageRef) {
+    onPhase('image');
+    const resolved = await resolveImage(c.imageRef, { paths, onProgress: req.onPullProgress }).catch(
+      (e: unknown) => {
+        if (e instanceof ImageNotFoundError)
+          throw new UsageError(e.code, e.message, { hint: e.hint, cause: e });
+        throw e;
+      },
+    );
+    image = { path: resolved.path, format: resolved.format, virtualSize: resolved.virtualSize };
+    entry = resolved.entry;
+  }
+  const withSeed = image !== undefined && !req.noCloudInit;
+  let memoryMiB = c.memoryMiB;
+  let diskBytes = c.diskBytes;
+  if (image) {
+    if (diskBytes !== undefined && diskBytes < image.virtualSize) {
+      if (c.diskGiven) {
+        throw new UsageError(
+          'DISK_TOO_SMALL',
+          `--disk ${req.disk} is smaller than the image (${gib(image.virtualSize)} GiB)`,
+          {
+            hint: 'give a larger --disk, or leave it out to use the image size',
+          },
+        );
+      }
+      diskBytes = image.virtualSize;
+    }
+    if (entry && !c.diskGiven) diskBytes = Math.max(diskBytes ?? 0, entry.minDiskGiB * 1024 ** 3);
+    if (entry && req.memory === undefined) memoryMiB = Math.max(memoryMiB, entry.minMemoryMiB);
+  }
+  const firmware = req.firmware ?? (req.kernel ? 'bios' : (entry?.firmware ?? c.firmware));
+
+  // A cloud image is reached with ssh: forward a free host port to guest port 22 unless the user forwarded one.
+  const ports = [...c.ports];
+  const addedPorts: PortForward[] = [];
+  if (
+    withSeed &&
+    c.nic.kind === 'user' &&
+    !ports.some(
+      (p) => p.proto === 'tcp' && p.guestStart <= 22 && 22 <= p.guestStart + p.hostEnd - p.hostStart,
+    )
+  ) {
+    const port = await freeSshPort(existing.map((e) => e.forward));
+    const fwd: PortForward = {
+      proto: 'tcp',
+      address: '127.0.0.1',
+      hostStart: port,
+      hostEnd: port,
+      guestStart: 22,
+    };
+    ports.push(fwd);
+    addedPorts.push(fwd);
+  }
+  const nic: NicSpec =
+    c.nic.kind === 'user'
+      ? {
+          kind: 'user',
+          mac: randomMac(),
+          ports: ports.map((p) => ({ ...p, hostEnd: p.hostEnd === p.hostStart ? undefined : p.hostEnd })),
+        }
+      : { ...c.nic, mac: randomMac() };
   const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
 
   const undo: (() => Promise<unknown>)[] = [];
   try {
     const disks: DiskSpec[] = [];
     let diskPath: string | undefined;
-    if (c.diskBytes !== undefined) {
+    if (diskBytes !== undefined) {
       onPhase('disk');
       const pool = await ensurePool(client, paths);
       const { path } = await createDisk(client, pool, {
         name: `${c.name}.qcow2`,
-        capacityBytes: c.diskBytes,
-        backing: c.image ? { path: c.image.path, format: c.image.format } : undefined,
+        capacityBytes: diskBytes,
+        backing: image ? { path: image.path, format: image.format } : undefined,
       });
       diskPath = path;
       undo.push(() => deleteVolumeAt(client, path));
       disks.push({ path, format: 'qcow2' });
+    }
+    let sshUser = req.sshUser;
+    let sshKey = req.sshKey ? resolvePath(req.sshKey) : undefined;
+    let seedPath: string | undefined;
+    if (withSeed) {
+      onPhase('seed');
+      const key = await ensureRoostSshKey(paths, { sshKey: req.sshKey, home: ctx.env.HOME });
+      sshUser ??= entry?.user ?? DEFAULT_CLOUD_USER;
+      sshKey = key.privateKeyPath ?? sshKey;
+      seedPath = join(ensurePrivateDir(join(paths.data, 'seeds')), `${c.name}.iso`);
+      const seed = seedPath;
+      await createSeed({
+        path: seed,
+        hostname: c.name,
+        user: sshUser,
+        shell: entry?.shell,
+        sshPublicKeys: [key.publicKey],
+        mac: nic.mac,
+        extra: c.cloudInit,
+      });
+      undo.push(() => rm(seed, { force: true }));
+      disks.push({ path: seed, format: 'raw', device: 'cdrom', readonly: true });
     }
     ensurePrivateDir(paths.logs);
     ensurePrivateDir(paths.sockets);
     const spec: VmSpec = {
       name: c.name,
       accel: accel.accel,
-      memoryMiB: c.memoryMiB,
+      memoryMiB,
       cpus: c.cpus,
-      firmware: c.firmware,
+      firmware,
       machine: 'q35',
       boot: c.boot,
       disks,
-      network: [c.nic],
+      network: [nic],
       serialLog: `${paths.logs}/${c.name}.serial.log`,
       vnc: { socket: `${paths.sockets}/${c.name}.vnc` },
       guestAgent: true,
       roost: {
         createdBy: `roost ${VERSION}`,
         createdAt: new Date().toISOString(),
-        imageRef: req.image ? resolvePath(req.image) : req.iso ? resolvePath(req.iso) : undefined,
-        sshUser: req.sshUser,
-        sshKeyPath: req.sshKey ? resolvePath(req.sshKey) : undefined,
+        imageRef:
+          c.imageRef ?? (req.image ? resolvePath(req.image) : req.iso ? resolvePath(req.iso) : undefined),
+        sshUser,
+        sshKeyPath: sshKey,
       },
     };
     const xml = buildDomainXml(spec);
@@ -253,19 +387,60 @@ export async function createVm(
       dom = await client.startDomain(dom);
       started = true;
     }
+    // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.
+    forgetHostKey(paths, c.name);
+    if (sshUser) await syncSshConfig(ctx).catch(() => undefined);
     return {
       name: c.name,
-      uuid: dom.uuid.toString('hex'),
+      uuid: formatUuid(dom.uuid),
       accel,
       disk: diskPath,
-      ports: c.ports,
+      ports,
+      addedPorts,
       started,
+      sshUser,
+      sshKey,
+      seed: seedPath,
       xml,
     };
   } catch (err) {
     for (const step of undo.reverse()) await step().catch(() => {});
     throw err;
   }
+}
+
+/** Login user the seed creates when the image names none. */
+export const DEFAULT_CLOUD_USER = 'roost';
+const SSH_PORT_FROM = 2222;
+
+/** A host port for a VM's ssh forward: from 2222 up, not forwarded to another VM and free on the host. */
+async function freeSshPort(taken: PortForward[]): Promise<number> {
+  for (let port = SSH_PORT_FROM; port < SSH_PORT_FROM + 1000; port++) {
+    if (taken.some((f) => f.proto === 'tcp' && f.hostStart <= port && port <= f.hostEnd)) continue;
+    if (await canBind('tcp', '127.0.0.1', port)) return port;
+  }
+  throw new RoostError(
+    'NO_FREE_PORT',
+    `no free host port for ssh between ${SSH_PORT_FROM} and ${SSH_PORT_FROM + 999}`,
+    {
+      hint: 'forward one yourself: --port 127.0.0.1:PORT:22',
+    },
+  );
+}
+
+/** A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC. */
+function randomMac(): string {
+  const b = randomBytes(3);
+  return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+function gib(bytes: number): string {
+  return (bytes / 1024 ** 3).toFixed(1);
+}
+
+/** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */
+function looksLikeCatalogName(ref: string): boolean {
+  return !ref.includes('/') && !/\.(qcow2|img|raw)$/i.test(ref) && !existsSync(ref);
 }
 
 async function chooseAccel(want: 'auto' | 'kvm' | 'tcg', cacheDir: string): Promise<AccelDecision> {

@@ -40,6 +40,8 @@ export type RoostOwnEvent =
       phase: string;
       receivedBytes?: number;
       totalBytes?: number;
+      /** Why it failed (phase 'failed'). */
+      message?: string;
       time: number;
     }
   /** The stream was interrupted (the daemon went away and came back): state may have changed unseen. */
@@ -125,7 +127,9 @@ export async function* watchVmEvents(ctx: VmContext, opts: WatchOptions = {}): A
       };
       if (opts.withVm) {
         event.vm =
-          e.event === LifecycleEventType.UNDEFINED ? null : await vmDetails(ctx, e.dom.name).catch(() => null);
+          e.event === LifecycleEventType.UNDEFINED
+            ? null
+            : await vmDetails(ctx, e.dom.name).catch(() => null);
       }
       yield event;
     }
@@ -150,7 +154,7 @@ export function formatEvent(e: RoostEvent): string {
         e.totalBytes && e.receivedBytes !== undefined
           ? ` ${Math.floor((100 * e.receivedBytes) / e.totalBytes)}%`
           : '';
-      return `${t}  ${'image'.padEnd(10)} ${e.ref}  (${e.phase}${pct})`;
+      return `${t}  ${'image'.padEnd(10)} ${e.ref}  (${e.phase}${pct}${e.message ? `: ${e.message}` : ''})`;
     }
     case 'resync':
       return `${t}  ${'resync'.padEnd(10)} ${e.reason}`;

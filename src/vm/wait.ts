@@ -1,11 +1,12 @@
 // `create --wait`: what "ready" means after a VM starts.
+import { spawn } from 'node:child_process';
 import { RoostError, UsageError } from '../errors.js';
 import { waitForPort } from '../net/wait-port.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import type { CreateResult } from './create.js';
 
-export type WaitFor = { kind: 'none' } | { kind: 'port'; port: number };
+export type WaitFor = { kind: 'none' } | { kind: 'ssh' } | { kind: 'port'; port: number };
 
 /** Parses --wait and checks it against the --port list, before anything is created. */
 export function checkWait(text: string, portSpecs: string[]): WaitFor {
@@ -16,6 +17,7 @@ export function checkWait(text: string, portSpecs: string[]): WaitFor {
 
 export function parseWait(text: string): WaitFor {
   if (text === 'none') return { kind: 'none' };
+  if (text === 'ssh') return { kind: 'ssh' };
   const m = /^port:(\d{1,5})$/.exec(text);
   if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) return { kind: 'port', port: Number(m[1]) };
   throw new UsageError(
@@ -38,14 +40,18 @@ export function forwardFor(ports: PortForward[], port: number): PortForward {
   return fwd;
 }
 
-/** Waits until the guest port answers through its forward; returns how long it took. */
+/**
+ * Waits until the guest is ready as asked; returns how long it took. `ssh` means a real login with the VM's key
+ * succeeds (cloud-init has created the user and installed the key), not just that port 22 answers.
+ */
 export async function waitAfterCreate(
-  _ctx: VmContext,
+  ctx: VmContext,
   r: CreateResult,
   w: WaitFor,
   timeoutS: number,
 ): Promise<number | undefined> {
-  if (w.kind !== 'port') return undefined;
+  if (w.kind === 'none') return undefined;
+  if (w.kind === 'ssh') return waitForSshLogin(ctx, r, timeoutS);
   const fwd = forwardFor(r.ports, w.port);
   const hostPort = fwd.hostStart + (w.port - fwd.guestStart);
   const host = fwd.address === '0.0.0.0' ? '127.0.0.1' : fwd.address === '::' ? '::1' : fwd.address;
@@ -60,4 +66,41 @@ export async function waitAfterCreate(
     );
   }
   return ms;
+}
+
+async function waitForSshLogin(ctx: VmContext, r: CreateResult, timeoutS: number): Promise<number> {
+  const { resolveSshTarget, sshArgs } = await import('./ssh.js');
+  const target = await resolveSshTarget(ctx, r.name);
+  const started = Date.now();
+  const deadline = started + timeoutS * 1000;
+  let last = '';
+  while (Date.now() < deadline) {
+    // The banner comes first (sshd is up); only then is a login attempt worth its cost.
+    if (
+      (await waitForPort(target.host, target.port, { timeoutMs: Math.max(0, deadline - Date.now()) })) ===
+      undefined
+    )
+      break;
+    const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
+    if (res.code === 0) return Date.now() - started;
+    last = res.stderr.trim().split('\n').pop() ?? '';
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new RoostError(
+    'WAIT_TIMEOUT',
+    `could not log in to '${r.name}' with ssh within ${timeoutS} s${last ? ` (last: ${last})` : ''}`,
+    {
+      hint: `the VM is running; see what its console printed: roost logs ${r.name}`,
+    },
+  );
+}
+
+function runSsh(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.on('error', (e) => resolve({ code: 127, stderr: e.message }));
+    child.on('exit', (code) => resolve({ code: code ?? 255, stderr }));
+  });
 }

@@ -41,20 +41,23 @@ export function define(program: Command): void {
         'firmware (default: uefi for images and ISOs, bios for --kernel)',
       ).choices(['uefi', 'bios'] as const),
     )
-    .option('--user <name>', 'login user recorded for roost ssh')
-    .option('--ssh-key <path>', 'ssh private key recorded for roost ssh')
+    .option('--user <name>', "login user the cloud-init seed creates (default: the image's, e.g. debian)")
+    .option('--ssh-key <path>', 'ssh key to authorise (default: ~/.ssh/id_*.pub, else a key roost generates)')
+    .option('--cloud-init <file>', "cloud-config YAML merged into the seed's user-data")
+    .option('--no-cloud-init', 'attach no cloud-init seed to an --image VM')
     .option('--no-start', 'define the VM without starting it')
     .option(
       '--wait <what>',
       "after starting, wait for 'port:N' (guest port N answering through its forward) or 'none'",
       'none',
     )
-    .option('--wait-timeout <seconds>', 'give up waiting after this long', '300')
+    .option('--wait-timeout <seconds>', 'give up waiting after this long', '600')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
 Examples:
+  roost create web --image debian-12 --port 8080:80            # then: roost ssh web
   roost create web --image ~/images/debian-12.qcow2 --port 8080:80 --port 2222:22
   roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
@@ -67,10 +70,13 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           import('../../term/phases.js'),
         ]);
         const { checkWait, waitAfterCreate } = await import('../../vm/wait.js');
-        const wait = checkWait(opts.wait, opts.port);
+        const { createPullProgress } = await import('../../term/progress.js');
+        const seeded = !!opts.image && opts.cloudInit !== false;
+        const wait = checkWait(opts.wait === 'auto' ? (seeded ? 'ssh' : 'none') : opts.wait, opts.port);
         const labels = {
-          checking: 'checking',
+          image: 'image',
           disk: 'creating disk',
+          seed: 'writing cloud-init seed',
           defining: 'defining VM',
           starting: 'starting VM',
         };
@@ -95,13 +101,20 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               firmware: opts.firmware,
               sshUser: opts.user,
               sshKey: opts.sshKey,
+              cloudInit: typeof opts.cloudInit === 'string' ? opts.cloudInit : undefined,
+              noCloudInit: opts.cloudInit === false,
               start: opts.start,
+              onPullProgress: createPullProgress(out.json || out.quiet ? 'none' : 'auto'),
             },
             (p) => progress.phase(labels[p]),
           );
           let waitedMs: number | undefined;
-          if (r.started && wait.kind === 'port') {
-            progress.phase(`waiting for guest port ${wait.port}`);
+          if (r.started && wait.kind !== 'none') {
+            progress.phase(
+              wait.kind === 'ssh'
+                ? 'waiting for ssh (first boot runs cloud-init)'
+                : `waiting for guest port ${wait.port}`,
+            );
             waitedMs = await waitAfterCreate(ctx, r, wait, Number(opts.waitTimeout));
           }
           progress.done();
@@ -115,12 +128,19 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               accel: r.accel.accel,
               disk: r.disk ?? null,
               ports: r.ports.map(formatPortForward),
+              sshUser: r.sshUser ?? null,
               waitedMs: waitedMs ?? null,
             },
             () =>
               [
                 `${r.name} ${r.started ? 'is running' : 'is defined (not started: roost start ' + r.name + ')'}`,
-                ...r.ports.map((p) => `  ${formatPortForward(p)}`),
+                ...r.ports.map(
+                  (p) =>
+                    `  ${formatPortForward(p)}${r.addedPorts.includes(p) ? '  (ssh, added by roost)' : ''}`,
+                ),
+                ...(r.sshUser
+                  ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
+                  : []),
               ].join('\n'),
           );
         } catch (e) {

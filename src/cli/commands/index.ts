@@ -13,6 +13,12 @@ import { define as consoleCmd } from './console.js';
 import { define as ssh } from './ssh.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
+import { define as port } from './port.js';
+import { define as ip } from './ip.js';
+import { define as host } from './host.js';
+import { define as web } from './web.js';
+import { define as events } from './events.js';
+import { define as image } from './image.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -27,7 +33,13 @@ export const COMMANDS: DefineCommand[] = [
   info,
   logs,
   consoleCmd,
+  port,
+  ip,
   ssh,
   connection,
   doctor,
+  host,
+  web,
+  events,
+  image,
 ];

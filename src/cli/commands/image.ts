@@ -1,0 +1,127 @@
+// roost image ls|pull|rm|import: the image catalogue and the download cache (~/.cache/roost/images).
+import { Option, type Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+const EXAMPLES = `
+Examples:
+  roost image ls
+  roost image pull debian-12
+  roost image import ~/Downloads/rhel-10.0-x86_64-kvm.qcow2 --as rhel-10
+  roost image rm ubuntu-24.04
+  ROOST_IMAGE_MIRROR=http://mirror.lan/images roost image pull fedora
+Images and mirrors of your own: ~/.config/roost/images.yaml (docs/images.md).`;
+
+export function define(program: Command): void {
+  const image = program
+    .command('image')
+    .description('list, download, import and remove VM base images')
+    .addHelpText('after', EXAMPLES);
+
+  image
+    .command('ls')
+    .alias('list')
+    .description('list the images roost knows, and which are downloaded')
+    .option(
+      '--json',
+      'print JSON: an array of {name, aliases, os, user, firmware, origin, importOnly, cached, path, size, url}',
+    )
+    .action(async (_opts, cmd) =>
+      runAction(cmd, async ({ out }) => {
+        const [{ imageStore }, { renderTable }, { formatBytes }] = await Promise.all([
+          import('../../images/store.js'),
+          import('../../term/table.js'),
+          import('../../term/progress.js'),
+        ]);
+        const rows = await imageStore().list();
+        out.result(rows, () =>
+          renderTable(
+            ['NAME', 'OS', 'USER', 'FIRMWARE', 'CACHED', 'SIZE'],
+            rows.map((r) => [
+              r.name,
+              r.os,
+              r.user,
+              r.firmware,
+              r.cached ? 'yes' : r.importOnly ? 'import' : 'no',
+              r.size !== undefined ? formatBytes(r.size) : '-',
+            ]),
+          ),
+        );
+      }),
+    );
+
+  image
+    .command('pull')
+    .description('download an image into the cache, verifying its published checksum')
+    .argument('<ref>', 'image name or alias (roost image ls)')
+    .option('--json', 'print progress events as JSON lines on stderr, and the result as JSON')
+    .action(async (ref, _opts, cmd) =>
+      runAction(cmd, async ({ out }) => {
+        const [{ imageStore }, { createPullProgress, formatBytes }] = await Promise.all([
+          import('../../images/store.js'),
+          import('../../term/progress.js'),
+        ]);
+        const onProgress = createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto');
+        const img = await imageStore().pull(ref, { onProgress });
+        out.result(img, () =>
+          out.quiet
+            ? img.path
+            : `${img.downloaded ? 'downloaded' : 'already cached:'} ${img.name} (${img.format}, ${formatBytes(img.size)}, ${img.digest.algorithm} verified)\n${img.path}`,
+        );
+      }),
+    );
+
+  image
+    .command('rm')
+    .alias('remove')
+    .description('remove a downloaded or imported image from the cache')
+    .argument('<ref>', 'image name or alias')
+    .option('-f, --force', 'remove it even if disks in roost’s pool are overlays of it (they break)')
+    .option('--json', 'print the removed files as JSON')
+    .action(async (ref, opts, cmd) =>
+      runAction(cmd, async ({ out }) => {
+        const { imageStore } = await import('../../images/store.js');
+        const r = await imageStore().remove(ref, { force: opts.force });
+        out.result(r, () => [`${r.name} removed`, ...r.removed.map((f) => `  deleted ${f}`)].join('\n'));
+      }),
+    );
+
+  image
+    .command('import')
+    .description('add a local qcow2/raw image (.xz/.zst/.gz too) to the cache under a name')
+    .argument('<path>', 'image file')
+    .requiredOption(
+      '--as <name>',
+      'name to use, e.g. rhel-10 (a catalogue name lends its user, firmware and sizes)',
+    )
+    .option('--os <text>', 'description shown by roost image ls')
+    .option(
+      '--user <name>',
+      'login user cloud-init creates (default: the catalogue entry’s, else cloud-user)',
+    )
+    .addOption(
+      new Option('--firmware <fw>', 'firmware the image boots with').choices(['uefi', 'bios'] as const),
+    )
+    .option('-f, --force', 'replace an image of that name in the cache')
+    .option('--json', 'print the imported image as JSON')
+    .addHelpText('after', '\nExample:\n  roost image import ./rhel-10.0-x86_64-kvm.qcow2 --as rhel-10')
+    .action(async (path, opts, cmd) =>
+      runAction(cmd, async ({ out }) => {
+        const [{ imageStore }, { formatBytes }] = await Promise.all([
+          import('../../images/store.js'),
+          import('../../term/progress.js'),
+        ]);
+        const img = await imageStore().import(path, {
+          as: opts.as,
+          os: opts.os,
+          user: opts.user,
+          firmware: opts.firmware,
+          force: opts.force,
+        });
+        out.result(img, () => `imported ${img.name} (${img.format}, ${formatBytes(img.size)})\n${img.path}`);
+      }),
+    );
+
+  // Subcommands made after main.ts set exitOverride on the top-level commands: usage errors must still throw
+  // (exit 2) rather than exit the process.
+  for (const c of image.commands) c.exitOverride();
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { buildMetaData, buildNetworkConfig, newInstanceId } from './meta-data.js';
+import { buildUserData, mergeCloudConfig, parseCloudConfig } from './user-data.js';
+
+const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl roost';
+
+describe('user-data', () => {
+  it('creates the login user with the key and passwordless sudo, and sets the hostname', () => {
+    const text = buildUserData({ user: 'debian', sshPublicKeys: [key], hostname: 'web' });
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    expect(parse(text)).toEqual({
+      hostname: 'web',
+      manage_etc_hosts: true,
+      users: [
+        {
+          name: 'debian',
+          gecos: 'roost',
+          shell: '/bin/bash',
+          sudo: 'ALL=(ALL) NOPASSWD:ALL',
+          lock_passwd: true,
+          ssh_authorized_keys: [key],
+        },
+      ],
+      ssh_pwauth: false,
+    });
+  });
+
+  it('merges the user’s cloud-config: mappings deep, lists concatenated, scalars replaced', () => {
+    const extra = parseCloudConfig(
+      `#cloud-config
+packages: [nginx]
+users:
+  - name: alice
+ssh_pwauth: true
+write_files:
+  - path: /etc/motd
+    content: hi
+`,
+      'extra.yaml',
+    );
+    const merged = parse(
+      buildUserData({ user: 'debian', sshPublicKeys: [key], hostname: 'web', shell: '/bin/sh', extra }),
+    );
+    expect(merged.users.map((u: { name: string }) => u.name)).toEqual(['debian', 'alice']);
+    expect(merged.users[0].shell).toBe('/bin/sh');
+    expect(merged.packages).toEqual(['nginx']);
+    expect(merged.ssh_pwauth).toBe(true);
+    expect(merged.hostname).toBe('web');
+    expect(mergeCloudConfig({ a: { b: [1], c: 1 } }, { a: { b: [2], d: 2 } })).toEqual({
+      a: { b: [1, 2], c: 1, d: 2 },
+    });
+  });
+
+  it('rejects what is not a #cloud-config mapping, naming the line of syntax errors', () => {
+    expect(() => parseCloudConfig('#!/bin/sh\necho hi\n', 'x.sh')).toThrow(/only #cloud-config/);
+    expect(() => parseCloudConfig('- a\n- b\n', 'l.yaml')).toThrow(/must be a YAML mapping/);
+    expect(() => parseCloudConfig('a: 1\nb: [1,\n', 'bad.yaml')).toThrow(/^bad\.yaml:\d+:\d+: /);
+    expect(parseCloudConfig('#cloud-config\n', 'empty.yaml')).toEqual({});
+  });
+
+  it('rejects bad user names and keys', () => {
+    expect(() => buildUserData({ user: 'Root User', sshPublicKeys: [key], hostname: 'h' })).toThrow(
+      /login name/,
+    );
+    expect(() => buildUserData({ user: 'u', sshPublicKeys: ['not a key'], hostname: 'h' })).toThrow(
+      /not an SSH public key/,
+    );
+  });
+});
+
+describe('meta-data and network-config', () => {
+  it('meta-data carries a fresh instance id and the hostname', () => {
+    const a = newInstanceId();
+    expect(a).not.toBe(newInstanceId());
+    expect(parse(buildMetaData({ instanceId: a, hostname: 'web' }))).toEqual({
+      'instance-id': a,
+      'local-hostname': 'web',
+    });
+  });
+
+  it('network-config v2: DHCP on the NIC matched by MAC, else by name e*', () => {
+    expect(parse(buildNetworkConfig({ mac: '52:54:00:AB:CD:EF' }))).toEqual({
+      version: 2,
+      ethernets: { primary: { match: { macaddress: '52:54:00:ab:cd:ef' }, dhcp4: true } },
+    });
+    expect(parse(buildNetworkConfig())).toEqual({
+      version: 2,
+      ethernets: { primary: { match: { name: 'e*' }, dhcp4: true } },
+    });
+    expect(() => buildNetworkConfig({ mac: 'nope' })).toThrow(/MAC/);
+  });
+});

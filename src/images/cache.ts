@@ -1,0 +1,88 @@
+// The image cache, ~/.cache/roost/images (0700):
+//   NAME.qcow2 | NAME.raw   the image, verified; a VM's overlay points at it, so it is never rewritten in place
+//   NAME.json               what it is (entry, digest, source): written last, by rename — it is the commit
+//                           marker: an image file without it is the leftover of a crash and is never used
+//   NAME.part, NAME.part.json   a download in progress or interrupted (download.ts), resumed by the next pull
+//   NAME.lock               held by the process pulling NAME (lock.ts)
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RoostPaths } from '../paths.js';
+import type { HashAlgorithm, ImageEntry, ImageFormat } from './types.js';
+
+export interface CachedImage {
+  name: string;
+  /** Absolute path of the image file. */
+  path: string;
+  format: ImageFormat;
+  virtualSize: number;
+  /** Bytes on disk. */
+  size: number;
+  source: 'download' | 'import';
+  url?: string;
+  /** The digest that was verified (downloads) or computed (imports). */
+  digest: { algorithm: HashAlgorithm; hex: string };
+  /** ISO 8601. */
+  addedAt: string;
+  /** For imports: the entry `roost image ls` shows and `create` uses. */
+  entry?: ImageEntry;
+}
+
+type StoredMeta = Omit<CachedImage, 'path'> & { file: string };
+
+export const imagesDir = (paths: Pick<RoostPaths, 'cache'>) => join(paths.cache, 'images');
+
+const metaPath = (dir: string, name: string) => join(dir, `${name}.json`);
+
+/** The cached image NAME, if committed and intact (file present, size as recorded). */
+export async function readCached(dir: string, name: string): Promise<CachedImage | undefined> {
+  let meta: StoredMeta;
+  try {
+    meta = JSON.parse(await readFile(metaPath(dir, name), 'utf8')) as StoredMeta;
+  } catch {
+    return undefined;
+  }
+  const path = join(dir, meta.file);
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile() || st.size !== meta.size) return undefined;
+  const { file: _file, ...rest } = meta;
+  return { ...rest, path };
+}
+
+export async function listCached(dir: string): Promise<CachedImage[]> {
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.part.json'))
+    .map((f) => f.slice(0, -'.json'.length));
+  const all = await Promise.all(names.map((n) => readCached(dir, n)));
+  return all.filter((c): c is CachedImage => c !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Moves a verified file into the cache as NAME.FORMAT and writes its metadata: both by atomic rename. */
+export async function commitImage(
+  dir: string,
+  tmpFile: string,
+  meta: Omit<CachedImage, 'path' | 'addedAt'>,
+): Promise<CachedImage> {
+  const file = `${meta.name}.${meta.format}`;
+  const path = join(dir, file);
+  await rm(metaPath(dir, meta.name), { force: true });
+  await rename(tmpFile, path);
+  const stored: StoredMeta = { ...meta, file, addedAt: new Date().toISOString() };
+  const tmpMeta = `${metaPath(dir, meta.name)}.tmp`;
+  await writeFile(tmpMeta, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmpMeta, metaPath(dir, meta.name));
+  const { file: _file, ...rest } = stored;
+  return { ...rest, path };
+}
+
+/** Deletes NAME's image, metadata and any partial download; returns the files removed. */
+export async function removeCached(dir: string, name: string): Promise<string[]> {
+  const candidates = ['json', 'qcow2', 'raw', 'part', 'part.json'].map((ext) => join(dir, `${name}.${ext}`));
+  const removed: string[] = [];
+  for (const f of candidates) {
+    if (await stat(f).catch(() => undefined)) {
+      await rm(f, { force: true });
+      removed.push(f);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,144 @@
+// Test helpers: a local HTTP server on 127.0.0.1 that serves fixture files the way image mirrors do (ETag,
+// Last-Modified, Range/If-Range → 206), and can misbehave on demand (drop the connection part way, ignore
+// Range). It logs every request so tests can count downloads. Also: fixture images.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface LoggedRequest {
+  path: string;
+  range?: string;
+  ifRange?: string;
+  status: number;
+  /** Body bytes sent. */
+  sent: number;
+}
+
+export interface FileServerOptions {
+  files: Record<string, Buffer | string>;
+  /** Drop the connection after this many body bytes on the first N GETs of a path. */
+  drop?: { path: string; afterBytes: number; times?: number };
+  /** Answer 200 with the whole file even when a range is asked for. */
+  ignoreRange?: boolean;
+  /** Bytes per write and the pause between writes: makes a download last long enough to overlap with another. */
+  chunk?: { bytes: number; delayMs: number };
+}
+
+export interface FileServer {
+  url: string;
+  requests: LoggedRequest[];
+  /** Replaces a file (its ETag changes). */
+  set(path: string, data: Buffer | string): void;
+  close(): Promise<void>;
+}
+
+const etagOf = (b: Buffer) => `"${createHash('sha1').update(b).digest('hex').slice(0, 16)}"`;
+
+export async function startFileServer(opts: FileServerOptions): Promise<FileServer> {
+  const files = new Map(Object.entries(opts.files).map(([k, v]) => [k, Buffer.from(v)]));
+  const requests: LoggedRequest[] = [];
+  const drops = new Map<string, number>();
+  if (opts.drop) drops.set(opts.drop.path, opts.drop.times ?? 1);
+  const lastModified = new Date('2024-01-01T00:00:00Z').toUTCString();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const log: LoggedRequest = {
+      path,
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+      status: 0,
+      sent: 0,
+    };
+    requests.push(log);
+    const body = files.get(path);
+    if (!body) {
+      log.status = 404;
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const etag = etagOf(body);
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const rangeOk = m && !opts.ignoreRange && (!log.ifRange || log.ifRange === etag);
+    if (rangeOk) {
+      start = Number(m[1]);
+      if (start >= body.length) {
+        log.status = 416;
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+        return;
+      }
+      log.status = 206;
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        etag,
+        'last-modified': lastModified,
+        'accept-ranges': 'bytes',
+      });
+    } else {
+      log.status = 200;
+      res.writeHead(200, {
+        'content-length': body.length,
+        etag,
+        'last-modified': lastModified,
+        'accept-ranges': opts.ignoreRange ? 'none' : 'bytes',
+      });
+    }
+    const left = drops.get(path) ?? 0;
+    let end = body.length;
+    if (left > 0 && opts.drop) {
+      drops.set(path, left - 1);
+      end = Math.min(end, start + opts.drop.afterBytes);
+    }
+    const step = opts.chunk?.bytes ?? 64 * 1024;
+    for (let off = start; off < end; off += step) {
+      const piece = body.subarray(off, Math.min(off + step, end));
+      if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+      log.sent += piece.length;
+      if (opts.chunk) await new Promise((r) => setTimeout(r, opts.chunk!.delayMs));
+    }
+    if (end < body.length) {
+      // Cut mid-body, as a failing mirror or network does.
+      await new Promise((r) => setTimeout(r, 20));
+      res.socket?.destroy();
+      return;
+    }
+    res.end();
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    set: (p, d) => files.set(p, Buffer.from(d)),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A qcow2-looking fixture: a valid header (virtual size `virtualSize`) followed by random bytes. */
+export function fixtureQcow2(size = 1 << 20, virtualSize = 1 << 30, backingFile?: string): Buffer {
+  const b = randomBytes(size);
+  b.fill(0, 0, 512);
+  b.writeUInt32BE(0x514649fb, 0); // "QFI\xfb"
+  b.writeUInt32BE(3, 4); // version
+  if (backingFile) {
+    b.writeBigUInt64BE(BigInt(256), 8);
+    b.writeUInt32BE(Buffer.byteLength(backingFile), 16);
+    b.write(backingFile, 256);
+  }
+  b.writeUInt32BE(16, 20); // cluster bits
+  b.writeBigUInt64BE(BigInt(virtualSize), 24);
+  return b;
+}
+
+export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+export const sha512 = (b: Buffer | string) => createHash('sha512').update(b).digest('hex');
