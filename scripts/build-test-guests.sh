@@ -370,10 +370,12 @@ build_debian() {
     "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/* "$rootfs"/tmp/*
   mkdir -p "$rootfs/var/lib/apt/lists/partial"
 
-  # Kernel and initrd for direct kernel boot.
+  # Kernel and initrd for direct kernel boot. The initramfs is made again now that fstab and the
+  # initramfs-tools configuration are in place (small module list, fsck for the root file system).
   kimg="$(ls "$rootfs"/boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1)"
   [ -n "$kimg" ] || die "no cloud kernel in the root file system"
   kver="${kimg##*/vmlinuz-}"
+  run chroot "$rootfs" update-initramfs -u -k "$kver" >&2
   initrd="$rootfs/boot/initrd.img-$kver"
   [ -f "$initrd" ] || die "no initrd for $kver in the root file system"
   if ! grep -Eq '^CONFIG_VIRTIO_BLK=y' "$rootfs/boot/config-$kver" || ! grep -Eq '^CONFIG_EXT4_FS=y' "$rootfs/boot/config-$kver"; then

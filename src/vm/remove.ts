@@ -51,7 +51,12 @@ export async function removeVm(
     UNDEFINE.MANAGED_SAVE | UNDEFINE.SNAPSHOTS_METADATA | UNDEFINE.NVRAM | UNDEFINE.CHECKPOINTS_METADATA,
   );
   const deletedDisks: string[] = [];
-  const keptDisks = parsed.disks.filter((d) => d.path && !ours.includes(d)).map((d) => d.path!);
+  // The cloud-init seed roost wrote for this VM is roost's own file too, and useless without the VM.
+  const seedDir = join(paths.data, 'seeds') + '/';
+  const seeds = parsed.disks.filter((d) => d.device === 'cdrom' && d.path?.startsWith(seedDir));
+  const keptDisks = parsed.disks
+    .filter((d) => d.path && !ours.includes(d) && !seeds.includes(d))
+    .map((d) => d.path!);
   if (opts.keepStorage) keptDisks.push(...ours.map((d) => d.path!));
   else {
     for (const d of ours) {
@@ -72,6 +77,7 @@ export async function removeVm(
   // roost's own per-VM files: the serial log it asked QEMU to write (libvirt removes the QEMU log itself).
   if (parsed.serialLog?.startsWith(paths.logs + '/')) rmSync(parsed.serialLog, { force: true });
   rmSync(join(paths.sockets, `${name}.vnc`), { force: true });
+  for (const d of seeds) rmSync(d.path!, { force: true });
   forgetHostKey(paths, name);
   if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
   return { name, destroyed: running, deletedDisks, keptDisks };

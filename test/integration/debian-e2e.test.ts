@@ -1,0 +1,119 @@
+// The slow end-to-end test: the locally built Debian cloud guest (systemd, cloud-init, sshd, guest agent),
+// imported as an image, created with roost. cloud-init must read roost's NoCloud seed (our own ISO9660 writer),
+// create the user and install the key, so that `roost ssh NAME` and plain `ssh NAME.roost` log in.
+// One VM, reused for every assertion: under TCG it takes a couple of minutes to boot.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roostPaths } from '../../src/paths.js';
+import {
+  createScope,
+  debianGuest,
+  freePort,
+  harness,
+  roost,
+  roostJson,
+  runAs,
+  userEnv,
+} from '../harness/index.js';
+
+const { user, uri } = harness();
+const scope = createScope('debian', user, uri);
+const guest = debianGuest(user);
+const paths = roostPaths(userEnv(user));
+const image = scope.name('img');
+const name = scope.name('vm');
+let sshPort: number;
+let created: { state: string; sshUser: string | null; ports: string[]; waitedMs: number | null };
+
+beforeAll(async () => {
+  const imp = await roost(user, [
+    'image',
+    'import',
+    guest.disk,
+    '--as',
+    image,
+    '--user',
+    guest.user ?? 'debian',
+    '--firmware',
+    'bios',
+  ]);
+  expect(imp.code, imp.stderr).toBe(0);
+  sshPort = await freePort();
+  // The image has no bootloader: boot its kernel directly, with the disk roost makes from the image.
+  created = await roostJson(user, [
+    'create',
+    name,
+    '--image',
+    image,
+    '--kernel',
+    guest.kernel,
+    '--initrd',
+    guest.initrd,
+    '--cmdline',
+    guest.cmdline,
+    '--memory',
+    '1G',
+    '--cpus',
+    '2',
+    '--port',
+    `127.0.0.1:${sshPort}:22`,
+    '--wait',
+    'ssh',
+    '--wait-timeout',
+    '900',
+  ]);
+}, 1_000_000);
+
+afterAll(async () => {
+  await roost(user, ['rm', '--force', name]);
+  await roost(user, ['image', 'rm', image]);
+  await scope.cleanup();
+});
+
+describe('Debian cloud guest from an imported image', () => {
+  it('is running and reachable with ssh once create returns', () => {
+    expect(created.state).toBe('running');
+    expect(created.sshUser).toBe(guest.user ?? 'debian');
+    expect(created.ports).toEqual([`127.0.0.1:${sshPort}:22/tcp`]);
+    expect(created.waitedMs).toBeGreaterThan(0);
+  });
+
+  it('roost ssh runs a command as the seeded user: the hostname is the VM name', async () => {
+    const r = await roost(user, ['ssh', name, '--', 'cat', '/etc/hostname']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(name);
+    const who = await roost(user, ['ssh', name, '--', 'id', '-un']);
+    expect(who.stdout.trim()).toBe(guest.user ?? 'debian');
+  });
+
+  it('cloud-init finished, from the NoCloud seed', async () => {
+    const r = await roost(user, ['ssh', name, '--', 'cloud-init', 'status', '--wait']);
+    expect(r.stdout).toMatch(/status: done/);
+    const ds = await roost(user, ['ssh', name, '--', 'cat', '/run/cloud-init/instance-data.json']);
+    expect(ds.stdout).toMatch(/"platform": "nocloud"/);
+  });
+
+  it('plain `ssh NAME.roost` works through the config roost keeps', async () => {
+    const include = join(paths.data, 'ssh', 'config');
+    expect(readFileSync(include, 'utf8')).toContain(`Host ${name}.roost`);
+    expect(readFileSync(join(user.home, '.ssh', 'config'), 'utf8')).toContain(`Include ${include}`);
+    const r = await runAs(user, 'ssh', ['-o', 'BatchMode=yes', `${name}.roost`, 'uname', '-a'], {
+      check: false,
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Linux \S+ 6\.\d+/);
+  });
+
+  it('rm removes the seed, the host key and the ssh config entry', async () => {
+    const info = await roostJson<{ disks: { path: string; device: string }[] }>(user, ['info', name]);
+    const seed = info.disks.find((d) => d.device === 'cdrom')?.path;
+    expect(seed).toBe(join(paths.data, 'seeds', `${name}.iso`));
+    expect((await roost(user, ['rm', '--force', name])).code).toBe(0);
+    expect(existsSync(seed!)).toBe(false);
+    expect(readFileSync(join(paths.data, 'ssh', 'config'), 'utf8')).not.toContain(`Host ${name}.roost`);
+    const known = join(paths.data, 'ssh', 'known_hosts');
+    if (existsSync(known)) expect(readFileSync(known, 'utf8')).not.toContain(`${name}.roost`);
+  });
+});
