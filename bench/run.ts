@@ -21,6 +21,7 @@ import { tinyGuest } from '../test/harness/fixtures.js';
 import { run, spawnOptionsFor } from '../test/harness/run.js';
 import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
 import type { CaseResult } from './rpc.js';
+import { benchCli, cliSection, type CliBenchResult } from './cli.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -55,6 +56,7 @@ const daemon = await startSessionDaemon(user);
 const guest = tinyGuest(realUser);
 const results: CaseResult[] = [];
 let startupMs: number[] = [];
+let cliResult: CliBenchResult | undefined;
 let facts: Record<string, string> = {};
 try {
   const client = await connect(daemon.uri);
@@ -108,6 +110,8 @@ try {
     log(`round ${r + 1}/${ROUNDS} done`);
   }
   startupMs = await nodeStartup();
+  log('CLI: roost ls --json and roost create vs virt-install');
+  cliResult = await benchCli({ user, repoRoot, guest });
 } finally {
   await stopSessionDaemon(daemon);
   rmSync(benchHome, { recursive: true, force: true });
@@ -218,8 +222,9 @@ What each case does:
 |---|---:|---:|---:|
 | \`node -e 0\` (${facts.node}) | ${median(startupMs).toFixed(1)} | ${Math.min(...startupMs).toFixed(1)}–${Math.max(...startupMs).toFixed(1)} | ${startupMs.length} |
 
-DESIGN §7 wants \`roost ls --json\` with 50 domains within 40 ms of this; that row comes with the CLI.
+DESIGN §7 wants \`roost ls --json\` with 50 domains within 40 ms of this: see the CLI section.
 
+${cliResult ? cliSection(cliResult) : ''}
 ## Machine
 
 | | |

@@ -1,0 +1,165 @@
+// CLI benchmarks (DESIGN §7, issue 4), run by bench/run.ts against its private session daemon with 50 defined
+// domains, as the same unprivileged user:
+// - `roost ls --json` start-to-exit vs bare `node -e 0` (target: within 40 ms);
+// - `roost create` (local image → overlay, passt port forward) to a running domain vs `virt-install --import`
+//   of the same VM (same kernel, memory, disk overlay and forward; target: roost ≥ 3× faster).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { spawnOptionsFor } from '../test/harness/run.js';
+import type { TestUser } from '../test/harness/test-user.js';
+import type { TinyGuest } from '../test/harness/fixtures.js';
+
+export interface CliBenchResult {
+  nodeMs: number[];
+  lsMs: number[];
+  roostCreateMs: number[];
+  virtInstallMs: number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+function timed(user: TestUser, cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let err = '';
+    const child = spawn(cmd, args, { ...spawnOptionsFor(user), stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - t0)
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+export async function benchCli(opts: {
+  user: TestUser;
+  repoRoot: string;
+  guest: TinyGuest;
+  runs?: number;
+  createRounds?: number;
+}): Promise<CliBenchResult> {
+  const { user, repoRoot, guest } = opts;
+  const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+  const runs = opts.runs ?? 20;
+  const r: CliBenchResult = { nodeMs: [], lsMs: [], roostCreateMs: [], virtInstallMs: [] };
+
+  // Start-up: interleaved so that machine noise hits both alike; three warm-ups fill the page cache.
+  for (let i = 0; i < 3; i++) {
+    await timed(user, process.execPath, ['-e', '0']);
+    await timed(user, process.execPath, [cli, 'ls', '--json']);
+  }
+  for (let i = 0; i < runs; i++) {
+    r.nodeMs.push(await timed(user, process.execPath, ['-e', '0']));
+    r.lsMs.push(await timed(user, process.execPath, [cli, 'ls', '--json']));
+  }
+
+  // create → running, both ways, from the same base image.
+  const base = join(user.home, 'bench-base.qcow2');
+  await timed(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '64M']);
+  const rounds = opts.createRounds ?? 3;
+  for (let i = 0; i < rounds; i++) {
+    const port = 19100 + i * 2;
+    const order = i % 2 === 0 ? ['roost', 'virt-install'] : ['virt-install', 'roost'];
+    for (const which of order) {
+      if (which === 'roost') {
+        const name = `bc-roost-${i}`;
+        r.roostCreateMs.push(
+          await timed(user, process.execPath, [
+            cli,
+            'create',
+            name,
+            '--image',
+            base,
+            '--kernel',
+            guest.kernel,
+            '--initrd',
+            guest.initrd,
+            '--cmdline',
+            guest.cmdline,
+            '--memory',
+            '256M',
+            '--cpus',
+            '1',
+            '--disk',
+            '64M',
+            '--port',
+            `127.0.0.1:${port}:80`,
+            '--no-cloud-init',
+            '--wait',
+            'none',
+            '--quiet',
+          ]),
+        );
+        await timed(user, process.execPath, [cli, 'rm', '--force', name, '--quiet']);
+      } else {
+        const name = `bc-vi-${i}`;
+        r.virtInstallMs.push(
+          await timed(user, 'virt-install', [
+            '--connect',
+            'qemu:///session',
+            '--import',
+            '--name',
+            name,
+            '--memory',
+            '256',
+            '--vcpus',
+            '1',
+            '--disk',
+            `size=0.0625,backing_store=${base},format=qcow2,bus=virtio`,
+            '--boot',
+            `kernel=${guest.kernel},initrd=${guest.initrd},kernel_args=${guest.cmdline}`,
+            '--network',
+            'type=user,model=virtio',
+            '--xml',
+            './devices/interface/backend/@type=passt',
+            '--xml',
+            './devices/interface/portForward/@proto=tcp',
+            '--xml',
+            './devices/interface/portForward/@address=127.0.0.1',
+            '--xml',
+            `./devices/interface/portForward/range/@start=${port + 1}`,
+            '--xml',
+            './devices/interface/portForward/range/@to=80',
+            '--noautoconsole',
+            '--graphics',
+            'none',
+            '--osinfo',
+            'detect=on,require=off',
+            '--virt-type',
+            'qemu',
+          ]),
+        );
+        await timed(user, 'virsh', ['-c', 'qemu:///session', 'destroy', name]);
+        await timed(user, 'virsh', ['-c', 'qemu:///session', 'undefine', name, '--remove-all-storage']);
+      }
+    }
+  }
+  return r;
+}
+
+export function cliSection(r: CliBenchResult): string {
+  const fmt = (xs: number[]) =>
+    `${median(xs).toFixed(1)} <sub>(${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})</sub>`;
+  const lsOver = median(r.lsMs) - median(r.nodeMs);
+  const createRatio = median(r.virtInstallMs) / median(r.roostCreateMs);
+  return `## CLI
+
+| benchmark | roost | baseline | result | target (DESIGN §7) | met |
+|---|---:|---:|---:|---|:---:|
+| \`roost ls --json\`, 50 domains, start to exit (ms) vs \`node -e 0\` | ${fmt(r.lsMs)} | ${fmt(r.nodeMs)} | **+${lsOver.toFixed(1)} ms** | ≤ +40 ms | ${lsOver <= 40 ? 'yes' : '**no**'} |
+| create from a local image (overlay, passt forward) to running (ms) vs \`virt-install --import\` | ${fmt(r.roostCreateMs)} | ${fmt(r.virtInstallMs)} | **${createRatio.toFixed(2)}×** faster | ≥ 3× | ${createRatio >= 3 ? 'yes' : '**no**'} |
+
+Both commands run as the same unprivileged user against the same session daemon (with its 50 defined domains:
+\`roost create\` reads them all to refuse a port another VM forwards). \`roost ls\`: ${r.lsMs.length} runs
+interleaved with \`node -e 0\`, medians. create: ${r.roostCreateMs.length} rounds alternating which goes first; each
+makes the same VM — the tiny guest's kernel, 256 MiB, one vCPU, a 64 MiB qcow2 overlay on the same base image,
+a virtio passt NIC forwarding 127.0.0.1:PORT → 80 — and returns once the domain runs (\`roost create --wait none\`,
+\`virt-install --noautoconsole\`; virt-install 4.1 has no passt options, so they are set with \`--xml\` XPath edits).
+Most of either time is libvirt and QEMU starting the domain.
+`;
+}
