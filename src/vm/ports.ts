@@ -195,7 +195,7 @@ export async function addPorts(
   }
   const forwards = specs.map(parsePortForward);
   return change(ctx, name, opts, async (current, live) => {
-    const plan = planAdd(current, forwards);
+    const plan = planAdd(current, forwards, name);
     // A forward the running NIC still has (removed from the config, not yet from passt) is bound by this VM's
     // own passt: probing it would call our own listener "another program".
     const held = (f: PortForward) => (live ?? []).map(fromPortForwardSpec).some((g) => sameForward(f, g));

@@ -15,7 +15,15 @@ export function define(program: Command): void {
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { vmDetails } = await import('../../vm/list.js');
-        const v = await vmDetails(await context(), name);
+        const { vmAddresses } = await import('../../vm/ip.js');
+        const ctx = await context();
+        const details = await vmDetails(ctx, name);
+        // The address as `roost ip` finds it (null when stopped or unknown); never fails `info` itself.
+        const found =
+          details.state === 'running'
+            ? await vmAddresses(ctx, name, { agentTimeoutS: 1 }).catch(() => null)
+            : null;
+        const v = { ...details, ip: found?.ip ?? null };
         out.result(v, () =>
           [
             `name:        ${v.name}${v.managedBy === 'roost' ? '' : '  (not created by roost)'}`,
@@ -31,6 +39,7 @@ export function define(program: Command): void {
             ),
             `network:     ${v.networks.join(', ') || 'none'}`,
             `ports:       ${v.ports.join(' ') || 'none'}`,
+            `ip:          ${v.ip ?? (found?.nics.some((n) => n.endpoints?.length) ? 'none (passt: use the forwarded ports)' : 'unknown')}`,
             `serial log:  ${v.serialLog ?? 'none'}`,
             `vnc socket:  ${v.vncSocket ?? 'none'}`,
             `guest agent: ${v.guestAgent ? 'channel present' : 'no channel'}`,

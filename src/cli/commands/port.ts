@@ -1,0 +1,124 @@
+// roost port ls|add|rm NAME [ADDR:]HOST:GUEST[/tcp|udp]: a VM's passt port forwards, live where possible.
+import { Option, type Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+const applyOption = () =>
+  new Option(
+    '--apply <when>',
+    'on a running VM: auto (in place, else re-plug the NIC if the guest agent answers, else at next start), ' +
+      'now (re-plug the NIC: the guest must re-run DHCP), next-start',
+  )
+    .choices(['auto', 'now', 'next-start'] as const)
+    .default('auto' as const);
+
+function describeApplied(r: import('../../vm/ports.js').PortChangeResult): string {
+  switch (r.applied) {
+    case 'unchanged':
+      return `${r.name}: nothing to change`;
+    case 'stopped':
+      return `${r.name} is not running: the forwards apply when it starts`;
+    case 'live-update':
+      return `${r.name}: applied to the running VM`;
+    case 'replug':
+      return (
+        `${r.name}: applied live by re-plugging its network interface (no NIC for ${r.nicGapMs} ms` +
+        (r.guestBackMs === undefined
+          ? '; the guest must configure it again'
+          : r.guestBackMs === null
+            ? '; the guest agent reported no IPv4 address on it afterwards'
+            : `; guest address back after ${r.guestBackMs} ms`) +
+        ')'
+      );
+    case 'next-start':
+      return `${r.name}: applies at next start (roost restart ${r.name}) — ${r.reason ?? ''}`;
+  }
+}
+
+export function define(program: Command): void {
+  const port = program
+    .command('port')
+    .description('list, add and remove port forwards of a VM (passt networking)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  roost port ls web
+  roost port add web 8080:80 5353:53/udp 8000-8010:8000-8010
+  roost port add web 0.0.0.0:8443:443        (reachable from the network: prints a warning)
+  roost port rm web 8080                      (by host port, or a full spec)`,
+    );
+
+  port
+    .command('ls')
+    .description('list the forwards: configured, and whether the running VM has them')
+    .argument('<name>', 'VM name')
+    .option(
+      '--json',
+      'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed}]}',
+    )
+    .action(async (name, _opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { listPorts } = await import('../../vm/ports.js');
+        const list = await listPorts(await context(), name);
+        if (out.json) return out.result(list, () => '');
+        const { renderTable } = await import('../../term/table.js');
+        out.result(list, () => {
+          if (list.mac === null)
+            return `${name} has no passt NIC: no ports to forward (try: roost ip ${name})`;
+          if (list.ports.length === 0)
+            return `${name} forwards no ports (add one: roost port add ${name} 8080:80)`;
+          const state = {
+            active: 'active',
+            'next-start': 'next start',
+            'removed-at-next-start': 'until stop',
+            configured: '-',
+          };
+          return renderTable(
+            ['PROTO', 'ADDRESS', 'HOST', 'GUEST', 'STATE'],
+            list.ports.map((p) => [
+              p.proto,
+              p.exposed ? `${p.address} (network)` : p.address,
+              p.host,
+              p.guest,
+              state[p.state],
+            ]),
+          );
+        });
+      }),
+    );
+
+  port
+    .command('add')
+    .description('forward host ports to the VM (saved in its XML; live on a running VM where possible)')
+    .argument('<name>', 'VM name')
+    .argument('<spec...>', '[ADDR:]HOST:GUEST[/tcp|udp]; ADDR defaults to 127.0.0.1')
+    .addOption(applyOption())
+    .option(
+      '--json',
+      'print JSON: {name, added, removed, applied, reason, nicGapMs, guestBackMs, warnings, ports}',
+    )
+    .action(async (name, specs, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { addPorts } = await import('../../vm/ports.js');
+        const r = await addPorts(await context(), name, specs, { apply: opts.apply });
+        for (const w of r.warnings) out.warn(w);
+        out.result(r, () => [...r.added.map((s) => `added ${s}`), describeApplied(r)].join('\n'));
+      }),
+    );
+
+  port
+    .command('rm')
+    .alias('remove')
+    .description('remove forwards (by full spec, or by HOST[/proto])')
+    .argument('<name>', 'VM name')
+    .argument('<spec...>', 'a forward as listed, or its host port: 8080, 8080/udp, 8000-8010')
+    .addOption(applyOption())
+    .option('--json', 'print JSON (as for add)')
+    .action(async (name, specs, opts, cmd) =>
+      runAction(cmd, async ({ out, context }) => {
+        const { removePorts } = await import('../../vm/ports.js');
+        const r = await removePorts(await context(), name, specs, { apply: opts.apply });
+        out.result(r, () => [...r.removed.map((s) => `removed ${s}`), describeApplied(r)].join('\n'));
+      }),
+    );
+}

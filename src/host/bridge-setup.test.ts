@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applySteps,
+  defaultSubnet,
+  lookupUser,
+  planBridgeSetup,
+  rootArgv,
+  shellLine,
+  type HostFacts,
+  type RootCommand,
+} from './bridge-setup.js';
+
+const HELPER = '/usr/lib/qemu/qemu-bridge-helper';
+const debianFresh: HostFacts = {
+  ipForward: '0',
+  helper: { path: HELPER, mode: 0o100755, uid: 0 },
+  bridgeConf: null,
+  includes: {},
+  bridgeExists: false,
+  defaultNetworkDefined: true,
+  defaultNetworkAutostart: false,
+  dhcpRunning: false,
+  tunMode: 0o20666,
+};
+const done: HostFacts = {
+  ipForward: '1',
+  helper: { path: HELPER, mode: 0o104755, uid: 0 },
+  bridgeConf: { path: '/etc/qemu/bridge.conf', mode: 0o100644, text: 'allow virbr0\n' },
+  includes: {},
+  bridgeExists: true,
+  defaultNetworkDefined: true,
+  defaultNetworkAutostart: true,
+  dhcpRunning: false,
+  tunMode: 0o20666,
+};
+const argvs = (cmds: RootCommand[]) => cmds.map((c) => c.argv.join(' '));
+
+describe('planBridgeSetup for virbr0', () => {
+  it('lists every missing step of a fresh Debian host with its commands', () => {
+    const steps = planBridgeSetup({}, debianFresh);
+    expect(steps.map((s) => [s.id, s.done])).toEqual([
+      ['ip-forward', false],
+      ['default-network', false],
+      ['bridge-conf', false],
+      ['helper-setuid', false],
+      ['tun-device', true],
+    ]);
+    expect(argvs(steps[0]!.commands)).toEqual([
+      'sysctl -w net.ipv4.ip_forward=1',
+      'tee /etc/sysctl.d/60-roost-bridge.conf',
+    ]);
+    expect(argvs(steps[1]!.commands)).toEqual([
+      'virsh -c qemu:///system net-start default',
+      'virsh -c qemu:///system net-autostart default',
+    ]);
+    expect(steps[2]!.commands).toEqual([
+      { argv: ['install', '-d', '-m', '0755', '/etc/qemu'] },
+      { argv: ['tee', '-a', '/etc/qemu/bridge.conf'], input: 'allow virbr0\n' },
+      { argv: ['chmod', '0644', '/etc/qemu/bridge.conf'] },
+    ]);
+    expect(argvs(steps[3]!.commands)).toEqual([`chmod u+s ${HELPER}`]);
+  });
+  it('has nothing to do on a host that is set up', () => {
+    expect(planBridgeSetup({}, done).every((s) => s.done && s.commands.length === 0)).toBe(true);
+    expect(
+      planBridgeSetup({}, { ...done, bridgeConf: { ...done.bridgeConf!, text: 'allow all\n' } })[2]!.done,
+    ).toBe(true);
+  });
+  it('fixes an unreadable bridge.conf and a helper owned by someone else', () => {
+    const steps = planBridgeSetup(
+      {},
+      {
+        ...done,
+        bridgeConf: { ...done.bridgeConf!, mode: 0o100600 },
+        helper: { path: HELPER, mode: 0o104755, uid: 1000 },
+      },
+    );
+    expect(steps[2]!.done).toBe(false);
+    expect(argvs(steps[2]!.commands)).toEqual(['chmod 0644 /etc/qemu/bridge.conf']);
+    expect(argvs(steps[3]!.commands)).toEqual([`chown root ${HELPER}`, `chmod u+s ${HELPER}`]);
+  });
+  it('defines the default network when it is missing', () => {
+    const steps = planBridgeSetup({}, { ...debianFresh, defaultNetworkDefined: false });
+    expect(argvs(steps[1]!.commands)[0]).toBe(
+      'virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml',
+    );
+  });
+});
+
+describe('/dev/net/tun', () => {
+  it('asks for a tun device everyone can open, as the helper opens it as the caller', () => {
+    const tun = (mode: number | null) =>
+      planBridgeSetup({}, { ...done, tunMode: mode }).find((s) => s.id === 'tun-device')!;
+    expect(tun(0o20666).done).toBe(true);
+    expect(argvs(tun(0o20600).commands)).toEqual(['chmod 0666 /dev/net/tun']);
+    expect(argvs(tun(null).commands)).toEqual(['modprobe tun']);
+  });
+});
+
+describe('planBridgeSetup for a bridge of one user', () => {
+  const facts: HostFacts = { ...debianFresh, user: { name: 'alice', uid: 1001, gid: 1001 } };
+  it('creates the bridge with DHCP, no ip_forward, and an ACL file only that user can read', () => {
+    const steps = planBridgeSetup({ bridge: 'br-alice', user: 'alice', subnet: '10.80.1' }, facts);
+    expect(steps.map((s) => s.id)).toEqual(['bridge', 'dhcp', 'bridge-conf', 'helper-setuid', 'tun-device']);
+    expect(argvs(steps[0]!.commands)).toEqual([
+      'ip link add br-alice type bridge',
+      'ip addr add 10.80.1.1/24 dev br-alice',
+      'ip link set br-alice up',
+    ]);
+    expect(steps[1]!.commands[1]!.argv).toContain('--dhcp-leasefile=/var/lib/roost/br-alice.leases');
+    expect(steps[1]!.commands[1]!.argv).toContain('--dhcp-range=10.80.1.10,10.80.1.254,255.255.255.0,12h');
+    expect(steps[2]!.commands).toEqual([
+      { argv: ['install', '-d', '-m', '0755', '/etc/qemu'] },
+      { argv: ['tee', '-a', '/etc/qemu/bridge.conf'], input: 'include /etc/qemu/roost-alice.conf\n' },
+      {
+        argv: ['tee', '/etc/qemu/roost-alice.conf'],
+        input: '# roost: only alice may attach VMs to br-alice\nallow br-alice\n',
+      },
+      { argv: ['chown', '0:1001', '/etc/qemu/roost-alice.conf'] },
+      { argv: ['chmod', '0640', '/etc/qemu/roost-alice.conf'] },
+      { argv: ['chmod', '0644', '/etc/qemu/bridge.conf'] },
+    ]);
+  });
+  it('is done when the include and the ACL are in place', () => {
+    const steps = planBridgeSetup(
+      { bridge: 'br-alice', user: 'alice' },
+      {
+        ...done,
+        user: facts.user,
+        dhcpRunning: true,
+        bridgeConf: {
+          path: '/etc/qemu/bridge.conf',
+          mode: 0o100644,
+          text: 'include /etc/qemu/roost-alice.conf\n',
+        },
+        includes: { '/etc/qemu/roost-alice.conf': 'allow br-alice\n' },
+      },
+    );
+    expect(steps.filter((s) => !s.done)).toEqual([]);
+  });
+  it('refuses bad input before planning anything', () => {
+    expect(() => planBridgeSetup({ user: 'alice' }, facts)).toThrow(/name it with --bridge/);
+    expect(() => planBridgeSetup({ bridge: 'a-very-long-bridge-name' }, facts)).toThrow(
+      /invalid bridge name/,
+    );
+    expect(() => planBridgeSetup({ bridge: 'br0', subnet: '10.300.1' }, facts)).toThrow(/invalid --subnet/);
+    expect(() => planBridgeSetup({ bridge: 'br0', user: 'bob' }, debianFresh)).toThrow(/no user named 'bob'/);
+  });
+  it('derives a stable private subnet from the name', () => {
+    expect(defaultSubnet('br-alice')).toBe(defaultSubnet('br-alice'));
+    expect(defaultSubnet('br-alice')).toMatch(/^10\.(7[7-9]|[89]\d|1[01]\d|12[0-6])\.\d{1,3}$/);
+  });
+});
+
+describe('running the steps', () => {
+  it('goes through sudo with an argument array when not root, and quotes only for display', () => {
+    const cmd = { argv: ['tee', '-a', '/etc/qemu/bridge.conf'], input: 'allow virbr0\n' };
+    expect(rootArgv(cmd, 1000)).toEqual(['sudo', '--', 'tee', '-a', '/etc/qemu/bridge.conf']);
+    expect(rootArgv(cmd, 0)).toEqual(['tee', '-a', '/etc/qemu/bridge.conf']);
+    expect(shellLine(cmd, 1000)).toBe(
+      "echo 'allow virbr0' | sudo -- tee -a /etc/qemu/bridge.conf >/dev/null",
+    );
+  });
+  it('runs only the steps not done, and stops at the first failure', async () => {
+    const ran: string[] = [];
+    const steps = planBridgeSetup(
+      {},
+      { ...done, ipForward: '0', helper: { path: HELPER, mode: 0o100755, uid: 0 } },
+    );
+    await expect(
+      applySteps(steps, 0, (c) => {
+        ran.push(c.argv.join(' '));
+        return Promise.resolve({ argv: c.argv, code: c.argv[0] === 'tee' ? 1 : 0, stderr: 'read-only' });
+      }),
+    ).rejects.toThrow(
+      /IPv4 forwarding: 'tee \/etc\/sysctl.d\/60-roost-bridge.conf' failed \(exit 1\): read-only/,
+    );
+    expect(ran).toEqual(['sysctl -w net.ipv4.ip_forward=1', 'tee /etc/sysctl.d/60-roost-bridge.conf']);
+  });
+  it('looks users up in a passwd file', () => {
+    expect(
+      lookupUser('alice', 'root:x:0:0::/root:/bin/sh\nalice:x:1001:1002::/home/alice:/bin/sh\n'),
+    ).toEqual({
+      name: 'alice',
+      uid: 1001,
+      gid: 1002,
+    });
+    expect(lookupUser('bob', 'alice:x:1:1::/:/bin/sh')).toBeUndefined();
+  });
+});

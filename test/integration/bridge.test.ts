@@ -1,0 +1,221 @@
+// --network bridge=NAME end to end, entirely inside a network namespace this test creates: a bridge with
+// dnsmasq (DHCP, lease file), the test user's own session daemon started inside the namespace (so the setuid
+// qemu-bridge-helper it runs puts the VM's tap on the namespace's bridge), the tiny guest getting a lease,
+// `roost ip` finding it as the test user (no root), and HTTP to that address from inside the namespace.
+// No traffic leaves the namespace.
+//
+// Host-global state this test touches, as `roost host bridge-setup` would, and restores exactly in afterAll:
+// /etc/qemu/bridge.conf (an `allow` line for the namespace's bridge name), the setuid bit of the helper and
+// the mode of /dev/net/tun (0600 in this container; the helper opens it as the user).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BRIDGE_CONF, inspectBridgeHelper } from '../../src/host/checks/bridge.js';
+import {
+  CLI,
+  assertBuilt,
+  createNetns,
+  harness,
+  isAlive,
+  tinyGuest,
+  waitUntil,
+  type Netns,
+} from '../harness/index.js';
+
+const { user } = harness();
+const guest = tinyGuest(user);
+const bridge = `rtbr${randomBytes(3).toString('hex')}`; // ≤ 15 characters
+const name = `rt-bridge-${randomBytes(3).toString('hex')}-vm`;
+
+let ns: Netns | undefined;
+let work: string;
+let daemonPid: number | undefined;
+let uri: string;
+let xdg: Record<string, string>;
+// What to put back.
+let confBefore: { text: string; mode: number } | null = null;
+let qemuDirExisted = false;
+let helperPath: string | undefined;
+let helperModeBefore: number | undefined;
+const TUN = '/dev/net/tun';
+let tunModeBefore: number | undefined;
+
+/** Runs a command as the test user inside the namespace with this test's private XDG directories. */
+function asUserInNs(cmd: string, args: string[], timeoutMs = 120_000) {
+  const env = Object.entries(xdg).map(([k, v]) => `${k}=${v}`);
+  return ns!.exec('env', [...env, cmd, ...args], { as: user, check: false, timeoutMs });
+}
+const roostInNs = (args: string[]) => asUserInNs(process.execPath, [CLI, '--connect', uri, ...args]);
+
+beforeAll(async () => {
+  assertBuilt();
+  if (process.getuid?.() !== 0) throw new Error('the bridge test needs root (namespaces, bridge.conf)');
+  const helper = inspectBridgeHelper();
+  if (!helper) throw new Error('qemu-bridge-helper is not installed');
+
+  // 1. Host-global pieces, recorded first so that afterAll can restore them whatever happens next.
+  qemuDirExisted = existsSync('/etc/qemu');
+  if (existsSync(BRIDGE_CONF)) {
+    confBefore = { text: readFileSync(BRIDGE_CONF, 'utf8'), mode: statSync(BRIDGE_CONF).mode & 0o7777 };
+  }
+  helperPath = helper.path;
+  helperModeBefore = helper.mode & 0o7777;
+  mkdirSync('/etc/qemu', { recursive: true, mode: 0o755 });
+  writeFileSync(
+    BRIDGE_CONF,
+    `${confBefore?.text ?? ''}${confBefore && !confBefore.text.endsWith('\n') ? '\n' : ''}allow ${bridge}\n`,
+  );
+  chmodSync(BRIDGE_CONF, 0o644);
+  chmodSync(helper.path, helperModeBefore | 0o4000);
+  // The helper opens the tun device as the user (it keeps only CAP_NET_ADMIN): distributions make it 0666,
+  // this container has it 0600. bridge-setup has a step for it; here it is done and undone by hand.
+  tunModeBefore = statSync(TUN).mode & 0o7777;
+  chmodSync(TUN, tunModeBefore | 0o666);
+
+  // 2. The namespace: bridge + dnsmasq with its lease file.
+  ns = await createNetns({ bridge, subnet: '10.213.9' });
+
+  // 3. A session daemon of the test user inside it, with private XDG dirs (no clash with the harness daemon,
+  //    which shares the user's home).
+  work = mkdtempSync(join(tmpdir(), 'roost-bridge-'));
+  chmodSync(work, 0o755);
+  xdg = {};
+  for (const [k, dir] of [
+    ['XDG_RUNTIME_DIR', 'run'],
+    ['XDG_CONFIG_HOME', 'config'],
+    ['XDG_CACHE_HOME', 'cache'],
+    ['XDG_STATE_HOME', 'state'],
+    ['XDG_DATA_HOME', 'data'],
+  ] as const) {
+    const p = join(work, dir);
+    mkdirSync(p, { mode: 0o700 });
+    chownSync(p, user.uid, user.gid);
+    xdg[k] = p;
+  }
+  const socket = join(xdg.XDG_RUNTIME_DIR!, 'libvirt', 'libvirt-sock');
+  uri = `qemu:///session?socket=${socket}`;
+  const env = Object.entries(xdg).map(([k, v]) => `${k}=${v}`);
+  const [head, ...rest] = ns.argv('env', [...env, '/usr/sbin/libvirtd'], user);
+  const child = spawn(head!, rest, { detached: true, stdio: 'ignore' });
+  child.unref();
+  const pidFile = join(xdg.XDG_RUNTIME_DIR!, 'libvirt', 'libvirtd.pid');
+  if (!(await waitUntil(() => existsSync(socket) && existsSync(pidFile), 20_000, 100))) {
+    throw new Error('the session daemon did not start inside the namespace');
+  }
+  daemonPid = Number(readFileSync(pidFile, 'utf8').trim());
+}, 120_000);
+
+afterAll(async () => {
+  try {
+    if (ns && uri) {
+      await asUserInNs('virsh', ['-c', uri, 'destroy', name]);
+      await asUserInNs('virsh', ['-c', uri, 'undefine', name, '--nvram']);
+    }
+    if (daemonPid !== undefined && isAlive(daemonPid)) {
+      process.kill(daemonPid, 'SIGTERM');
+      await waitUntil(() => !isAlive(daemonPid!), 10_000);
+    }
+    await ns?.destroy(); // kills whatever still runs inside (virtlogd, a stray QEMU)
+  } finally {
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (helperPath !== undefined && helperModeBefore !== undefined) chmodSync(helperPath, helperModeBefore);
+    if (tunModeBefore !== undefined) chmodSync(TUN, tunModeBefore);
+    if (confBefore) {
+      writeFileSync(BRIDGE_CONF, confBefore.text);
+      chmodSync(BRIDGE_CONF, confBefore.mode);
+    } else {
+      rmSync(BRIDGE_CONF, { force: true });
+      if (!qemuDirExisted) rmSync('/etc/qemu', { recursive: true, force: true });
+    }
+  }
+}, 120_000);
+
+describe('--network bridge inside a network namespace', () => {
+  let ip: string;
+
+  it('creates the VM on the bridge; the tiny guest gets a DHCP lease from the namespace dnsmasq', async () => {
+    const r = await roostInNs([
+      'create',
+      name,
+      '--kernel',
+      guest.kernel,
+      '--initrd',
+      guest.initrd,
+      '--cmdline',
+      guest.cmdline,
+      '--memory',
+      '256M',
+      '--cpus',
+      '1',
+      '--network',
+      `bridge=${bridge}`,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'running', ports: [] });
+    expect(await waitUntil(() => ns!.leases().length > 0, 120_000, 500)).toBe(true);
+    // The tap the helper made is a port of the namespace's bridge, not of anything on the host.
+    const links = await ns!.exec('ip', ['-o', 'link', 'show', 'master', bridge]);
+    expect(links.stdout).toMatch(/tap|vnet/);
+  });
+
+  it('roost ip finds the address without root, and says where from', async () => {
+    const lease = ns!.leases()[0]!;
+    const r = await roostInNs(['ip', name, '--json', '--lease-file', ns!.leaseFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      ip: string;
+      nics: {
+        mac: string;
+        network: string;
+        addresses: { ip: string; source: string }[];
+        tried: { source: string; result: string }[];
+      }[];
+    };
+    expect(out.ip).toBe(lease.ip);
+    expect(out.nics[0]!.mac).toBe(lease.mac);
+    expect(out.nics[0]!.network).toBe(`bridge:${bridge}`);
+    // The tiny guest has an agent channel but no agent: those steps fail, a later source answers.
+    expect(out.nics[0]!.tried.slice(0, 2).map((t) => t.result)).toEqual(['error', 'error']);
+    expect(['libvirt-arp', 'lease-file', 'arp-table']).toContain(out.nics[0]!.addresses[0]!.source);
+    ip = out.ip;
+
+    console.log(
+      `roost ip: ${ip} from ${out.nics[0]!.addresses[0]!.source}; tried ${JSON.stringify(out.nics[0]!.tried)}`,
+    );
+    const human = await roostInNs(['ip', name, '--lease-file', ns!.leaseFile]);
+    expect(human.stdout).toContain(`${lease.ip}  bridge:${bridge}  ${lease.mac}`);
+  });
+
+  it('serves HTTP at that address to a client inside the namespace', async () => {
+    const ok = await waitUntil(
+      async () => {
+        const r = await ns!.exec('curl', ['-s', '--max-time', '3', `http://${ip}/`], { check: false });
+        return r.stdout.includes('roost tiny guest OK');
+      },
+      60_000,
+      500,
+    );
+    expect(ok).toBe(true);
+  });
+
+  it('port add refuses a bridged VM and points at roost ip', async () => {
+    const r = await roostInNs(['port', 'add', name, '18080:80']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/has no passt network interface/);
+    expect(r.stderr).toContain(`roost ip ${name}`);
+  });
+});
