@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
-// real QEMU and real passt as the unprivileged test user (see test/harness/README.md).
+// Three projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
+// real QEMU and real passt as the unprivileged test user (see test/harness/README.md), and browser tests
+// (test/e2e, real Chromium) on the same harness.
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +22,18 @@ export default defineConfig({
           // Guests boot under TCG: give hooks and tests room, and run files one at a time so two
           // files never fight over the same two cores or the same session daemon.
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/global-setup.ts'],
+          // Real Chromium and a TCG guest on two shared cores: generous timeouts, one file at a time.
+          testTimeout: 240_000,
           hookTimeout: 180_000,
           fileParallelism: false,
         },

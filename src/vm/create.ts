@@ -47,6 +47,8 @@ export interface CreateRequest {
   cloudInit?: string;
   /** Attach no cloud-init seed to an image-based VM (default: a seed is attached). */
   noCloudInit?: boolean;
+  /** Forward the ports the guest listens on automatically (vm/auto-ports.ts); recorded in the VM. */
+  autoPorts?: boolean;
   /** Start the VM once defined (default true). */
   start?: boolean;
   /** For image downloads: progress events (term/progress.ts renders them). */
@@ -199,6 +201,12 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
     diskBytes ??= Math.max(image.virtualSize, parseDiskBytes(DEFAULT_DISK));
   } else if (req.iso || imageRef) {
     diskBytes ??= parseDiskBytes(DEFAULT_DISK);
+  }
+  if (req.autoPorts && !req.image) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      '--auto-ports needs --image: it forwards over ssh, which a cloud image sets up',
+    );
   }
   if (req.cloudInit && !req.image) {
     throw new UsageError(
@@ -374,6 +382,7 @@ export async function createVm(
           c.imageRef ?? (req.image ? resolvePath(req.image) : req.iso ? resolvePath(req.iso) : undefined),
         sshUser,
         sshKeyPath: sshKey,
+        autoPorts: req.autoPorts || undefined,
       },
     };
     const xml = buildDomainXml(spec);

@@ -36,6 +36,7 @@ import {
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { readAutoPorts } from './auto-ports.js';
 
 const SECURE_XML = 1;
 const INACTIVE_XML = 2;
@@ -45,7 +46,7 @@ const AFFECT_LIVE = 1;
 export type ApplyMode = 'auto' | 'now' | 'next-start';
 
 /** Where a forward stands on a running VM; 'configured' for a VM that is not running. */
-export type ForwardState = 'active' | 'next-start' | 'removed-at-next-start' | 'configured';
+export type ForwardState = 'active' | 'next-start' | 'removed-at-next-start' | 'configured' | 'auto';
 
 export interface PortRow {
   /** e.g. '127.0.0.1:8080:80/tcp'. */
@@ -171,7 +172,18 @@ export async function listPorts(ctx: VmContext, name: string): Promise<PortList>
   const nic = parsed.nics[index];
   if (nic === undefined) return { name, running, mac: null, ports: [] };
   const live = running && nic.mac !== undefined ? await liveNicPorts(ctx, dom, nic.mac) : null;
-  return { name, running, mac: nic.mac ?? null, ports: portRows(nic.ports, live) };
+  // Ports the auto-ports watcher forwards through ssh (vm/auto-ports.ts), while it runs.
+  const auto = running ? (readAutoPorts(ctx.paths, name)?.ports ?? []) : [];
+  const autoRows: PortRow[] = auto.map((p) => ({
+    spec: `127.0.0.1:${p}:${p}/tcp`,
+    proto: 'tcp',
+    address: '127.0.0.1',
+    host: String(p),
+    guest: String(p),
+    state: 'auto',
+    exposed: false,
+  }));
+  return { name, running, mac: nic.mac ?? null, ports: [...portRows(nic.ports, live), ...autoRows] };
 }
 
 export interface ChangeOptions {

@@ -83,7 +83,10 @@ export function sshArgs(
   target: SshTarget,
   paths: RoostPaths,
   command: string[] = [],
-  opts: { batch?: boolean } = {},
+  opts: {
+    batch?: boolean;
+    /** More ssh options, e.g. -M -S CTL for a control master. */ extra?: string[];
+  } = {},
 ): string[] {
   const args = [
     '-p',
@@ -99,6 +102,7 @@ export function sshArgs(
   ];
   if (target.identityFile) args.push('-i', target.identityFile, '-o', 'IdentitiesOnly=yes');
   if (opts.batch) args.push('-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5');
+  if (opts.extra) args.push(...opts.extra);
   args.push('-l', target.user, target.host);
   if (command.length) args.push('--', ...command);
   return args;

@@ -28,8 +28,12 @@ export function roost(
 }
 
 /** Like roost() but parses stdout as JSON and fails loudly on a non-zero exit. */
-export async function roostJson<T>(user: TestUser, args: readonly string[]): Promise<T> {
-  const r = await roost(user, [...args, '--json']);
+export async function roostJson<T>(
+  user: TestUser,
+  args: readonly string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<T> {
+  const r = await roost(user, [...args, '--json'], opts);
   if (r.code !== 0) throw new Error(`roost ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }

@@ -41,28 +41,32 @@ beforeAll(async () => {
   expect(imp.code, imp.stderr).toBe(0);
   sshPort = await freePort();
   // The image has no bootloader: boot its kernel directly, with the disk roost makes from the image.
-  created = await roostJson(user, [
-    'create',
-    name,
-    '--image',
-    image,
-    '--kernel',
-    guest.kernel,
-    '--initrd',
-    guest.initrd,
-    '--cmdline',
-    guest.cmdline,
-    '--memory',
-    '1G',
-    '--cpus',
-    '2',
-    '--port',
-    `127.0.0.1:${sshPort}:22`,
-    '--wait',
-    'ssh',
-    '--wait-timeout',
-    '900',
-  ]);
+  created = await roostJson(
+    user,
+    [
+      'create',
+      name,
+      '--image',
+      image,
+      '--kernel',
+      guest.kernel,
+      '--initrd',
+      guest.initrd,
+      '--cmdline',
+      guest.cmdline,
+      '--memory',
+      '1G',
+      '--cpus',
+      '2',
+      '--port',
+      `127.0.0.1:${sshPort}:22`,
+      '--wait',
+      'ssh',
+      '--wait-timeout',
+      '900',
+    ],
+    { timeoutMs: 960_000 },
+  );
 }, 1_000_000);
 
 afterAll(async () => {

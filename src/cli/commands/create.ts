@@ -45,6 +45,10 @@ export function define(program: Command): void {
     .option('--ssh-key <path>', 'ssh key to authorise (default: ~/.ssh/id_*.pub, else a key roost generates)')
     .option('--cloud-init <file>', "cloud-config YAML merged into the seed's user-data")
     .option('--no-cloud-init', 'attach no cloud-init seed to an --image VM')
+    .option(
+      '--auto-ports',
+      'forward every port the guest listens on to the same port of 127.0.0.1 (over ssh), while it runs',
+    )
     .option('--no-start', 'define the VM without starting it')
     .option(
       '--wait <what>',
@@ -64,7 +68,7 @@ Examples:
 Nothing is created when an option is wrong; a failure part way removes what was made.`,
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ out, context, globals }) => {
         const [{ createVm }, { createPhaseReporter }] = await Promise.all([
           import('../../vm/create.js'),
           import('../../term/phases.js'),
@@ -103,6 +107,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               sshKey: opts.sshKey,
               cloudInit: typeof opts.cloudInit === 'string' ? opts.cloudInit : undefined,
               noCloudInit: opts.cloudInit === false,
+              autoPorts: opts.autoPorts,
               start: opts.start,
               onPullProgress: createPullProgress(out.json || out.quiet ? 'none' : 'auto'),
             },
@@ -118,6 +123,11 @@ Nothing is created when an option is wrong; a failure part way removes what was 
             waitedMs = await waitAfterCreate(ctx, r, wait, Number(opts.waitTimeout));
           }
           progress.done();
+          if (r.started && opts.autoPorts) {
+            const { spawnAutoPortsWatcher } = await import('../../vm/auto-ports.js');
+            spawnAutoPortsWatcher(ctx.paths, r.name, process.argv[1]!, globals.connect);
+            out.info(`auto-ports: ports ${r.name} listens on appear on 127.0.0.1 (roost port ls ${r.name})`);
+          }
           if (r.accel.accel === 'tcg' && opts.accel === 'auto') out.warn(r.accel.reason);
           const { formatPortForward } = await import('../../net/port-spec.js');
           out.result(

@@ -49,6 +49,39 @@ Examples:
     );
 
   port
+    .command('watch')
+    .description(
+      'forward the ports the guest listens on to the same ports of 127.0.0.1, while the VM runs (auto-ports)',
+    )
+    .argument('<name>', 'VM name (needs an ssh route: a cloud-image VM roost created)')
+    .option(
+      '--detach',
+      'run in the background (what create/start --auto-ports do); log in ~/.local/state/roost/logs',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost port watch web            # Ctrl-C stops it\n  roost port watch --detach web',
+    )
+    .action(async (name, opts, cmd) =>
+      runAction(cmd, async ({ out, context, globals }) => {
+        const { watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts } =
+          await import('../../vm/auto-ports.js');
+        const ctx = await context();
+        const running = readAutoPorts(ctx.paths, name);
+        if (running)
+          return out.result(running, () => `auto-ports for ${name} already run (pid ${running.pid})`);
+        if (opts.detach) {
+          const pid = spawnAutoPortsWatcher(ctx.paths, name, process.argv[1]!, globals.connect);
+          return out.result({ name, pid }, () => `auto-ports for ${name} run in the background (pid ${pid})`);
+        }
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        await watchAutoPorts(ctx, name, { signal: stop.signal, log: (l) => out.info(l) });
+      }),
+    );
+
+  port
     .command('ls')
     .description('list the forwards: configured, and whether the running VM has them')
     .argument('<name>', 'VM name')
@@ -72,6 +105,7 @@ Examples:
             'next-start': 'next start',
             'removed-at-next-start': 'until stop',
             configured: '-',
+            auto: 'auto (ssh)',
           };
           return renderTable(
             ['PROTO', 'ADDRESS', 'HOST', 'GUEST', 'STATE'],

@@ -1,0 +1,181 @@
+// `roost web`'s server: createServer() starts it and returns what the caller needs (the URL to print, a way
+// to stop it). Interface first; the parts are in app.ts (the gate and routes), security.ts (Host, Origin,
+// token), event-hub.ts (one libvirt event registration fanned out) and routes/.
+//
+//   const server = await createServer({ port: 0 });
+//   console.log(server.url);            // http://127.0.0.1:41234/?token=…
+//   await server.close();
+import { existsSync, chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { RoostError, UsageError } from '../errors.js';
+import { openContext, type VmContext } from '../vm/context.js';
+import { buildApp } from './app.js';
+import { createEventHub, type EventHub } from './event-hub.js';
+import { isLoopbackAddress, TokenAuth } from './security.js';
+
+export interface WebServerOptions {
+  /** libvirt URI (default: $ROOST_CONNECT, $LIBVIRT_DEFAULT_URI, qemu:///session). */
+  uri?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Address to listen on; default 127.0.0.1. Anything but loopback exposes the console to the network. */
+  listen?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Also serve the API on this UNIX socket (mode 0600; no token: the file mode decides who connects). */
+  unixPath?: string;
+  /** The built page; default dist/web beside this module; null: none. */
+  staticDir?: string | null;
+  /** For tests: a fixed token instead of a random one. */
+  token?: string;
+}
+
+export interface WebServer {
+  /** The link to print: opens the page once (the token becomes a cookie). */
+  readonly url: string;
+  /** http://HOST:PORT, without the token. */
+  readonly origin: string;
+  readonly port: number;
+  readonly token: string;
+  readonly unixPath: string | null;
+  readonly events: EventHub;
+  close(): Promise<void>;
+}
+
+/** dist/web next to dist/server; when run from src/ (tests, tsx), the built one in dist/. */
+export function defaultStaticDir(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, '..', 'web'), join(here, '..', '..', 'dist', 'web')]) {
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return null;
+}
+
+export async function createServer(opts: WebServerOptions = {}): Promise<WebServer> {
+  const listen = opts.listen ?? '127.0.0.1';
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError('INVALID_PORT', `invalid port '${port}': expected 0 to 65535`);
+  }
+  // One connection for the server's life; the client redials by itself after the daemon went away.
+  let ctx: Promise<VmContext> | null = null;
+  const context = () => {
+    ctx ??= openContext({ uri: opts.uri, env: opts.env }).catch((e: unknown) => {
+      ctx = null;
+      throw e;
+    });
+    return ctx;
+  };
+  const hub = createEventHub({
+    context,
+    onFeedError: (err) => process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`),
+  });
+  const deps = {
+    context,
+    hub,
+    uri: opts.uri,
+    staticDir: opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir,
+  };
+  const apps: FastifyInstance[] = [];
+  const cleanup = async () => {
+    await Promise.all(apps.map((a) => a.close().catch(() => {})));
+    await hub.close();
+    if (ctx) await ctx.then((c) => c.close()).catch(() => {});
+  };
+  try {
+    // The TCP app is built first with a placeholder port: the Host check needs the real one, known after
+    // listen; policy objects are read per request, so it is filled in below.
+    const hostPolicy = { port: port as number | null, listen };
+    const auth = new TokenAuth('roost_session', opts.token);
+    const tcp = await buildApp(deps, { host: hostPolicy, auth });
+    apps.push(tcp);
+    await tcp.listen({ host: listen, port });
+    const addr = tcp.server.address();
+    if (!addr || typeof addr === 'string')
+      throw new RoostError('LISTEN_FAILED', 'no TCP address after listen');
+    hostPolicy.port = addr.port;
+    // Cookies are per host, not per port: two servers on 127.0.0.1 must not overwrite each other's session.
+    auth.cookieName = `roost_session_${addr.port}`;
+
+    let unixPath: string | null = null;
+    if (opts.unixPath) {
+      const unix = await buildApp(deps, { host: { port: null, listen: '127.0.0.1' }, auth: null });
+      apps.push(unix);
+      await listenUnix(unix, opts.unixPath);
+      unixPath = opts.unixPath;
+    }
+    const hostPart = listen.includes(':') ? `[${listen}]` : listen === '0.0.0.0' ? '127.0.0.1' : listen;
+    const origin = `http://${hostPart === '::' || hostPart === '[::]' ? '[::1]' : hostPart}:${addr.port}`;
+    return {
+      url: `${origin}/?token=${auth.token}`,
+      origin,
+      port: addr.port,
+      token: auth.token,
+      unixPath,
+      events: hub,
+      async close() {
+        await cleanup();
+        if (unixPath) rmSocket(unixPath);
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** True when `listen` keeps the server on this machine. */
+export function isLocalOnly(listen: string): boolean {
+  return isLoopbackAddress(listen) || listen === 'localhost';
+}
+
+async function listenUnix(app: FastifyInstance, path: string): Promise<void> {
+  if (existsSync(path)) {
+    if (!lstatSync(path).isSocket()) {
+      throw new UsageError('UNIX_PATH_TAKEN', `${path} exists and is not a socket; it was left alone`);
+    }
+    if (await answers(path)) {
+      throw new UsageError('UNIX_PATH_IN_USE', `another server is listening on ${path}`, {
+        hint: 'stop it, or give another --unix path',
+      });
+    }
+    unlinkSync(path); // a stale socket of a server that died
+  }
+  await app.ready();
+  // The socket is created 0600 (umask set around the synchronous bind), so no other user can connect even for
+  // the moment before a chmod.
+  await new Promise<void>((resolve, reject) => {
+    const old = process.umask(0o177);
+    try {
+      app.server.once('error', reject);
+      app.server.listen(path, () => {
+        app.server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(old);
+    }
+  });
+  chmodSync(path, 0o600);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function rmSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}

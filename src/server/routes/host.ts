@@ -1,0 +1,63 @@
+// /api/connection, /api/doctor, /api/images: the host side, through the same use cases as `roost connection`,
+// `roost doctor` and `roost image` (one image store per process: concurrent pulls of one image share a download).
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { schemas } from '../validate.js';
+
+export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
+  app.get('/api/connection', async () => {
+    const [{ describeConnection }, { VERSION }] = await Promise.all([
+      import('../../vm/connection.js'),
+      import('../../version.js'),
+    ]);
+    return { roostVersion: VERSION, ...(await describeConnection(await deps.context())) };
+  });
+
+  app.get('/api/doctor', async () => {
+    const { runDoctor } = await import('../../host/doctor.js');
+    const ctx = await deps.context();
+    return runDoctor({ connect: async () => ctx.client, uri: deps.uri, env: ctx.env });
+  });
+
+  app.get('/api/images', async () => {
+    const { imageStore } = await import('../../images/store.js');
+    return imageStore((await deps.context()).paths).list();
+  });
+
+  // Downloads take minutes: answer 202 at once; progress, the end and failures come as {type:'image'} events.
+  app.post('/api/images/pull', async (req, reply) => {
+    const { ref } = (await schemas()).PullBody.parse(req.body ?? {});
+    const { imageStore } = await import('../../images/store.js');
+    const store = imageStore((await deps.context()).paths);
+    const publish = (
+      phase: string,
+      extra: { receivedBytes?: number; totalBytes?: number; message?: string } = {},
+    ) => deps.hub.publish({ type: 'image', ref, phase, ...extra });
+    let lastProgress = 0;
+    store
+      .pull(ref, {
+        onProgress: (e) => {
+          if (e.type === 'progress') {
+            // At most four a second, whatever rate the downloader reports at.
+            if (Date.now() - lastProgress < 250) return;
+            lastProgress = Date.now();
+            publish('progress', { receivedBytes: e.received, totalBytes: e.total });
+          } else if (e.type !== 'done') publish(e.type);
+        },
+      })
+      .then(
+        (img) => publish('done', { totalBytes: img.size }),
+        (err: unknown) => publish('failed', { message: (err as Error).message }),
+      );
+    reply.code(202);
+    return { ref, pulling: true };
+  });
+
+  app.delete('/api/images/:ref', async (req) => {
+    const s = await schemas();
+    const { ref } = s.RefParams.parse(req.params);
+    const { force } = s.ForceQuery.parse(req.query);
+    const { imageStore } = await import('../../images/store.js');
+    return imageStore((await deps.context()).paths).remove(ref, { force });
+  });
+}

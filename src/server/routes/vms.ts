@@ -1,0 +1,104 @@
+// /api/vms: the CLI's verbs over HTTP. Each route checks its input (schemas.ts, zod) and calls the same use
+// case the command calls (src/vm/); no VM logic lives here.
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { schemas } from '../validate.js';
+
+export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const ctx = () => deps.context();
+
+  app.get('/api/vms', async () => {
+    const { listVms } = await import('../../vm/list.js');
+    return listVms(await ctx());
+  });
+
+  app.post('/api/vms', async (req, reply) => {
+    const body = (await schemas()).CreateBody.parse(req.body ?? {});
+    const [{ createVm }, { formatPortForward }] = await Promise.all([
+      import('../../vm/create.js'),
+      import('../../net/port-spec.js'),
+    ]);
+    const r = await createVm(await ctx(), body, (phase) =>
+      deps.hub.publish({ type: 'create', name: body.name, phase }),
+    );
+    reply.code(201);
+    // The shape of `roost create --json`.
+    return {
+      name: r.name,
+      uuid: r.uuid,
+      state: r.started ? 'running' : 'shutoff',
+      accel: r.accel.accel,
+      accelReason: r.accel.reason,
+      disk: r.disk ?? null,
+      ports: r.ports.map(formatPortForward),
+    };
+  });
+
+  app.get('/api/vms/:name', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { vmDetails } = await import('../../vm/list.js');
+    return vmDetails(await ctx(), name);
+  });
+
+  app.patch('/api/vms/:name', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const body = s.EditBody.parse(req.body ?? {});
+    const { editVm } = await import('../../vm/edit.js');
+    return editVm(await ctx(), name, body);
+  });
+
+  app.post('/api/vms/:name/start', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { startVm } = await import('../../vm/start.js');
+    return startVm(await ctx(), name);
+  });
+
+  app.post('/api/vms/:name/stop', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const body = s.StopBody.parse(req.body ?? {});
+    const { stopVm } = await import('../../vm/stop.js');
+    return stopVm(await ctx(), name, { force: body.force, timeoutS: body.timeout });
+  });
+
+  app.delete('/api/vms/:name', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const q = s.DeleteQuery.parse(req.query);
+    const { removeVm } = await import('../../vm/remove.js');
+    return removeVm(await ctx(), name, { force: q.force, keepStorage: q.keepStorage });
+  });
+
+  app.get('/api/vms/:name/ports', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { listPorts } = await import('../../vm/ports.js');
+    return listPorts(await ctx(), name);
+  });
+
+  app.post('/api/vms/:name/ports', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const body = s.PortBody.parse(req.body ?? {});
+    const { addPorts } = await import('../../vm/ports.js');
+    const r = await addPorts(await ctx(), name, body.specs, { apply: body.apply });
+    deps.hub.publish({ type: 'ports', name, ports: r.ports });
+    return r;
+  });
+
+  app.delete('/api/vms/:name/ports/:spec', async (req) => {
+    const s = await schemas();
+    const { name, spec } = s.PortParams.parse(req.params);
+    const { apply } = s.ApplyQuery.parse(req.query);
+    const { removePorts } = await import('../../vm/ports.js');
+    const r = await removePorts(await ctx(), name, [spec], { apply });
+    deps.hub.publish({ type: 'ports', name, ports: r.ports });
+    return r;
+  });
+
+  app.get('/api/vms/:name/ip', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { vmAddresses } = await import('../../vm/ip.js');
+    return vmAddresses(await ctx(), name);
+  });
+}

@@ -1,0 +1,126 @@
+// Test helpers for `roost web`: the built CLI started as the test user (the way a user starts it), and an
+// HTTP client that can send any Host and Origin (fetch cannot set Host).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { WebSocket } from 'ws';
+import { assertBuilt, CLI } from '../harness/cli.js';
+import { spawnOptionsFor } from '../harness/run.js';
+import type { TestUser } from '../harness/test-user.js';
+
+export interface RunningWeb {
+  url: string;
+  origin: string;
+  port: number;
+  token: string;
+  unix: string | null;
+  child: ChildProcess;
+  /** Everything the server wrote on stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `roost web --json ARGS` as `user` and waits for the line that says where it listens. */
+export function startWeb(user: TestUser, args: string[] = [], timeoutMs = 30_000): Promise<RunningWeb> {
+  assertBuilt();
+  const child = spawn(process.execPath, [CLI, 'web', '--json', ...args], {
+    ...spawnOptionsFor(user),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`roost web did not start in ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`roost web exited with ${code}: ${err}`));
+    });
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const info = JSON.parse(out.slice(0, nl)) as Omit<RunningWeb, 'child' | 'stderr' | 'stop'>;
+      resolve({
+        ...info,
+        child,
+        stderr: () => err,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+          }),
+      });
+    });
+  });
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request to 127.0.0.1:port (or a UNIX socket), with exactly the headers given. */
+export function http(
+  target: { port: number } | { socketPath: string },
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        ...('port' in target ? { host: '127.0.0.1', port: target.port } : { socketPath: target.socketPath }),
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        // Node sends DELETE bodies unframed unless told their length.
+        headers:
+          opts.body === undefined
+            ? opts.headers
+            : { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) },
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        // An event stream never ends: the head and a first chunk are enough.
+        const sse = String(res.headers['content-type']).startsWith('text/event-stream');
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          if (sse) res.destroy();
+        });
+        const done = () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          });
+        res.on('end', done);
+        res.on('close', done);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Tries a WebSocket upgrade; resolves 101 when it opened, else the HTTP status the server answered. */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (e) => reject(e));
+  });
+}

@@ -1,0 +1,156 @@
+// A new VM: from a disk image (a path, or a catalogue name when images are available), an installer ISO, or a
+// kernel; CPUs, memory, disk and ports. The same request `roost create` makes; phases come as events.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { onEvent } from '../live.js';
+import type { ImageListing } from '../types.js';
+
+type Source = 'image' | 'iso' | 'kernel';
+
+export function CreateForm({ onCreated }: { onCreated: (name: string) => void }) {
+  const [source, setSource] = useState<Source>('image');
+  const [images, setImages] = useState<ImageListing[]>([]);
+  const [phase, setPhase] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    api.images().then(setImages, () => setImages([]));
+  }, []);
+
+  const submit = async (form: HTMLFormElement) => {
+    const f = new FormData(form);
+    const text = (k: string) => {
+      const v = String(f.get(k) ?? '').trim();
+      return v === '' ? undefined : v;
+    };
+    const name = text('name')!;
+    const body: Record<string, unknown> = {
+      name,
+      memory: text('memory'),
+      cpus: text('cpus'),
+      disk: text('disk'),
+      ports: (text('ports') ?? '').split(/[\s,]+/).filter(Boolean),
+      start: f.get('start') === 'on',
+    };
+    if (source === 'image') body.image = text('image');
+    if (source === 'iso') body.iso = text('iso');
+    if (source === 'kernel') {
+      body.kernel = text('kernel');
+      body.initrd = text('initrd');
+      body.cmdline = text('cmdline');
+    }
+    setBusy(true);
+    setError(null);
+    const stop = onEvent((e) => {
+      if (e.type === 'create' && e.name === name) setPhase(e.phase);
+    });
+    try {
+      await api.create(body);
+      onCreated(name);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      stop();
+      setBusy(false);
+      setPhase(null);
+    }
+  };
+
+  return (
+    <form
+      class="create"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit(e.currentTarget);
+      }}
+    >
+      <h2>New machine</h2>
+      <label>
+        Name
+        <input name="name" required maxLength={63} pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" placeholder="web1" />
+      </label>
+      <fieldset>
+        <legend>Boot from</legend>
+        {(['image', 'iso', 'kernel'] as const).map((s) => (
+          <label class="inline" key={s}>
+            <input
+              type="radio"
+              name="source"
+              value={s}
+              checked={source === s}
+              onChange={() => setSource(s)}
+            />
+            {s === 'image' ? 'Disk image' : s === 'iso' ? 'Installer ISO' : 'Kernel'}
+          </label>
+        ))}
+      </fieldset>
+      {source === 'image' && (
+        <label>
+          Image (a path on this host{images.length ? ', or a name from the catalogue' : ''})
+          <input name="image" required list="image-names" placeholder="~/images/debian-12.qcow2" />
+          <datalist id="image-names">
+            {images.map((i) => (
+              <option key={i.name} value={i.name}>
+                {i.os}
+                {i.cached ? ' (downloaded)' : ''}
+              </option>
+            ))}
+          </datalist>
+        </label>
+      )}
+      {source === 'iso' && (
+        <label>
+          ISO path
+          <input name="iso" required placeholder="/home/me/debian-12-netinst.iso" />
+        </label>
+      )}
+      {source === 'kernel' && (
+        <>
+          <label>
+            Kernel path
+            <input name="kernel" required />
+          </label>
+          <label>
+            Initrd path
+            <input name="initrd" />
+          </label>
+          <label>
+            Kernel command line
+            <input name="cmdline" placeholder="console=ttyS0" />
+          </label>
+        </>
+      )}
+      <div class="grid3">
+        <label>
+          CPUs
+          <input name="cpus" type="number" min={1} max={512} value="2" />
+        </label>
+        <label>
+          Memory
+          <input name="memory" value="2G" />
+        </label>
+        <label>
+          Disk
+          <input name="disk" placeholder="default" />
+        </label>
+      </div>
+      <label>
+        Ports <span class="muted">(space separated, e.g. 8080:80 2222:22)</span>
+        <input name="ports" placeholder="8080:80" />
+      </label>
+      <label class="inline">
+        <input type="checkbox" name="start" checked /> Start it now
+      </label>
+      <div class="row">
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? `Creating${phase ? ` (${phase})` : ''}…` : 'Create'}
+        </button>
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,119 @@
+// A VM's port forwards: the list (with whether the running VM has each one yet), add, remove.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type { PortChangeResult, PortList, VmSummary } from '../types.js';
+
+const STATE: Record<string, string> = {
+  active: 'active',
+  'next-start': 'at next start',
+  'removed-at-next-start': 'until the VM stops',
+  configured: 'configured',
+};
+
+function describe(r: PortChangeResult): string {
+  switch (r.applied) {
+    case 'unchanged':
+      return 'Nothing to change.';
+    case 'stopped':
+      return 'Saved: applies when the VM starts.';
+    case 'live-update':
+    case 'replug':
+      return 'Applied to the running VM.';
+    case 'next-start':
+      return `Saved: applies at the next start${r.reason ? ` (${r.reason})` : ''}.`;
+  }
+}
+
+export function PortEditor({ vm }: { vm: VmSummary }) {
+  const [list, setList] = useState<PortList | null>(null);
+  const [spec, setSpec] = useState('');
+  const [msg, setMsg] = useState<{ text: string; error: boolean } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const load = () => api.ports(vm.name).then(setList, (e: Error) => setMsg({ text: e.message, error: true }));
+  // The list reloads when the VM's ports or state change (the event stream updates `vm`).
+  useEffect(() => void load(), [vm.name, vm.state, vm.ports.join(' ')]);
+
+  const change = async (fn: () => Promise<PortChangeResult>) => {
+    setBusy(true);
+    setMsg(null);
+    try {
+      const r = await fn();
+      setMsg({ text: [describe(r), ...r.warnings].join(' '), error: false });
+      setSpec('');
+      await load();
+    } catch (e) {
+      setMsg({ text: (e as Error).message, error: true });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="ports-editor">
+      {list && list.mac === null && (
+        <p class="muted">This VM has no passt network interface: no ports to forward.</p>
+      )}
+      {list && list.ports.length > 0 && (
+        <table class="port-table">
+          <thead>
+            <tr>
+              <th scope="col">Forward</th>
+              <th scope="col">State</th>
+              <th scope="col">
+                <span class="sr-only">Remove</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.ports.map((p) => (
+              <tr key={p.spec} data-port={p.spec}>
+                <td>
+                  <code>{p.spec}</code>
+                  {p.exposed && <span class="warn"> reachable from the network</span>}
+                </td>
+                <td>{STATE[p.state]}</td>
+                <td>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    aria-label={`Remove ${p.spec}`}
+                    onClick={() => change(() => api.removePort(vm.name, p.spec))}
+                  >
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {list && list.mac !== null && list.ports.length === 0 && <p class="muted">No forwards yet.</p>}
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (spec.trim()) void change(() => api.addPort(vm.name, spec.trim()));
+        }}
+      >
+        <label>
+          Add a forward <span class="muted">[ADDR:]HOST:GUEST[/udp]</span>
+          <input
+            name="spec"
+            value={spec}
+            placeholder="8080:80"
+            required
+            onInput={(e) => setSpec(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy}>
+          Add
+        </button>
+      </form>
+      {msg && (
+        <p class={msg.error ? 'error' : 'note'} role={msg.error ? 'alert' : 'status'}>
+          {msg.text}
+        </p>
+      )}
+    </div>
+  );
+}

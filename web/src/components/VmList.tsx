@@ -1,0 +1,83 @@
+// The VM table: name, live state, size, networks and ports, actions. On a phone it becomes a list of cards.
+import { useState } from 'preact/hooks';
+import type { VmSummary } from '../types.js';
+import { VmActions } from './VmActions.js';
+
+export function StateBadge({ state }: { state: VmSummary['state'] }) {
+  return <span class={`state state-${state}`}>{state}</span>;
+}
+
+export function VmList(props: {
+  vms: VmSummary[];
+  selected: string | null;
+  onSelect: (name: string) => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  if (props.vms.length === 0) {
+    return (
+      <p class="empty" data-testid="no-vms">
+        No VMs yet. Create one under <em>New machine</em>, or with <code>roost create</code>: it shows up here
+        at once.
+      </p>
+    );
+  }
+  return (
+    <>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <table class="vms">
+        <caption class="sr-only">Virtual machines</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">State</th>
+            <th scope="col">CPUs</th>
+            <th scope="col">Memory</th>
+            <th scope="col">Ports</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.vms.map((vm) => (
+            <tr
+              key={vm.name}
+              data-vm={vm.name}
+              data-state={vm.state}
+              class={props.selected === vm.name ? 'selected' : ''}
+            >
+              <th scope="row" data-label="Name">
+                <button
+                  type="button"
+                  class="link-button"
+                  aria-expanded={props.selected === vm.name}
+                  onClick={() => props.onSelect(vm.name)}
+                >
+                  {vm.name}
+                </button>
+                {vm.managedBy !== 'roost' && <span class="muted"> (not made by roost)</span>}
+              </th>
+              <td data-label="State">
+                <StateBadge state={vm.state} />
+              </td>
+              <td data-label="CPUs">{vm.cpus}</td>
+              <td data-label="Memory">{vm.memoryMiB} MiB</td>
+              <td data-label="Ports" class="ports">
+                {vm.ports.length ? (
+                  vm.ports.map((p) => <code key={p}>{p}</code>)
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+              <td data-label="Actions">
+                <VmActions vm={vm} onError={setError} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,112 @@
+// One VM: its details and addresses, its port forwards, and its consoles (loaded only when opened).
+import { lazy, Suspense } from 'preact/compat';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type { VmAddresses, VmDetails, VmSummary } from '../types.js';
+import { PortEditor } from './PortEditor.js';
+import { isUp } from './VmActions.js';
+import { StateBadge } from './VmList.js';
+
+// Each console is its own chunk: xterm.js and noVNC are fetched the first time one is opened.
+const SerialConsole = lazy(() => import('./SerialConsole.js'));
+const VncConsole = lazy(() => import('./VncConsole.js'));
+
+type Tab = 'overview' | 'ports' | 'serial' | 'vnc';
+
+export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
+  const [tab, setTab] = useState<Tab>('overview');
+  const up = isUp(vm.state);
+  const button = (id: Tab, label: string, disabled = false) => (
+    <button
+      type="button"
+      role="tab"
+      aria-selected={tab === id}
+      class={tab === id ? 'tab active' : 'tab'}
+      disabled={disabled}
+      title={disabled ? 'the VM is not running' : undefined}
+      onClick={() => setTab(id)}
+    >
+      {label}
+    </button>
+  );
+  return (
+    <section class="panel" aria-label={`VM ${vm.name}`} data-panel={vm.name}>
+      <header class="row">
+        <h2>
+          {vm.name} <StateBadge state={vm.state} />
+        </h2>
+        <button type="button" class="close" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
+      </header>
+      <div role="tablist" aria-label={`${vm.name} views`} class="subtabs">
+        {button('overview', 'Overview')}
+        {button('ports', 'Ports')}
+        {button('serial', 'Serial console', !up)}
+        {button('vnc', 'Graphical console', !up)}
+      </div>
+      <div class="panel-body">
+        {tab === 'overview' && <Overview vm={vm} />}
+        {tab === 'ports' && <PortEditor vm={vm} />}
+        <Suspense fallback={<p>Loading the console…</p>}>
+          {tab === 'serial' && up && <SerialConsole name={vm.name} />}
+          {tab === 'vnc' && up && <VncConsole name={vm.name} />}
+        </Suspense>
+        {(tab === 'serial' || tab === 'vnc') && !up && <p class="muted">Start the VM to use its console.</p>}
+      </div>
+    </section>
+  );
+}
+
+function Overview({ vm }: { vm: VmSummary }) {
+  const [details, setDetails] = useState<VmDetails | null>(null);
+  const [addrs, setAddrs] = useState<VmAddresses | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.vm(vm.name).then(setDetails, (e: Error) => setError(e.message));
+  }, [vm.name, vm.state]);
+  return (
+    <div>
+      {error && <p class="error">{error}</p>}
+      <dl class="facts">
+        <dt>Acceleration</dt>
+        <dd>{vm.accel}</dd>
+        <dt>Networks</dt>
+        <dd>{vm.networks.join(', ') || '—'}</dd>
+        <dt>Boot</dt>
+        <dd>{details?.boot ?? '…'}</dd>
+        <dt>Disks</dt>
+        <dd>
+          {details
+            ? details.disks.map((d) => (
+                <div key={d.target ?? d.path}>
+                  <code>{d.path ?? '(none)'}</code> {d.device}
+                  {d.readonly ? ', read-only' : ''}
+                </div>
+              ))
+            : '…'}
+        </dd>
+        <dt>Created</dt>
+        <dd>{details?.roost?.createdAt ?? (details ? 'not by roost' : '…')}</dd>
+        <dt>Addresses</dt>
+        <dd>
+          {addrs ? (
+            <span data-testid="addresses">
+              {[
+                ...addrs.nics.flatMap((n) => n.addresses.map((a) => a.ip)),
+                ...addrs.nics.flatMap((n) => n.endpoints ?? []),
+              ].join(', ') || 'none found'}
+            </span>
+          ) : (
+            <button
+              type="button"
+              onClick={() => api.ip(vm.name).then(setAddrs, (e: Error) => setError(e.message))}
+            >
+              Look up addresses
+            </button>
+          )}
+        </dd>
+      </dl>
+    </div>
+  );
+}

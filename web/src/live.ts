@@ -1,0 +1,69 @@
+// The page's live view of the VMs: read once when the event stream is ready (and after every resync), then
+// kept current by the events alone — no polling. Lifecycle events carry the VM's state after the event.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+import type { RoostEvent, VmSummary } from './types.js';
+
+export type Link = 'connecting' | 'live' | 'reconnecting';
+
+export interface Live {
+  vms: VmSummary[];
+  link: Link;
+  /** The last few events, newest first (the activity list). */
+  recent: RoostEvent[];
+  /** Why the list could not be read, if it could not. */
+  error: string | null;
+}
+
+type Listener = (e: RoostEvent) => void;
+const listeners = new Set<Listener>();
+
+/** Other components (create form, image pulls) listen to the same stream. */
+export function onEvent(fn: Listener): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+const byName = (a: VmSummary, b: VmSummary) => a.name.localeCompare(b.name);
+
+export function useLive(): Live {
+  const [vms, setVms] = useState<VmSummary[]>([]);
+  const [link, setLink] = useState<Link>('connecting');
+  const [recent, setRecent] = useState<RoostEvent[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const load = () =>
+      api.listVms().then(
+        (list) => {
+          setVms(list.sort(byName));
+          setError(null);
+        },
+        (e: Error) => setError(e.message),
+      );
+    const es = new EventSource('/api/events');
+    es.addEventListener('ready', () => {
+      setLink('live');
+      void load();
+    });
+    es.onerror = () => setLink('reconnecting');
+    const handle = (msg: MessageEvent<string>) => {
+      const e = JSON.parse(msg.data) as RoostEvent;
+      setRecent((r) => [e, ...r].slice(0, 20));
+      for (const fn of listeners) fn(e);
+      if (e.type === 'resync') void load();
+      else if (e.type === 'vm') {
+        setVms((list) => {
+          const rest = list.filter((v) => v.name !== e.name);
+          return e.vm ? [...rest, e.vm].sort(byName) : rest;
+        });
+      } else if (e.type === 'ports') {
+        setVms((list) => list.map((v) => (v.name === e.name ? { ...v, ports: e.ports } : v)));
+      }
+    };
+    for (const t of ['vm', 'create', 'ports', 'image', 'resync']) es.addEventListener(t, handle);
+    return () => es.close();
+  }, []);
+
+  return { vms, link, recent, error };
+}

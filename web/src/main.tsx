@@ -1,0 +1,91 @@
+// roost's browser console: VMs with live state, their ports and consoles, a create form and the host check.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+import { ConfirmProvider } from './components/Confirm.js';
+import { CreateForm } from './components/CreateForm.js';
+import { Doctor } from './components/Doctor.js';
+import { VmList } from './components/VmList.js';
+import { VmPanel } from './components/VmPanel.js';
+import { useLive } from './live.js';
+import './styles.css';
+import type { ConnectionInfo } from './types.js';
+
+type View = 'vms' | 'create' | 'doctor';
+
+function App() {
+  const live = useLive();
+  const [view, setView] = useState<View>('vms');
+  const [selected, setSelected] = useState<string | null>(null);
+  const [conn, setConn] = useState<ConnectionInfo | null>(null);
+  useEffect(() => {
+    api.connection().then(setConn, () => {});
+  }, []);
+  const vm = live.vms.find((v) => v.name === selected) ?? null;
+
+  const tab = (id: View, label: string) => (
+    <button
+      type="button"
+      role="tab"
+      id={`tab-${id}`}
+      aria-selected={view === id}
+      aria-controls={`view-${id}`}
+      class={view === id ? 'tab active' : 'tab'}
+      onClick={() => setView(id)}
+    >
+      {label}
+    </button>
+  );
+
+  return (
+    <ConfirmProvider>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <h1>roost</h1>
+        <span class="conn" title={conn ? `libvirt ${conn.libvirtVersion}, QEMU ${conn.qemuVersion}` : ''}>
+          {conn ? `${conn.uri} on ${conn.hostname}` : ''}
+        </span>
+        <span class={`link link-${live.link}`} role="status" data-link={live.link}>
+          {live.link === 'live' ? 'live' : live.link === 'connecting' ? 'connecting…' : 'reconnecting…'}
+        </span>
+      </header>
+      <nav role="tablist" aria-label="Sections">
+        {tab('vms', 'Machines')}
+        {tab('create', 'New machine')}
+        {tab('doctor', 'Host check')}
+      </nav>
+      <main id="main">
+        {live.error && (
+          <p class="error" role="alert">
+            {live.error}
+          </p>
+        )}
+        {view === 'vms' && (
+          <section id="view-vms" role="tabpanel" aria-labelledby="tab-vms">
+            <VmList vms={live.vms} selected={selected} onSelect={setSelected} />
+            {vm && <VmPanel key={vm.name} vm={vm} onClose={() => setSelected(null)} />}
+          </section>
+        )}
+        {view === 'create' && (
+          <section id="view-create" role="tabpanel" aria-labelledby="tab-create">
+            <CreateForm
+              onCreated={(name) => {
+                setSelected(name);
+                setView('vms');
+              }}
+            />
+          </section>
+        )}
+        {view === 'doctor' && (
+          <section id="view-doctor" role="tabpanel" aria-labelledby="tab-doctor">
+            <Doctor />
+          </section>
+        )}
+      </main>
+    </ConfirmProvider>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
