@@ -20,6 +20,22 @@ function attrs(el: XmlElement | undefined): Record<string, string> {
 }
 
 describe('buildDomainXml', () => {
+  it('puts a virtio-scsi controller under SCSI drives (cloud kernels lack AHCI)', () => {
+    const xml = buildDomainXml(
+      sampleSpec({
+        disks: [
+          { path: '/pool/web.qcow2', format: 'qcow2' },
+          { path: '/seeds/web.iso', format: 'raw', device: 'cdrom', readonly: true, bus: 'scsi' },
+        ],
+      }),
+    );
+    expect(xml).toMatch(
+      /<controller type="scsi" model="virtio-scsi"\/>|<controller type='scsi' model='virtio-scsi'\/>/,
+    );
+    expect(xml).toMatch(/<target dev=.sda. bus=.scsi.\/>/);
+    expect(buildDomainXml(sampleSpec())).not.toContain('virtio-scsi');
+  });
+
   // Required by the issue: libvirt's own RELAX NG schema accepts every document the builder writes.
   it.each(specCases())('writes a document virt-xml-validate accepts: %s', async (_what, spec) => {
     const xml = buildDomainXml(spec);

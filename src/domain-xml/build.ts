@@ -87,6 +87,10 @@ function buildDevices(spec: VmSpec, machine: MachineType): XmlElement {
   const disks = drives.map((disk, i) => buildDisk(disk, machine, targets[i] as string));
   return element('devices', {}, [
     ...disks,
+    // SCSI drives hang off virtio-scsi: every cloud kernel has its driver, while Debian's cloud kernel has no
+    // AHCI at all, so a cloud-init seed on q35's SATA is invisible to it (seen here: DataSourceNone).
+    drives.some((d) => 'bus' in d && d.bus === 'scsi') &&
+      element('controller', { type: 'scsi', model: 'virtio-scsi' }),
     ...spec.network.map((nic, i) => buildInterface(nic, `NIC ${i + 1}`)),
     element('serial', { type: 'pty' }, [
       spec.serialLog !== undefined && element('log', { file: spec.serialLog, append: 'on' }),

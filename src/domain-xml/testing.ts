@@ -132,6 +132,15 @@ export function specCases(): Array<[string, VmSpec]> {
     ['UEFI kernel boot', sampleSpec({ boot: { kind: 'kernel', kernel: '/k/vmlinuz', cmdline: '' } })],
     ['ISO install on q35', sampleSpec({ boot: { kind: 'cdrom', iso: '/isos/debian.iso' } })],
     [
+      'cloud image with a cloud-init seed on virtio-scsi',
+      sampleSpec({
+        disks: [
+          { path: '/pool/web.qcow2', format: 'qcow2' },
+          { path: '/seeds/web.iso', format: 'raw', device: 'cdrom', readonly: true, bus: 'scsi' },
+        ],
+      }),
+    ],
+    [
       'ISO install on pc with a seed cdrom',
       sampleSpec({
         machine: 'pc',

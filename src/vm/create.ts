@@ -358,7 +358,8 @@ export async function createVm(
         extra: c.cloudInit,
       });
       undo.push(() => rm(seed, { force: true }));
-      disks.push({ path: seed, format: 'raw', device: 'cdrom', readonly: true });
+      // On virtio-scsi: cloud kernels (Debian's has no AHCI) all see it there; q35's default would be SATA.
+      disks.push({ path: seed, format: 'raw', device: 'cdrom', readonly: true, bus: 'scsi' });
     }
     ensurePrivateDir(paths.logs);
     ensurePrivateDir(paths.sockets);
