@@ -11,10 +11,12 @@ import {
   debianGuest,
   freePort,
   harness,
+  httpGet,
   roost,
   roostJson,
   runAs,
   userEnv,
+  waitUntil,
 } from '../harness/index.js';
 
 const { user, uri } = harness();
@@ -108,6 +110,48 @@ describe('Debian cloud guest from an imported image', () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Linux \S+ 6\.\d+/);
+  });
+
+  it('auto-ports forwards a port the guest starts listening on, and drops it when it closes', async () => {
+    const watch = await roost(user, ['port', 'watch', '--detach', name]);
+    expect(watch.code, watch.stderr).toBe(0);
+    const port = await freePort();
+    // A listener in the guest, started over ssh and left running (python3 is there: cloud-init needs it).
+    const serve = await roost(user, [
+      'ssh',
+      name,
+      '--',
+      'sh',
+      '-c',
+      `'nohup python3 -m http.server ${port} >/dev/null 2>&1 &'`,
+    ]);
+    expect(serve.code, serve.stderr).toBe(0);
+    const listed = async () =>
+      (await roostJson<{ ports: { host: string; state: string }[] }>(user, ['port', 'ls', name])).ports.some(
+        (p) => p.state === 'auto' && p.host === String(port),
+      );
+    const started = Date.now();
+    expect(
+      await waitUntil(
+        async () =>
+          (await listed()) &&
+          (await httpGet(port)
+            .then((r) => r.status === 200)
+            .catch(() => false)),
+        30_000,
+        200,
+      ),
+    ).toBe(true);
+    const forwardedAfterMs = Date.now() - started;
+    expect(forwardedAfterMs).toBeLessThan(30_000);
+
+    await roost(user, ['ssh', name, '--', 'pkill', '-f', 'http.server']);
+    expect(await waitUntil(async () => !(await listed()), 30_000, 200)).toBe(true);
+    expect(
+      await httpGet(port)
+        .then(() => 'answered')
+        .catch(() => 'refused'),
+    ).toBe('refused');
   });
 
   it('rm removes the seed, the host key and the ssh config entry', async () => {
