@@ -12,9 +12,10 @@ import {
   domainNames,
   freePort,
   harness,
-  httpGet,
+  tinyPageAnswers,
   roost,
   tinyGuest,
+  tinyCreateArgs,
   waitUntil,
 } from '../harness/index.js';
 import { launchChromium } from './browser.js';
@@ -45,17 +46,6 @@ const CANVAS_DRAWN = `(() => {
 const row = (state?: string) =>
   page.locator(`tr[data-vm="${name}"]${state ? `[data-state="${state}"]` : ''}`);
 const shot = (file: string) => page.screenshot({ path: join(IMG, file) });
-
-async function pageAnswers(port: number, timeoutMs: number): Promise<boolean> {
-  return waitUntil(
-    () =>
-      httpGet(port)
-        .then((r) => r.body.includes('roost tiny guest OK'))
-        .catch(() => false),
-    timeoutMs,
-    500,
-  );
-}
 
 beforeAll(async () => {
   mkdirSync(IMG, { recursive: true });
@@ -89,16 +79,7 @@ describe('roost web in Chromium', () => {
     const r = await roost(user, [
       'create',
       name,
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--cmdline',
-      guest.cmdline,
-      '--memory',
-      '256M',
-      '--cpus',
-      '1',
+      ...tinyCreateArgs(guest),
       '--port',
       `127.0.0.1:${createPort}:80`,
       '--no-start',
@@ -117,7 +98,7 @@ describe('roost web in Chromium', () => {
     await page.keyboard.press('Enter');
     await row('running').waitFor({ timeout: 60_000 });
     expect(apiListCalls.length).toBe(1);
-    expect(await pageAnswers(createPort, 120_000)).toBe(true);
+    expect(await tinyPageAnswers(createPort, 120_000)).toBe(true);
   });
 
   it('types into the serial console and reads the echo', async () => {
@@ -164,7 +145,7 @@ describe('roost web in Chromium', () => {
       await row().getByRole('button', { name: 'Start' }).click();
       await row('running').waitFor({ timeout: 60_000 });
     }
-    expect(await pageAnswers(added, 120_000)).toBe(true);
+    expect(await tinyPageAnswers(added, 120_000)).toBe(true);
     await expect(row().locator('td.ports').innerText()).resolves.toContain(`127.0.0.1:${added}:80/tcp`);
   });
 

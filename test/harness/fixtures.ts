@@ -57,3 +57,19 @@ export function debianGuest(user: TestUser): DebianGuest {
     );
   return g;
 }
+
+/** `roost create` arguments that boot the tiny guest: its kernel and initrd, 256 MiB, one vCPU. */
+export function tinyCreateArgs(guest: TinyGuest): string[] {
+  return [
+    '--kernel',
+    guest.kernel,
+    '--initrd',
+    guest.initrd,
+    '--cmdline',
+    guest.cmdline,
+    '--memory',
+    '256M',
+    '--cpus',
+    '1',
+  ];
+}

@@ -17,6 +17,7 @@ export {
 export { virsh, domainNames, poolNames, volumeNames } from './virsh.js';
 export {
   tinyGuest,
+  tinyCreateArgs,
   debianGuest,
   readManifest,
   guestsDir,
@@ -25,7 +26,7 @@ export {
 } from './fixtures.js';
 export { listProcesses, processesOf, uidOf, isAlive, waitUntil, type ProcessInfo } from './processes.js';
 export { startSessionDaemon, stopSessionDaemon, sessionSocketPath, sessionUri } from './daemon.js';
-export { freePort, httpGet } from './net.js';
+export { freePort, httpGet, tinyPageAnswers } from './net.js';
 export { roost, roostJson, CLI, assertBuilt } from './cli.js';
 export type { TestUser } from './test-user.js';
 

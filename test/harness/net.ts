@@ -1,6 +1,7 @@
 // Small network helpers for tests; they only ever talk to loopback.
 import { createServer } from 'node:net';
 import { request } from 'node:http';
+import { waitUntil } from './processes.js';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -33,4 +34,16 @@ export function httpGet(
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Polls until the tiny guest's page answers on 127.0.0.1:PORT (through a forward); false on timeout. */
+export function tinyPageAnswers(port: number, timeoutMs: number, stepMs = 250): Promise<boolean> {
+  return waitUntil(
+    () =>
+      httpGet(port)
+        .then((r) => r.body.includes('roost tiny guest OK'))
+        .catch(() => false),
+    timeoutMs,
+    stepMs,
+  );
 }

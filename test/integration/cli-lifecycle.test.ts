@@ -15,10 +15,12 @@ import {
   freePort,
   harness,
   httpGet,
+  tinyPageAnswers,
   roost,
   roostJson,
   runAs,
   tinyGuest,
+  tinyCreateArgs,
   userEnv,
   volumeNames,
   waitUntil,
@@ -28,35 +30,13 @@ const { user, uri } = harness();
 const scope = createScope('cli', user, uri);
 const paths = roostPaths(userEnv(user));
 const guest = tinyGuest(user);
-const bootArgs = [
-  '--kernel',
-  guest.kernel,
-  '--initrd',
-  guest.initrd,
-  '--cmdline',
-  guest.cmdline,
-  '--memory',
-  '256M',
-  '--cpus',
-  '1',
-];
+const bootArgs = tinyCreateArgs(guest);
 let base: string;
 let baseHash: string;
 let ctx: VmContext;
 
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const poolFiles = () => (existsSync(paths.pool) ? readdirSync(paths.pool).sort() : []);
-
-async function pageAnswers(port: number, timeoutMs: number): Promise<boolean> {
-  return waitUntil(
-    () =>
-      httpGet(port)
-        .then((r) => r.body.includes('roost tiny guest OK'))
-        .catch(() => false),
-    timeoutMs,
-    250,
-  );
-}
 
 beforeAll(async () => {
   base = join(scope.dir, 'base.qcow2');
@@ -156,7 +136,7 @@ describe('roost create → stop → start → rm', () => {
 
   it('starts again and serves its page', async () => {
     expect((await roost(user, ['start', name])).code).toBe(0);
-    expect(await pageAnswers(port, 90_000)).toBe(true);
+    expect(await tinyPageAnswers(port, 90_000)).toBe(true);
   });
 
   it('removes everything it made and nothing else', async () => {

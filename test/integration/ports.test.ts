@@ -16,6 +16,7 @@ import {
   roost,
   roostJson,
   tinyGuest,
+  tinyCreateArgs,
   virsh,
   waitUntil,
 } from '../harness/index.js';
@@ -24,18 +25,7 @@ const { user, uri } = harness();
 const scope = createScope('ports', user, uri);
 const guest = tinyGuest(user);
 const name = scope.name('vm');
-const bootArgs = [
-  '--kernel',
-  guest.kernel,
-  '--initrd',
-  guest.initrd,
-  '--cmdline',
-  guest.cmdline,
-  '--memory',
-  '256M',
-  '--cpus',
-  '1',
-];
+const bootArgs = tinyCreateArgs(guest);
 let ctx: VmContext;
 
 interface ChangeJson {
