@@ -75,7 +75,11 @@ function runSsh(
   });
 }
 
-/** What the guest listens on, read through the master: one fixed remote command, no user input in it. */
+/**
+ * What the guest listens on, read through the master: one fixed remote command, no user input in it. It goes to
+ * ssh as ONE argument: ssh joins its arguments with spaces for the remote shell, so `sh -c SCRIPT` as three would
+ * lose the quoting.
+ */
 const READ_LISTENERS = 'cat /proc/net/tcp; echo ROOST-TCP6; cat /proc/net/tcp6 2>/dev/null || true';
 
 export interface WatchOptions {
@@ -150,7 +154,7 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
         break;
       }
       if (master?.exitCode !== null || !existsSync(control)) await startMaster();
-      const r = await runSsh(viaMaster(['sh', '-c', READ_LISTENERS]));
+      const r = await runSsh(viaMaster([READ_LISTENERS]));
       if (r.code === 0) {
         const [v4 = '', v6 = ''] = r.stdout.split('ROOST-TCP6\n');
         const wanted = listeningPorts([...parseProcNetTcp(v4, 'tcp'), ...parseProcNetTcp(v6, 'tcp6')]).filter(
