@@ -82,7 +82,15 @@ async function waitForSshLogin(ctx: VmContext, r: CreateResult, timeoutS: number
     )
       break;
     const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
-    if (res.code === 0) return Date.now() - started;
+    if (res.code === 0) {
+      // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
+      // resets connections for a few seconds (seen here). Ready means cloud-init finished and a login works.
+      const ci = await runSsh(sshArgs(target, ctx.paths, [CLOUD_INIT_WAIT], { batch: true }));
+      if (ci.code === 0) {
+        const again = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
+        if (again.code === 0) return Date.now() - started;
+      }
+    }
     last = res.stderr.trim().split('\n').pop() ?? '';
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -94,6 +102,10 @@ async function waitForSshLogin(ctx: VmContext, r: CreateResult, timeoutS: number
     },
   );
 }
+
+/** One remote command (ssh joins arguments with spaces): wait for cloud-init where it exists, else succeed. */
+const CLOUD_INIT_WAIT =
+  'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]; fi';
 
 function runSsh(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
