@@ -49,6 +49,12 @@ export async function startSessionDaemon(user: TestUser): Promise<SessionDaemon>
   if (process.getuid?.() === 0) chownSync(logDir, user.uid, user.gid);
   const logFile = join(logDir, 'session-daemon.log');
   let startedHere = false;
+  // A daemon a client autostarted (`--timeout=120`) exits once idle, which could be between two test files:
+  // replace it with one of ours. Its VMs keep running; the new daemon picks them up.
+  const existing = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+  if (existing > 0 && isAlive(existing) && cmdlineOf(existing).some((a) => a.startsWith('--timeout'))) {
+    await stopSessionDaemon({ pid: existing });
+  }
   if (!(await answers(socketPath))) {
     startedHere = true;
     const log = openSync(logFile, 'a', 0o600);
@@ -86,4 +92,12 @@ function answers(socketPath: string): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
+}
+
+function cmdlineOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
