@@ -11,6 +11,9 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
           environment: 'node',
+          // Projects run one group after another (unit, then integration, then e2e): TCG guests of two projects
+          // at once on two cores would make every boot-time limit a coin toss.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -18,6 +21,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/harness/global-setup.ts'],
           // Guests boot under TCG: give hooks and tests room, and run files one at a time so two
           // files never fight over the same two cores or the same session daemon.
@@ -31,6 +35,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 2 },
           globalSetup: ['test/harness/global-setup.ts'],
           // Real Chromium and a TCG guest on two shared cores: generous timeouts, one file at a time.
           testTimeout: 240_000,

@@ -1,5 +1,6 @@
 // The port use cases against a fake daemon that behaves like libvirt 11.3 does with a running passt NIC:
 // update-device succeeds and changes nothing; detach + attach works.
+import { roostPaths } from '../paths.js';
 import { describe, expect, it } from 'vitest';
 import { parseDomainXml } from '../domain-xml/parse.js';
 import type { LibvirtClient } from '../libvirt/api.js';
@@ -88,7 +89,8 @@ function fakeDaemon(opts: { running: boolean; agent?: boolean; other?: string })
   const ctx = {
     client: client as unknown as LibvirtClient,
     uri: 'test:///',
-    paths: {} as VmContext['paths'],
+    // A home with no auto-ports watcher state: listPorts reads it for running VMs.
+    paths: roostPaths({ HOME: '/nonexistent/roost-test-home' }),
     env: {},
     close: () => Promise.resolve(),
   } as VmContext;
