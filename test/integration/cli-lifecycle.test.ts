@@ -61,6 +61,8 @@ describe('roost create → stop → start → rm', () => {
       name,
       '--image',
       base,
+      // A blank disk under the tiny guest's kernel: no cloud-init to seed (and so no ssh forward added).
+      '--no-cloud-init',
       ...bootArgs,
       '--disk',
       '64M',
