@@ -2,7 +2,8 @@
 # `npm run bench`: from a fresh machine to BENCHMARKS.md — host packages (with the test dependencies:
 # python3-libvirt is the baseline), npm ci, build, the test user and the tiny guest fixture (its kernel paths
 # go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
-# measures roost's libvirt client against python3-libvirt and writes BENCHMARKS.md.
+# measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
+# BENCHMARKS.md; then bench/web.ts appends the web console's numbers (measured in Chromium).
 #
 # Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
 set -euo pipefail
@@ -11,5 +12,9 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-ready.sh --with-test-deps
 echo "bench: test user and tiny guest fixture"
 npx tsx test/harness/prepare.ts tiny
-echo "bench: running (about two minutes)"
-exec npx tsx bench/run.ts "$@"
+echo "bench: libvirt RPC and CLI (a few minutes)"
+npx tsx bench/run.ts "$@"
+echo "bench: web console in Chromium"
+web=$(npx tsx bench/web.ts)
+printf '\n%s\n' "$web" >> BENCHMARKS.md
+echo "bench: wrote BENCHMARKS.md"
