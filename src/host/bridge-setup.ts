@@ -415,6 +415,8 @@ export function runRootCommand(cmd: RootCommand, uid: number): Promise<AppliedCo
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
     child.on('error', (e) => resolve({ argv, code: null, stderr: e.message }));
     child.on('close', (code) => resolve({ argv, code, stderr: stderr.trim() }));
+    // A command that exits without reading its input (EPIPE) is judged by its exit code, not by our write.
+    child.stdin.on('error', () => {});
     child.stdin.end(cmd.input ?? '');
   });
 }
