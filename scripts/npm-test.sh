@@ -25,4 +25,14 @@ npm run --silent typecheck
 echo "npm-test: test user and guest fixtures"
 npx tsx test/harness/prepare.ts
 echo "npm-test: vitest"
-exec npx vitest run "$@"
+mkdir -p .cache
+results=.cache/vitest-results.json
+rm -f "$results"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain summary line that any CI reads the same way, whatever the reporter printed above.
+if [ -f "$results" ]; then
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$results"
+fi
+exit "$status"
