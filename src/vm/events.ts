@@ -3,51 +3,11 @@
 // `roost events` prints it; `roost web` serves it as SSE and over a WebSocket. One shape for both.
 import { LifecycleEventType } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
-import { vmDetails, type VmDetails } from './list.js';
+import type { LifecycleName, RoostEvent, VmLifecycleEvent } from '../shared/api-types.js';
+import { vmDetails } from './list.js';
 import { formatUuid } from './lookup.js';
 
-export type LifecycleName =
-  | 'defined'
-  | 'undefined'
-  | 'started'
-  | 'suspended'
-  | 'resumed'
-  | 'stopped'
-  | 'shutdown'
-  | 'pmsuspended'
-  | 'crashed';
-
-/** A lifecycle event of one VM; `vm` is its state right after the event (null once it is undefined). */
-export interface VmLifecycleEvent {
-  type: 'vm';
-  event: LifecycleName;
-  /** libvirt's detail, in words: 'booted', 'destroyed', 'shutdown', 'updated', … */
-  detail: string;
-  name: string;
-  uuid: string;
-  /** ms since the epoch, when roost received it. */
-  time: number;
-  vm?: VmDetails | null;
-}
-
-/** Events roost itself raises (the daemon knows nothing of them). */
-export type RoostOwnEvent =
-  | { type: 'create'; name: string; phase: string; time: number }
-  | { type: 'ports'; name: string; ports: string[]; time: number }
-  | {
-      type: 'image';
-      ref: string;
-      phase: string;
-      receivedBytes?: number;
-      totalBytes?: number;
-      /** Why it failed (phase 'failed'). */
-      message?: string;
-      time: number;
-    }
-  /** The stream was interrupted (the daemon went away and came back): state may have changed unseen. */
-  | { type: 'resync'; reason: string; time: number };
-
-export type RoostEvent = VmLifecycleEvent | RoostOwnEvent;
+export type { LifecycleName, RoostEvent, RoostOwnEvent, VmLifecycleEvent } from '../shared/api-types.js';
 
 const NAMES: LifecycleName[] = [
   'defined',

@@ -6,41 +6,10 @@ import type { Domain } from '../libvirt/types.js';
 import { formatPortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
-import { formatUuid, lookupVm, stateName, type VmState } from './lookup.js';
+import type { VmDetails, VmSummary } from '../shared/api-types.js';
+import { formatUuid, lookupVm, stateName } from './lookup.js';
 
-/** One VM as `roost ls --json` prints it (stable shape, docs/cli-json.md). */
-export interface VmSummary {
-  name: string;
-  uuid: string;
-  state: VmState;
-  /** 'kvm' or 'tcg' (the domain type), or the raw type for others. */
-  accel: string;
-  cpus: number;
-  memoryMiB: number;
-  /** e.g. ['127.0.0.1:8080:80/tcp']. */
-  ports: string[];
-  /** 'user' (passt or slirp), 'bridge:NAME', 'network:NAME' per NIC. */
-  networks: string[];
-  managedBy: 'roost' | 'other';
-}
-
-export interface VmDetails extends VmSummary {
-  id: number | null;
-  disks: {
-    path: string | null;
-    format: string | null;
-    device: string;
-    target: string | null;
-    readonly: boolean;
-  }[];
-  boot: string;
-  firmware: string;
-  serialLog: string | null;
-  vncSocket: string | null;
-  guestAgent: boolean;
-  /** roost's metadata, absent for domains roost did not make. */
-  roost: { imageRef?: string; sshUser?: string; createdBy?: string; createdAt?: string } | null;
-}
+export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
 function summarize(dom: Domain, state: number, p: ParsedDomain): VmSummary {
   return {

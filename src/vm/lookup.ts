@@ -2,6 +2,7 @@
 import { NotFoundError } from '../errors.js';
 import { isNotFound } from '../libvirt/errors.js';
 import type { Domain } from '../libvirt/types.js';
+import type { VmState } from '../shared/api-types.js';
 import type { VmContext } from './context.js';
 
 export async function lookupVm(ctx: VmContext, name: string): Promise<Domain> {
@@ -28,8 +29,8 @@ export const STATE_NAMES = [
   'shutoff',
   'crashed',
   'pmsuspended',
-] as const;
-export type VmState = (typeof STATE_NAMES)[number];
+] as const satisfies readonly VmState[];
+export type { VmState } from '../shared/api-types.js';
 
 export function stateName(n: number): VmState {
   return STATE_NAMES[n] ?? 'nostate';

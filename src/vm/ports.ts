@@ -35,6 +35,7 @@ import {
 } from '../net/ports.js';
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
+import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 import { lookupVm } from './lookup.js';
 import { readAutoPorts } from './auto-ports.js';
 
@@ -45,29 +46,7 @@ const AFFECT_LIVE = 1;
 
 export type ApplyMode = 'auto' | 'now' | 'next-start';
 
-/** Where a forward stands on a running VM; 'configured' for a VM that is not running. */
-export type ForwardState = 'active' | 'next-start' | 'removed-at-next-start' | 'configured' | 'auto';
-
-export interface PortRow {
-  /** e.g. '127.0.0.1:8080:80/tcp'. */
-  spec: string;
-  proto: 'tcp' | 'udp';
-  address: string;
-  /** '8080' or '8000-8010'. */
-  host: string;
-  guest: string;
-  state: ForwardState;
-  /** Listens on every host address: reachable from the network. */
-  exposed: boolean;
-}
-
-export interface PortList {
-  name: string;
-  running: boolean;
-  /** MAC of the passt NIC the forwards belong to; null when the VM has none. */
-  mac: string | null;
-  ports: PortRow[];
-}
+export type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 
 /** How a change reached the VM. */
 export type Applied =

@@ -1,13 +1,15 @@
 // A VM's port forwards: the list (with whether the running VM has each one yet), add, remove.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { PortChangeResult, PortList, VmSummary } from '../types.js';
+import type { ForwardState, PortChangeResult, PortList, VmSummary } from '../types.js';
 
-const STATE: Record<string, string> = {
+// Keyed by the shared ForwardState: a new state on the server fails the page's type check until it is named here.
+const STATE: Record<ForwardState, string> = {
   active: 'active',
   'next-start': 'at next start',
   'removed-at-next-start': 'until the VM stops',
   configured: 'configured',
+  auto: 'automatic (ssh)',
 };
 
 function describe(r: PortChangeResult): string {
