@@ -7,10 +7,10 @@
 //   await server.close();
 import { existsSync, chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { RoostError, UsageError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { openContext, type VmContext } from '../vm/context.js';
 import { buildApp } from './app.js';
 import { createEventHub, type EventHub } from './event-hub.js';
@@ -44,13 +44,11 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** dist/web next to dist/server; when run from src/ (tests, tsx), the built one in dist/. */
+/** The built page, dist/web of roost's package, wherever this code runs from (src/, dist/, the bundled CLI). */
 export function defaultStaticDir(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [join(here, '..', 'web'), join(here, '..', '..', 'dist', 'web')]) {
-    if (existsSync(join(dir, 'index.html'))) return dir;
-  }
-  return null;
+  const root = packageRoot();
+  const dir = root ? join(root, 'dist', 'web') : null;
+  return dir && existsSync(join(dir, 'index.html')) ? dir : null;
 }
 
 export async function createServer(opts: WebServerOptions = {}): Promise<WebServer> {

@@ -2,7 +2,8 @@
 // QEMU must come from bookworm-backports (Debian's own libvirt 9.0.0 refuses passt, DESIGN §2); roost's
 // scripts/setup-host.sh enables backports from the configured mirror and installs from there, so that is the fix.
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../package-root.js';
 
 export interface OsRelease {
   id: string;
@@ -50,9 +51,9 @@ export function readOsRelease(path = '/etc/os-release'): OsRelease {
 
 /** roost's host setup script, shipped in the package (package.json "files"): absolute, so it can be pasted. */
 export function setupScriptPath(): string | null {
-  // src/host/checks/ and dist/host/checks/ are both three levels below the package root.
-  const p = fileURLToPath(new URL('../../../scripts/setup-host.sh', import.meta.url));
-  return existsSync(p) ? p : null;
+  const root = packageRoot();
+  const p = root ? join(root, 'scripts', 'setup-host.sh') : null;
+  return p && existsSync(p) ? p : null;
 }
 
 export function installFixes(
