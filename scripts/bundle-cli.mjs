@@ -18,6 +18,8 @@ await build({
   format: 'esm',
   target: 'node20',
   // Bundled CommonJS dependencies (commander, …) call require() for Node's built-ins: give ESM one.
-  banner: { js: "import { createRequire as __roostRequire } from 'node:module'; const require = __roostRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __roostRequire } from 'node:module'; const require = __roostRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -14,7 +14,8 @@ export function packageRoot(): string | null {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'roost') return (cached = dir);
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'roost')
+          return (cached = dir);
       } catch {
         // Not ours or unreadable: keep walking up.
       }
