@@ -17,4 +17,7 @@ npx tsx bench/run.ts "$@"
 echo "bench: web console in Chromium"
 web=$(npx tsx bench/web.ts)
 printf '\n%s\n' "$web" >> BENCHMARKS.md
+echo "bench: images (download vs curl, overlays)"
+images=$(npx tsx bench/images.ts)
+printf '\n%s\n' "$images" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"
