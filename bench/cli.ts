@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { spawnOptionsFor } from '../test/harness/run.js';
 import type { TestUser } from '../test/harness/test-user.js';
-import type { TinyGuest } from '../test/harness/fixtures.js';
+import { tinyCreateArgs, type TinyGuest } from '../test/harness/fixtures.js';
 
 export interface CliBenchResult {
   nodeMs: number[];
@@ -75,16 +75,7 @@ export async function benchCli(opts: {
             name,
             '--image',
             base,
-            '--kernel',
-            guest.kernel,
-            '--initrd',
-            guest.initrd,
-            '--cmdline',
-            guest.cmdline,
-            '--memory',
-            '256M',
-            '--cpus',
-            '1',
+            ...tinyCreateArgs(guest),
             '--disk',
             '64M',
             '--port',
