@@ -16,6 +16,7 @@ import { detectAccel, type AccelDecision } from '../host/accel.js';
 import { probeImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
+import { toPortForwardSpec } from '../net/ports.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
@@ -134,10 +135,8 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   let nic: NicSpec;
   const network = req.network ?? 'user';
   if (network === 'user') {
-    nic = {
-      kind: 'user',
-      ports: ports.map((p) => ({ ...p, hostEnd: p.hostEnd === p.hostStart ? undefined : p.hostEnd })),
-    };
+    // The forwards go in once createVm knows them all (it may add the ssh one).
+    nic = { kind: 'user', ports: [] };
   } else if (/^bridge=[A-Za-z0-9_.-]{1,15}$/.test(network)) {
     if (ports.length) {
       throw new UsageError(
@@ -317,7 +316,7 @@ export async function createVm(
       ? {
           kind: 'user',
           mac: randomMac(),
-          ports: ports.map((p) => ({ ...p, hostEnd: p.hostEnd === p.hostStart ? undefined : p.hostEnd })),
+          ports: ports.map(toPortForwardSpec),
         }
       : { ...c.nic, mac: randomMac() };
   const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
