@@ -2,7 +2,13 @@
 // roost's command line. Each command lives in its own file under commands/ and registers itself here; heavy
 // modules (the libvirt client, domain XML) are imported only by the commands that run, so `roost ls` starts fast.
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { setFlagsFromString } from 'node:v8';
 import { COMMANDS } from './commands/index.js';
+
+// Most commands live ~100 ms. V8's optimising compiler would start compiling the hot few functions (the XML
+// reader under `roost ls`) on a background thread, and Node waits for those jobs before it exits: ~30–50 ms of a
+// `roost ls` spent on code that never runs. Long-lived commands (`roost web`) turn it back on (optimizeForLongRun).
+setFlagsFromString('--no-opt');
 
 export function buildProgram(): Command {
   const program = new Command('roost')

@@ -77,7 +77,18 @@ describe('parseXml', () => {
     ['reference out of range', '<a>&#x110000;</a>'],
     ['DOCTYPE', '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'],
     ['billion laughs', '<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><l>&b;</l>'],
-    ['prototype name', '<__proto__><x/></__proto__>'],
+    ['duplicate attribute', '<a x="1" x="2"/>'],
+    ['unquoted attribute', '<a x=1/>'],
+    ['attribute without value', '<a x/>'],
+    ['attributes without whitespace', '<a x="1"y="2"/>'],
+    ['mismatched end tag', '<a><b></c></a>'],
+    ['end tag without start', '</a>'],
+    ['unterminated start tag', '<a x="1"'],
+    ['double hyphen in comment', '<a><!-- x -- y --></a>'],
+    ['CDATA outside the root', '<![CDATA[x]]><a/>'],
+    ['"]]>" in text', '<a>x]]>y</a>'],
+    ['declaration not first', ' <?xml version="1.0"?><a/>'],
+    ['name starting with a digit', '<1a/>'],
     ['text before root', 'x <a/>'],
     ['text between comment and root', '<!-- c --> x <a/>'],
     ['deep nesting', '<a>'.repeat(5000) + '</a>'.repeat(5000)],
@@ -85,6 +96,19 @@ describe('parseXml', () => {
     ['huge', `<a>${'x'.repeat(17 * 1024 * 1024)}</a>`],
   ])('refuses %s with a typed error', (_what, input) => {
     expectInvalid(() => parseXml(input));
+  });
+
+  it('reads __proto__ and friends as ordinary names (the tree uses Maps and arrays, not objects)', () => {
+    const { root } = parseXml('<__proto__ __proto__="1"><constructor/></__proto__>');
+    expect(root.name).toBe('__proto__');
+    expect(root.attrs.get('__proto__')).toBe('1');
+    expect(({} as Record<string, unknown>).constructor).toBe(Object);
+  });
+
+  it('says where a document is malformed', () => {
+    expect(expectInvalid(() => parseXml('<a>\n  <b x="1" x="2"/>\n</a>')).message).toMatch(
+      /line 2, column \d+: attribute x appears twice/,
+    );
   });
 
   it('never throws anything but DomainXmlError on any prefix of a document (split at every offset)', () => {

@@ -38,9 +38,12 @@ async function readOne(client: LibvirtClient, dom: Domain): Promise<{ state: num
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   const doms = await ctx.client.listDomains();
   const rows = await Promise.all(doms.map((d) => readOne(ctx.client, d)));
-  return doms
-    .map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return doms.map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed)).sort(byName);
+}
+
+// Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
+function byName(a: VmSummary, b: VmSummary): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails> {

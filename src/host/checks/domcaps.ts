@@ -1,5 +1,5 @@
 // Reading libvirt's domain capabilities (virConnectGetDomainCapabilities): the few facts doctor needs.
-import { XMLParser } from 'fast-xml-parser';
+import { childElements, firstChild, parseXml, textContent, type XmlElement } from '../../domain-xml/xml.js';
 
 export interface DomainCaps {
   /** `<domain>`: 'kvm' or 'qemu'. */
@@ -14,46 +14,28 @@ export interface DomainCaps {
   loaders: string[];
 }
 
-type Node = Record<string, unknown>;
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (name) => name === 'enum' || name === 'value',
-});
-
 export function parseDomainCaps(xml: string): DomainCaps {
-  const doc = parser.parse(xml) as Node;
-  const root = (doc.domainCapabilities ?? {}) as Node;
-  const iface = child(child(root, 'devices'), 'interface');
-  const backendEnum = enums(iface).find((e) => e['@name'] === 'backendType');
+  const root = parseXml(xml).root;
+  const caps = root.name === 'domainCapabilities' ? root : undefined;
+  const iface = firstChild(firstChild(caps, 'devices'), 'interface');
+  const backendEnum = iface
+    ? childElements(iface, 'enum').find((e) => e.attrs.get('name') === 'backendType')
+    : undefined;
   return {
-    domainType: text(root.domain),
-    arch: text(root.arch),
+    domainType: trimmed(firstChild(caps, 'domain')),
+    arch: trimmed(firstChild(caps, 'arch')),
     interfaceBackends: backendEnum ? values(backendEnum) : null,
-    loaders: values(child(child(root, 'os'), 'loader')),
+    loaders: values(firstChild(firstChild(caps, 'os'), 'loader')),
   };
 }
 
-function child(n: Node | undefined, name: string): Node | undefined {
-  const c = n?.[name];
-  return c && typeof c === 'object' ? (c as Node) : undefined;
+function trimmed(el: XmlElement | undefined): string | undefined {
+  return textContent(el)?.trim();
 }
 
-function enums(n: Node | undefined): Node[] {
-  return Array.isArray(n?.enum) ? (n.enum as Node[]) : [];
-}
-
-function values(n: Node | undefined): string[] {
-  const v = n?.value;
-  return Array.isArray(v) ? v.map(text).filter((s): s is string => !!s) : [];
-}
-
-function text(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim();
-  if (v && typeof v === 'object' && typeof (v as Node)['#text'] === 'string')
-    return ((v as Node)['#text'] as string).trim();
-  return undefined;
+function values(el: XmlElement | undefined): string[] {
+  if (el === undefined) return [];
+  return childElements(el, 'value')
+    .map(trimmed)
+    .filter((s): s is string => !!s);
 }
