@@ -8,10 +8,10 @@
 // file is returned only when it matches: a mismatch deletes the partial file, so a corrupt download is never
 // used and never resumed.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FileWriteError, openBatchWriter } from './batch-writer.js';
 import { ChecksumMismatchError, DownloadError } from './errors.js';
 import { get } from './http.js';
 import type { HashAlgorithm, PullProgress } from './types.js';
@@ -172,30 +172,40 @@ async function attemptOnce(
     const eta = total !== undefined && rate > 0 ? (total - received) / rate : undefined;
     opts.onProgress({ type: 'progress', image: opts.image, received, total, rate, eta });
   };
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      received += chunk.length;
-      count(chunk.length);
-      emit(false);
-      done(null, chunk);
-    },
-  });
+  const writer = await openBatchWriter(opts.part, { append: offset > 0, mode: PRIVATE });
+  let dropped: unknown;
   try {
-    await pipeline(
-      res,
-      meter,
-      createWriteStream(opts.part, { flags: offset > 0 ? 'a' : 'w', mode: PRIVATE }),
-    );
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        received += chunk.length;
+        count(chunk.length);
+        emit(false);
+        await writer.write(chunk);
+      }
+    } catch (e) {
+      if (e instanceof FileWriteError || opts.signal?.aborted) throw e;
+      dropped = e;
+    }
+    // What arrived is written even when the connection dropped: the next attempt resumes after it.
+    // On disk (fdatasync) before anyone renames it into the cache.
+    await writer.finish();
   } catch (e) {
-    if (opts.signal?.aborted) throw e;
+    if (e instanceof FileWriteError) {
+      throw new DownloadError(opts.url, e.message, {
+        cause: e,
+        hint: `check the free space and permissions of ${dirname(opts.part)}`,
+      });
+    }
+    throw e;
+  } finally {
+    await writer.close();
+  }
+  if (dropped !== undefined) {
     throw new DownloadError(
       opts.url,
       `connection to ${new URL(opts.url).host} dropped after ${received} bytes`,
-      {
-        cause: e,
-        retryable: true,
-      },
+      { cause: dropped, retryable: true },
     );
   }
   if (total !== undefined && received !== total) {
@@ -204,13 +214,6 @@ async function attemptOnce(
     });
   }
   emit(true);
-  // On disk before anyone renames it into the cache.
-  const fh = await open(opts.part, 'r+');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
   return { size: received, digest: hash.digest('hex') };
 }
 
