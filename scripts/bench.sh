@@ -3,15 +3,16 @@
 # python3-libvirt is the baseline), npm ci, build, the test user and the tiny guest fixture (its kernel paths
 # go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
 # measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
-# BENCHMARKS.md; then bench/web.ts appends the web console's numbers (measured in Chromium).
+# BENCHMARKS.md; then bench/web.ts appends the web console's numbers (measured in Chromium), bench/images.ts the
+# images' and bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here).
 #
 # Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-ready.sh --with-test-deps
-echo "bench: test user and tiny guest fixture"
-npx tsx test/harness/prepare.ts tiny
+echo "bench: test user and guest fixtures (tiny; Debian for bench/net.ts)"
+npx tsx test/harness/prepare.ts tiny debian
 echo "bench: libvirt RPC and CLI (a few minutes)"
 npx tsx bench/run.ts "$@"
 echo "bench: web console in Chromium"
@@ -20,4 +21,7 @@ printf '\n%s\n' "$web" >> BENCHMARKS.md
 echo "bench: images (download vs curl, overlays)"
 images=$(npx tsx bench/images.ts)
 printf '\n%s\n' "$images" >> BENCHMARKS.md
+echo "bench: networking (passt vs slirp, roost ip, auto-ports; one Debian guest boot, a few minutes)"
+net=$(npx tsx bench/net.ts)
+printf '\n%s\n' "$net" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"
