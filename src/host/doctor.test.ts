@@ -45,6 +45,7 @@ describe('runDoctor', () => {
       'qemu',
       'passt',
       'libvirt-passt',
+      'socket-paths',
       'accel',
       'ovmf',
       'bridge-helper',
@@ -104,7 +105,7 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(10);
+    expect(r.checks).toHaveLength(11);
     expect(r.ok).toBe(false);
   });
 

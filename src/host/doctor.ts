@@ -27,6 +27,7 @@ import {
   qemuCheck,
   type ProgramOutput,
 } from './checks/programs.js';
+import { socketPathCheck } from './checks/socket-paths.js';
 import { accelCheck, userCheck } from './checks/system.js';
 import type { CheckResult, DoctorReport } from './checks/types.js';
 
@@ -75,6 +76,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     qemu,
     passt,
     daemon.passt,
+    socketPathCheck(env, uid),
     accel,
     firmwareCheck(daemon.domcaps, findOvmfFiles(), fixes.ovmf),
     bridgeHelperCheck(inspectBridgeHelper(), fixes.bridgeHelper),

@@ -86,6 +86,8 @@ describe('roost doctor --json on this machine, as the test user', () => {
   it('says this libvirt accepts passt, and leaves no probe domain behind', async () => {
     expect(byId(report, 'libvirt-passt').status).toBe('ok');
     expect(byId(report, 'passt').status).toBe('ok');
+    // The test user's runtime dir is /run/user/UID: every VM name fits passt's socket path.
+    expect(byId(report, 'socket-paths')).toMatchObject({ status: 'ok' });
     expect((await domainNames(uri)).filter((n) => n.startsWith(PROBE_PREFIX))).toEqual([]);
   });
 
