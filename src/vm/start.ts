@@ -2,20 +2,33 @@
 import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import { LibvirtError } from '../libvirt/errors.js';
+import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
+import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { forwardFor, type WaitFor } from './wait.js';
 
 export interface StartResult {
   name: string;
   alreadyRunning: boolean;
   /** The VM was created with --auto-ports: the caller starts the watcher (vm/auto-ports.ts). */
   autoPorts: boolean;
+  /** Its port forwards, for `--wait port:N`. */
+  ports: PortForward[];
 }
 
-export async function startVm(ctx: VmContext, name: string): Promise<StartResult> {
+export interface StartOptions {
+  /** What the caller will wait for: a `port:N` that no forward carries is refused before anything starts. */
+  wait?: WaitFor;
+}
+
+export async function startVm(ctx: VmContext, name: string, opts: StartOptions = {}): Promise<StartResult> {
   const dom = await lookupVm(ctx, name);
-  const autoPorts = parseDomainXml(await ctx.client.getXml(dom)).roost?.autoPorts === true;
-  if (await ctx.client.isActive(dom)) return { name, alreadyRunning: true, autoPorts };
+  const parsed = parseDomainXml(await ctx.client.getXml(dom));
+  const autoPorts = parsed.roost?.autoPorts === true;
+  const ports = parsed.nics.flatMap((n) => n.ports.map(toPortForward));
+  if (opts.wait?.kind === 'port') forwardFor(ports, opts.wait.port);
+  if (await ctx.client.isActive(dom)) return { name, alreadyRunning: true, autoPorts, ports };
   try {
     await ctx.client.startDomain(dom);
   } catch (e) {
@@ -27,5 +40,5 @@ export async function startVm(ctx: VmContext, name: string): Promise<StartResult
     }
     throw e;
   }
-  return { name, alreadyRunning: false, autoPorts };
+  return { name, alreadyRunning: false, autoPorts, ports };
 }

@@ -1,12 +1,17 @@
-// `create --wait`: what "ready" means after a VM starts.
+// `create --wait` and `start --wait`: what "ready" means after a VM starts.
 import { spawn } from 'node:child_process';
 import { RoostError, UsageError } from '../errors.js';
 import { waitForPort } from '../net/wait-port.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
-import type { CreateResult } from './create.js';
 
 export type WaitFor = { kind: 'none' } | { kind: 'ssh' } | { kind: 'port'; port: number };
+
+/** The VM to wait for: its name (for ssh) and its forwards (for a port). */
+export interface WaitTarget {
+  name: string;
+  ports: PortForward[];
+}
 
 /** Parses --wait and checks it against the --port list, before anything is created. */
 export function checkWait(text: string, portSpecs: string[]): WaitFor {
@@ -44,9 +49,9 @@ export function forwardFor(ports: PortForward[], port: number): PortForward {
  * Waits until the guest is ready as asked; returns how long it took. `ssh` means a real login with the VM's key
  * succeeds (cloud-init has created the user and installed the key), not just that port 22 answers.
  */
-export async function waitAfterCreate(
+export async function waitUntilReady(
   ctx: VmContext,
-  r: CreateResult,
+  r: WaitTarget,
   w: WaitFor,
   timeoutS: number,
 ): Promise<number | undefined> {
@@ -68,7 +73,7 @@ export async function waitAfterCreate(
   return ms;
 }
 
-async function waitForSshLogin(ctx: VmContext, r: CreateResult, timeoutS: number): Promise<number> {
+async function waitForSshLogin(ctx: VmContext, r: WaitTarget, timeoutS: number): Promise<number> {
   const { resolveSshTarget, sshArgs } = await import('./ssh.js');
   const target = await resolveSshTarget(ctx, r.name);
   const started = Date.now();

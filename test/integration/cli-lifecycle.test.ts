@@ -15,7 +15,6 @@ import {
   freePort,
   harness,
   httpGet,
-  tinyPageAnswers,
   roost,
   roostJson,
   runAs,
@@ -136,9 +135,16 @@ describe('roost create → stop → start → rm', () => {
     expect((await roostJson<{ state: string }>(user, ['info', name])).state).toBe('shutoff');
   });
 
-  it('starts again and serves its page', async () => {
-    expect((await roost(user, ['start', name])).code).toBe(0);
-    expect(await tinyPageAnswers(port, 90_000)).toBe(true);
+  it('starts again with --wait port:80, and serves its page as soon as start returns', async () => {
+    const r = await roostJson<{ name: string; alreadyRunning: boolean; waitedMs: number }>(
+      user,
+      ['start', name, '--wait', 'port:80', '--wait-timeout', '120'],
+      { timeoutMs: 150_000 },
+    );
+    expect(r).toMatchObject({ name, alreadyRunning: false });
+    expect(r.waitedMs).toBeGreaterThan(0);
+    // One request, no polling: --wait already waited for the guest's HTTP server.
+    expect((await httpGet(port)).body).toContain('roost tiny guest OK');
   });
 
   it('removes everything it made and nothing else', async () => {
@@ -222,6 +228,11 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
       ['create', n, ...bootArgs, '--port', `${otherPort + 1}:80`, '--wait', 'port:22'],
       /guest port 22 is not forwarded/,
     ));
+  it('starting with --wait on a port that is not forwarded (the VM stays off)', async () => {
+    await refused(['start', other, '--wait', 'port:22'], /guest port 22 is not forwarded/);
+    expect((await roostJson<{ state: string }>(user, ['info', other])).state).toBe('shutoff');
+  });
+  it('an unknown --wait', () => refused(['start', other, '--wait', 'soon'], /invalid --wait 'soon'/));
   it('an unknown option', () => refused(['create', n, '--bogus'], /unknown option '--bogus'/));
   it('a VM that does not exist', async () => {
     const r = await roost(user, ['info', scope.name('nope')]);

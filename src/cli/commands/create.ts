@@ -73,7 +73,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           import('../../vm/create.js'),
           import('../../term/phases.js'),
         ]);
-        const { checkWait, waitAfterCreate } = await import('../../vm/wait.js');
+        const { checkWait, waitUntilReady } = await import('../../vm/wait.js');
         const { createPullProgress } = await import('../../term/progress.js');
         const seeded = !!opts.image && opts.cloudInit !== false;
         const wait = checkWait(opts.wait === 'auto' ? (seeded ? 'ssh' : 'none') : opts.wait, opts.port);
@@ -120,7 +120,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
                 ? 'waiting for ssh (first boot runs cloud-init)'
                 : `waiting for guest port ${wait.port}`,
             );
-            waitedMs = await waitAfterCreate(ctx, r, wait, Number(opts.waitTimeout));
+            waitedMs = await waitUntilReady(ctx, r, wait, Number(opts.waitTimeout));
           }
           progress.done();
           if (r.started && opts.autoPorts) {

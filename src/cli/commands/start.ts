@@ -1,4 +1,4 @@
-// roost start NAME: boot a defined VM.
+// roost start NAME: boot a defined VM, optionally waiting until it is ready (like create --wait).
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 
@@ -7,18 +7,46 @@ export function define(program: Command): void {
     .command('start')
     .description('start a VM')
     .argument('<name>', 'VM name')
-    .addHelpText('after', '\nExample:\n  roost start web')
-    .action(async (name, _opts, cmd) =>
+    .option(
+      '--wait <what>',
+      "then wait for 'ssh' (a login works and cloud-init is done), 'port:N' (guest port N answers through its forward) or 'none'",
+      'none',
+    )
+    .option('--wait-timeout <seconds>', 'give up waiting after this long', '600')
+    .option('--json', 'print the result as JSON: {name, alreadyRunning, waitedMs}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost start web\n  roost start web --wait ssh && roost ssh web -- uptime\n  roost start tiny --wait port:80',
+    )
+    .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const { startVm } = await import('../../vm/start.js');
+        const [{ startVm }, { parseWait, waitUntilReady }] = await Promise.all([
+          import('../../vm/start.js'),
+          import('../../vm/wait.js'),
+        ]);
+        const wait = parseWait(opts.wait);
+        const timeoutS = Number(opts.waitTimeout);
+        if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+          const { UsageError } = await import('../../errors.js');
+          throw new UsageError(
+            'INVALID_WAIT',
+            `invalid --wait-timeout '${opts.waitTimeout}': give seconds, e.g. 300`,
+          );
+        }
         const ctx = await context();
-        const r = await startVm(ctx, name);
+        // A --wait port:N that no forward carries is refused here, before the VM starts.
+        const r = await startVm(ctx, name, { wait });
         if (r.autoPorts) {
           const { spawnAutoPortsWatcher, readAutoPorts } = await import('../../vm/auto-ports.js');
           if (!readAutoPorts(ctx.paths, name))
             spawnAutoPortsWatcher(ctx.paths, name, process.argv[1]!, globals.connect);
         }
-        out.result(r, () => (r.alreadyRunning ? `${name} was already running` : `${name} started`));
+        const waitedMs = (await waitUntilReady(ctx, r, wait, timeoutS)) ?? null;
+        const result = { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
+        out.result(result, () => {
+          const line = r.alreadyRunning ? `${name} was already running` : `${name} started`;
+          return waitedMs === null ? line : `${line}; ready after ${(waitedMs / 1000).toFixed(1)} s`;
+        });
       }),
     );
 }
