@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDomainXml } from './build.js';
 import { assignTargets } from './devices.js';
 import { DomainXmlError } from './errors.js';
-import { parseDomainXml, toVmSpec } from './parse.js';
+import { nicSource, parseDomainXml, toVmSpec } from './parse.js';
 import { DEFAULT_PORT_ADDRESS, type VmSpec } from './spec.js';
 import { sampleSpec, specCases } from './testing.js';
 
@@ -251,5 +251,18 @@ describe('parseDomainXml on what libvirt returns', () => {
             : xml.slice(0, at) + ch + xml.slice(at + 1);
       check(mutated, `edit ${edit} at ${at} with ${JSON.stringify(ch)}`);
     }
+  });
+});
+
+describe('nicSource', () => {
+  it('names a NIC by its bridge or network, else by its type alone', () => {
+    const nics = parseDomainXml(
+      `<domain type='qemu'><name>n</name><devices>
+        <interface type='bridge'><source bridge='br0'/></interface>
+        <interface type='network'><source network='default'/></interface>
+        <interface type='udp'><source address='127.0.0.1' port='5555'><local address='127.0.0.1' port='5556'/></source></interface>
+      </devices></domain>`,
+    ).nics;
+    expect(nics.map(nicSource)).toEqual(['bridge:br0', 'network:default', 'udp']);
   });
 });

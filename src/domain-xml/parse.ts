@@ -124,6 +124,12 @@ function parseDisk(disk: XmlElement): ParsedDisk {
   };
 }
 
+/** A non-user NIC as people name it: `bridge:br0`, `network:default`, or its type alone (`udp`, `direct`…). */
+export function nicSource(n: ParsedNic): string {
+  const name = n.bridge ?? n.network;
+  return name === undefined ? n.type : `${n.type}:${name}`;
+}
+
 function parseNic(iface: XmlElement): ParsedNic {
   const type = iface.attrs.get('type') ?? 'user';
   const source = firstChild(iface, 'source');

@@ -10,7 +10,7 @@
 // endpoints are reported instead.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDomainXml, type ParsedNic } from '../domain-xml/parse.js';
+import { nicSource, parseDomainXml, type ParsedNic } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import {
@@ -74,7 +74,7 @@ export function endpointText(f: PortForward): string {
 
 function networkOf(n: ParsedNic): string {
   if (n.type === 'user') return `user (${n.backend})`;
-  return `${n.type}:${n.bridge ?? n.network ?? '?'}`;
+  return nicSource(n);
 }
 
 /** Lease files this user may read: the options', $ROOST_LEASE_FILES (':'-separated) and the usual places. */

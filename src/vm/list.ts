@@ -1,6 +1,6 @@
 // roost ls / roost info: what a user wants to see about their VMs, built from libvirt's state and domain XML.
 // Domains made by hand (virsh define, virt-manager) are listed too; `managedBy` says which are roost's.
-import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { nicSource, parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { Domain } from '../libvirt/types.js';
 import { formatPortForward } from '../net/port-spec.js';
@@ -21,9 +21,7 @@ function summarize(dom: Domain, state: number, p: ParsedDomain): VmSummary {
     memoryMiB: p.memoryMiB,
     ports: p.nics.flatMap((n) => n.ports.map((f) => formatPortForward(toPortForward(f)))),
     networks: p.nics.map((n) =>
-      n.type === 'user'
-        ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}`
-        : `${n.type}:${n.bridge ?? n.network ?? '?'}`,
+      n.type === 'user' ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}` : nicSource(n),
     ),
     managedBy: p.roost ? 'roost' : 'other',
   };
