@@ -20,19 +20,13 @@ export function define(program: Command): void {
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const [{ startVm }, { parseWait, waitUntilReady }] = await Promise.all([
+        const [{ startVm }, { parseWait, waitUntilReady }, { parseTimeout }] = await Promise.all([
           import('../../vm/start.js'),
           import('../../vm/wait.js'),
+          import('../../vm/input.js'),
         ]);
         const wait = parseWait(opts.wait);
-        const timeoutS = Number(opts.waitTimeout);
-        if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
-          const { UsageError } = await import('../../errors.js');
-          throw new UsageError(
-            'INVALID_WAIT',
-            `invalid --wait-timeout '${opts.waitTimeout}': give seconds, e.g. 300`,
-          );
-        }
+        const timeoutS = parseTimeout(opts.waitTimeout);
         const ctx = await context();
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
