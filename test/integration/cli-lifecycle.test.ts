@@ -228,6 +228,11 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
       ['create', n, ...bootArgs, '--port', `${otherPort + 1}:80`, '--wait', 'port:22'],
       /guest port 22 is not forwarded/,
     ));
+  it('a --wait-timeout that is not whole seconds', () =>
+    refused(
+      ['create', n, ...bootArgs, '--wait', 'none', '--wait-timeout', 'soon'],
+      /invalid timeout 'soon'/,
+    ));
   it('starting with --wait on a port that is not forwarded (the VM stays off)', async () => {
     await refused(['start', other, '--wait', 'port:22'], /guest port 22 is not forwarded/);
     expect((await roostJson<{ state: string }>(user, ['info', other])).state).toBe('shutoff');

@@ -77,6 +77,8 @@ Nothing is created when an option is wrong; a failure part way removes what was 
         const { createPullProgress } = await import('../../term/progress.js');
         const seeded = !!opts.image && opts.cloudInit !== false;
         const wait = checkWait(opts.wait === 'auto' ? (seeded ? 'ssh' : 'none') : opts.wait, opts.port);
+        const { parseTimeout } = await import('../../vm/input.js');
+        const waitTimeoutS = parseTimeout(opts.waitTimeout);
         const labels = {
           image: 'image',
           disk: 'creating disk',
@@ -120,7 +122,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
                 ? 'waiting for ssh (first boot runs cloud-init)'
                 : `waiting for guest port ${wait.port}`,
             );
-            waitedMs = await waitUntilReady(ctx, r, wait, Number(opts.waitTimeout));
+            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS);
           }
           progress.done();
           if (r.started && opts.autoPorts) {
