@@ -39,14 +39,10 @@ import { freePort } from '../test/harness/net.js';
 import { processesOf, waitUntil } from '../test/harness/processes.js';
 import { run, spawnOptionsFor, userEnv } from '../test/harness/run.js';
 import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
+import { option } from './options.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const ROUNDS = Number(opt('rounds', '5'));
-const MIB = Number(opt('mib', '64'));
+const ROUNDS = Number(option('rounds', '5'));
+const MIB = Number(option('mib', '64'));
 const IP_RUNS = 20;
 const LISTENS = 5;
 const NAME = 'bench-net-deb';

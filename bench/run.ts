@@ -22,16 +22,12 @@ import { run, spawnOptionsFor } from '../test/harness/run.js';
 import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
 import type { CaseResult } from './rpc.js';
 import { benchCli, cliSection, type CliBenchResult } from './cli.js';
+import { option } from './options.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const ROUNDS = Number(opt('rounds', '5'));
-const SECONDS = Number(opt('seconds', '1.5'));
-const OUT = opt('out', join(repoRoot, 'BENCHMARKS.md'));
+const ROUNDS = Number(option('rounds', '5'));
+const SECONDS = Number(option('seconds', '1.5'));
+const OUT = option('out', join(repoRoot, 'BENCHMARKS.md'));
 const DOMAINS = 50;
 const STARTUP_RUNS = 20;
 

@@ -25,10 +25,10 @@ import { tinyGuest } from '../test/harness/fixtures.js';
 import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
 import { launchChromium } from '../test/e2e/browser.js';
 import { startWeb } from '../test/e2e/web-server.js';
+import { flag, option } from './options.js';
 
-const args = process.argv.slice(2);
-const ROUNDS = Number(args[args.indexOf('--rounds') + 1] ?? 20) || 20;
-const JSON_OUT = args.includes('--json');
+const ROUNDS = Number(option('rounds', '20')) || 20;
+const JSON_OUT = flag('json');
 const IDLE_VMS = 20;
 const log = (m: string) => process.stderr.write(`bench web: ${m}\n`);
 
