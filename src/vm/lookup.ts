@@ -11,7 +11,7 @@ export async function lookupVm(ctx: VmContext, name: string): Promise<Domain> {
   } catch (e) {
     if (isNotFound(e)) {
       throw new NotFoundError('VM_NOT_FOUND', `no VM named '${name}' on ${ctx.uri}`, {
-        hint: 'list them with: roost ls --all',
+        hint: 'list them with: roost ls',
         cause: e,
       });
     }

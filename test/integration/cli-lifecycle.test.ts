@@ -239,10 +239,17 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
   });
   it('an unknown --wait', () => refused(['start', other, '--wait', 'soon'], /invalid --wait 'soon'/));
   it('an unknown option', () => refused(['create', n, '--bogus'], /unknown option '--bogus'/));
-  it('a VM that does not exist', async () => {
+  it('an unknown option to a nested command (port add, host bridge-setup)', async () => {
+    await refused(['port', 'add', other, '--bogus'], /unknown option '--bogus'/);
+    await refused(['host', 'bridge-setup', '--bogus'], /unknown option '--bogus'/);
+  });
+  it('a VM that does not exist, with a hint that is a command that works', async () => {
     const r = await roost(user, ['info', scope.name('nope')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no VM named '.*-nope'/);
+    const hint = /list them with: roost (.+)$/m.exec(r.stderr);
+    expect(hint, r.stderr).not.toBeNull();
+    expect((await roost(user, hint![1]!.trim().split(' '))).code).toBe(0);
   });
 });
 

@@ -120,8 +120,4 @@ export function define(program: Command): void {
         out.result(img, () => `imported ${img.name} (${img.format}, ${formatBytes(img.size)})\n${img.path}`);
       }),
     );
-
-  // Subcommands made after main.ts set exitOverride on the top-level commands: usage errors must still throw
-  // (exit 2) rather than exit the process.
-  for (const c of image.commands) c.exitOverride();
 }
