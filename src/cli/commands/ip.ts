@@ -27,8 +27,9 @@ Examples:
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { requireAddresses } = await import('../../vm/ip.js');
-        const r = await requireAddresses(await context(), name, { leaseFiles: opts.leaseFile });
+        // The module loads while the connection opens: the daemon's replies overlap our compiling.
+        const [{ requireAddresses }, ctx] = await Promise.all([import('../../vm/ip.js'), context()]);
+        const r = await requireAddresses(ctx, name, { leaseFiles: opts.leaseFile });
         out.result(r, () =>
           r.nics
             .flatMap((n) => [

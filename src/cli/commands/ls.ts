@@ -17,8 +17,9 @@ export function define(program: Command): void {
     )
     .action(async (_opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { listVms } = await import('../../vm/list.js');
-        const vms = await listVms(await context());
+        // The module loads while the connection opens: the daemon's replies overlap our compiling.
+        const [{ listVms }, ctx] = await Promise.all([import('../../vm/list.js'), context()]);
+        const vms = await listVms(ctx);
         if (out.json) return out.result(vms, () => '');
         const { renderTable } = await import('../../term/table.js');
         out.result(vms, () =>
