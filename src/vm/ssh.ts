@@ -1,7 +1,8 @@
 // roost ssh NAME [-- CMD]: ssh into a VM by name, the rootless replacement for libvirt's NSS module.
 //
 // The target comes from the domain itself: passt VMs are reached through the host port forwarded to guest port
-// 22 (on 127.0.0.1), with the login user and key roost recorded at create time. Host keys are remembered per VM
+// 22 (on 127.0.0.1), bridged ones at the address `roost ip` finds, with the login user and key roost recorded at
+// create time. Host keys are remembered per VM
 // in roost's own known_hosts file (keyed by the alias NAME.roost, so a forwarded port reused by another VM cannot
 // be mistaken for this one), and forgotten when the VM is removed or created again.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -50,32 +51,40 @@ export function sshTargetOf(name: string, p: ParsedDomain): SshTarget | undefine
   return undefined;
 }
 
-export async function resolveSshTarget(
-  ctx: VmContext,
-  name: string,
-  ipOf?: (name: string) => Promise<string | undefined>,
-): Promise<SshTarget> {
+/**
+ * How to reach a VM's sshd: the host port forwarded to guest port 22 (passt), else guest port 22 at the address
+ * `roost ip` finds for a bridge or network NIC. Errors: NO_SSH_ROUTE when the VM gives no way in at all,
+ * SSH_ADDRESS_UNKNOWN when it could be reached but no address is known yet (a guest still waiting for its lease).
+ */
+export async function resolveSshTarget(ctx: VmContext, name: string): Promise<SshTarget> {
   const dom = await lookupVm(ctx, name);
   const parsed = parseDomainXml(await ctx.client.getXml(dom));
   const target = sshTargetOf(dom.name, parsed);
   if (target) return target;
-  const ip = ipOf ? await ipOf(name) : undefined;
-  if (ip) {
-    return {
-      alias: `${name}.roost`,
-      host: ip,
-      port: 22,
-      user: parsed.roost?.sshUser ?? 'root',
-      identityFile: parsed.roost?.sshKeyPath,
-    };
+  if (!parsed.nics.some((n) => n.type !== 'user')) {
+    throw new RoostError(
+      'NO_SSH_ROUTE',
+      `VM '${name}' has no way in for ssh: no forward to guest port 22 and no bridge or network NIC`,
+      { hint: `forward one: roost port add ${name} 2222:22` },
+    );
   }
-  throw new RoostError(
-    'NO_SSH_ROUTE',
-    `VM '${name}' has no way in for ssh: no forward to guest port 22 and no known IP`,
-    {
-      hint: `forward one: roost port add ${name} 2222:22`,
-    },
-  );
+  const { vmAddresses } = await import('./ip.js');
+  const found = await vmAddresses(ctx, dom.name);
+  if (found.ip === null) {
+    throw new RoostError('SSH_ADDRESS_UNKNOWN', `no address is known for VM '${name}' (${found.state}) yet`, {
+      hint:
+        found.state === 'running'
+          ? `see where roost looked: roost ip ${name}`
+          : `start it and wait for a login: roost start ${name} --wait ssh`,
+    });
+  }
+  return {
+    alias: `${dom.name}.roost`,
+    host: found.ip,
+    port: 22,
+    user: parsed.roost?.sshUser ?? 'root',
+    identityFile: parsed.roost?.sshKeyPath,
+  };
 }
 
 /** The ssh(1) argument array for a target; never a shell string. */

@@ -27,7 +27,7 @@ export function parseWait(text: string): WaitFor {
   if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) return { kind: 'port', port: Number(m[1]) };
   throw new UsageError(
     'INVALID_WAIT',
-    `invalid --wait '${text}': use 'port:N' (a guest port you forward) or 'none'`,
+    `invalid --wait '${text}': use 'ssh', 'port:N' (a guest port you forward) or 'none'`,
   );
 }
 
@@ -75,11 +75,22 @@ export async function waitUntilReady(
 
 async function waitForSshLogin(ctx: VmContext, r: WaitTarget, timeoutS: number): Promise<number> {
   const { resolveSshTarget, sshArgs } = await import('./ssh.js');
-  const target = await resolveSshTarget(ctx, r.name);
   const started = Date.now();
   const deadline = started + timeoutS * 1000;
   let last = '';
   while (Date.now() < deadline) {
+    // A bridged guest has no address until its DHCP lease: ask again until one is found.
+    const target = await resolveSshTarget(ctx, r.name).catch((e: unknown) => {
+      if (e instanceof RoostError && e.code === 'SSH_ADDRESS_UNKNOWN') {
+        last = e.message;
+        return undefined;
+      }
+      throw e;
+    });
+    if (target === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     // The banner comes first (sshd is up); only then is a login attempt worth its cost.
     if (
       (await waitForPort(target.host, target.port, { timeoutMs: Math.max(0, deadline - Date.now()) })) ===

@@ -204,6 +204,27 @@ describe('--network bridge inside a network namespace', () => {
     expect(ok).toBe(true);
   });
 
+  it('roost ssh goes to guest port 22 at that address (the tiny guest has no sshd: refused there)', async () => {
+    const asUser = (args: string[]) =>
+      asUserInNs('env', [
+        `ROOST_LEASE_FILES=${ns!.leaseFile}`,
+        process.execPath,
+        CLI,
+        '--connect',
+        uri,
+        ...args,
+      ]);
+    const printed = await asUser(['ssh', name, '--print', '--json']);
+    expect(printed.code, printed.stderr).toBe(0);
+    const argv = (JSON.parse(printed.stdout) as { argv: string[] }).argv;
+    expect(argv.slice(0, 3)).toEqual(['ssh', '-p', '22']);
+    expect(argv.slice(-3)).toEqual(['-l', 'root', ip]);
+    // The real ssh client, run by roost, reaches that address: the guest's kernel answers with a refusal.
+    const ran = await asUser(['ssh', name, '--', 'true']);
+    expect(ran.code).toBe(255);
+    expect(ran.stderr).toContain(`connect to host ${ip} port 22: Connection refused`);
+  });
+
   it('port add refuses a bridged VM and points at roost ip', async () => {
     const r = await roostInNs(['port', 'add', name, '18080:80']);
     expect(r.code).toBe(2);

@@ -52,8 +52,8 @@ export function define(program: Command): void {
     .option('--no-start', 'define the VM without starting it')
     .option(
       '--wait <what>',
-      "after starting, wait for 'port:N' (guest port N answering through its forward) or 'none'",
-      'none',
+      "after starting, wait for 'ssh' (a login works and cloud-init is done), 'port:N' (guest port N answers " +
+        "through its forward) or 'none' (default: ssh for an --image VM with a cloud-init seed, else none)",
     )
     .option('--wait-timeout <seconds>', 'give up waiting after this long', '600')
     .option('--json', 'print the result as JSON')
@@ -76,7 +76,8 @@ Nothing is created when an option is wrong; a failure part way removes what was 
         const { checkWait, waitUntilReady } = await import('../../vm/wait.js');
         const { createPullProgress } = await import('../../term/progress.js');
         const seeded = !!opts.image && opts.cloudInit !== false;
-        const wait = checkWait(opts.wait === 'auto' ? (seeded ? 'ssh' : 'none') : opts.wait, opts.port);
+        // A cloud image is for logging in to: by default `create` returns when that works.
+        const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
         const { parseTimeout } = await import('../../vm/input.js');
         const waitTimeoutS = parseTimeout(opts.waitTimeout);
         const labels = {
