@@ -1,5 +1,6 @@
 // ~/.ssh/config support: roost keeps an include file with one `Host NAME.roost` block per VM it can reach, so
-// plain `ssh NAME.roost` (and scp, rsync, VS Code remote) work without roost in the loop. The user's own
+// plain `ssh NAME.roost` (and scp, rsync, VS Code remote) work without roost in the loop — except for a bridged
+// VM, whose address is only known when looked up: its block has roost as the ProxyCommand. The user's own
 // ~/.ssh/config gets a single `Include` line, added once, at the top (ssh reads Include where it stands).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -12,6 +13,8 @@ export interface SshHostEntry {
   user: string;
   identityFile?: string;
   knownHostsFile: string;
+  /** A bridged VM's address is found at connect time: ssh runs this (`roost ssh NAME --proxy`) to reach it. */
+  proxyCommand?: string;
 }
 
 const HEADER =
@@ -28,6 +31,7 @@ export function renderSshConfig(entries: SshHostEntry[]): string {
           `  HostName ${e.host}`,
           `  Port ${e.port}`,
           `  User ${e.user}`,
+          ...(e.proxyCommand ? [`  ProxyCommand ${e.proxyCommand}`] : []),
           `  HostKeyAlias ${e.alias}`,
           `  UserKnownHostsFile ${q(e.knownHostsFile)}`,
           '  StrictHostKeyChecking accept-new',
@@ -55,4 +59,9 @@ export function installSshConfig(includeFile: string, entries: SshHostEntry[], h
   if (current.split('\n').some((l) => l.trim() === line)) return false;
   writePrivate(userConfig, `# Added by roost: ssh NAME.roost reaches roost's VMs.\n${line}\n\n${current}`);
   return true;
+}
+
+/** `ProxyCommand` text that runs argv: each word quoted for the shell ssh hands it to, `%` doubled for ssh. */
+export function proxyCommandText(argv: string[]): string {
+  return argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`.replaceAll('%', '%%')).join(' ');
 }

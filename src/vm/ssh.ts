@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
+import type { SshHostEntry } from '../net/ssh-config.js';
+import { packageRoot } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
@@ -135,6 +137,13 @@ export function forgetHostKey(paths: RoostPaths, name: string): void {
   writeFileSync(file, kept.join('\n'), { mode: 0o600 });
 }
 
+/** The built CLI's entry file, for commands roost writes into other programs' configuration. */
+function cliPath(): string | undefined {
+  const root = packageRoot();
+  const file = root === null ? undefined : join(root, 'dist', 'cli', 'main.js');
+  return file !== undefined && existsSync(file) ? file : undefined;
+}
+
 /**
  * Regenerates roost's ssh include file from the VMs that have an ssh route and a recorded login user, and adds
  * the Include line to ~/.ssh/config the first time there is one. VMs without a recorded user (e.g. a kernel
@@ -143,13 +152,31 @@ export function forgetHostKey(paths: RoostPaths, name: string): void {
 export async function syncSshConfig(
   ctx: VmContext,
 ): Promise<{ hosts: string[]; userConfigChanged: boolean }> {
-  const { installSshConfig } = await import('../net/ssh-config.js');
+  const { installSshConfig, proxyCommandText } = await import('../net/ssh-config.js');
   const doms = await ctx.client.listDomains();
   const xmls = await Promise.all(doms.map((d) => ctx.client.getXml(d)));
-  const entries = xmls.flatMap((xml, i) => {
+  const cli = cliPath();
+  const entries = xmls.flatMap((xml, i): SshHostEntry[] => {
     const p = parseDomainXml(xml);
-    const t = p.roost?.sshUser ? sshTargetOf(doms[i]!.name, p) : undefined;
-    return t ? [{ ...t, knownHostsFile: knownHostsFile(ctx.paths) }] : [];
+    const name = doms[i]!.name;
+    if (!p.roost?.sshUser) return [];
+    const known = knownHostsFile(ctx.paths);
+    const t = sshTargetOf(name, p);
+    if (t) return [{ ...t, knownHostsFile: known }];
+    // Bridged: the address comes from a lookup when ssh connects, through roost itself.
+    if (cli === undefined || !p.nics.some((n) => n.type !== 'user')) return [];
+    const proxy = [process.execPath, cli, '--connect', ctx.uri, 'ssh', name, '--proxy'];
+    return [
+      {
+        alias: `${name}.roost`,
+        host: `${name}.roost`,
+        port: 22,
+        user: p.roost.sshUser,
+        identityFile: p.roost.sshKeyPath,
+        knownHostsFile: known,
+        proxyCommand: proxyCommandText(proxy),
+      },
+    ];
   });
   const includeFile = join(sshDir(ctx.paths), 'config');
   if (entries.length === 0 && !existsSync(includeFile)) return { hosts: [], userConfigChanged: false };

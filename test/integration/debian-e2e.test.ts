@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roostPaths } from '../../src/paths.js';
+import { proxyCommandText } from '../../src/net/ssh-config.js';
 import {
+  CLI,
   createScope,
   debianGuest,
   freePort,
@@ -110,6 +112,18 @@ describe('Debian cloud guest from an imported image', () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Linux \S+ 6\.\d+/);
+  });
+
+  it("logs in through `roost ssh NAME --proxy`, the ProxyCommand of a bridged VM's config block", async () => {
+    const proxy = proxyCommandText([process.execPath, CLI, 'ssh', name, '--proxy']);
+    const r = await runAs(
+      user,
+      'ssh',
+      ['-o', 'BatchMode=yes', '-o', `ProxyCommand=${proxy}`, `${name}.roost`, 'cat', '/etc/hostname'],
+      { check: false, timeoutMs: 60_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(name);
   });
 
   it('auto-ports forwards a port the guest starts listening on, and drops it when it closes', async () => {

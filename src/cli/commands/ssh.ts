@@ -9,19 +9,34 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .argument('[command...]', 'command to run in the VM (put it after --)')
     .option('--print', 'print the ssh command instead of running it')
+    .option(
+      '--proxy',
+      "join stdin/stdout to the VM's sshd (for ssh's ProxyCommand; roost's ssh config uses it)",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   roost ssh web
   roost ssh web -- uname -a
-  ssh web.roost            # works too: roost keeps ~/.local/share/roost/ssh/config, included from ~/.ssh/config`,
+  ssh web.roost            # works too: roost keeps ~/.local/share/roost/ssh/config, included from ~/.ssh/config
+A VM with a forward to guest port 22 is reached through it; a bridged VM at the address roost ip finds.`,
     )
     .action(async (name, command, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
+        if (opts.proxy && (command.length > 0 || opts.print)) {
+          const { UsageError } = await import('../../errors.js');
+          throw new UsageError('PROXY_USAGE', '--proxy takes no command and no --print: ssh runs it');
+        }
         const { resolveSshTarget, sshArgs } = await import('../../vm/ssh.js');
         const ctx = await context();
         const target = await resolveSshTarget(ctx, name);
+        if (opts.proxy) {
+          // The session can last hours: do not hold the libvirt connection (and the daemon) open for it.
+          await ctx.close();
+          const { pipeTcp } = await import('../../net/tcp-pipe.js');
+          return pipeTcp(target.host, target.port, process.stdin, process.stdout);
+        }
         const args = sshArgs(target, ctx.paths, command);
         if (opts.print)
           return out.result({ argv: ['ssh', ...args] }, () =>
