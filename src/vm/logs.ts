@@ -1,6 +1,6 @@
 // roost logs NAME: the VM's serial console log (what the guest printed) or, with --qemu, QEMU's own log as
 // libvirt's session mode writes it (~/.cache/libvirt/qemu/log/NAME.log). Both live in the user's home.
-import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDomainXml } from '../domain-xml/parse.js';
@@ -25,6 +25,19 @@ export async function logPath(ctx: VmContext, name: string, kind: LogKind): Prom
   return p;
 }
 
+/** The whole log as text (for --json; a console log is small). */
+export function readLog(path: string): string {
+  if (!existsSync(path)) throw noLogYet(path);
+  return readFileSync(path, 'utf8');
+}
+
+function noLogYet(path: string): RoostError {
+  return new RoostError(
+    'NO_LOG_YET',
+    `no log at ${path} yet (the VM has not been started since it was created?)`,
+  );
+}
+
 /** Copies the log to `out`; with `follow`, keeps copying what is appended until `signal` aborts. */
 export async function streamLog(
   path: string,
@@ -33,11 +46,7 @@ export async function streamLog(
   signal?: AbortSignal,
 ): Promise<void> {
   if (!existsSync(path)) {
-    if (!follow)
-      throw new RoostError(
-        'NO_LOG_YET',
-        `no log at ${path} yet (the VM has not been started since it was created?)`,
-      );
+    if (!follow) throw noLogYet(path);
   }
   let offset = 0;
   const copy = () =>

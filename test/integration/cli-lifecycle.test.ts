@@ -110,6 +110,12 @@ describe('roost create → stop → start → rm', () => {
     const logs = await roost(user, ['logs', name]);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain(guest.readyMarker);
+    const json = await roostJson<{ name: string; kind: string; path: string; text: string }>(user, [
+      'logs',
+      name,
+    ]);
+    expect(json).toMatchObject({ name, kind: 'serial', path: join(paths.logs, `${name}.serial.log`) });
+    expect(json.text).toContain(guest.readyMarker);
 
     const input = new PassThrough();
     const output = new PassThrough();
@@ -239,6 +245,7 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
   });
   it('an unknown --wait', () => refused(['start', other, '--wait', 'soon'], /invalid --wait 'soon'/));
   it('an unknown option', () => refused(['create', n, '--bogus'], /unknown option '--bogus'/));
+  it('logs --follow with --json', () => refused(['logs', other, '-f', '--json'], /use it without --json/));
   it('an unknown option to a nested command (port add, host bridge-setup)', async () => {
     await refused(['port', 'add', other, '--bogus'], /unknown option '--bogus'/);
     await refused(['host', 'bridge-setup', '--bogus'], /unknown option '--bogus'/);

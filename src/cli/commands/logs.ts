@@ -10,12 +10,22 @@ export function define(program: Command): void {
     .option('-f, --follow', 'keep printing what is appended (Ctrl-C to stop)')
     .option('--qemu', "QEMU's log (~/.cache/libvirt/qemu/log/NAME.log) instead of the serial console")
     .option('--path', 'print only the log file path')
-    .addHelpText('after', '\nExamples:\n  roost logs web\n  roost logs -f web\n  roost logs --qemu web')
+    .option('--json', 'print JSON: {name, kind, path, text} (not with --follow)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost logs web\n  roost logs -f web\n  roost logs --qemu web\n  roost logs web --json | jq -r .text | grep -i error',
+    )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { logPath, streamLog } = await import('../../vm/logs.js');
-        const path = await logPath(await context(), name, opts.qemu ? 'qemu' : 'serial');
+        if (out.json && opts.follow) {
+          const { UsageError } = await import('../../errors.js');
+          throw new UsageError('LOGS_FOLLOW_JSON', '--follow streams text: use it without --json');
+        }
+        const { logPath, readLog, streamLog } = await import('../../vm/logs.js');
+        const kind = opts.qemu ? 'qemu' : 'serial';
+        const path = await logPath(await context(), name, kind);
         if (opts.path) return out.result({ path }, () => path);
+        if (out.json) return out.result({ name, kind, path, text: readLog(path) }, () => '');
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         await streamLog(path, process.stdout, !!opts.follow, stop.signal);
