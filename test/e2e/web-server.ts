@@ -20,10 +20,15 @@ export interface RunningWeb {
 }
 
 /** Starts `roost web --json ARGS` as `user` and waits for the line that says where it listens. */
-export function startWeb(user: TestUser, args: string[] = [], timeoutMs = 30_000): Promise<RunningWeb> {
+export function startWeb(
+  user: TestUser,
+  args: string[] = [],
+  timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningWeb> {
   assertBuilt();
   const child = spawn(process.execPath, [CLI, 'web', '--json', ...args], {
-    ...spawnOptionsFor(user),
+    ...spawnOptionsFor(user, { env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

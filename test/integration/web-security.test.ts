@@ -4,7 +4,7 @@
 // The server is the built CLI, run as the unprivileged test user; no VM is booted here.
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startWeb, upgradeStatus, type RunningWeb } from '../e2e/web-server.js';
@@ -128,6 +128,37 @@ describe('roost web: the token', () => {
     expect(again.status).toBe(401);
     const api = await http(web, { path: `/api/vms?token=${web.token}`, headers: { host } });
     expect(api.status).toBe(401);
+  });
+});
+
+describe('roost web --open', () => {
+  it("hands the one-time link to the user's $BROWSER, which logs in with it", async () => {
+    // A browser stand-in that does what a browser does with the link: one GET, following nothing.
+    const dir = join('/tmp', `${scope.prefix}browser`);
+    mkdirSync(dir, { mode: 0o755 });
+    if (process.getuid?.() === 0) chownSync(dir, user.uid, user.gid);
+    const seen = join(dir, 'seen');
+    const browser = join(dir, 'browser.sh');
+    writeFileSync(
+      browser,
+      `#!/bin/sh\ncode=$(curl -s -o /dev/null -w '%{http_code}' "$1")\nprintf '%s %s\\n' "$code" "$1" > ${seen}.tmp\nmv ${seen}.tmp ${seen}\n`,
+      { mode: 0o755 },
+    );
+    const opened = await startWeb(user, ['--open'], 30_000, { BROWSER: `/nonexistent/browser:${browser}` });
+    try {
+      expect(await waitUntil(() => existsSync(seen), 20_000, 100)).toBe(true);
+      // The browser got the link and traded its token (303 to the clean URL)…
+      expect(readFileSync(seen, 'utf8').trim()).toBe(`303 ${opened.url}`);
+      // …so it is spent: nobody else can use it now.
+      const again = await http(opened, {
+        path: `/?token=${opened.token}`,
+        headers: { host: `127.0.0.1:${opened.port}` },
+      });
+      expect(again.status).toBe(401);
+    } finally {
+      await opened.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -13,12 +13,14 @@ export function define(program: Command): void {
       'address to listen on (default 127.0.0.1; anything else exposes your VMs to the network)',
     )
     .option('--unix <path>', 'also serve the API on this UNIX socket (mode 0600, no token needed)')
+    .option('--open', 'open the link in your browser ($BROWSER, else xdg-open)')
     .addOption(new Option('--json', 'print {url, origin, port, token, unix} as one JSON line'))
     .addHelpText(
       'after',
       `
 Examples:
   roost web                                  then open the printed http://127.0.0.1:PORT/?token=… link
+  roost web --open                           the console in your browser, logged in
   roost web --port 8123 --unix ~/.roost.sock
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8123/api/vms
   curl --unix-socket ~/.roost.sock http://localhost/api/vms
@@ -51,6 +53,14 @@ The link works once (its token becomes a browser cookie); scripts send the token
           out.info(`  API token (Authorization: Bearer): ${server.token}`);
           if (server.unixPath) out.info(`  UNIX socket: ${server.unixPath}`);
           out.info('  the link works once; Ctrl-C stops the server');
+        }
+        if (opts.open) {
+          const { openBrowser } = await import('../open-browser.js');
+          // A browser that cannot start is not a reason to stop serving: the link is printed above.
+          await openBrowser(server.url).then(
+            (cmd) => out.info(`  opened in ${cmd}`),
+            (e: Error) => out.warn(`${e.message}: open the link yourself`),
+          );
         }
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

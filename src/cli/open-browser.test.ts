@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { browserCommands, openBrowser } from './open-browser.js';
+
+const URL = 'http://127.0.0.1:8123/?token=abc';
+
+describe('opening the browser', () => {
+  it('tries $BROWSER’s commands in order, the URL at %s or last, then xdg-open', () => {
+    expect(browserCommands(URL, { BROWSER: 'firefox:chromium --app=%s' })).toEqual([
+      ['firefox', URL],
+      ['chromium', `--app=${URL}`],
+      ['xdg-open', URL],
+    ]);
+    expect(browserCommands(URL, {})).toEqual([['xdg-open', URL]]);
+  });
+
+  it('starts the first command that exists', async () => {
+    expect(await openBrowser(URL, { BROWSER: '/nonexistent/browser:/bin/true' })).toBe('/bin/true');
+  });
+
+  it('says so when none can be started', async () => {
+    await expect(openBrowser(URL, { BROWSER: '/nonexistent/browser', PATH: '/nonexistent' })).rejects.toThrow(
+      /no browser could be started \(tried \/nonexistent\/browser, xdg-open; set \$BROWSER\)/,
+    );
+  });
+});
