@@ -18,6 +18,16 @@ describe('the command tree', () => {
     expect(paths).toEqual(expect.arrayContaining(['port add', 'image pull', 'host bridge-setup']));
   });
 
+  it('gives every command a --help with examples', () => {
+    const without = walk(buildProgram()).flatMap(({ path, cmd }) => {
+      let text = '';
+      cmd.configureOutput({ writeOut: (s) => (text += s) });
+      cmd.outputHelp();
+      return /\nExamples:\n {2}roost /.test(text) ? [] : [path.join(' ')];
+    });
+    expect(without).toEqual([]);
+  });
+
   it('turns a usage error anywhere in it into an exception, which main.ts makes exit 2', async () => {
     // Commander prints the error itself; keep the test output clean.
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);

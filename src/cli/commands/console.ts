@@ -8,7 +8,10 @@ export function define(program: Command): void {
     .description('attach to the serial console of a running VM (Ctrl-] to leave)')
     .argument('<name>', 'VM name')
     .option('--force', 'take the console over from another client')
-    .addHelpText('after', '\nExample:\n  roost console web      # press Enter for a prompt; Ctrl-] leaves')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost console web      # press Enter for a prompt; Ctrl-] leaves\n  roost logs web         # what it printed so far, without attaching',
+    )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { attachConsole } = await import('../../vm/console.js');

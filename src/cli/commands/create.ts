@@ -10,8 +10,9 @@ export function define(program: Command): void {
     .description('create a VM (and start it) from a disk image, an ISO or a kernel')
     .argument('<name>', 'VM name: letters, digits, . _ - (up to 63)')
     .option(
-      '--image <path>',
-      'qcow2 or raw disk image to boot (never modified: the VM gets a copy-on-write overlay)',
+      '--image <ref|path>',
+      'a catalogue image (roost image ls; downloaded once) or a qcow2/raw file; never modified: the VM gets a ' +
+        'copy-on-write overlay',
     )
     .option('--iso <path>', 'installer ISO, attached as a CD-ROM over a new empty disk')
     .option('--kernel <path>', 'boot this kernel directly')

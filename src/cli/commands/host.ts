@@ -4,7 +4,13 @@ import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 
 export function define(program: Command): void {
-  const host = program.command('host').description('one-time host setup (needs root once; VMs never do)');
+  const host = program
+    .command('host')
+    .description('one-time host setup (needs root once; VMs never do)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost host bridge-setup           what --network bridge=virbr0 still needs\n  roost host bridge-setup --apply',
+    );
 
   host
     .command('bridge-setup')

@@ -25,6 +25,10 @@ export function define(program: Command): void {
       '--json',
       'print JSON: an array of {name, aliases, os, user, firmware, origin, importOnly, cached, path, size, url}',
     )
+    .addHelpText(
+      'after',
+      "\nExamples:\n  roost image ls\n  roost image ls --json | jq -r '.[] | select(.cached) | .name'",
+    )
     .action(async (_opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const [{ imageStore }, { renderTable }, { formatBytes }] = await Promise.all([
@@ -54,6 +58,10 @@ export function define(program: Command): void {
     .description('download an image into the cache, verifying its published checksum')
     .argument('<ref>', 'image name or alias (roost image ls)')
     .option('--json', 'print progress events as JSON lines on stderr, and the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost image pull debian-12\n  ROOST_IMAGE_MIRROR=http://mirror.lan/images roost image pull fedora',
+    )
     .action(async (ref, _opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const [{ imageStore }, { createPullProgress, formatBytes }] = await Promise.all([
@@ -77,6 +85,10 @@ export function define(program: Command): void {
     .argument('<ref>', 'image name or alias')
     .option('-f, --force', 'remove it even if disks in roost’s pool are overlays of it (they break)')
     .option('--json', 'print the removed files as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost image rm ubuntu-24.04\n  roost image rm dev --force             # VM disks based on it break',
+    )
     .action(async (ref, opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const { imageStore } = await import('../../images/store.js');
@@ -103,7 +115,10 @@ export function define(program: Command): void {
     )
     .option('-f, --force', 'replace an image of that name in the cache')
     .option('--json', 'print the imported image as JSON')
-    .addHelpText('after', '\nExample:\n  roost image import ./rhel-10.0-x86_64-kvm.qcow2 --as rhel-10')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost image import ./rhel-10.0-x86_64-kvm.qcow2 --as rhel-10\n  roost image import ./my.qcow2 --as dev --os debian --user debian',
+    )
     .action(async (path, opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const [{ imageStore }, { formatBytes }] = await Promise.all([

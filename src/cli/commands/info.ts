@@ -11,7 +11,7 @@ export function define(program: Command): void {
       '--json',
       'print JSON (the shape of roost ls --json plus disks, boot, firmware, serialLog, vncSocket, roost)',
     )
-    .addHelpText('after', '\nExample:\n  roost info web --json')
+    .addHelpText('after', '\nExamples:\n  roost info web\n  roost info web --json | jq .ports')
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { vmDetails } = await import('../../vm/list.js');

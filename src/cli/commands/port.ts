@@ -89,6 +89,7 @@ Examples:
       '--json',
       'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed}]}',
     )
+    .addHelpText('after', '\nExamples:\n  roost port ls web\n  roost port ls web --json')
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { listPorts } = await import('../../vm/ports.js');
@@ -131,6 +132,10 @@ Examples:
       '--json',
       'print JSON: {name, added, removed, applied, reason, nicGapMs, guestBackMs, warnings, ports}',
     )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost port add web 8080:80\n  roost port add web 5353:53/udp 8000-8010:8000-8010\n  roost port add web 0.0.0.0:8443:443   # reachable from the network: a warning says so',
+    )
     .action(async (name, specs, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { addPorts } = await import('../../vm/ports.js');
@@ -148,6 +153,10 @@ Examples:
     .argument('<spec...>', 'a forward as listed, or its host port: 8080, 8080/udp, 8000-8010')
     .addOption(applyOption())
     .option('--json', 'print JSON (as for add)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost port rm web 8080                # by host port\n  roost port rm web 127.0.0.1:5353:53/udp',
+    )
     .action(async (name, specs, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { removePorts } = await import('../../vm/ports.js');

@@ -9,7 +9,10 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option('-f, --force', 'power off instead of asking the guest to shut down')
     .option('--timeout <seconds>', 'how long the guest gets to shut down', '60')
-    .addHelpText('after', '\nExample:\n  roost restart web')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  roost restart web\n  roost restart web --force        # when the guest ignores the ACPI request',
+    )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const [{ stopVm }, { startVm }, { parseTimeout }] = await Promise.all([
