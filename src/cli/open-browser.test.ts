@@ -17,6 +17,13 @@ describe('opening the browser', () => {
     expect(await openBrowser(URL, { BROWSER: '/nonexistent/browser:/bin/true' })).toBe('/bin/true');
   });
 
+  it('reports a command that started but failed (xdg-open without a desktop exits 3)', async () => {
+    const failure = new Promise<string>((resolve) => {
+      void openBrowser(URL, { BROWSER: '/bin/false' }, resolve);
+    });
+    expect(await failure).toBe('/bin/false could not open the link (exit status 1)');
+  });
+
   it('says so when none can be started', async () => {
     await expect(openBrowser(URL, { BROWSER: '/nonexistent/browser', PATH: '/nonexistent' })).rejects.toThrow(
       /no browser could be started \(tried \/nonexistent\/browser, xdg-open; set \$BROWSER\)/,

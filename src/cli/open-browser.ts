@@ -15,14 +15,25 @@ export function browserCommands(url: string, env: NodeJS.ProcessEnv): string[][]
   });
 }
 
-/** Starts the first command that exists; resolves with its name, or rejects when none could be started. */
-export async function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/**
+ * Starts the first command that exists; resolves with its name, or rejects when none could be started. A browser
+ * may run for hours, so success cannot wait for its exit; a failure can still show up later as a non-zero exit
+ * (xdg-open without a desktop or a text browser exits 3): `onFailure` hears of it.
+ */
+export async function openBrowser(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  onFailure: (message: string) => void = () => {},
+): Promise<string> {
   const tried: string[] = [];
   for (const [cmd, ...args] of browserCommands(url, env)) {
     const started = await new Promise<boolean>((resolve) => {
       const child = spawn(cmd!, args, { detached: true, stdio: 'ignore', env });
       child.once('spawn', () => {
         child.unref();
+        child.once('exit', (code) => {
+          if (code !== 0 && code !== null) onFailure(`${cmd} could not open the link (exit status ${code})`);
+        });
         resolve(true);
       });
       child.once('error', () => resolve(false));

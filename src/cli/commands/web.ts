@@ -57,9 +57,10 @@ The link works once (its token becomes a browser cookie); scripts send the token
         if (opts.open) {
           const { openBrowser } = await import('../open-browser.js');
           // A browser that cannot start is not a reason to stop serving: the link is printed above.
-          await openBrowser(server.url).then(
-            (cmd) => out.info(`  opened in ${cmd}`),
-            (e: Error) => out.warn(`${e.message}: open the link yourself`),
+          const failed = (message: string) => out.warn(`${message}: open the link yourself`);
+          await openBrowser(server.url, process.env, failed).then(
+            (cmd) => out.info(`  handed the link to ${cmd}`),
+            (e: Error) => failed(e.message),
           );
         }
         await new Promise<void>((resolve) => {
