@@ -68,7 +68,6 @@ const MiB = 1024 * 1024;
 const CHUNK = Buffer.alloc(MiB, 0x5a);
 
 const log = (m: string) => process.stderr.write(`bench net: ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const t0 = performance.now();
 
 const median = (xs: number[]) => {
@@ -327,22 +326,6 @@ function freeUdpPort(): Promise<number> {
   });
 }
 
-/** Logged in, and cloud-init done (its last stage may restart sshd and cut connections made before). */
-async function waitForLogin(user: TestUser, timeoutMs: number): Promise<number> {
-  const start = performance.now();
-  let last = '';
-  while (performance.now() - start < timeoutMs) {
-    const r = await roost(user, ['ssh', NAME, '--', 'cloud-init status --wait >/dev/null 2>&1; true'], {
-      timeoutMs: 600_000,
-    });
-    if (r.code === 0 && (await roost(user, ['ssh', NAME, '--', 'true'])).code === 0)
-      return performance.now() - start;
-    last = r.stderr.trim().split('\n').pop() ?? '';
-    await sleep(3000);
-  }
-  throw new Error(`no ssh login to ${NAME} within ${timeoutMs / 1000} s (last: ${last})`);
-}
-
 /**
  * Gives the two added NICs their static addresses the guest's own way: systemd-networkd would otherwise run DHCP
  * on them (the image has a catch-all DHCP .network file) and may drop addresses set behind its back. Fixed
@@ -409,9 +392,13 @@ async function bootGuest(real: TestUser, user: TestUser, uri: string, fwd: Forwa
     { timeoutMs: 300_000 },
   );
   await addBenchNics(uri, fwd.slirp);
-  await roostOk(user, ['start', NAME, '--quiet']);
   log('booting under TCG; waiting for an ssh login and cloud-init (a few minutes)');
-  const bootMs = await waitForLogin(user, 15 * 60_000);
+  const started = JSON.parse(
+    await roostOk(user, ['start', NAME, '--wait', 'ssh', '--wait-timeout', '900', '--json'], {
+      timeoutMs: 960_000,
+    }),
+  ) as { waitedMs: number };
+  const bootMs = started.waitedMs;
   log(`logged in after ${(bootMs / 1000).toFixed(0)} s`);
   await roostOk(user, ['ssh', NAME, '--', `cat > ${GUEST_SCRIPT}`], { input: GUEST_PY });
   const nics = (await roostOk(user, ['ssh', NAME, '--', configureNicsCommand()])).trim();
