@@ -5,6 +5,8 @@
 export interface RoostErrorOptions {
   /** What to do about it, e.g. the exact command that fixes it. */
   hint?: string;
+  /** More to read after the fix, several lines long: e.g. the end of the guest's console when its boot failed. */
+  detail?: string;
   cause?: unknown;
 }
 
@@ -12,6 +14,7 @@ export class RoostError extends Error {
   /** Exit code for the CLI: 1, an operation failed. */
   readonly exitCode: 1 | 2 = 1;
   readonly hint?: string;
+  readonly detail?: string;
 
   constructor(
     readonly code: string,
@@ -21,6 +24,7 @@ export class RoostError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     if (opts.hint) this.hint = opts.hint;
+    if (opts.detail) this.detail = opts.detail;
   }
 }
 

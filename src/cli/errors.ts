@@ -9,12 +9,20 @@ export interface UserFacingError {
   code: string;
   message: string;
   hint?: string;
+  /** Shown after the fix (several lines). */
+  detail?: string;
   exitCode: 1 | 2;
 }
 
 export function describeError(err: unknown): UserFacingError {
   if (err instanceof RoostError) {
-    return { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode };
+    return {
+      code: err.code,
+      message: err.message,
+      hint: err.hint,
+      detail: err.detail,
+      exitCode: err.exitCode,
+    };
   }
   if (err instanceof UriError) {
     return { code: err.code, message: err.message, exitCode: 2 };

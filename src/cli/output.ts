@@ -39,8 +39,14 @@ export function createOutput(opts: GlobalOptions, out = process.stdout, err = pr
     warn: (line) => err.write(`roost: warning: ${line}\n`),
     error: (e) => {
       if (json)
-        err.write(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n');
-      else err.write(`roost: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}`);
+        err.write(
+          JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, detail: e.detail } }) +
+            '\n',
+        );
+      else {
+        const detail = e.detail ? e.detail.replace(/^/gm, '  ') + '\n' : '';
+        err.write(`roost: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}${detail}`);
+      }
     },
   };
 }

@@ -1,6 +1,15 @@
 // roost logs NAME: the VM's serial console log (what the guest printed) or, with --qemu, QEMU's own log as
 // libvirt's session mode writes it (~/.cache/libvirt/qemu/log/NAME.log). Both live in the user's home.
-import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDomainXml } from '../domain-xml/parse.js';
@@ -36,6 +45,37 @@ function noLogYet(path: string): RoostError {
     'NO_LOG_YET',
     `no log at ${path} yet (the VM has not been started since it was created?)`,
   );
+}
+
+/**
+ * The last `lines` lines of a log as plain text, for an error message: terminal control sequences and other
+ * control characters the guest printed are dropped (they would redraw the user's terminal). Undefined when the
+ * log does not exist or is empty.
+ */
+export function logTail(path: string, lines = 15): string | undefined {
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    const start = Math.max(0, size - 64 * 1024);
+    const buf = Buffer.alloc(size - start);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, buf.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    text = buf.toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const clean = text
+    // eslint-disable-next-line no-control-regex -- removing control sequences is the point
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  const all = clean.split('\n').map((l) => l.trimEnd());
+  while (all.length > 0 && all[all.length - 1] === '') all.pop();
+  return all.length === 0 ? undefined : all.slice(-lines).join('\n');
 }
 
 /** Copies the log to `out`; with `follow`, keeps copying what is appended until `signal` aborts. */

@@ -45,40 +45,107 @@ export function forwardFor(ports: PortForward[], port: number): PortForward {
   return fwd;
 }
 
+/** Where a wait for ssh is: the guest boots until sshd answers, then cloud-init finishes its first boot. */
+export type WaitStep = 'booting' | 'cloud-init';
+
+/** How often the VM's state is checked while waiting: a guest that powers off fails the wait at once. */
+const STATE_POLL_MS = 2000;
+
 /**
  * Waits until the guest is ready as asked; returns how long it took. `ssh` means a real login with the VM's key
- * succeeds (cloud-init has created the user and installed the key), not just that port 22 answers.
+ * succeeds (cloud-init has created the user and installed the key), not just that port 22 answers. When the wait
+ * times out, or the VM stops meanwhile, the error carries the end of the guest's serial console: what a user
+ * needs to see why it did not come up.
  */
 export async function waitUntilReady(
   ctx: VmContext,
   r: WaitTarget,
   w: WaitFor,
   timeoutS: number,
+  onStep: (step: WaitStep) => void = () => {},
 ): Promise<number | undefined> {
   if (w.kind === 'none') return undefined;
-  if (w.kind === 'ssh') return waitForSshLogin(ctx, r, timeoutS);
-  const fwd = forwardFor(r.ports, w.port);
-  const hostPort = fwd.hostStart + (w.port - fwd.guestStart);
+  const stop = new AbortController();
+  try {
+    const ready =
+      w.kind === 'ssh'
+        ? waitForSshLogin(ctx, r, timeoutS, stop.signal, onStep)
+        : waitForGuestPort(r, w.port, timeoutS, stop.signal);
+    return await Promise.race([ready, failWhenStopped(ctx, r.name, stop.signal)]);
+  } catch (e) {
+    throw await withSerialTail(ctx, r.name, e);
+  } finally {
+    stop.abort();
+  }
+}
+
+async function waitForGuestPort(r: WaitTarget, port: number, timeoutS: number, signal: AbortSignal) {
+  const fwd = forwardFor(r.ports, port);
+  const hostPort = fwd.hostStart + (port - fwd.guestStart);
   const host = fwd.address === '0.0.0.0' ? '127.0.0.1' : fwd.address === '::' ? '::1' : fwd.address;
-  const ms = await waitForPort(host, hostPort, { timeoutMs: timeoutS * 1000 });
+  const ms = await waitForPort(host, hostPort, { timeoutMs: timeoutS * 1000, signal });
   if (ms === undefined) {
     throw new RoostError(
       'WAIT_TIMEOUT',
-      `guest port ${w.port} did not answer on ${host}:${hostPort} within ${timeoutS} s`,
+      `guest port ${port} did not answer on ${host}:${hostPort} within ${timeoutS} s`,
       {
-        hint: `the VM is running; look at its console output: roost logs ${r.name}`,
+        hint: `the VM is running; all it printed: roost logs ${r.name}`,
       },
     );
   }
   return ms;
 }
 
-async function waitForSshLogin(ctx: VmContext, r: WaitTarget, timeoutS: number): Promise<number> {
+/** Never resolves; rejects once the VM is no longer running (powered off, crashed), until `signal` aborts. */
+async function failWhenStopped(ctx: VmContext, name: string, signal: AbortSignal): Promise<never> {
+  const { lookupVm, stateName } = await import('./lookup.js');
+  const dom = await lookupVm(ctx, name);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, STATE_POLL_MS).unref());
+    if (signal.aborted) return new Promise<never>(() => {});
+    const { state } = await ctx.client.getState(dom);
+    // 1 running, 3 paused (e.g. by the user, to look): anything else means it will not come up.
+    if (state !== 1 && state !== 3 && !signal.aborted) {
+      throw new RoostError(
+        'VM_STOPPED_WHILE_WAITING',
+        `VM '${name}' stopped before it was ready (${stateName(state)})`,
+        {
+          hint: `all it printed: roost logs ${name}; QEMU's side: roost logs --qemu ${name}`,
+        },
+      );
+    }
+  }
+}
+
+/** A wait that failed gets the end of the serial console in its detail (when there is a log to show). */
+async function withSerialTail(ctx: VmContext, name: string, e: unknown): Promise<unknown> {
+  if (!(e instanceof RoostError) || (e.code !== 'WAIT_TIMEOUT' && e.code !== 'VM_STOPPED_WHILE_WAITING'))
+    return e;
+  const { logPath, logTail } = await import('./logs.js');
+  const path = await logPath(ctx, name, 'serial').catch(() => undefined);
+  const tail = path === undefined ? undefined : logTail(path);
+  if (tail === undefined) return e;
+  return new RoostError(e.code, e.message, {
+    hint: e.hint,
+    detail: `the end of its serial console (${path}):\n${tail.replace(/^/gm, '| ')}`,
+    cause: e,
+  });
+}
+
+async function waitForSshLogin(
+  ctx: VmContext,
+  r: WaitTarget,
+  timeoutS: number,
+  signal: AbortSignal,
+  onStep: (step: WaitStep) => void,
+): Promise<number> {
   const { resolveSshTarget, sshArgs } = await import('./ssh.js');
   const started = Date.now();
   const deadline = started + timeoutS * 1000;
   let last = '';
-  while (Date.now() < deadline) {
+  let loggedIn = false;
+  onStep('booting');
+  while (Date.now() < deadline && !signal.aborted) {
     // A bridged guest has no address until its DHCP lease: ask again until one is found.
     const target = await resolveSshTarget(ctx, r.name).catch((e: unknown) => {
       if (e instanceof RoostError && e.code === 'SSH_ADDRESS_UNKNOWN') {
@@ -92,15 +159,14 @@ async function waitForSshLogin(ctx: VmContext, r: WaitTarget, timeoutS: number):
       continue;
     }
     // The banner comes first (sshd is up); only then is a login attempt worth its cost.
-    if (
-      (await waitForPort(target.host, target.port, { timeoutMs: Math.max(0, deadline - Date.now()) })) ===
-      undefined
-    )
-      break;
+    const left = Math.max(0, deadline - Date.now());
+    if ((await waitForPort(target.host, target.port, { timeoutMs: left, signal })) === undefined) break;
     const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
     if (res.code === 0) {
       // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
       // resets connections for a few seconds (seen here). Ready means cloud-init finished and a login works.
+      if (!loggedIn) onStep('cloud-init');
+      loggedIn = true;
       const ci = await runSsh(sshArgs(target, ctx.paths, [CLOUD_INIT_WAIT], { batch: true }));
       if (ci.code === 0) {
         const again = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
@@ -114,7 +180,7 @@ async function waitForSshLogin(ctx: VmContext, r: WaitTarget, timeoutS: number):
     'WAIT_TIMEOUT',
     `could not log in to '${r.name}' with ssh within ${timeoutS} s${last ? ` (last: ${last})` : ''}`,
     {
-      hint: `the VM is running; see what its console printed: roost logs ${r.name}`,
+      hint: `the VM is running; all it printed: roost logs ${r.name}`,
     },
   );
 }

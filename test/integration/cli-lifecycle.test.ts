@@ -260,6 +260,62 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
   });
 });
 
+describe('a guest that does not get ready: the wait fails with the end of its serial console', () => {
+  const name = scope.name('notready');
+  const serialLog = join(paths.logs, `${name}.serial.log`);
+  const markers = () =>
+    existsSync(serialLog) ? readFileSync(serialLog, 'utf8').split(guest.readyMarker).length - 1 : 0;
+
+  afterAll(() => roost(user, ['rm', '--force', name]));
+
+  it('times out waiting for a port nothing in the guest listens on', async () => {
+    const port = await freePort();
+    // Guest port 81: forwarded, but the tiny guest serves only 80 and 7.
+    const r = await roost(user, [
+      'create',
+      name,
+      ...bootArgs,
+      '--port',
+      `127.0.0.1:${port}:81`,
+      '--wait',
+      'port:81',
+      '--wait-timeout',
+      '40',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/guest port 81 did not answer on 127\.0\.0\.1:\d+ within 40 s/);
+    expect(r.stderr).toContain(`the end of its serial console (${serialLog}):`);
+    // It booted: the console says so, and the user sees it without running roost logs.
+    expect(r.stderr).toMatch(new RegExp(`\\| .*${guest.readyMarker}`));
+    expect((await roostJson<{ state: string }>(user, ['info', name])).state).toBe('running');
+  }, 120_000);
+
+  it('ends the wait as soon as the VM stops, instead of at the timeout', async () => {
+    const stopped = await roost(user, ['stop', '--force', name]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const before = markers();
+    const waiting = roost(user, ['start', name, '--wait', 'port:81', '--wait-timeout', '600', '--json'], {
+      timeoutMs: 300_000,
+    });
+    // Powered off once it has booted (and printed its marker again), while `start` still waits.
+    expect(await waitUntil(() => markers() > before, 120_000, 250)).toBe(true);
+    expect((await roost(user, ['stop', '--force', name])).code).toBe(0);
+    const stoppedAt = Date.now();
+    const r = await waiting;
+    expect(r.code, r.stderr).toBe(1);
+    // The state is polled every 2 s: the wait ends within seconds of the power-off, not after 600 s.
+    expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    const err = (
+      JSON.parse(r.stderr.trim().split('\n').pop()!) as {
+        error: { code: string; message: string; detail: string };
+      }
+    ).error;
+    expect(err.code).toBe('VM_STOPPED_WHILE_WAITING');
+    expect(err.message).toMatch(/stopped before it was ready \(shutoff\)/);
+    expect(err.detail).toContain(guest.readyMarker);
+  }, 320_000);
+});
+
 describe('a failure part way rolls back', () => {
   it('a VM that cannot start leaves no definition and no disk behind', async () => {
     const name = scope.name('rollback');

@@ -82,7 +82,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
         const { parseTimeout } = await import('../../vm/input.js');
         const waitTimeoutS = parseTimeout(opts.waitTimeout);
         const labels = {
-          image: 'image',
+          image: 'image (downloaded and verified on first use)',
           disk: 'creating disk',
           seed: 'writing cloud-init seed',
           defining: 'defining VM',
@@ -119,14 +119,16 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           );
           let waitedMs: number | undefined;
           if (r.started && wait.kind !== 'none') {
-            progress.phase(
-              wait.kind === 'ssh'
-                ? 'waiting for ssh (first boot runs cloud-init)'
-                : `waiting for guest port ${wait.port}`,
+            if (wait.kind === 'port') progress.phase(`waiting for guest port ${wait.port}`);
+            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS, (step) =>
+              progress.phase(
+                step === 'booting'
+                  ? 'booting (until its sshd answers)'
+                  : 'cloud-init (first boot: user, ssh key)',
+              ),
             );
-            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS);
           }
-          progress.done();
+          progress.done(wait.kind === 'ssh' && waitedMs !== undefined ? '✓ ssh ready' : undefined);
           if (r.started && opts.autoPorts) {
             const { spawnAutoPortsWatcher } = await import('../../vm/auto-ports.js');
             spawnAutoPortsWatcher(ctx.paths, r.name, process.argv[1]!, globals.connect);
