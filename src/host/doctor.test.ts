@@ -50,6 +50,9 @@ describe('runDoctor', () => {
       'ovmf',
       'bridge-helper',
       'bridge-conf',
+      'bridge-ip-forward',
+      'bridge-default-network',
+      'bridge-tun',
     ]);
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('ok');
     expect(r.checks.find((c) => c.id === 'accel')).toMatchObject({ status: 'warn' });
@@ -105,7 +108,7 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(11);
+    expect(r.checks).toHaveLength(14);
     expect(r.ok).toBe(false);
   });
 

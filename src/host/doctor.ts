@@ -28,6 +28,8 @@ import {
   type ProgramOutput,
 } from './checks/programs.js';
 import { socketPathCheck } from './checks/socket-paths.js';
+import { bridgeStepChecks } from './checks/bridge-steps.js';
+import { gatherFacts, type HostFacts } from './bridge-setup.js';
 import { accelCheck, userCheck } from './checks/system.js';
 import type { CheckResult, DoctorReport } from './checks/types.js';
 
@@ -44,6 +46,8 @@ export interface DoctorOptions {
   detectAccel?: () => Promise<AccelDecision>;
   /** Longest wait for the daemon (connect + capabilities), default 20 s. */
   daemonTimeoutMs?: number;
+  /** What the bridge steps are judged on (tests); default: read from this host. */
+  bridgeFacts?: HostFacts;
 }
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
@@ -81,6 +85,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     firmwareCheck(daemon.domcaps, findOvmfFiles(), fixes.ovmf),
     bridgeHelperCheck(inspectBridgeHelper(), fixes.bridgeHelper),
     bridgeConfCheck(inspectBridgeConf()),
+    ...bridgeStepChecks(opts.bridgeFacts ?? gatherFacts({}), uid),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }

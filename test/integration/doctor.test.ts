@@ -2,7 +2,7 @@
 // `npm run build` first): every claim is checked against an independent witness — the accel probe run here,
 // the helper's real file mode, the real bridge.conf, virsh for leftovers — never against a hard-coded answer.
 // Nothing here changes the host: no chmod of the helper, no bridge.conf written.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,38 @@ describe('roost doctor --json on this machine, as the test user', () => {
         fix: `sudo mkdir -p /etc/qemu && echo 'allow virbr0' | sudo tee -a ${BRIDGE_CONF} && sudo chmod 644 ${BRIDGE_CONF}`,
       });
     }
+  });
+});
+
+describe('roost doctor: the bridge steps, judged on this host as it is', () => {
+  it('IPv4 forwarding follows /proc/sys/net/ipv4/ip_forward', () => {
+    const on = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
+    const check = byId(report, 'bridge-ip-forward');
+    if (on) expect(check.status).toBe('ok');
+    else
+      expect(check).toMatchObject({
+        status: 'warn',
+        fix: expect.stringContaining('sysctl -w net.ipv4.ip_forward=1'),
+      });
+  });
+
+  it('the default network: names exactly what is missing (defined, started, autostarted)', () => {
+    const check = byId(report, 'bridge-default-network');
+    const defined = existsSync('/etc/libvirt/qemu/networks/default.xml');
+    const started = existsSync('/sys/class/net/virbr0/bridge');
+    const autostart = existsSync('/etc/libvirt/qemu/networks/autostart/default.xml');
+    expect(check.status).toBe(defined && started && autostart ? 'ok' : 'warn');
+    expect(check.detail.includes('is not defined')).toBe(!defined);
+    expect(check.detail.includes('virbr0 does not exist')).toBe(!started);
+    expect(check.detail.includes('does not autostart')).toBe(!autostart);
+    expect((check.fix ?? '').includes('net-start default')).toBe(!started);
+  });
+
+  it('/dev/net/tun: ok only when everyone can read and write it', () => {
+    const mode = statSync('/dev/net/tun').mode;
+    const check = byId(report, 'bridge-tun');
+    expect(check.status).toBe((mode & 0o006) === 0o006 ? 'ok' : 'warn');
+    if (check.status === 'warn') expect(check.fix).toBe('sudo -- chmod 0666 /dev/net/tun');
   });
 });
 

@@ -96,6 +96,22 @@ describe('bridge.conf', () => {
     expect(r).toMatchObject({ status: 'ok', detail: 'allows virbr0, br1' });
   });
 
+  it('warns when it allows other bridges but not virbr0 (or denies it)', () => {
+    const path = file('other.conf', 0o644, 'allow br-lab\n');
+    const r = bridgeConfCheck(inspectBridgeConf(path), path);
+    expect(r).toMatchObject({
+      status: 'warn',
+      fix: `echo 'allow virbr0' | sudo tee -a ${path} && sudo chmod 644 ${path}`,
+    });
+    expect(r.detail).toBe(
+      'allows br-lab, not virbr0: --network bridge=virbr0 is refused (the bridges it allows work)',
+    );
+    const all = file('all.conf', 0o644, 'allow all\n');
+    expect(bridgeConfCheck(inspectBridgeConf(all), all).status).toBe('ok');
+    const denied = file('denied.conf', 0o644, 'allow all\ndeny virbr0\n');
+    expect(bridgeConfCheck(inspectBridgeConf(denied), denied).status).toBe('warn');
+  });
+
   it('warns when only comments allow anything', () => {
     const path = file('commented.conf', 0o644, '# allow virbr0\n');
     const r = bridgeConfCheck(inspectBridgeConf(path), path);

@@ -141,5 +141,17 @@ export function bridgeConfCheck(facts: BridgeConfFacts | null, path = BRIDGE_CON
     };
   }
   const denied = conf.deny.length ? `; denies ${conf.deny.join(', ')}` : '';
+  const allowsDefault =
+    (conf.allow.includes(DEFAULT_BRIDGE) || conf.allow.includes('all')) &&
+    !conf.deny.includes(DEFAULT_BRIDGE) &&
+    !conf.deny.includes('all');
+  if (!allowsDefault) {
+    return {
+      ...base,
+      status: 'warn',
+      detail: `allows ${conf.allow.join(', ')}${denied}, not ${DEFAULT_BRIDGE}: --network bridge=${DEFAULT_BRIDGE} is refused (the bridges it allows work)`,
+      fix: appendFix,
+    };
+  }
   return { ...base, status: 'ok', detail: `allows ${conf.allow.join(', ')}${denied}` };
 }
