@@ -25,3 +25,11 @@ export function packageRoot(): string | null {
     dir = up;
   }
 }
+
+/** The built CLI's entry file (dist/cli/main.js), for commands roost starts or writes into other programs'
+ * configuration; undefined when roost runs without its build (tests from src/ before `npm run build`). */
+export function cliEntryFile(): string | undefined {
+  const root = packageRoot();
+  const file = root === null ? undefined : join(root, 'dist', 'cli', 'main.js');
+  return file !== undefined && existsSync(file) ? file : undefined;
+}

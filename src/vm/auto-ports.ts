@@ -15,6 +15,7 @@ import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import { canBind, unprivilegedPortStart } from '../net/port-check.js';
 import { listeningPorts, parseProcNetTcp } from '../net/proc-net-tcp.js';
+import { cliEntryFile } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
@@ -135,6 +136,8 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
   const lowest = process.getuid?.() === 0 ? 0 : unprivilegedPortStart();
   const stop = () => opts.signal?.aborted;
   try {
+    // Visible from the start (roost port ls, a second `port watch`, restart), not only once ssh lets us in.
+    writeState(ctx.paths, state);
     // Started right after `create`, the guest may still be booting: keep trying until ssh lets us in.
     for (;;) {
       try {
@@ -146,7 +149,6 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
         await new Promise((r) => setTimeout(r, 2000));
       }
     }
-    writeState(ctx.paths, state);
     log(`watching ${name} for listening ports`);
     while (!stop()) {
       if (!(await ctx.client.isActive(dom))) {
@@ -211,4 +213,35 @@ export function spawnAutoPortsWatcher(
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
   child.unref();
   return child.pid ?? -1;
+}
+
+/**
+ * After a VM with --auto-ports started — from `start`, `restart` or the web console — its watcher, unless one
+ * already runs. Returns the new watcher's pid, or undefined when none was started.
+ */
+export function ensureAutoPortsWatcher(ctx: VmContext, name: string): number | undefined {
+  if (readAutoPorts(ctx.paths, name)) return undefined;
+  const cli = cliEntryFile();
+  if (cli === undefined) return undefined;
+  return spawnAutoPortsWatcher(ctx.paths, name, cli, ctx.uri);
+}
+
+/**
+ * Ends a VM's watcher and waits until it has cleaned up (its forwards cancelled, its state file gone): `restart`
+ * must not leave the last boot's watcher deciding, late, that the VM it watched has stopped.
+ */
+export async function stopAutoPortsWatcher(
+  paths: RoostPaths,
+  name: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const st = readAutoPorts(paths, name);
+  if (!st) return;
+  try {
+    process.kill(st.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (readAutoPorts(paths, name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }

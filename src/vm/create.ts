@@ -17,7 +17,7 @@ import { detectAccel, type AccelDecision } from '../host/accel.js';
 import { probeImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
-import { toPortForwardSpec } from '../net/ports.js';
+import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/ports.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
@@ -73,6 +73,8 @@ export interface CreateResult {
   sshKey?: string;
   seed?: string;
   xml: string;
+  /** What the user should know about what was made: a forward on 0.0.0.0 or :: reachable from the network. */
+  warnings: string[];
 }
 
 export const DEFAULT_MEMORY = '2G';
@@ -418,6 +420,7 @@ export async function createVm(
       sshKey,
       seed: seedPath,
       xml,
+      warnings: ports.filter(exposesToNetwork).map(exposureWarning),
     };
   } catch (err) {
     for (const step of undo.reverse()) await step().catch(() => {});

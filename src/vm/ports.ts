@@ -149,9 +149,9 @@ export async function listPorts(ctx: VmContext, name: string): Promise<PortList>
   const running = await ctx.client.isActive(dom);
   const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
   const nic = parsed.nics[index];
-  if (nic === undefined) return { name, running, mac: null, ports: [] };
-  const live = running && nic.mac !== undefined ? await liveNicPorts(ctx, dom, nic.mac) : null;
-  // Ports the auto-ports watcher forwards through ssh (vm/auto-ports.ts), while it runs.
+  const live = running && nic?.mac !== undefined ? await liveNicPorts(ctx, dom, nic.mac) : null;
+  // Ports the auto-ports watcher forwards through ssh (vm/auto-ports.ts), while it runs — a bridged VM's too,
+  // which has no passt NIC and so no other rows.
   const auto = running ? (readAutoPorts(ctx.paths, name)?.ports ?? []) : [];
   const autoRows: PortRow[] = auto.map((p) => ({
     spec: `127.0.0.1:${p}:${p}/tcp`,
@@ -162,7 +162,8 @@ export async function listPorts(ctx: VmContext, name: string): Promise<PortList>
     state: 'auto',
     exposed: false,
   }));
-  return { name, running, mac: nic.mac ?? null, ports: [...portRows(nic.ports, live), ...autoRows] };
+  const passtRows = nic === undefined ? [] : portRows(nic.ports, live);
+  return { name, running, mac: nic?.mac ?? null, ports: [...passtRows, ...autoRows] };
 }
 
 export interface ChangeOptions {

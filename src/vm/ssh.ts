@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import type { SshHostEntry } from '../net/ssh-config.js';
-import { packageRoot } from '../package-root.js';
+import { cliEntryFile } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
@@ -137,13 +137,6 @@ export function forgetHostKey(paths: RoostPaths, name: string): void {
   writeFileSync(file, kept.join('\n'), { mode: 0o600 });
 }
 
-/** The built CLI's entry file, for commands roost writes into other programs' configuration. */
-function cliPath(): string | undefined {
-  const root = packageRoot();
-  const file = root === null ? undefined : join(root, 'dist', 'cli', 'main.js');
-  return file !== undefined && existsSync(file) ? file : undefined;
-}
-
 /**
  * Regenerates roost's ssh include file from the VMs that have an ssh route and a recorded login user, and adds
  * the Include line to ~/.ssh/config the first time there is one. VMs without a recorded user (e.g. a kernel
@@ -155,7 +148,7 @@ export async function syncSshConfig(
   const { installSshConfig, proxyCommandText } = await import('../net/ssh-config.js');
   const doms = await ctx.client.listDomains();
   const xmls = await Promise.all(doms.map((d) => ctx.client.getXml(d)));
-  const cli = cliPath();
+  const cli = cliEntryFile();
   const entries = xmls.flatMap((xml, i): SshHostEntry[] => {
     const p = parseDomainXml(xml);
     const name = doms[i]!.name;

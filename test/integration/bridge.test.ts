@@ -21,9 +21,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_CONF, inspectBridgeHelper } from '../../src/host/checks/bridge.js';
+import { roostPaths } from '../../src/paths.js';
 import {
   CLI,
   assertBuilt,
@@ -223,6 +224,33 @@ describe('--network bridge inside a network namespace', () => {
     const ran = await asUser(['ssh', name, '--', 'true']);
     expect(ran.code).toBe(255);
     expect(ran.stderr).toContain(`connect to host ${ip} port 22: Connection refused`);
+  });
+
+  it('port ls shows the forwards an auto-ports watcher holds for a bridged VM (which has no passt NIC)', async () => {
+    // A watcher needs sshd in the guest; the tiny guest has none. Its state file — what port ls reads — is
+    // written here as a watcher writes it, naming a live process of the user (their daemon) as its owner.
+    const dir = join(roostPaths({ ...xdg, HOME: user.home }).state, 'auto-ports');
+    const state = join(dir, `${name}.json`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (let d = dir; d.startsWith(work) && d !== work; d = dirname(d)) chownSync(d, user.uid, user.gid);
+    const watcher = {
+      vm: name,
+      pid: daemonPid,
+      ports: [8000],
+      skipped: [],
+      updatedAt: new Date().toISOString(),
+    };
+    writeFileSync(state, JSON.stringify(watcher), { mode: 0o600 });
+    chownSync(state, user.uid, user.gid);
+    try {
+      const r = await roostInNs(['port', 'ls', name, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { ports: { spec: string; state: string }[] }).ports).toEqual([
+        expect.objectContaining({ spec: '127.0.0.1:8000:8000/tcp', state: 'auto' }),
+      ]);
+    } finally {
+      rmSync(state, { force: true });
+    }
   });
 
   it('port add refuses a bridged VM and points at roost ip', async () => {

@@ -260,6 +260,42 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
   });
 });
 
+describe('--auto-ports: start and restart start its watcher', () => {
+  const name = scope.name('autoports');
+  const log = join(paths.logs, `${name}.auto-ports.log`);
+  // This VM has no ssh route (no seed, no forward to 22): each watcher says so in its log and exits. What is
+  // checked is that `start` and `restart` each started one.
+  const refusals = () =>
+    existsSync(log) ? readFileSync(log, 'utf8').split(`VM '${name}' has no way in for ssh`).length - 1 : 0;
+
+  afterAll(() => roost(user, ['rm', '--force', name]));
+
+  it('start, then restart, each start a watcher for the VM', async () => {
+    const port = await freePort();
+    const made = await roost(user, [
+      'create',
+      name,
+      '--image',
+      base,
+      '--no-cloud-init',
+      ...bootArgs,
+      '--disk',
+      '64M',
+      '--port',
+      `127.0.0.1:${port}:80`,
+      '--auto-ports',
+      '--no-start',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(refusals()).toBe(0);
+    expect((await roost(user, ['start', name])).code).toBe(0);
+    expect(await waitUntil(() => refusals() === 1, 30_000, 200)).toBe(true);
+    const restarted = await roost(user, ['restart', '--force', name]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(await waitUntil(() => refusals() === 2, 30_000, 200)).toBe(true);
+  }, 120_000);
+});
+
 describe('a guest that does not get ready: the wait fails with the end of its serial console', () => {
   const name = scope.name('notready');
   const serialLog = join(paths.logs, `${name}.serial.log`);

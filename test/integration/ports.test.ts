@@ -238,4 +238,27 @@ describe('roost port', () => {
       state: 'next-start',
     });
   });
+
+  it('create warns the same way for --port on every host address', async () => {
+    const vm = scope.name('exposed');
+    const p = await freePort();
+    const r = await roost(user, [
+      'create',
+      vm,
+      ...bootArgs,
+      '--port',
+      `0.0.0.0:${p}:80`,
+      '--no-start',
+      '--json',
+    ]);
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `warning: 0.0.0.0:${p}:80/tcp listens on every address of this host: other machines on the network can reach`,
+      );
+      expect(JSON.parse(r.stdout)).toMatchObject({ ports: [`0.0.0.0:${p}:80/tcp`] });
+    } finally {
+      await roost(user, ['rm', vm]);
+    }
+  });
 });

@@ -69,7 +69,7 @@ Examples:
 Nothing is created when an option is wrong; a failure part way removes what was made.`,
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context, globals }) => {
+      runAction(cmd, async ({ out, context }) => {
         const [{ createVm }, { createPhaseReporter }] = await Promise.all([
           import('../../vm/create.js'),
           import('../../term/phases.js'),
@@ -130,11 +130,11 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           }
           progress.done(wait.kind === 'ssh' && waitedMs !== undefined ? '✓ ssh ready' : undefined);
           if (r.started && opts.autoPorts) {
-            const { spawnAutoPortsWatcher } = await import('../../vm/auto-ports.js');
-            spawnAutoPortsWatcher(ctx.paths, r.name, process.argv[1]!, globals.connect);
+            (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(ctx, r.name);
             out.info(`auto-ports: ports ${r.name} listens on appear on 127.0.0.1 (roost port ls ${r.name})`);
           }
           if (r.accel.accel === 'tcg' && opts.accel === 'auto') out.warn(r.accel.reason);
+          for (const w of r.warnings) out.warn(w);
           const { formatPortForward } = await import('../../net/port-spec.js');
           out.result(
             {

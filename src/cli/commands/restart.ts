@@ -23,7 +23,11 @@ export function define(program: Command): void {
         const ctx = await context();
         const timeoutS = parseTimeout(opts.timeout);
         await stopVm(ctx, name, { force: opts.force, timeoutS });
-        await startVm(ctx, name);
+        // --auto-ports: the last boot's watcher goes, and a new one watches this boot.
+        const autoPorts = await import('../../vm/auto-ports.js');
+        await autoPorts.stopAutoPortsWatcher(ctx.paths, name);
+        const r = await startVm(ctx, name);
+        if (r.autoPorts) autoPorts.ensureAutoPortsWatcher(ctx, name);
         out.result({ name, restarted: true }, () => `${name} restarted`);
       }),
     );

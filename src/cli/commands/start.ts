@@ -19,7 +19,7 @@ export function define(program: Command): void {
       '\nExamples:\n  roost start web\n  roost start web --wait ssh && roost ssh web -- uptime\n  roost start tiny --wait port:80',
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context, globals }) => {
+      runAction(cmd, async ({ out, context }) => {
         const [{ startVm }, { parseWait, waitUntilReady }, { parseTimeout }] = await Promise.all([
           import('../../vm/start.js'),
           import('../../vm/wait.js'),
@@ -30,11 +30,7 @@ export function define(program: Command): void {
         const ctx = await context();
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
-        if (r.autoPorts) {
-          const { spawnAutoPortsWatcher, readAutoPorts } = await import('../../vm/auto-ports.js');
-          if (!readAutoPorts(ctx.paths, name))
-            spawnAutoPortsWatcher(ctx.paths, name, process.argv[1]!, globals.connect);
-        }
+        if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(ctx, name);
         const waitedMs = (await waitUntilReady(ctx, r, wait, timeoutS)) ?? null;
         const result = { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
         out.result(result, () => {

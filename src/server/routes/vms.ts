@@ -31,6 +31,7 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
       accelReason: r.accel.reason,
       disk: r.disk ?? null,
       ports: r.ports.map(formatPortForward),
+      warnings: r.warnings,
     };
   });
 
@@ -51,7 +52,11 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post('/api/vms/:name/start', async (req) => {
     const { name } = (await schemas()).NameParams.parse(req.params);
     const { startVm } = await import('../../vm/start.js');
-    return startVm(await ctx(), name);
+    const c = await ctx();
+    const r = await startVm(c, name);
+    // As `roost start` does: a VM made with --auto-ports gets its watcher.
+    if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(c, name);
+    return r;
   });
 
   app.post('/api/vms/:name/stop', async (req) => {
