@@ -149,6 +149,13 @@ describe('roost web in Chromium', () => {
     await expect(row().locator('td.ports').innerText()).resolves.toContain(`127.0.0.1:${added}:80/tcp`);
   });
 
+  it('looks up its addresses: a passt VM is reached through its forwarded ports, and says so', async () => {
+    await page.getByRole('tab', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'Look up addresses' }).click();
+    const text = await page.locator('[data-testid="addresses"]').innerText({ timeout: 30_000 });
+    expect(text).toContain(`127.0.0.1:${createPort} → 80/tcp (forwarded port)`);
+  });
+
   it('is readable at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('tab', { name: 'Overview' }).click();

@@ -205,6 +205,24 @@ describe('--network bridge inside a network namespace', () => {
     expect(ok).toBe(true);
   });
 
+  it('roost info shows that address and where it came from', async () => {
+    const r = await asUserInNs('env', [
+      `ROOST_LEASE_FILES=${ns!.leaseFile}`,
+      process.execPath,
+      CLI,
+      '--connect',
+      uri,
+      'info',
+      name,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as { ip: string; ipSource: { source: string; where: string | null } };
+    expect(info.ip).toBe(ip);
+    expect(['libvirt-arp', 'lease-file', 'arp-table']).toContain(info.ipSource.source);
+    if (info.ipSource.source === 'lease-file') expect(info.ipSource.where).toBe(ns!.leaseFile);
+  });
+
   it('roost ssh goes to guest port 22 at that address (the tiny guest has no sshd: refused there)', async () => {
     const asUser = (args: string[]) =>
       asUserInNs('env', [

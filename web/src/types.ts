@@ -28,7 +28,7 @@ export interface VmAddresses {
   nics: {
     mac: string | null;
     network: string;
-    addresses: { ip: string; source?: string }[];
+    addresses: { ip: string; source: string; where?: string }[];
     endpoints?: string[];
   }[];
 }

@@ -23,7 +23,13 @@ export function define(program: Command): void {
           details.state === 'running'
             ? await vmAddresses(ctx, name, { agentTimeoutS: 1 }).catch(() => null)
             : null;
-        const v = { ...details, ip: found?.ip ?? null };
+        // Where the address came from, as `roost ip` says it: agent, libvirt-arp, lease-file, arp-table.
+        const source = found?.nics.flatMap((n) => n.addresses).find((a) => a.ip === found.ip);
+        const v = {
+          ...details,
+          ip: found?.ip ?? null,
+          ipSource: source ? { source: source.source, where: source.where ?? null } : null,
+        };
         out.result(v, () =>
           [
             `name:        ${v.name}${v.managedBy === 'roost' ? '' : '  (not created by roost)'}`,
@@ -39,7 +45,13 @@ export function define(program: Command): void {
             ),
             `network:     ${v.networks.join(', ') || 'none'}`,
             `ports:       ${v.ports.join(' ') || 'none'}`,
-            `ip:          ${v.ip ?? (found?.nics.some((n) => n.endpoints?.length) ? 'none (passt: use the forwarded ports)' : 'unknown')}`,
+            `ip:          ${
+              v.ip === null
+                ? found?.nics.some((n) => n.endpoints?.length)
+                  ? 'none (passt: use the forwarded ports)'
+                  : 'unknown'
+                : `${v.ip}${v.ipSource ? ` (from ${v.ipSource.source}${v.ipSource.where ? ` ${v.ipSource.where}` : ''})` : ''}`
+            }`,
             `serial log:  ${v.serialLog ?? 'none'}`,
             `vnc socket:  ${v.vncSocket ?? 'none'}`,
             `guest agent: ${v.guestAgent ? 'channel present' : 'no channel'}`,

@@ -93,8 +93,9 @@ function Overview({ vm }: { vm: VmSummary }) {
           {addrs ? (
             <span data-testid="addresses">
               {[
-                ...addrs.nics.flatMap((n) => n.addresses.map((a) => a.ip)),
-                ...addrs.nics.flatMap((n) => n.endpoints ?? []),
+                // Where each came from, as `roost ip` says it (agent, lease file, ARP…).
+                ...addrs.nics.flatMap((n) => n.addresses.map((a) => `${a.ip} (${a.source})`)),
+                ...addrs.nics.flatMap((n) => (n.endpoints ?? []).map((e) => `${e} (forwarded port)`)),
               ].join(', ') || 'none found'}
             </span>
           ) : (
