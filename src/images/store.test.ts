@@ -72,7 +72,14 @@ describe('image store: pull', () => {
     expect(again.downloaded).toBe(false);
     expect(imageGets()).toHaveLength(1);
     const listed = (await store.list()).find((r) => r.name === 'debian-12');
-    expect(listed).toMatchObject({ cached: true, size: image.length, os: 'Debian 12 (bookworm)' });
+    expect(listed).toMatchObject({
+      cached: true,
+      size: image.length,
+      os: 'Debian 12 (bookworm)',
+      minMemoryMiB: 512,
+      minDiskGiB: 4,
+    });
+    expect(listed!.checksum).toMatch(/^sha512 from https:\/\/cloud\.debian\.org\/.*SHA512SUMS$/);
   });
 
   it('resumes after the connection drops mid-file', async () => {

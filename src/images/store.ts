@@ -43,6 +43,11 @@ export interface ImageListing {
   size?: number;
   virtualSize?: number;
   url?: string;
+  /** What a VM from it gets at least (create raises --disk and --memory defaults to these). */
+  minDiskGiB?: number;
+  minMemoryMiB?: number;
+  /** Where the download is verified from: 'sha256 from URL' or 'sha512 (digest in the entry)'. */
+  checksum?: string;
   notes?: string;
 }
 
@@ -352,6 +357,13 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
         size: c?.size,
         virtualSize: c?.virtualSize,
         url: e.url,
+        minDiskGiB: e.minDiskGiB,
+        minMemoryMiB: e.minMemoryMiB,
+        checksum: e.checksum
+          ? 'url' in e.checksum
+            ? `${e.checksum.algorithm} from ${e.checksum.url}`
+            : `${e.checksum.algorithm} (digest in the entry)`
+          : undefined,
         notes: e.notes,
       };
     });

@@ -23,7 +23,7 @@ export function define(program: Command): void {
     .description('list the images roost knows, and which are downloaded')
     .option(
       '--json',
-      'print JSON: an array of {name, aliases, os, user, firmware, origin, importOnly, cached, path, size, url}',
+      'print JSON: an array of {name, aliases, os, user, firmware, origin, importOnly, cached, path, size, url, minDiskGiB, minMemoryMiB, checksum}',
     )
     .addHelpText(
       'after',
@@ -39,12 +39,15 @@ export function define(program: Command): void {
         const rows = await imageStore().list();
         out.result(rows, () =>
           renderTable(
-            ['NAME', 'OS', 'USER', 'FIRMWARE', 'CACHED', 'SIZE'],
+            ['NAME', 'OS', 'USER', 'FIRMWARE', 'MIN MEM/DISK', 'CACHED', 'SIZE'],
             rows.map((r) => [
               r.name,
               r.os,
               r.user,
               r.firmware,
+              r.minMemoryMiB !== undefined && r.minDiskGiB !== undefined
+                ? `${formatBytes(r.minMemoryMiB * 1024 ** 2)}/${r.minDiskGiB} GiB`
+                : '-',
               r.cached ? 'yes' : r.importOnly ? 'import' : 'no',
               r.size !== undefined ? formatBytes(r.size) : '-',
             ]),
