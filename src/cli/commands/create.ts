@@ -57,7 +57,7 @@ export function define(program: Command): void {
         "through its forward) or 'none' (default: ssh for an --image VM with a cloud-init seed, else none)",
     )
     .option('--wait-timeout <seconds>', 'give up waiting after this long', '600')
-    .option('--json', 'print the result as JSON')
+    .option('--json', "print the result as JSON (and a download's progress as JSON lines on stderr)")
     .addHelpText(
       'after',
       `
@@ -113,7 +113,8 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               noCloudInit: opts.cloudInit === false,
               autoPorts: opts.autoPorts,
               start: opts.start,
-              onPullProgress: createPullProgress(out.json || out.quiet ? 'none' : 'auto'),
+              // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
+              onPullProgress: createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto'),
             },
             (p) => progress.phase(labels[p]),
           );

@@ -1,0 +1,123 @@
+// The download path through the CLI, as the unprivileged test user: `roost image pull` and a first `roost create
+// --image NAME` fetch a catalogue image from a local mirror on 127.0.0.1 (ROOST_IMAGE_MIRROR, laid out by host
+// as real mirrors are), verify it against the SHA512SUMS beside it, and report progress as JSON lines with
+// --json. A wrong checksum fails with nothing cached. The cache is a private XDG_CACHE_HOME, so the test user's
+// own cache (which holds the test guests) is never touched.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha512, startFileServer, type FileServer } from '../../src/images/testing.js';
+import { CLI, createScope, harness, runAs } from '../harness/index.js';
+
+const { user, uri } = harness();
+const scope = createScope('images', user, uri);
+const DEBIAN_DIR = '/cloud.debian.org/images/cloud/bookworm/latest';
+const DEBIAN_FILE = 'debian-12-genericcloud-amd64.qcow2';
+// A real qcow2 (qemu-img makes it), so that libvirt can put an overlay on it when create uses it.
+let image: Buffer;
+
+let good: FileServer;
+let bad: FileServer;
+let cacheHome: string;
+const imagesDir = () => join(cacheHome, 'roost', 'images');
+
+function roostWith(mirror: string, args: string[]) {
+  return runAs(user, process.execPath, [CLI, ...args], {
+    check: false,
+    timeoutMs: 120_000,
+    env: { ROOST_IMAGE_MIRROR: mirror, XDG_CACHE_HOME: cacheHome },
+  });
+}
+
+const events = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; image?: string; received?: number; total?: number });
+
+beforeAll(async () => {
+  const made = join(scope.dir, 'made.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', made, '2G']);
+  image = readFileSync(made);
+  cacheHome = join(scope.dir, 'cache');
+  mkdirSync(cacheHome, { mode: 0o700 });
+  if (process.getuid?.() === 0) chownSync(cacheHome, user.uid, user.gid);
+  good = await startFileServer({
+    files: {
+      [`${DEBIAN_DIR}/${DEBIAN_FILE}`]: image,
+      [`${DEBIAN_DIR}/SHA512SUMS`]: `${sha512(image)}  ${DEBIAN_FILE}\n`,
+    },
+  });
+  bad = await startFileServer({
+    files: {
+      [`${DEBIAN_DIR}/${DEBIAN_FILE}`]: image,
+      [`${DEBIAN_DIR}/SHA512SUMS`]: `${sha512('something else')}  ${DEBIAN_FILE}\n`,
+    },
+  });
+});
+afterAll(async () => {
+  await good?.close();
+  await bad?.close();
+  await scope.cleanup();
+  rmSync(scope.dir, { recursive: true, force: true });
+});
+
+describe('roost image pull and a first create, from a local mirror', () => {
+  it('refuses an image whose checksum does not match: exit 1, nothing cached, no partial file', async () => {
+    const r = await roostWith(bad.url, ['image', 'pull', 'debian-12']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/checksum/i);
+    expect(existsSync(imagesDir()) ? readdirSync(imagesDir()) : []).toEqual([]);
+  });
+
+  it('pulls with --json: progress events as JSON lines on stderr, the result on stdout', async () => {
+    const r = await roostWith(good.url, ['image', 'pull', 'debian-12', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const types = events(r.stderr).map((e) => e.type);
+    expect(types[0]).toBe('start');
+    expect(types).toEqual(expect.arrayContaining(['progress', 'verify', 'done']));
+    const done = JSON.parse(r.stdout) as {
+      name: string;
+      downloaded: boolean;
+      path: string;
+      digest: { algorithm: string };
+    };
+    expect(done).toMatchObject({ name: 'debian-12', downloaded: true, digest: { algorithm: 'sha512' } });
+    expect(done.path).toBe(join(imagesDir(), 'debian-12.qcow2'));
+    expect(statSync(done.path).size).toBe(image.length);
+    expect(statSync(done.path).mode & 0o777).toBe(0o600);
+    expect(good.requests.filter((q) => q.path.endsWith('.qcow2'))).toHaveLength(1);
+  });
+
+  it('a second pull uses the cache, and says so', async () => {
+    const r = await roostWith(good.url, ['image', 'pull', 'debian-12']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^already cached: debian-12 \(qcow2, .*sha512 verified\)/);
+    expect(good.requests.filter((q) => q.path.endsWith('.qcow2'))).toHaveLength(1);
+  });
+
+  it('create --image NAME downloads a missing image first, reporting it as JSON lines with --json', async () => {
+    rmSync(imagesDir(), { recursive: true, force: true });
+    const name = scope.name('vm');
+    const r = await roostWith(good.url, [
+      '--connect',
+      uri,
+      'create',
+      name,
+      '--image',
+      'debian-12',
+      '--no-start',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = events(r.stderr);
+    expect(ev.map((e) => e.type)).toEqual(expect.arrayContaining(['start', 'progress', 'verify', 'done']));
+    expect(ev.find((e) => e.type === 'start')).toMatchObject({ image: 'debian-12', total: image.length });
+    const made = JSON.parse(r.stdout) as { name: string; state: string; sshUser: string };
+    expect(made).toMatchObject({ name, state: 'shutoff', sshUser: 'debian' });
+    expect(existsSync(join(imagesDir(), 'debian-12.qcow2'))).toBe(true);
+    expect(good.requests.filter((q) => q.path.endsWith('.qcow2'))).toHaveLength(2);
+  });
+});
