@@ -49,8 +49,10 @@ export interface SeedRequest {
   user: string;
   sshPublicKeys: string[];
   shell?: string;
-  /** MAC of the VM's NIC: the network-config matches it. */
+  /** MAC of the VM's (first) NIC: the network-config matches it. */
   mac?: string;
+  /** MACs of further NICs: DHCP on them too, without their routes and DNS (the first NIC's stay the default). */
+  otherMacs?: string[];
   /** From --cloud-init FILE (readCloudConfigFile). */
   extra?: CloudConfig;
 }
@@ -69,7 +71,7 @@ export async function createSeed(
       extra: req.extra,
     }),
     metaData: buildMetaData({ instanceId, hostname: req.hostname }),
-    networkConfig: buildNetworkConfig({ mac: req.mac }),
+    networkConfig: buildNetworkConfig({ mac: req.mac, otherMacs: req.otherMacs }),
   };
   await writeSeedIso(req.path, files);
   return { path: req.path, instanceId, files };

@@ -90,4 +90,21 @@ describe('meta-data and network-config', () => {
     });
     expect(() => buildNetworkConfig({ mac: 'nope' })).toThrow(/MAC/);
   });
+
+  it('network-config with a second NIC: DHCP there too, without its routes and DNS', () => {
+    expect(parse(buildNetworkConfig({ mac: '52:54:00:00:00:01', otherMacs: ['52:54:00:00:00:02'] }))).toEqual(
+      {
+        version: 2,
+        ethernets: {
+          primary: { match: { macaddress: '52:54:00:00:00:01' }, dhcp4: true },
+          nic1: {
+            match: { macaddress: '52:54:00:00:00:02' },
+            dhcp4: true,
+            'dhcp4-overrides': { 'use-routes': false, 'use-dns': false },
+          },
+        },
+      },
+    );
+    expect(() => buildNetworkConfig({ mac: '52:54:00:00:00:01', otherMacs: ['x'] })).toThrow(/MAC/);
+  });
 });

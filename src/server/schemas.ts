@@ -27,7 +27,7 @@ export const CreateBody = z.strictObject({
   cpus: NumberOrText.optional(),
   disk: NumberOrText.optional(),
   ports: z.array(z.string().max(100)).max(64).optional(),
-  network: z.string().max(100).optional(),
+  network: z.union([z.string().max(100), z.array(z.string().max(100)).max(8)]).optional(),
   accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
   firmware: z.enum(['uefi', 'bios']).optional(),
   sshUser: z.string().max(64).optional(),

@@ -39,8 +39,11 @@ export interface CreateRequest {
   cpus?: string;
   disk?: string;
   ports?: string[];
-  /** 'user' (passt, the default) or 'bridge=NAME'. */
-  network?: string;
+  /**
+   * 'user' (passt, the default) or 'bridge=NAME'; several for several NICs, in this order ('user' and
+   * 'bridge=virbr0': forwarded ports and the bridge's own address). The first one gets the default route.
+   */
+  network?: string | string[];
   accel?: 'auto' | 'kvm' | 'tcg';
   firmware?: Firmware;
   sshUser?: string;
@@ -95,7 +98,8 @@ interface Checked {
   diskGiven: boolean;
   cloudInit?: CloudConfig;
   ports: PortForward[];
-  nic: NicSpec;
+  /** One per --network, in order; a user NIC's forwards are filled in by createVm. */
+  nics: NicSpec[];
   firmware: Firmware;
 }
 
@@ -135,28 +139,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   const cpus = parseCpus(req.cpus ?? DEFAULT_CPUS);
   const ports = (req.ports ?? []).map(parsePortForward);
 
-  let nic: NicSpec;
-  const network = req.network ?? 'user';
-  if (network === 'user') {
-    // The forwards go in once createVm knows them all (it may add the ssh one).
-    nic = { kind: 'user', ports: [] };
-  } else if (/^bridge=[A-Za-z0-9_.-]{1,15}$/.test(network)) {
-    if (ports.length) {
-      throw new UsageError(
-        'CONFLICTING_OPTIONS',
-        '--port needs user networking (passt); a bridged VM is reached at its own IP',
-        {
-          hint: 'drop --port, or use --network user',
-        },
-      );
-    }
-    nic = { kind: 'bridge', bridge: network.slice('bridge='.length) };
-  } else {
-    throw new UsageError(
-      'INVALID_NETWORK',
-      `invalid --network '${network}': use 'user' or 'bridge=NAME' (e.g. bridge=virbr0)`,
-    );
-  }
+  const nics = parseNetworks(req.network, ports.length > 0);
 
   let boot: BootSpec;
   let image: Checked['image'];
@@ -231,7 +214,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
     diskBytes,
     diskGiven: req.disk !== undefined,
     ports,
-    nic,
+    nics,
     firmware,
     cloudInit,
   };
@@ -303,7 +286,7 @@ export async function createVm(
   const addedPorts: PortForward[] = [];
   if (
     withSeed &&
-    c.nic.kind === 'user' &&
+    c.nics.some((n) => n.kind === 'user') &&
     !ports.some(
       (p) => p.proto === 'tcp' && p.guestStart <= 22 && 22 <= p.guestStart + p.hostEnd - p.hostStart,
     )
@@ -319,14 +302,11 @@ export async function createVm(
     ports.push(fwd);
     addedPorts.push(fwd);
   }
-  const nic: NicSpec =
-    c.nic.kind === 'user'
-      ? {
-          kind: 'user',
-          mac: randomMac(),
-          ports: ports.map(toPortForwardSpec),
-        }
-      : { ...c.nic, mac: randomMac() };
+  const nics: NicSpec[] = c.nics.map((n) =>
+    n.kind === 'user'
+      ? { kind: 'user', mac: randomMac(), ports: ports.map(toPortForwardSpec) }
+      : { ...n, mac: randomMac() },
+  );
   const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
 
   const undo: (() => Promise<unknown>)[] = [];
@@ -362,7 +342,8 @@ export async function createVm(
         user: sshUser,
         shell: entry?.shell,
         sshPublicKeys: [key.publicKey],
-        mac: nic.mac,
+        mac: nics[0]!.mac,
+        otherMacs: nics.slice(1).map((n) => n.mac!),
         extra: c.cloudInit,
       });
       undo.push(() => rm(seed, { force: true }));
@@ -380,7 +361,7 @@ export async function createVm(
       machine: 'q35',
       boot: c.boot,
       disks,
-      network: [nic],
+      network: nics,
       serialLog: `${paths.logs}/${c.name}.serial.log`,
       vnc: { socket: `${paths.sockets}/${c.name}.vnc` },
       guestAgent: true,
@@ -449,6 +430,40 @@ async function freeSshPort(taken: PortForward[]): Promise<number> {
 
 // cloud-init's modules (and their YAML library) load only for a VM that gets a seed or a --cloud-init file.
 const cloudInitModule = () => import('../cloud-init/index.js');
+
+/**
+ * --network, once or more: each 'user' (passt; at most one, as passt has one set of forwards) or 'bridge=NAME'
+ * (each bridge once). --port needs the user NIC.
+ */
+function parseNetworks(network: string | string[] | undefined, hasPorts: boolean): NicSpec[] {
+  const given = network === undefined ? ['user'] : Array.isArray(network) ? network : [network];
+  if (given.length === 0) given.push('user');
+  const nics = given.map((n): NicSpec => {
+    // The forwards go in once createVm knows them all (it may add the ssh one).
+    if (n === 'user') return { kind: 'user', ports: [] };
+    if (/^bridge=[A-Za-z0-9_.-]{1,15}$/.test(n)) return { kind: 'bridge', bridge: n.slice('bridge='.length) };
+    throw new UsageError(
+      'INVALID_NETWORK',
+      `invalid --network '${n}': use 'user' or 'bridge=NAME' (e.g. bridge=virbr0)`,
+    );
+  });
+  const seen = new Set<string>();
+  for (const n of given) {
+    if (seen.has(n))
+      throw new UsageError('INVALID_NETWORK', `--network ${n} is given twice: one NIC each`, {
+        hint: n === 'user' ? 'one user NIC carries every --port' : undefined,
+      });
+    seen.add(n);
+  }
+  if (hasPorts && !seen.has('user')) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      '--port needs user networking (passt); a bridged VM is reached at its own IP',
+      { hint: 'drop --port, or add --network user (a NIC for forwards beside the bridge)' },
+    );
+  }
+  return nics;
+}
 
 /** A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC. */
 function randomMac(): string {

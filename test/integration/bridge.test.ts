@@ -29,6 +29,7 @@ import {
   CLI,
   assertBuilt,
   createNetns,
+  freePort,
   harness,
   isAlive,
   tinyGuest,
@@ -41,6 +42,7 @@ const { user } = harness();
 const guest = tinyGuest(user);
 const bridge = `rtbr${randomBytes(3).toString('hex')}`; // ≤ 15 characters
 const name = `rt-bridge-${randomBytes(3).toString('hex')}-vm`;
+const both = `${name}-both`;
 
 let ns: Netns | undefined;
 let work: string;
@@ -123,8 +125,10 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     if (ns && uri) {
-      await asUserInNs('virsh', ['-c', uri, 'destroy', name]);
-      await asUserInNs('virsh', ['-c', uri, 'undefine', name, '--nvram']);
+      for (const vm of [name, both]) {
+        await asUserInNs('virsh', ['-c', uri, 'destroy', vm]);
+        await asUserInNs('virsh', ['-c', uri, 'undefine', vm, '--nvram']);
+      }
     }
     if (daemonPid !== undefined && isAlive(daemonPid)) {
       process.kill(daemonPid, 'SIGTERM');
@@ -276,5 +280,77 @@ describe('--network bridge inside a network namespace', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/has no passt network interface/);
     expect(r.stderr).toContain(`roost ip ${name}`);
+  });
+});
+
+describe('both: a bridge NIC for its own address and a passt NIC for forwarded ports, in one VM', () => {
+  let port: number;
+  let mac: string;
+
+  beforeAll(async () => {
+    // passt copies the host's default route and address into the guest, and will not start without one. The
+    // namespace gets a veth pair with both ends inside it, on a subnet of its own, as its default route: what
+    // is sent there reaches an end with no address and is dropped. Nothing leaves the namespace, and the passt
+    // NIC's subnet is not the bridge's.
+    for (const args of [
+      ['link', 'add', 'rtveth0', 'type', 'veth', 'peer', 'name', 'rtveth1'],
+      ['addr', 'add', '10.250.0.1/24', 'dev', 'rtveth0'],
+      ['link', 'set', 'rtveth0', 'up'],
+      ['link', 'set', 'rtveth1', 'up'],
+      ['route', 'add', 'default', 'via', '10.250.0.254', 'dev', 'rtveth0'],
+    ])
+      await ns!.exec('ip', args);
+  });
+
+  it('creates it with two --network options, the forward on the passt NIC', async () => {
+    port = await freePort();
+    const r = await roostInNs([
+      'create',
+      both,
+      ...tinyCreateArgs(guest),
+      '--network',
+      `bridge=${bridge}`,
+      '--network',
+      'user',
+      '--port',
+      `127.0.0.1:${port}:80`,
+      '--wait',
+      'port:80',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'running', ports: [`127.0.0.1:${port}:80/tcp`] });
+    const ls = JSON.parse((await roostInNs(['ls', '--json'])).stdout) as {
+      name: string;
+      networks: string[];
+    }[];
+    expect(ls.find((v) => v.name === both)!.networks).toEqual([`bridge:${bridge}`, 'user']);
+  });
+
+  it('roost ip reports both: the lease of the bridge NIC and the endpoint of the passt one', async () => {
+    const r = await roostInNs(['ip', both, '--json', '--lease-file', ns!.leaseFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      ip: string;
+      nics: { mac: string; network: string; addresses: { ip: string }[]; endpoints?: string[] }[];
+    };
+    expect(out.nics.map((n) => n.network)).toEqual([`bridge:${bridge}`, 'user (passt)']);
+    mac = out.nics[0]!.mac;
+    const lease = ns!.leases().find((l) => l.mac === mac);
+    expect(lease).toBeDefined();
+    expect(out.ip).toBe(lease!.ip);
+    expect(out.nics[1]!.endpoints).toEqual([`127.0.0.1:${port} → 80/tcp`]);
+    const human = await roostInNs(['ip', both, '--lease-file', ns!.leaseFile]);
+    expect(human.stdout).toContain(`${out.ip}  bridge:${bridge}`);
+    expect(human.stdout).toContain(`127.0.0.1:${port} → 80/tcp  user (passt)`);
+    console.log(`$ roost ip ${both} --lease-file …\n${human.stdout}`);
+  });
+
+  it('serves its page both ways: at its bridge address and through the forward', async () => {
+    const lease = ns!.leases().find((l) => l.mac === mac)!;
+    for (const url of [`http://${lease.ip}/`, `http://127.0.0.1:${port}/`]) {
+      const r = await ns!.exec('curl', ['-s', '--max-time', '5', url], { check: false });
+      expect(r.stdout, url).toContain('roost tiny guest OK');
+    }
   });
 });

@@ -244,6 +244,18 @@ describe('bad input: exit 2, one clear message, nothing changed', () => {
     expect((await roostJson<{ state: string }>(user, ['info', other])).state).toBe('shutoff');
   });
   it('an unknown --wait', () => refused(['start', other, '--wait', 'soon'], /invalid --wait 'soon'/));
+  it('an unknown --network', () =>
+    refused(['create', n, ...bootArgs, '--network', 'wifi'], /invalid --network 'wifi'/));
+  it('the same --network twice', () =>
+    refused(
+      ['create', n, ...bootArgs, '--network', 'user', '--network', 'user'],
+      /--network user is given twice/,
+    ));
+  it('--port with only a bridge NIC', () =>
+    refused(
+      ['create', n, ...bootArgs, '--network', 'bridge=virbr0', '--port', '18099:80'],
+      /--port needs user networking \(passt\)/,
+    ));
   it('an unknown option', () => refused(['create', n, '--bogus'], /unknown option '--bogus'/));
   it('logs --follow with --json', () => refused(['logs', other, '-f', '--json'], /use it without --json/));
   it('an unknown option to a nested command (port add, host bridge-setup)', async () => {

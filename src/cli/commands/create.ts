@@ -30,7 +30,12 @@ export function define(program: Command): void {
       collect,
       [] as string[],
     )
-    .option('--network <mode>', "'user' (passt, default) or 'bridge=NAME'", 'user')
+    .option(
+      '--network <mode>',
+      "'user' (passt, default) or 'bridge=NAME'; repeat for a NIC of each (the first gets the default route)",
+      collect,
+      [] as string[],
+    )
     .addOption(
       new Option('--accel <mode>', 'acceleration')
         .choices(['auto', 'kvm', 'tcg'] as const)
@@ -66,6 +71,7 @@ Examples:
   roost create web --image ~/images/debian-12.qcow2 --port 8080:80 --port 2222:22
   roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
+  roost create lab --image debian-12 --network user --network bridge=virbr0 --port 8080:80   # both
 Nothing is created when an option is wrong; a failure part way removes what was made.`,
     )
     .action(async (name, opts, cmd) =>
