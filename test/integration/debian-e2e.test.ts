@@ -157,7 +157,9 @@ describe('Debian cloud guest from an imported image', () => {
       ),
     ).toBe(true);
     const forwardedAfterMs = Date.now() - started;
-    expect(forwardedAfterMs).toBeLessThan(30_000);
+    console.log(`auto-ports: forwarded ${forwardedAfterMs} ms after the listener started`);
+    // "Within a few seconds" (issue 5): the watcher polls every second; ~1 s measured under TCG.
+    expect(forwardedAfterMs).toBeLessThan(10_000);
 
     await roost(user, ['ssh', name, '--', 'pkill', '-f', 'http.server']);
     expect(await waitUntil(async () => !(await listed()), 30_000, 200)).toBe(true);
@@ -167,6 +169,43 @@ describe('Debian cloud guest from an imported image', () => {
         .catch(() => 'refused'),
     ).toBe('refused');
   });
+
+  it('port add on the running guest re-plugs its NIC, watched by the agent; the new forward serves', async () => {
+    const port = await freePort();
+    const r = await roostJson<{ applied: string; nicGapMs: number; guestBackMs: number | null }>(
+      user,
+      ['port', 'add', name, `127.0.0.1:${port}:8001`],
+      { timeoutMs: 240_000 },
+    );
+    // The guest agent answers, so the default (auto) re-plugs rather than deferring to the next start.
+    expect(r.applied).toBe('replug');
+    expect(r.guestBackMs).toEqual(expect.any(Number));
+    console.log(`port add (live): NIC gone ${r.nicGapMs} ms, guest address back after ${r.guestBackMs} ms`);
+    // ssh goes over the same (re-plugged) NIC: once it works again, a listener on the new guest port.
+    expect(
+      await waitUntil(async () => (await roost(user, ['ssh', name, '--', 'true'])).code === 0, 120_000, 1000),
+    ).toBe(true);
+    const serve = await roost(user, [
+      'ssh',
+      name,
+      '--',
+      'sh',
+      '-c',
+      `'nohup python3 -m http.server 8001 >/dev/null 2>&1 &'`,
+    ]);
+    expect(serve.code, serve.stderr).toBe(0);
+    expect(
+      await waitUntil(
+        () =>
+          httpGet(port)
+            .then((h) => h.status === 200)
+            .catch(() => false),
+        60_000,
+        500,
+      ),
+    ).toBe(true);
+    await roost(user, ['ssh', name, '--', 'pkill', '-f', 'http.server']);
+  }, 300_000);
 
   it('rm removes the seed, the host key and the ssh config entry', async () => {
     const info = await roostJson<{ disks: { path: string; device: string }[] }>(user, ['info', name]);
