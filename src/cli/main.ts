@@ -12,7 +12,7 @@ import { buildProgram } from './program.js';
 setFlagsFromString('--no-opt');
 
 async function main(): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(process.argv.slice(2));
   // Usage errors exit 2 (commander's default is 1), help and --version exit 0.
   try {
     await program.parseAsync(process.argv);

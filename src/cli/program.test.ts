@@ -1,6 +1,7 @@
 import { CommanderError, type Command } from '@commander-js/extra-typings';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from './program.js';
+import { COMMANDS } from './commands/index.js';
+import { buildProgram, commandNamedIn } from './program.js';
 
 /** Every command of the tree with its path from the top: ['port', 'add'], ['host', 'bridge-setup'], … */
 function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
@@ -45,5 +46,39 @@ describe('the command tree', () => {
       expect((thrown as CommanderError).exitCode, path.join(' ')).toBeGreaterThan(0);
     }
     expect(exit).not.toHaveBeenCalled();
+  });
+});
+
+describe('defining only the command that runs', () => {
+  const top = (args: string[]) => buildProgram(args).commands.map((c) => c.name());
+
+  it("lists each command's real name and aliases (what its define() registers)", () => {
+    for (const entry of COMMANDS) {
+      const program = buildProgram(['--help']);
+      const cmd = program.commands.find((c) => c.name() === entry.names[0]);
+      expect(cmd, entry.names[0]).toBeDefined();
+      expect([cmd!.name(), ...cmd!.aliases()]).toEqual(entry.names);
+    }
+    expect(top([]).length).toBe(COMMANDS.length);
+  });
+
+  it('defines just the named command, after global options, by name or alias', () => {
+    expect(top(['ip', 'web', '--json'])).toEqual(['ip']);
+    expect(top(['-c', 'qemu:///session', '--json', '-q', 'list'])).toEqual(['ls']);
+    expect(top(['--connect=qemu:///session', 'port', 'add', 'web', '8080:80'])).toEqual(['port']);
+  });
+
+  it('defines them all for help, no command, a typo or anything unclear', () => {
+    for (const args of [[], ['--help'], ['-V'], ['sl'], ['help', 'ls'], ['-qc', 'qemu:///session', 'ls']])
+      expect(top(args).length, args.join(' ')).toBe(COMMANDS.length);
+    expect(commandNamedIn(['--', 'ls'])).toBeUndefined();
+  });
+
+  it('parses the named command as the whole table would', async () => {
+    const program = buildProgram(['ls', '--bogus']);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const thrown = await program.parseAsync(['ls', '--bogus'], { from: 'user' }).catch((e: unknown) => e);
+    expect((thrown as CommanderError).code).toBe('commander.unknownOption');
+    vi.restoreAllMocks();
   });
 });

@@ -22,24 +22,32 @@ import { define as image } from './image.js';
 
 export type DefineCommand = (program: Command) => void;
 
-export const COMMANDS: DefineCommand[] = [
-  create,
-  start,
-  stop,
-  restart,
-  rm,
-  edit,
-  ls,
-  info,
-  logs,
-  consoleCmd,
-  port,
-  ip,
-  ssh,
-  connection,
-  doctor,
-  host,
-  web,
-  events,
-  image,
+/** A top-level command: the names it answers to (name, then aliases) and what defines it. */
+export interface CommandEntry {
+  names: readonly string[];
+  define: DefineCommand;
+}
+
+// The names are repeated here so that a start-up can define only the command it runs (program.ts); a unit test
+// checks them against what each define() registers.
+export const COMMANDS: CommandEntry[] = [
+  { names: ['create'], define: create },
+  { names: ['start'], define: start },
+  { names: ['stop'], define: stop },
+  { names: ['restart'], define: restart },
+  { names: ['rm', 'remove'], define: rm },
+  { names: ['edit'], define: edit },
+  { names: ['ls', 'list'], define: ls },
+  { names: ['info'], define: info },
+  { names: ['logs'], define: logs },
+  { names: ['console'], define: consoleCmd },
+  { names: ['port'], define: port },
+  { names: ['ip'], define: ip },
+  { names: ['ssh'], define: ssh },
+  { names: ['connection'], define: connection },
+  { names: ['doctor'], define: doctor },
+  { names: ['host'], define: host },
+  { names: ['web'], define: web },
+  { names: ['events'], define: events },
+  { names: ['image'], define: image },
 ];
