@@ -158,8 +158,11 @@ export function findSessionDaemon(env: NodeJS.ProcessEnv = process.env): Session
 export interface AutostartOptions {
   /** Start a daemon when nobody listens (default true; LIBVIRT_AUTOSTART=0 in `env` turns it off). */
   autostart?: boolean;
-  /** Executable to start; undefined means none is installed (reported when one is needed). */
-  daemon?: string;
+  /**
+   * Executable to start, or how to find it — asked only when nobody listens, so a connection to a running daemon
+   * costs no $PATH search; undefined means none is installed (reported when one is needed).
+   */
+  daemon?: string | (() => string | undefined);
   /** Name of the daemon that serves this socket, for error messages when `daemon` is missing. */
   daemonName?: string;
   /** What to tell the user when nobody listens and autostart is off (default: how to start a daemon). */
@@ -208,7 +211,7 @@ export async function connectWithAutostart(path: string, opts: AutostartOptions 
       { cause: first.error },
     );
   }
-  const daemon = opts.daemon;
+  const daemon = typeof opts.daemon === 'function' ? opts.daemon() : opts.daemon;
   if (!daemon) {
     throw new DaemonUnavailableError(
       `no libvirt session daemon at ${path} and none could be started: ` +

@@ -27,7 +27,7 @@ export async function dialUnix(uri: LibvirtUri, opts: UnixDialOptions = {}): Pro
     autostart,
     // The daemon that serves the chosen socket; if it is not installed (libvirt-sock chosen but only
     // virtqemud present, or the reverse) none is started, as in libvirt, and the error names it.
-    daemon: autostart ? (opts.daemonPath ?? findDaemon(target.daemon, env)) : undefined,
+    daemon: autostart ? () => opts.daemonPath ?? findDaemon(target.daemon, env) : undefined,
     daemonName: target.daemon,
     hint: autostart ? undefined : notListeningHint(uri, opts, env),
     env,
