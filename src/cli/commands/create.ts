@@ -24,17 +24,21 @@ export function define(program: Command): void {
       '--disk <size>',
       'disk size, e.g. 20G (default: the image size, at least 20G; none for --kernel alone)',
     )
-    .option(
-      '-p, --port <spec>',
-      'forward [ADDR:]HOST:GUEST[/tcp|udp] (repeatable; ADDR defaults to 127.0.0.1)',
-      collect,
-      [] as string[],
+    .addOption(
+      new Option(
+        '-p, --port <spec>',
+        'forward [ADDR:]HOST:GUEST[/tcp|udp] (repeatable; ADDR defaults to 127.0.0.1)',
+      )
+        .argParser(collect)
+        .default([] as string[], 'none'),
     )
-    .option(
-      '--network <mode>',
-      "'user' (passt, default) or 'bridge=NAME'; repeat for a NIC of each (the first gets the default route)",
-      collect,
-      [] as string[],
+    .addOption(
+      new Option(
+        '--network <mode>',
+        "'user' (passt) or 'bridge=NAME'; repeat for a NIC of each (the first gets the default route)",
+      )
+        .argParser(collect)
+        .default([] as string[], 'user'),
     )
     .addOption(
       new Option('--accel <mode>', 'acceleration')
