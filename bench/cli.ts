@@ -73,7 +73,8 @@ export async function benchCli(opts: {
   // create → running, both ways, from the same base image.
   const base = join(user.home, 'bench-base.qcow2');
   await timed(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '64M']);
-  const rounds = opts.createRounds ?? 3;
+  // 7, not 3: a create is ~0.5 s of libvirt and QEMU work whose time swings ±30 % on this host; 3 rounds were too few.
+  const rounds = opts.createRounds ?? 7;
   for (let i = 0; i < rounds; i++) {
     const port = 19100 + i * 2;
     const order = i % 2 === 0 ? ['roost', 'virt-install'] : ['virt-install', 'roost'];
