@@ -9,8 +9,9 @@ import {
   type HostFacts,
   type RootCommand,
 } from './bridge-setup.js';
+import { BRIDGE_HELPER, readyHostFacts } from './testing.js';
 
-const HELPER = '/usr/lib/qemu/qemu-bridge-helper';
+const HELPER = BRIDGE_HELPER;
 const debianFresh: HostFacts = {
   ipForward: '0',
   helper: { path: HELPER, mode: 0o100755, uid: 0 },
@@ -22,17 +23,7 @@ const debianFresh: HostFacts = {
   dhcpRunning: false,
   tunMode: 0o20666,
 };
-const done: HostFacts = {
-  ipForward: '1',
-  helper: { path: HELPER, mode: 0o104755, uid: 0 },
-  bridgeConf: { path: '/etc/qemu/bridge.conf', mode: 0o100644, text: 'allow virbr0\n' },
-  includes: {},
-  bridgeExists: true,
-  defaultNetworkDefined: true,
-  defaultNetworkAutostart: true,
-  dhcpRunning: false,
-  tunMode: 0o20666,
-};
+const done: HostFacts = readyHostFacts;
 const argvs = (cmds: RootCommand[]) => cmds.map((c) => c.argv.join(' '));
 
 describe('planBridgeSetup for virbr0', () => {

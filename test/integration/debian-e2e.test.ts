@@ -28,6 +28,10 @@ const paths = roostPaths(userEnv(user));
 const image = scope.name('img');
 const name = scope.name('vm');
 let sshPort: number;
+
+/** A listener in the guest, started over ssh and left running (python3 is there: cloud-init needs it). */
+const serveInGuest = (port: number) =>
+  roost(user, ['ssh', name, '--', 'sh', '-c', `'nohup python3 -m http.server ${port} >/dev/null 2>&1 &'`]);
 let created: { state: string; sshUser: string | null; ports: string[]; waitedMs: number | null };
 
 beforeAll(async () => {
@@ -130,15 +134,7 @@ describe('Debian cloud guest from an imported image', () => {
     const watch = await roost(user, ['port', 'watch', '--detach', name]);
     expect(watch.code, watch.stderr).toBe(0);
     const port = await freePort();
-    // A listener in the guest, started over ssh and left running (python3 is there: cloud-init needs it).
-    const serve = await roost(user, [
-      'ssh',
-      name,
-      '--',
-      'sh',
-      '-c',
-      `'nohup python3 -m http.server ${port} >/dev/null 2>&1 &'`,
-    ]);
+    const serve = await serveInGuest(port);
     expect(serve.code, serve.stderr).toBe(0);
     const listed = async () =>
       (await roostJson<{ ports: { host: string; state: string }[] }>(user, ['port', 'ls', name])).ports.some(
@@ -185,14 +181,7 @@ describe('Debian cloud guest from an imported image', () => {
     expect(
       await waitUntil(async () => (await roost(user, ['ssh', name, '--', 'true'])).code === 0, 120_000, 1000),
     ).toBe(true);
-    const serve = await roost(user, [
-      'ssh',
-      name,
-      '--',
-      'sh',
-      '-c',
-      `'nohup python3 -m http.server 8001 >/dev/null 2>&1 &'`,
-    ]);
+    const serve = await serveInGuest(8001);
     expect(serve.code, serve.stderr).toBe(0);
     expect(
       await waitUntil(

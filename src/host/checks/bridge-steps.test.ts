@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { HostFacts } from '../bridge-setup.js';
+import { readyHostFacts } from '../testing.js';
 import { bridgeStepChecks } from './bridge-steps.js';
 
-const READY: HostFacts = {
-  ipForward: '1',
-  helper: undefined,
-  bridgeConf: null,
-  includes: {},
-  bridgeExists: true,
-  defaultNetworkDefined: true,
-  defaultNetworkAutostart: true,
-  dhcpRunning: false,
-  tunMode: 0o20666,
-};
+const READY: HostFacts = readyHostFacts;
 
 const byId = (facts: HostFacts, uid = 1000) =>
   Object.fromEntries(bridgeStepChecks(facts, uid).map((c) => [c.id, c]));
