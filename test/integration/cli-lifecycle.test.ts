@@ -156,6 +156,13 @@ describe('roost create → stop → start → rm', () => {
     expect((await httpGet(port)).body).toContain('roost tiny guest OK');
   });
 
+  it('start --wait on a running VM: says so, and shows the wait as a phase with its time', async () => {
+    const r = await roost(user, ['start', name, '--wait', 'port:80']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${name} was already running; ready after \\d+\\.\\d s`));
+    expect(r.stderr).toMatch(/✓ waiting for guest port 80 \(\d+\.\d s\)/);
+  });
+
   it('removes everything it made and nothing else', async () => {
     const r = await roostJson<{ deletedDisks: string[] }>(user, ['rm', '--force', name]);
     expect(r.deletedDisks).toEqual([join(paths.pool, `${name}.qcow2`)]);
@@ -321,6 +328,7 @@ describe('a guest that does not get ready: the wait fails with the end of its se
       '40',
     ]);
     expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/✗ waiting for guest port 81 \(\d+\.\d s\)/);
     expect(r.stderr).toMatch(/guest port 81 did not answer on 127\.0\.0\.1:\d+ within 40 s/);
     expect(r.stderr).toContain(`the end of its serial console (${serialLog}):`);
     // It booted: the console says so, and the user sees it without running roost logs.

@@ -130,14 +130,8 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           );
           let waitedMs: number | undefined;
           if (r.started && wait.kind !== 'none') {
-            if (wait.kind === 'port') progress.phase(`waiting for guest port ${wait.port}`);
-            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS, (step) =>
-              progress.phase(
-                step === 'booting'
-                  ? 'booting (until its sshd answers)'
-                  : 'cloud-init (first boot: user, ssh key)',
-              ),
-            );
+            const { reportWaitPhases } = await import('../wait-phases.js');
+            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS, reportWaitPhases(progress, wait));
           }
           progress.done(wait.kind === 'ssh' && waitedMs !== undefined ? '✓ ssh ready' : undefined);
           if (r.started && opts.autoPorts) {

@@ -20,18 +20,33 @@ export function define(program: Command): void {
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const [{ startVm }, { parseWait, waitUntilReady }, { parseTimeout }] = await Promise.all([
-          import('../../vm/start.js'),
-          import('../../vm/wait.js'),
-          import('../../vm/input.js'),
-        ]);
+        const [{ startVm }, { parseWait, waitUntilReady }, { parseTimeout }, { createPhaseReporter }] =
+          await Promise.all([
+            import('../../vm/start.js'),
+            import('../../vm/wait.js'),
+            import('../../vm/input.js'),
+            import('../../term/phases.js'),
+          ]);
         const wait = parseWait(opts.wait);
         const timeoutS = parseTimeout(opts.waitTimeout);
         const ctx = await context();
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
         if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(ctx, name);
-        const waitedMs = (await waitUntilReady(ctx, r, wait, timeoutS)) ?? null;
+        let waitedMs: number | null = null;
+        if (wait.kind !== 'none') {
+          // As create shows them: what --wait waits for, each phase with its time (stderr).
+          const progress = createPhaseReporter(process.stderr, !out.json && !out.quiet);
+          const { reportWaitPhases } = await import('../wait-phases.js');
+          try {
+            waitedMs =
+              (await waitUntilReady(ctx, r, wait, timeoutS, reportWaitPhases(progress, wait))) ?? null;
+            progress.done();
+          } catch (e) {
+            progress.fail();
+            throw e;
+          }
+        }
         const result = { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
         out.result(result, () => {
           const line = r.alreadyRunning ? `${name} was already running` : `${name} started`;
