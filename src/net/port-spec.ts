@@ -91,3 +91,8 @@ export function forwardsOverlap(a: PortForward, b: PortForward): boolean {
 export function isWildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
 }
+
+/** Where this host connects to reach a forward: its own address, or loopback for a wildcard listen. */
+export function dialAddress(f: PortForward): string {
+  return f.address === '0.0.0.0' ? '127.0.0.1' : f.address === '::' ? '::1' : f.address;
+}

@@ -10,7 +10,7 @@
 // endpoints are reported instead.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nicSource, parseDomainXml, type ParsedNic } from '../domain-xml/parse.js';
+import { nicSource, parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import {
@@ -182,7 +182,27 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
 export async function vmAddresses(ctx: VmContext, name: string, opts: IpOptions = {}): Promise<VmAddresses> {
   const dom = await lookupVm(ctx, name);
   const [{ state }, xml] = await Promise.all([ctx.client.getState(dom), ctx.client.getXml(dom)]);
-  const parsed = parseDomainXml(xml);
+  return addressesIn(ctx, dom, parseDomainXml(xml), state, opts);
+}
+
+/** vmAddresses for a domain the caller has already looked up and read (resolveSshTarget): no second read. */
+export async function addressesOf(
+  ctx: VmContext,
+  dom: Domain,
+  parsed: ParsedDomain,
+  opts: IpOptions = {},
+): Promise<VmAddresses> {
+  return addressesIn(ctx, dom, parsed, (await ctx.client.getState(dom)).state, opts);
+}
+
+async function addressesIn(
+  ctx: VmContext,
+  dom: Domain,
+  parsed: ParsedDomain,
+  state: number,
+  opts: IpOptions,
+): Promise<VmAddresses> {
+  const name = dom.name;
   const running = state === 1 || state === 2 || state === 3;
   const nics: NicAddresses[] = [];
   for (const n of parsed.nics) {

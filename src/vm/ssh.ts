@@ -2,13 +2,14 @@
 //
 // The target comes from the domain itself: passt VMs are reached through the host port forwarded to guest port
 // 22 (on 127.0.0.1), bridged ones at the address `roost ip` finds, with the login user and key roost recorded at
-// create time. Host keys are remembered per VM
-// in roost's own known_hosts file (keyed by the alias NAME.roost, so a forwarded port reused by another VM cannot
-// be mistaken for this one), and forgotten when the VM is removed or created again.
+// create time. Host keys are remembered per VM in roost's own known_hosts file (keyed by the alias NAME.roost, so
+// a forwarded port reused by another VM cannot be mistaken for this one), and forgotten when the VM is removed or
+// created again.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
+import { dialAddress } from '../net/port-spec.js';
 import type { SshHostEntry } from '../net/ssh-config.js';
 import { cliEntryFile } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
@@ -39,10 +40,9 @@ export function sshTargetOf(name: string, p: ParsedDomain): SshTarget | undefine
       const f = toPortForward(spec);
       const span = f.hostEnd - f.hostStart;
       if (f.proto === 'tcp' && f.guestStart <= 22 && 22 <= f.guestStart + span) {
-        const host = f.address === '0.0.0.0' ? '127.0.0.1' : f.address === '::' ? '::1' : f.address;
         return {
           alias: `${name}.roost`,
-          host,
+          host: dialAddress(f),
           port: f.hostStart + (22 - f.guestStart),
           user: p.roost?.sshUser ?? 'root',
           identityFile: p.roost?.sshKeyPath,
@@ -70,8 +70,8 @@ export async function resolveSshTarget(ctx: VmContext, name: string): Promise<Ss
       { hint: `forward one: roost port add ${name} 2222:22` },
     );
   }
-  const { vmAddresses } = await import('./ip.js');
-  const found = await vmAddresses(ctx, dom.name);
+  const { addressesOf } = await import('./ip.js');
+  const found = await addressesOf(ctx, dom, parsed);
   if (found.ip === null) {
     throw new RoostError('SSH_ADDRESS_UNKNOWN', `no address is known for VM '${name}' (${found.state}) yet`, {
       hint:

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { RoostError, UsageError } from '../errors.js';
 import { waitForPort } from '../net/wait-port.js';
-import { parsePortForward, type PortForward } from '../net/port-spec.js';
+import { dialAddress, parsePortForward, type PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 
 export type WaitFor = { kind: 'none' } | { kind: 'ssh' } | { kind: 'port'; port: number };
@@ -82,7 +82,7 @@ export async function waitUntilReady(
 async function waitForGuestPort(r: WaitTarget, port: number, timeoutS: number, signal: AbortSignal) {
   const fwd = forwardFor(r.ports, port);
   const hostPort = fwd.hostStart + (port - fwd.guestStart);
-  const host = fwd.address === '0.0.0.0' ? '127.0.0.1' : fwd.address === '::' ? '::1' : fwd.address;
+  const host = dialAddress(fwd);
   const ms = await waitForPort(host, hostPort, { timeoutMs: timeoutS * 1000, signal });
   if (ms === undefined) {
     throw new RoostError(
