@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDomainXml } from './build.js';
 import { DomainXmlError } from './errors.js';
+import { hasQuickCpuProbe, QEMU_XMLNS } from './quick-cpu-probe.js';
 import { ROOST_XMLNS, type VmSpec } from './spec.js';
 import { sampleSpec, specCases, validateWithLibvirt } from './testing.js';
 import { childElements, firstChild, parseXml, textContent, type XmlElement } from './xml.js';
@@ -46,7 +47,7 @@ describe('buildDomainXml', () => {
 
   it('writes the default shape: TCG, q35, UEFI without secure boot, virtio disk, passt ports', () => {
     const root = tree(sampleSpec());
-    expect(attrs(root)).toEqual({ type: 'qemu' });
+    expect(attrs(root)).toEqual({ type: 'qemu', 'xmlns:qemu': QEMU_XMLNS });
     expect(textContent(path(root, 'name'))).toBe('demo');
     expect(attrs(path(root, 'memory'))).toEqual({ unit: 'MiB' });
     expect(textContent(path(root, 'memory'))).toBe('1024');
@@ -127,8 +128,31 @@ describe('buildDomainXml', () => {
 
   it('uses type kvm and host-passthrough with KVM', () => {
     const root = tree(sampleSpec({ accel: 'kvm' }));
-    expect(attrs(root)).toEqual({ type: 'kvm' });
+    expect(attrs(root)).toEqual({ type: 'kvm', 'xmlns:qemu': QEMU_XMLNS });
     expect(attrs(path(root, 'cpu'))).toMatchObject({ mode: 'host-passthrough' });
+  });
+
+  it('takes cpu-unavailable-features away, so libvirt reads the CPU in 3 QMP calls; quickCpuProbe: false does not', () => {
+    const root = tree(sampleSpec());
+    const caps = firstChild(root, 'qemu:capabilities')!;
+    expect(childElements(caps).map((c) => [c.name, attrs(c)])).toEqual([
+      ['qemu:del', { capability: 'cpu-unavailable-features' }],
+    ]);
+    expect(hasQuickCpuProbe(root)).toBe(true);
+    const plain = tree(sampleSpec({ quickCpuProbe: false }));
+    expect(attrs(plain)).toEqual({ type: 'qemu' });
+    expect(firstChild(plain, 'qemu:capabilities')).toBeUndefined();
+    expect(hasQuickCpuProbe(plain)).toBe(false);
+  });
+
+  it('finds the override under any prefix bound to QEMU namespace, and only then', () => {
+    const doc = (ns: string) =>
+      parseXml(
+        `<domain type='qemu' xmlns:q='${ns}'><q:capabilities><q:del capability='cpu-unavailable-features'/>` +
+          `</q:capabilities></domain>`,
+      ).root;
+    expect(hasQuickCpuProbe(doc(QEMU_XMLNS))).toBe(true);
+    expect(hasQuickCpuProbe(doc('urn:other'))).toBe(false);
   });
 
   it('writes BIOS as no firmware at all', () => {

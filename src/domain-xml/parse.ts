@@ -4,6 +4,7 @@
 import { DomainXmlError } from './errors.js';
 import { findRoostElement, parseRoostElement } from './metadata.js';
 import { parsePortForwards, type PortExclusion } from './ports.js';
+import { hasQuickCpuProbe } from './quick-cpu-probe.js';
 import {
   GUEST_AGENT_CHANNEL,
   type Accel,
@@ -72,6 +73,8 @@ export interface ParsedDomain {
   vncTcp: { address: string | undefined; port: number | undefined } | null;
   guestAgent: boolean;
   memballoon: string | undefined;
+  /** The domain carries roost's CPU-probe override (quick-cpu-probe.ts). */
+  quickCpuProbe: boolean;
   /** Undefined for domains roost did not create. */
   roost: RoostMetadata | undefined;
 }
@@ -263,6 +266,7 @@ export function readDomain(root: XmlElement): ParsedDomain {
         childElements(d, 'target').some((t) => t.attrs.get('name') === GUEST_AGENT_CHANNEL),
     ),
     memballoon: deviceList.find((d) => d.name === 'memballoon')?.attrs.get('model'),
+    quickCpuProbe: hasQuickCpuProbe(root),
     roost: roostEl === undefined ? undefined : parseRoostElement(roostEl),
   };
 }
@@ -307,6 +311,7 @@ export function toVmSpec(parsed: ParsedDomain): VmSpec {
     ...(parsed.memballoon === 'none' || parsed.memballoon === 'virtio'
       ? { memballoon: parsed.memballoon }
       : {}),
+    ...(parsed.quickCpuProbe ? {} : { quickCpuProbe: false }),
     roost: parsed.roost ?? { createdBy: '' },
   };
 }

@@ -114,6 +114,7 @@ export function specCases(): Array<[string, VmSpec]> {
     ['UEFI disk boot with passt ports (the default shape)', sampleSpec()],
     ['BIOS disk boot', sampleSpec({ firmware: 'bios' })],
     ['KVM', sampleSpec({ accel: 'kvm' })],
+    ['without the CPU-probe override', sampleSpec({ quickCpuProbe: false })],
     [
       'direct kernel boot',
       sampleSpec({

@@ -119,6 +119,14 @@ describe('roost create → stop → start → rm', () => {
     ]);
     expect(json).toMatchObject({ name, kind: 'serial', path: join(paths.logs, `${name}.serial.log`) });
     expect(json.text).toContain(guest.readyMarker);
+    // The daemon kept roost's CPU-probe override and applied it (libvirt logs it as a taint): the start that
+    // skips ~460 QMP round trips (src/domain-xml/quick-cpu-probe.ts).
+    const qemuLog = await roostJson<{ kind: string; text: string }>(user, ['logs', name, '--qemu']);
+    expect(qemuLog.kind).toBe('qemu');
+    expect(qemuLog.text).toMatch(/tainted: custom-hypervisor-feature/);
+    expect((await ctx.client.getXml(await ctx.client.lookupDomain(name))).replace(/\s+/g, ' ')).toContain(
+      "<qemu:capabilities> <qemu:del capability='cpu-unavailable-features'/> </qemu:capabilities>",
+    );
 
     const input = new PassThrough();
     const output = new PassThrough();
