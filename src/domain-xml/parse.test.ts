@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDomainXml } from './build.js';
 import { assignTargets } from './devices.js';
 import { DomainXmlError } from './errors.js';
-import { nicSource, parseDomainXml, toVmSpec } from './parse.js';
+import { nicSource, parseDomainXml, parseNicsOnly, toVmSpec } from './parse.js';
 import { DEFAULT_PORT_ADDRESS, type VmSpec } from './spec.js';
 import { sampleSpec, specCases } from './testing.js';
 
@@ -264,5 +264,36 @@ describe('nicSource', () => {
       </devices></domain>`,
     ).nics;
     expect(nics.map(nicSource)).toEqual(['bridge:br0', 'network:default', 'udp']);
+  });
+});
+
+describe('parseNicsOnly: the NICs alone, as parseDomainXml reads them', () => {
+  it.each([
+    ['libvirt-dumped.xml', fixture('libvirt-dumped.xml')],
+    ['handmade.xml', fixture('handmade.xml')],
+    ...specCases().map(([what, spec]) => [what, buildDomainXml(spec)] as [string, string]),
+  ])('%s', (_what, xml) => {
+    expect(parseNicsOnly(xml)).toEqual(parseDomainXml(xml).nics);
+  });
+
+  it('reads self-closing interfaces, and nothing that only looks like one before <devices>', () => {
+    const xml = `<domain type='qemu'><name>n</name>
+  <metadata><app:x xmlns:app='urn:a'><interface type='user'><portForward proto='tcp'><range start='1' to='2'/>
+  </portForward></interface></app:x></metadata>
+  <devices>
+    <interface type='network'/>
+    <interfaces-not/>
+    <interface type='user'><backend type='passt'/><portForward proto='udp'><range start='7000'/></portForward>
+    </interface>
+  </devices>
+</domain>`;
+    const nics = parseNicsOnly(xml);
+    expect(nics.map((n) => n.type)).toEqual(['network', 'user']);
+    expect(nics[1]!.ports).toEqual(parseDomainXml(xml).nics[1]!.ports);
+    expect(nics[1]!.ports).toHaveLength(1);
+  });
+
+  it('finds none in a document without interfaces', () => {
+    expect(parseNicsOnly("<domain type='qemu'><name>n</name><devices/></domain>")).toEqual([]);
   });
 });

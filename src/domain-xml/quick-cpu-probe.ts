@@ -26,7 +26,9 @@ export function buildQuickCpuProbe(): XmlElement {
 
 /** True when `domain` takes the capability away, under whatever prefix its `<domain>` binds to QEMU's namespace. */
 export function hasQuickCpuProbe(domain: XmlElement): boolean {
-  const prefix = [...domain.attrs].find(([name, value]) => name.startsWith('xmlns:') && value === QEMU_XMLNS)?.[0];
+  const prefix = [...domain.attrs].find(
+    ([name, value]) => name.startsWith('xmlns:') && value === QEMU_XMLNS,
+  )?.[0];
   if (prefix === undefined) return false;
   const p = prefix.slice('xmlns:'.length);
   return childElements(domain, `${p}:capabilities`).some((caps) =>

@@ -1,5 +1,5 @@
 // Port forwards as recorded in domain XML, for conflict checks and listings.
-import { parseDomainXml } from '../domain-xml/parse.js';
+import { parseNicsOnly } from '../domain-xml/parse.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { ExistingForward } from '../net/port-check.js';
 import { fromPortForwardSpec as toPortForward } from '../net/ports.js';
@@ -13,8 +13,6 @@ export async function existingForwards(client: LibvirtClient, except?: string): 
   const doms = (await client.listDomains()).filter((d) => d.name !== except);
   const xmls = await Promise.all(doms.map((d) => client.getXml(d, INACTIVE_XML)));
   return xmls.flatMap((xml, i) =>
-    parseDomainXml(xml).nics.flatMap((n) =>
-      n.ports.map((p) => ({ vm: doms[i]!.name, forward: toPortForward(p) })),
-    ),
+    parseNicsOnly(xml).flatMap((n) => n.ports.map((p) => ({ vm: doms[i]!.name, forward: toPortForward(p) }))),
   );
 }

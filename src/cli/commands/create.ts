@@ -1,8 +1,19 @@
 // roost create NAME: a new VM from a disk image, an installer ISO or a kernel, with passt port forwards.
 import { Option, type Command } from '@commander-js/extra-typings';
+import type { PullProgress } from '../../images/types.js';
 import { runAction } from '../action.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** Download progress, for an --image that may be downloaded: the bar's module (~30 KB) is loaded only then. */
+async function pullProgressFor(
+  image: string | undefined,
+  out: { json: boolean; quiet: boolean },
+): Promise<PullProgress | undefined> {
+  if (image === undefined || image.includes('/')) return undefined; // a file: nothing to download
+  const { createPullProgress } = await import('../../term/progress.js');
+  return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto');
+}
 
 export function define(program: Command): void {
   program
@@ -80,16 +91,17 @@ Nothing is created when an option is wrong; a failure part way removes what was 
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const [{ createVm }, { createPhaseReporter }] = await Promise.all([
-          import('../../vm/create.js'),
-          import('../../term/phases.js'),
-        ]);
-        const { checkWait, waitUntilReady } = await import('../../vm/wait.js');
-        const { createPullProgress } = await import('../../term/progress.js');
+        // One wave of imports, not one after the other (each wave waits for the last).
+        const [{ createVm }, { createPhaseReporter }, { checkWait, waitUntilReady }, { parseTimeout }] =
+          await Promise.all([
+            import('../../vm/create.js'),
+            import('../../term/phases.js'),
+            import('../../vm/wait.js'),
+            import('../../vm/input.js'),
+          ]);
         const seeded = !!opts.image && opts.cloudInit !== false;
         // A cloud image is for logging in to: by default `create` returns when that works.
         const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
-        const { parseTimeout } = await import('../../vm/input.js');
         const waitTimeoutS = parseTimeout(opts.waitTimeout);
         const labels = {
           image: 'image (downloaded and verified on first use)',
@@ -124,7 +136,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               autoPorts: opts.autoPorts,
               start: opts.start,
               // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
-              onPullProgress: createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto'),
+              onPullProgress: await pullProgressFor(opts.image, out),
             },
             (p) => progress.phase(labels[p]),
           );
