@@ -171,9 +171,10 @@ makes the same VM — the tiny guest's kernel, 256 MiB, one vCPU, a 64 MiB qcow2
 a virtio passt NIC forwarding 127.0.0.1:PORT → 80 — and returns once the domain runs (\`roost create --wait none\`,
 \`virt-install --noautoconsole\`; virt-install 4.1 has no passt options, so they are set with \`--xml\` XPath edits).
 Most of either time is libvirt and QEMU starting the domain: the floor row times libvirt alone starting the VM
-roost has just made (after stopping it). Under TCG, libvirt 11.3 checks the guest CPU's features one QMP
-\`qom-get\` at a time (~460 round trips per start with QEMU 10.0, which lacks \`qom-list-get\`) — most of the floor,
-and paid by every tool that starts a domain through libvirt. A ratio of 3× over virt-install would need a create
-faster than that floor.
+roost has just made (after stopping it). Under TCG, libvirt 11.3 reads a started guest's CPU features one QMP
+\`qom-get\` at a time (~460 round trips with QEMU 10.0, which lacks \`qom-list-get\`): ~150 ms of a tiny guest's
+start here. roost's domains take that probe's capability away (three calls instead; see docs/vm-lifecycle.md),
+virt-install's do not. What roost adds to the floor is Node's start-up, the checks (every other VM's XML), the
+overlay (libvirt runs \`qemu-img\`) and the definition.
 `;
 }
