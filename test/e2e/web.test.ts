@@ -14,6 +14,7 @@ import {
   harness,
   tinyPageAnswers,
   roost,
+  roostJson,
   tinyGuest,
   tinyCreateArgs,
   waitUntil,
@@ -196,11 +197,18 @@ describe('roost web in Chromium', () => {
     await page.getByLabel('Kernel command line').fill(guest.cmdline);
     await page.getByLabel('Memory').fill('256M');
     await page.getByLabel('CPUs').fill('1');
+    await page.getByLabel('Networks').fill('user bridge=virbr0');
     await page.getByLabel('Start it now').uncheck();
     await shot('web-create.png');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator(`tr[data-vm="${formVm}"][data-state="shutoff"]`).waitFor({ timeout: 30_000 });
     expect(await domainNames(uri)).toContain(formVm);
+    // The form's networks reached the VM, a NIC each, as `--network user --network bridge=virbr0` makes them
+    // (defined only: the bridge need not exist until it starts).
+    expect((await roostJson<{ networks: string[] }>(user, ['info', formVm])).networks).toEqual([
+      'user',
+      'bridge:virbr0',
+    ]);
 
     await page.getByRole('tab', { name: 'Host check' }).click();
     await page.locator('[data-testid="doctor-summary"]').waitFor({ timeout: 60_000 });

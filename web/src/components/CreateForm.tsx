@@ -30,6 +30,8 @@ export function CreateForm({ onCreated }: { onCreated: (name: string) => void })
       cpus: text('cpus'),
       disk: text('disk'),
       ports: (text('ports') ?? '').split(/[\s,]+/).filter(Boolean),
+      // As `--network` repeated: one NIC each, the first with the default route; none given is passt alone.
+      network: (text('networks') ?? '').split(/[\s,]+/).filter(Boolean),
       start: f.get('start') === 'on',
     };
     if (source === 'image') body.image = text('image');
@@ -137,6 +139,13 @@ export function CreateForm({ onCreated }: { onCreated: (name: string) => void })
       <label>
         Ports <span class="muted">(space separated, e.g. 8080:80 2222:22)</span>
         <input name="ports" placeholder="8080:80" />
+      </label>
+      <label>
+        Networks{' '}
+        <span class="muted">
+          (space separated: user = passt with the ports above, bridge=virbr0 = an address on that bridge)
+        </span>
+        <input name="networks" placeholder="user" />
       </label>
       <label class="inline">
         <input type="checkbox" name="start" checked /> Start it now
