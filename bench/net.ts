@@ -276,7 +276,9 @@ serve(port) if mode == "serve" else listen_once(port)
  * replies) and a UDP-socket NIC for the agent to report (its frames go to 127.0.0.1:remote, where nothing listens).
  */
 function withBenchNics(xml: string, slirpHostPort: number, udp: { remote: number; local: number }): string {
-  if (!/<domain\b/.test(xml) || !xml.includes('</devices>') || xml.includes('xmlns:qemu='))
+  // roost's domains already bind the qemu: prefix (for their CPU-probe override): use it, or bind it here.
+  const bound = xml.includes(`xmlns:qemu='${QEMU_NS}'`);
+  if (!/<domain\b/.test(xml) || !xml.includes('</devices>') || (!bound && xml.includes('xmlns:qemu=')))
     throw new Error(`unexpected domain XML for ${NAME}`);
   const socketNic = `  <interface type='udp'>
       <mac address='${SOCKET_NIC_MAC}'/>
@@ -294,8 +296,7 @@ function withBenchNics(xml: string, slirpHostPort: number, udp: { remote: number
     <qemu:arg value='virtio-net-pci,netdev=benchslirp,mac=${SLIRP_MAC},bus=pcie.0,addr=0x${SLIRP_SLOT.toString(16)}'/>
   </qemu:commandline>
 </domain>`;
-  return xml
-    .replace(/<domain\b/, `<domain xmlns:qemu='${QEMU_NS}'`)
+  return (bound ? xml : xml.replace(/<domain\b/, `<domain xmlns:qemu='${QEMU_NS}'`))
     .replace('</devices>', socketNic)
     .replace('</domain>', slirp);
 }

@@ -7,10 +7,11 @@
 // answers them in one `qom-list-get`, which libvirt 11.3 does not use yet.
 //
 // Taking that capability away for this domain (`<qemu:capabilities><qemu:del …/>`) sends libvirt down its older
-// x86 path: three calls (`qom-list`, `feature-words`, `filtered-features`), the same answer for roost's CPU modes
-// (`maximum` under TCG, `host-passthrough` under KVM, neither with a feature list, check='none'). libvirt notes the
-// override as a `custom-hypervisor-feature` taint in the domain's log. The one thing it forbids — MSR-based
-// features listed in `<cpu>` — roost never writes; `VmSpec.quickCpuProbe: false` leaves the block out.
+// x86 path: three calls (`qom-list`, `feature-words`, `filtered-features`). That is all libvirt needs for roost's
+// CPU modes (`maximum` under TCG, `host-passthrough` under KVM): no feature list to verify, check='none', and the
+// live definition still gets the features QEMU enabled. libvirt notes the override as a `custom-hypervisor-feature`
+// taint in the domain's log. The one thing the older path forbids — MSR-based features listed in `<cpu>` — roost
+// never writes. `VmSpec.quickCpuProbe: false` leaves the block out.
 import { childElements, element, type XmlElement } from './xml.js';
 
 export const QEMU_XMLNS = 'http://libvirt.org/schemas/domain/qemu/1.0';
