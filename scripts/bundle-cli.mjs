@@ -1,25 +1,51 @@
-// Bundles the CLI (src/cli/main.ts) into dist/cli/main.js plus lazily loaded chunks, after tsc has built dist/.
+// Bundles the CLI (src/cli/main.ts) into dist/cli/main.js plus lazily loaded chunks, as CommonJS.
 //
-// Why: Node's ESM loader resolves every module file on its own, and roost has ~150 of them plus its
-// dependencies: that cost ~100 ms before `roost ls` could do anything (measured: `roost --version` 90 ms vs
-// `node -e 0` 30 ms). One entry file with code-split chunks keeps commands' lazy imports lazy and makes start-up
-// a few file reads. The library entry (dist/index.js) stays tsc's file-per-module output.
-import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+// Why a bundle: Node resolves every module file on its own, and roost has ~150 of them plus its dependencies:
+// that cost ~100 ms before `roost ls` could do anything. esbuild's code splitting keeps each command's lazy
+// imports lazy, with every module in exactly one chunk (one copy of each error class, so `instanceof` holds).
+//
+// Why CommonJS: Node's ESM loader costs ~20 ms more than require() for the same chunks (measured on `roost ls`
+// and `roost --version`: resolving URLs, module jobs, linking), and Node 20 has no compile cache for ES modules.
+// esbuild splits only ES modules, so the chunks are built as ESM and each file is then rewritten to CommonJS on
+// its own: static imports become require(), `import()` becomes a deferred require(), exports stay live getters.
+// dist/cli/package.json tells Node these .js files are CommonJS; the library (dist/*, ESM) does not use them.
+import { build, transform } from 'esbuild';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
-rmSync('dist/cli/chunks', { recursive: true, force: true });
-await build({
+const OUT = 'dist/cli';
+rmSync(OUT, { recursive: true, force: true });
+const result = await build({
   entryPoints: ['src/cli/main.ts'],
-  outdir: 'dist/cli',
+  outdir: OUT,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // Bundled CommonJS dependencies (commander, …) call require() for Node's built-ins: give ESM one.
-  banner: {
-    js: "import { createRequire as __roostRequire } from 'node:module'; const require = __roostRequire(import.meta.url);",
-  },
+  write: false,
+  // package-root.ts finds the package from its own location: in CommonJS that is __filename.
+  define: { 'import.meta.url': '__roostModuleUrl' },
   logLevel: 'warning',
 });
+
+const MODULE_URL = 'const __roostModuleUrl = require("node:url").pathToFileURL(__filename).href;\n';
+for (const file of result.outputFiles) {
+  const { code } = await transform(file.text, {
+    format: 'cjs',
+    target: 'node20',
+    platform: 'node',
+    // import() of a chunk becomes Promise.resolve().then(() => require(chunk)): no ESM loader at all.
+    supported: { 'dynamic-import': false },
+    logLevel: 'warning',
+  });
+  const usesUrl = code.includes('__roostModuleUrl');
+  const hashbang = code.startsWith('#!') ? code.slice(0, code.indexOf('\n') + 1) : '';
+  const body = code.slice(hashbang.length);
+  mkdirSync(dirname(file.path), { recursive: true });
+  writeFileSync(file.path, hashbang + (usesUrl ? MODULE_URL : '') + body, {
+    mode: hashbang ? 0o755 : 0o644,
+  });
+}
+writeFileSync(`${OUT}/package.json`, JSON.stringify({ type: 'commonjs' }, null, 2) + '\n');

@@ -11,6 +11,15 @@ import { buildProgram } from './program.js';
 // `roost ls` spent on code that never runs. Long-lived commands (`roost web`) turn it back on (optimizeForLongRun).
 setFlagsFromString('--no-opt');
 
+// `roost ls | head -1`: the reader is gone, and what is left to print has nowhere to go. Stop quietly, as other
+// command-line tools do, instead of a stack trace about EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 async function main(): Promise<void> {
   const program = buildProgram(process.argv.slice(2));
   // Usage errors exit 2 (commander's default is 1), help and --version exit 0.
@@ -22,4 +31,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Not a top-level await: the bundle is CommonJS (scripts/bundle-cli.mjs). A rejection still ends the process.
+void main();
