@@ -98,16 +98,25 @@ const UNIT_BYTES: Record<string, number> = {
 
 /** A libvirt scaled integer (`<memory unit='KiB'>`; KiB when no unit) in MiB, or undefined if unreadable. */
 export function scaledToMiB(el: XmlElement | undefined): number | undefined {
-  const text = textContent(el)?.trim();
-  if (el === undefined || text === undefined || !/^[0-9]{1,20}$/.test(text)) return undefined;
-  const unit = UNIT_BYTES[(el.attrs.get('unit') ?? 'KiB').toLowerCase()];
+  return el === undefined ? undefined : mibOf(textContent(el), el.attrs.get('unit'));
+}
+
+/** A size element's text and unit attribute (libvirt's default unit is KiB) in whole MiB. */
+export function mibOf(text: string | undefined, unitName = 'KiB'): number | undefined {
+  const digits = text?.trim();
+  if (digits === undefined || !/^[0-9]{1,20}$/.test(digits)) return undefined;
+  const unit = UNIT_BYTES[unitName.toLowerCase()];
   if (unit === undefined) return undefined;
-  return Math.floor((Number(text) * unit) / 1024 ** 2);
+  return Math.floor((Number(digits) * unit) / 1024 ** 2);
 }
 
 function intOf(el: XmlElement | undefined): number | undefined {
-  const text = textContent(el)?.trim();
-  return text !== undefined && /^[0-9]{1,9}$/.test(text) ? Number(text) : undefined;
+  return countOf(textContent(el));
+}
+
+export function countOf(text: string | undefined): number | undefined {
+  const digits = text?.trim();
+  return digits !== undefined && /^[0-9]{1,9}$/.test(digits) ? Number(digits) : undefined;
 }
 
 function parseDisk(disk: XmlElement): ParsedDisk {

@@ -1,6 +1,7 @@
 // roost ls / roost info: what a user wants to see about their VMs, built from libvirt's state and domain XML.
 // Domains made by hand (virsh define, virt-manager) are listed too; `managedBy` says which are roost's.
 import { nicSource, parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { parseDomainSummary, type DomainSummary } from '../domain-xml/summary.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { Domain } from '../libvirt/types.js';
 import { formatPortForward } from '../net/port-spec.js';
@@ -11,7 +12,7 @@ import { formatUuid, lookupVm, stateName } from './lookup.js';
 
 export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
-function summarize(dom: Domain, state: number, p: ParsedDomain): VmSummary {
+function summarize(dom: Domain, state: number, p: DomainSummary): VmSummary {
   return {
     name: dom.name,
     uuid: formatUuid(dom.uuid),
@@ -23,7 +24,7 @@ function summarize(dom: Domain, state: number, p: ParsedDomain): VmSummary {
     networks: p.nics.map((n) =>
       n.type === 'user' ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}` : nicSource(n),
     ),
-    managedBy: p.roost ? 'roost' : 'other',
+    managedBy: p.managedByRoost ? 'roost' : 'other',
   };
 }
 
@@ -32,11 +33,15 @@ async function readOne(client: LibvirtClient, dom: Domain): Promise<{ state: num
   return { state, parsed: parseDomainXml(xml) };
 }
 
-/** All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. */
+/**
+ * All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. Each XML is read
+ * for its summary only (domain-xml/summary.ts), a fraction of a full parse: `ls` reads them all.
+ */
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
-  const doms = await ctx.client.listDomains();
-  const rows = await Promise.all(doms.map((d) => readOne(ctx.client, d)));
-  return doms.map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed)).sort(byName);
+  const { client } = ctx;
+  const doms = await client.listDomains();
+  const rows = await Promise.all(doms.map((d) => Promise.all([client.getState(d), client.getXml(d)])));
+  return doms.map((d, i) => summarize(d, rows[i]![0].state, parseDomainSummary(rows[i]![1]))).sort(byName);
 }
 
 // Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
@@ -54,7 +59,7 @@ export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails
         ? `cdrom ${p.boot.iso}`
         : 'disk';
   return {
-    ...summarize(dom, state, p),
+    ...summarize(dom, state, { ...p, managedByRoost: p.roost !== undefined }),
     id: dom.id >= 0 ? dom.id : null,
     disks: p.disks.map((d) => ({
       path: d.path ?? null,
