@@ -30,6 +30,8 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// ES modules are always strict; the rewritten CommonJS must say so itself (esbuild's transform does not).
+const STRICT = '"use strict";\n';
 const MODULE_URL = 'const __roostModuleUrl = require("node:url").pathToFileURL(__filename).href;\n';
 for (const file of result.outputFiles) {
   const { code } = await transform(file.text, {
@@ -44,7 +46,7 @@ for (const file of result.outputFiles) {
   const hashbang = code.startsWith('#!') ? code.slice(0, code.indexOf('\n') + 1) : '';
   const body = code.slice(hashbang.length);
   mkdirSync(dirname(file.path), { recursive: true });
-  writeFileSync(file.path, hashbang + (usesUrl ? MODULE_URL : '') + body, {
+  writeFileSync(file.path, hashbang + STRICT + (usesUrl ? MODULE_URL : '') + body, {
     mode: hashbang ? 0o755 : 0o644,
   });
 }

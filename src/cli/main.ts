@@ -11,14 +11,20 @@ import { buildProgram } from './program.js';
 // `roost ls` spent on code that never runs. Long-lived commands (`roost web`) turn it back on (optimizeForLongRun).
 setFlagsFromString('--no-opt');
 
-// `roost ls | head -1`: the reader is gone, and what is left to print has nowhere to go. Stop quietly, as other
-// command-line tools do, instead of a stack trace about EPIPE.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
+// A reader that went away (`roost ls | head -1`) is not worth a stack trace about EPIPE:
+//  - stdout carries the result: with nobody reading it, stop, with exit code 141 (128 + SIGPIPE: what a shell
+//    reports for any tool whose output pipe closed under it, e.g. `yes | head -1`), never a false 0;
+//  - stderr carries progress and warnings: stop writing there and let the command finish its work (a `create`
+//    whose phase lines go nowhere still creates, or rolls back, and says which in its exit code).
+const readerGone = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (!readerGone(e)) throw e;
+  process.exit(141);
+});
+process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+  if (!readerGone(e)) throw e;
+  process.stderr.write = () => true;
+});
 
 async function main(): Promise<void> {
   const program = buildProgram(process.argv.slice(2));
@@ -32,4 +38,10 @@ async function main(): Promise<void> {
 }
 
 // Not a top-level await: the bundle is CommonJS (scripts/bundle-cli.mjs). A rejection still ends the process.
-void main();
+// What a top-level await also gave: a command whose work never settled, with nothing left to wait for (a bug),
+// does not exit 0 as if it had succeeded, but 13 as Node's own unsettled top-level await does.
+let settled = false;
+void main().finally(() => (settled = true));
+process.on('exit', () => {
+  if (!settled && (process.exitCode ?? 0) === 0) process.exitCode = 13;
+});
