@@ -27,6 +27,7 @@ import { chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { QEMU_XMLNS as QEMU_NS } from '../src/domain-xml/quick-cpu-probe.js';
 import { connect } from '../src/index.js';
 import { roostPaths } from '../src/paths.js';
 import { readAutoPorts } from '../src/vm/auto-ports.js';
@@ -58,7 +59,6 @@ const SOCKET_NIC_IP = '198.51.100.2';
 /** Debian 12's passt (0.0~git20230309) silently cuts its --socket path to this many characters. */
 const PASST_SOCKET_MAX = 98;
 const INACTIVE_XML = 2;
-const QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
 /**
  * The slirp NIC's slot on the q35 root bus. QEMU sees `<qemu:commandline>` devices before libvirt's, so without an
  * address it would take slot 1, which libvirt has given the video card; libvirt leaves slot 0x10 alone.

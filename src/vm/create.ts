@@ -494,7 +494,7 @@ function gib(bytes: number): string {
 }
 
 /** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */
-function looksLikeCatalogName(ref: string): boolean {
+export function looksLikeCatalogName(ref: string): boolean {
   return !ref.includes('/') && !/\.(qcow2|img|raw)$/i.test(ref) && !existsSync(ref);
 }
 

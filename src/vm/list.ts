@@ -1,6 +1,6 @@
 // roost ls / roost info: what a user wants to see about their VMs, built from libvirt's state and domain XML.
 // Domains made by hand (virsh define, virt-manager) are listed too; `managedBy` says which are roost's.
-import { nicSource, parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { nicSource, parseDomainXml } from '../domain-xml/parse.js';
 import { parseDomainSummary, type DomainSummary } from '../domain-xml/summary.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { Domain } from '../libvirt/types.js';
@@ -28,9 +28,14 @@ function summarize(dom: Domain, state: number, p: DomainSummary): VmSummary {
   };
 }
 
-async function readOne(client: LibvirtClient, dom: Domain): Promise<{ state: number; parsed: ParsedDomain }> {
+/** A VM's state and its XML read by `parse` (the full reader for `info`, the summary for `ls`). */
+async function readOne<T>(
+  client: LibvirtClient,
+  dom: Domain,
+  parse: (xml: string) => T,
+): Promise<{ state: number; parsed: T }> {
   const [{ state }, xml] = await Promise.all([client.getState(dom), client.getXml(dom)]);
-  return { state, parsed: parseDomainXml(xml) };
+  return { state, parsed: parse(xml) };
 }
 
 /**
@@ -38,10 +43,9 @@ async function readOne(client: LibvirtClient, dom: Domain): Promise<{ state: num
  * for its summary only (domain-xml/summary.ts), a fraction of a full parse: `ls` reads them all.
  */
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
-  const { client } = ctx;
-  const doms = await client.listDomains();
-  const rows = await Promise.all(doms.map((d) => Promise.all([client.getState(d), client.getXml(d)])));
-  return doms.map((d, i) => summarize(d, rows[i]![0].state, parseDomainSummary(rows[i]![1]))).sort(byName);
+  const doms = await ctx.client.listDomains();
+  const rows = await Promise.all(doms.map((d) => readOne(ctx.client, d, parseDomainSummary)));
+  return doms.map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed)).sort(byName);
 }
 
 // Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
@@ -51,7 +55,7 @@ function byName(a: VmSummary, b: VmSummary): number {
 
 export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails> {
   const dom = await lookupVm(ctx, name);
-  const { state, parsed: p } = await readOne(ctx.client, dom);
+  const { state, parsed: p } = await readOne(ctx.client, dom, parseDomainXml);
   const boot =
     p.boot.kind === 'kernel'
       ? `kernel ${p.boot.kernel}`

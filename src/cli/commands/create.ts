@@ -5,12 +5,16 @@ import { runAction } from '../action.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-/** Download progress, for an --image that may be downloaded: the bar's module (~30 KB) is loaded only then. */
+/**
+ * Download progress, for an --image that createVm will resolve from the catalogue (the same test it applies):
+ * the bar's module (~30 KB) is loaded only then.
+ */
 async function pullProgressFor(
   image: string | undefined,
+  isCatalogName: (ref: string) => boolean,
   out: { json: boolean; quiet: boolean },
 ): Promise<PullProgress | undefined> {
-  if (image === undefined || image.includes('/')) return undefined; // a file: nothing to download
+  if (image === undefined || !isCatalogName(image)) return undefined; // a file: nothing to download
   const { createPullProgress } = await import('../../term/progress.js');
   return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto');
 }
@@ -92,13 +96,17 @@ Nothing is created when an option is wrong; a failure part way removes what was 
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         // One wave of imports, not one after the other (each wave waits for the last).
-        const [{ createVm }, { createPhaseReporter }, { checkWait, waitUntilReady }, { parseTimeout }] =
-          await Promise.all([
-            import('../../vm/create.js'),
-            import('../../term/phases.js'),
-            import('../../vm/wait.js'),
-            import('../../vm/input.js'),
-          ]);
+        const [
+          { createVm, looksLikeCatalogName },
+          { createPhaseReporter },
+          { checkWait, waitUntilReady },
+          { parseTimeout },
+        ] = await Promise.all([
+          import('../../vm/create.js'),
+          import('../../term/phases.js'),
+          import('../../vm/wait.js'),
+          import('../../vm/input.js'),
+        ]);
         const seeded = !!opts.image && opts.cloudInit !== false;
         // A cloud image is for logging in to: by default `create` returns when that works.
         const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
@@ -136,7 +144,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               autoPorts: opts.autoPorts,
               start: opts.start,
               // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
-              onPullProgress: await pullProgressFor(opts.image, out),
+              onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),
             },
             (p) => progress.phase(labels[p]),
           );
