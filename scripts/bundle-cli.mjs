@@ -1,4 +1,4 @@
-// Bundles the CLI (src/cli/main.ts) into dist/cli/main.js plus lazily loaded chunks, as CommonJS.
+// Bundles the CLI into dist/cli/main.js (src/cli/bin.ts: the executable) plus lazily loaded chunks, as CommonJS.
 //
 // Why a bundle: Node resolves every module file on its own, and roost has ~150 of them plus its dependencies:
 // that cost ~100 ms before `roost ls` could do anything. esbuild's code splitting keeps each command's lazy
@@ -16,7 +16,9 @@ import { dirname } from 'node:path';
 const OUT = 'dist/cli';
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  entryPoints: ['src/cli/main.ts'],
+  // Only the executable keeps a fixed name. Everything else, main.ts included, is a chunk named after a hash of
+  // its content: the compile cache (src/cli/compile-cache.ts) uses those names as its keys.
+  entryPoints: { main: 'src/cli/bin.ts' },
   outdir: OUT,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

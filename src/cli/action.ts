@@ -1,6 +1,5 @@
 // The wrapper every command's action runs in: global options, output, a lazily opened libvirt connection that
 // is always closed, and errors turned into a message and an exit code.
-import { setFlagsFromString } from 'node:v8';
 import type { VmContext } from '../vm/context.js';
 import { describeError } from './errors.js';
 import { createOutput, type GlobalOptions, type Output } from './output.js';
@@ -37,9 +36,4 @@ export async function runAction(
   } finally {
     if (ctx) await ctx.then((c) => c.close()).catch(() => {});
   }
-}
-
-/** For commands that run for minutes or hours: V8's optimising compiler back on (main.ts turns it off). */
-export function optimizeForLongRun(): void {
-  setFlagsFromString('--opt');
 }

@@ -1,15 +1,8 @@
-#!/usr/bin/env node
-// roost's command line. Each command lives in its own file under commands/ and registers itself in program.ts;
-// heavy modules (the libvirt client, domain XML) are imported only by the commands that run, so `roost ls` starts
-// fast.
+// roost's command line, run by bin.ts. Each command lives in its own file under commands/ and registers itself
+// in program.ts; heavy modules (the libvirt client, domain XML) are imported only by the commands that run, so
+// `roost ls` starts fast.
 import { CommanderError } from '@commander-js/extra-typings';
-import { setFlagsFromString } from 'node:v8';
 import { buildProgram } from './program.js';
-
-// Most commands live ~100 ms. V8's optimising compiler would start compiling the hot few functions (the XML
-// reader under `roost ls`) on a background thread, and Node waits for those jobs before it exits: ~30–50 ms of a
-// `roost ls` spent on code that never runs. Long-lived commands (`roost web`) turn it back on (optimizeForLongRun).
-setFlagsFromString('--no-opt');
 
 // A reader that went away (`roost ls | head -1`) is not worth a stack trace about EPIPE:
 //  - stdout carries the result: with nobody reading it, stop, with exit code 141 (128 + SIGPIPE: what a shell
@@ -41,7 +34,34 @@ async function main(): Promise<void> {
 // What a top-level await also gave: a command whose work never settled, with nothing left to wait for (a bug),
 // does not exit 0 as if it had succeeded, but 13 as Node's own unsettled top-level await does.
 let settled = false;
-void main().finally(() => (settled = true));
+void main().then(
+  () => {
+    settled = true;
+    // After the ticks already queued: a write that failed (a reader gone) reports it in one, and its handler
+    // above decides the exit code.
+    setImmediate(exitWhenFlushed);
+  },
+  (e: unknown) => {
+    settled = true;
+    throw e; // an unhandled rejection: Node prints it and exits 1
+  },
+);
 process.on('exit', () => {
   if (!settled && (process.exitCode ?? 0) === 0) process.exitCode = 13;
 });
+
+/**
+ * Ends the process once stdout and stderr have passed on what the command wrote. A command is done when main()
+ * settles; Node's own exit would then still wait for V8's background jobs — optimising compiles of the functions
+ * the command ran hot (the XML reader under `roost ls`), which never run again: 10–50 ms of a short command.
+ * (Turning the optimising compiler off instead, with v8.setFlagsFromString, changes V8's flags hash, and then
+ * every Node built-in module loaded later, and every chunk in the compile cache, is compiled from source.)
+ */
+function exitWhenFlushed(): void {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+  let left = pending.length;
+  if (left === 0) process.exit();
+  // A stream that fails instead (its reader went away) never drains: the handlers above deal with it, and the
+  // process ends when nothing is left to do.
+  for (const s of pending) s.once('drain', () => --left === 0 && process.exit());
+}

@@ -1,7 +1,7 @@
 // roost web: the local web console and REST API (docs/web.md, docs/api.md). Prints the link to open — it
 // carries a per-start token and works once — and serves until Ctrl-C.
 import { Option, type Command } from '@commander-js/extra-typings';
-import { optimizeForLongRun, runAction } from '../action.js';
+import { runAction } from '../action.js';
 
 export function define(program: Command): void {
   program
@@ -29,7 +29,6 @@ The link works once (its token becomes a browser cookie); scripts send the token
     )
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out, globals }) => {
-        optimizeForLongRun();
         const { createServer, isLocalOnly } = await import('../../server/index.js');
         const port = Number(opts.port);
         const listen = opts.listen ?? '127.0.0.1';
