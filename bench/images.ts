@@ -206,7 +206,7 @@ async function benchOverlays(): Promise<OverlayResult[]> {
   try {
     const client = await connect(daemon.uri);
     try {
-      const pool = await ensurePool(client, paths);
+      const { pool } = await ensurePool(client, paths);
       for (const [label, base, virtual] of [
         ['200 MiB base (190 MiB written)', small, 200 * MiB],
         ['2 GiB base (sparse, virtual size 2 GiB)', large, 2048 * MiB],

@@ -234,16 +234,19 @@ export async function createVm(
   const defineFlags = client.libVersion().then(defineFlagsFor);
   defineFlags.catch(() => undefined); // awaited below; a failure before then must not be an unhandled rejection
 
-  const taken = await client.lookupDomain(c.name).then(
-    () => true,
-    (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-  );
+  // What the checks need from the daemon, asked at once: whether the name is free, and every other VM's forwards.
+  const [taken, existing] = await Promise.all([
+    client.lookupDomain(c.name).then(
+      () => true,
+      (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+    ),
+    existingForwards(client),
+  ]);
   if (taken) {
     throw new UsageError('NAME_TAKEN', `a VM named '${c.name}' already exists`, {
       hint: `pick another name, or remove it first: roost rm ${c.name}`,
     });
   }
-  const existing = await existingForwards(client);
   await checkForwards(c.ports, { existing });
 
   // A catalogue image is resolved (downloaded and verified if not cached) only now that the rest is known good.
@@ -317,17 +320,26 @@ export async function createVm(
   try {
     const disks: DiskSpec[] = [];
     let diskPath: string | undefined;
+    // The overlay is made (libvirt runs qemu-img: ~10 ms) while the rest is prepared and the VM defined: libvirt
+    // reads a disk only when the VM starts. Its undo waits for it, whichever way it ends.
+    let disk: Promise<{ path: string }> | undefined;
     if (diskBytes !== undefined) {
       onPhase('disk');
-      const pool = await ensurePool(client, paths);
-      const { path } = await createDisk(client, pool, {
-        name: `${c.name}.qcow2`,
+      const { pool, dir } = await ensurePool(client, paths);
+      const name = `${c.name}.qcow2`;
+      const making = createDisk(client, pool, {
+        name,
         capacityBytes: diskBytes,
         backing: image ? { path: image.path, format: image.format } : undefined,
       });
-      diskPath = path;
-      undo.push(() => deleteVolumeAt(client, path));
-      disks.push({ path, format: 'qcow2' });
+      making.catch(() => undefined); // awaited below, or by the undo
+      disk = making;
+      undo.push(async () => {
+        const made = await making.catch(() => undefined);
+        if (made) await deleteVolumeAt(client, made.path);
+      });
+      diskPath = join(dir, name);
+      disks.push({ path: diskPath, format: 'qcow2' });
     }
     let sshUser = req.sshUser;
     let sshKey = req.sshKey ? resolvePath(req.sshKey) : undefined;
@@ -383,6 +395,12 @@ export async function createVm(
     onPhase('defining');
     let dom = await client.defineDomain(xml, await defineFlags);
     undo.push(() => client.undefineDomain(dom, 4 /* NVRAM */));
+    if (disk) {
+      const made = await disk;
+      if (made.path !== diskPath) {
+        throw new Error(`libvirt made the disk at ${made.path}, not at ${diskPath} where the VM expects it`);
+      }
+    }
     let started = false;
     if (req.start ?? true) {
       onPhase('starting');

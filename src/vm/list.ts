@@ -3,7 +3,7 @@
 import { nicSource, parseDomainXml } from '../domain-xml/parse.js';
 import { parseDomainSummary, type DomainSummary } from '../domain-xml/summary.js';
 import type { LibvirtClient } from '../libvirt/api.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainState, type Domain } from '../libvirt/types.js';
 import { formatPortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
@@ -28,13 +28,20 @@ function summarize(dom: Domain, state: number, p: DomainSummary): VmSummary {
   };
 }
 
-/** A VM's state and its XML read by `parse` (the full reader for `info`, the summary for `ls`). */
+/**
+ * A VM's state and its XML read by `parse` (the full reader for `info`, the summary for `ls`). A domain that is
+ * not running (id -1) is shut off whatever else is true of it, so only running ones are asked: `roost ls` of 50
+ * stopped VMs makes 51 calls, not 101.
+ */
 async function readOne<T>(
   client: LibvirtClient,
   dom: Domain,
   parse: (xml: string) => T,
 ): Promise<{ state: number; parsed: T }> {
-  const [{ state }, xml] = await Promise.all([client.getState(dom), client.getXml(dom)]);
+  const [state, xml] = await Promise.all([
+    dom.id < 0 ? DomainState.SHUTOFF : client.getState(dom).then((s) => s.state),
+    client.getXml(dom),
+  ]);
   return { state, parsed: parse(xml) };
 }
 

@@ -2,6 +2,7 @@
 // ~/.local/share/roost/pool), so that virsh and virt-manager see them too and libvirt manages their files.
 // A VM's disk is a qcow2 overlay whose backing store is the base image: creating one is O(1) in the base
 // image's size, and the base image is never written to.
+import { firstChild, parseXml, textContent } from '../domain-xml/xml.js';
 import { ensurePrivateDir, type RoostPaths } from '../paths.js';
 import { isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
@@ -24,8 +25,11 @@ export function poolXml(dir: string): string {
 `;
 }
 
-/** Returns roost's pool, defining, building and starting it on first use. */
-export async function ensurePool(client: LibvirtClient, paths: RoostPaths): Promise<StoragePool> {
+/** roost's pool and the directory its volumes' files go in, defining, building and starting it on first use. */
+export async function ensurePool(
+  client: LibvirtClient,
+  paths: RoostPaths,
+): Promise<{ pool: StoragePool; dir: string }> {
   let pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -36,8 +40,19 @@ export async function ensurePool(client: LibvirtClient, paths: RoostPaths): Prom
     await client.buildStoragePool(pool);
     await client.setStoragePoolAutostart(pool, true);
   }
-  if (!(await client.isStoragePoolActive(pool))) await client.startStoragePool(pool);
-  return pool;
+  const [active, xml] = await Promise.all([client.isStoragePoolActive(pool), client.getStoragePoolXml(pool)]);
+  if (!active) await client.startStoragePool(pool);
+  return { pool, dir: poolDir(xml) };
+}
+
+/**
+ * A directory pool's <target><path>: libvirt names each volume's file <path>/<volume name>, so a disk's path is
+ * known before the volume exists (create.ts defines the VM while libvirt makes its disk).
+ */
+export function poolDir(poolXml: string): string {
+  const dir = textContent(firstChild(firstChild(parseXml(poolXml).root, 'target'), 'path'))?.trim();
+  if (!dir) throw new Error(`storage pool '${POOL_NAME}' has no target path`);
+  return dir;
 }
 
 export interface OverlayRequest {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roostPaths } from '../../src/paths.js';
 import { openContext, type VmContext } from '../../src/vm/context.js';
 import { attachConsole } from '../../src/vm/console.js';
+import { createDisk, deleteVolumeAt, ensurePool } from '../../src/vm/storage.js';
 import {
   createScope,
   domainNames,
@@ -389,5 +390,26 @@ describe('a failure part way rolls back', () => {
     expect(await domainNames(uri)).not.toContain(name);
     expect(await volumeNames(uri, 'roost')).not.toContain(`${name}.qcow2`);
     expect(poolFiles().filter((f) => f.includes(name))).toEqual([]);
+  });
+
+  it('a disk libvirt cannot make leaves no definition, and a volume of that name that was there stays', async () => {
+    const name = scope.name('volclash');
+    // The pool already holds a volume of the disk's name: libvirt refuses the new one while (since the disk is
+    // made as the VM is defined) the definition may already exist; it must go, and the volume must stay.
+    const { pool, dir } = await ensurePool(ctx.client, paths);
+    const { path } = await createDisk(ctx.client, pool, {
+      name: `${name}.qcow2`,
+      capacityBytes: 1024 * 1024,
+    });
+    expect(path).toBe(join(dir, `${name}.qcow2`));
+    try {
+      const r = await roost(user, ['create', name, ...blankImageArgs(await freePort())]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/already|exists|in use/i);
+      expect(await domainNames(uri)).not.toContain(name);
+      expect(await volumeNames(uri, 'roost')).toContain(`${name}.qcow2`);
+    } finally {
+      await deleteVolumeAt(ctx.client, path);
+    }
   });
 });
