@@ -5,7 +5,8 @@
 // imports lazy, with every module in exactly one chunk (one copy of each error class, so `instanceof` holds).
 //
 // Why CommonJS: Node's ESM loader costs ~20 ms more than require() for the same chunks (measured on `roost ls`
-// and `roost --version`: resolving URLs, module jobs, linking), and Node 20 has no compile cache for ES modules.
+// and `roost --version`: resolving URLs, module jobs, linking), and only CommonJS lets roost hand V8 the code it
+// compiled last time (src/cli/compile-cache.ts): Node 20 has no compile cache of its own.
 // esbuild splits only ES modules, so the chunks are built as ESM and each file is then rewritten to CommonJS on
 // its own: static imports become require(), `import()` becomes a deferred require(), exports stay live getters.
 // dist/cli/package.json tells Node these .js files are CommonJS; the library (dist/*, ESM) does not use them.

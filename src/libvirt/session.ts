@@ -4,7 +4,6 @@
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -223,6 +222,9 @@ export async function connectWithAutostart(path: string, opts: AutostartOptions 
   }
 
   const lockDir = opts.lockDir ?? libvirtRuntimeDir(env, opts.uid ?? currentUid());
+  // node:fs/promises (with the readline module it loads) only here: a daemon that answers never needs it, and
+  // every command dials one.
+  const { mkdir } = await import('node:fs/promises');
   await mkdir(lockDir, { recursive: true, mode: 0o700 });
   const lock = await acquireSpawnLock(
     join(lockDir, `${baseName(daemon)}.lock`),
@@ -325,6 +327,7 @@ interface SpawnLock {
 async function acquireSpawnLock(lockPath: string, socketPath: string, timeoutMs: number): Promise<SpawnLock> {
   const flock = findExecutable('flock', ['/usr/bin', '/bin', ...(process.env.PATH ?? '').split(delimiter)]);
   if (!flock) return { release: async () => {} };
+  const { open } = await import('node:fs/promises');
   const handle = await open(lockPath, 'a+', 0o600);
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)).toString();
   const child = spawn(flock, ['--exclusive', '--wait', seconds, '3'], {
