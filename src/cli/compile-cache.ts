@@ -10,7 +10,8 @@
 // (scripts/bundle-cli.mjs), so a new build has new names and no stale code can sit under an old one. V8 checks
 // the rest itself (its own version, its flags, the source's length) and rejects data that does not fit; such a
 // chunk compiles as usual and its data is written anew. The entry file (bin.ts) has a fixed name: it is tiny and
-// never cached.
+// never cached. (A chunk edited by hand in dist/, to the same length, would keep running its old code: delete the
+// cache directory, or set ROOST_DISABLE_COMPILE_CACHE=1, when doing that.)
 //
 // Data is written at exit, once per chunk that had none: after the command ran, so it holds every function the
 // command compiled on its way, not only each chunk's top level. Nothing here may fail a command: an error
