@@ -209,6 +209,20 @@ describe('--network bridge inside a network namespace', () => {
     expect(ok).toBe(true);
   });
 
+  it('roost ip finds it with no lease file at all, from the neighbour table the HTTP traffic filled', async () => {
+    // What a user without a readable lease file gets: the agent steps fail (no agent in the tiny guest), the
+    // lease-file step has nothing to read, and libvirt's ARP source or /proc/net/arp of this namespace answers.
+    const r = await roostInNs(['ip', name, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      ip: string;
+      nics: { addresses: { ip: string; source: string }[]; tried: { source: string; result: string }[] }[];
+    };
+    expect(out.ip).toBe(ip);
+    expect(['libvirt-arp', 'arp-table']).toContain(out.nics[0]!.addresses[0]!.source);
+    console.log(`roost ip without a lease file: ${ip} from ${out.nics[0]!.addresses[0]!.source}`);
+  });
+
   it('roost info shows that address and where it came from', async () => {
     const r = await asUserInNs('env', [
       `ROOST_LEASE_FILES=${ns!.leaseFile}`,
