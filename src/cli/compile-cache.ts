@@ -25,7 +25,7 @@ import { Script } from 'node:vm';
 type Compile = (this: NodeModule, content: string, filename: string) => unknown;
 
 /** Where the cache of one roost installation lives, for this Node: one directory per chunks directory. */
-export function compileCacheDir(chunksDir: string, env: NodeJS.ProcessEnv = process.env): string {
+function compileCacheDir(chunksDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const cacheHome = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   const install = fnv1a(chunksDir).toString(16).padStart(8, '0');
   return join(cacheHome, 'roost', 'compile-cache', `node-${process.version}-${process.arch}-${install}`);
