@@ -15,6 +15,27 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const OUT = 'dist/cli';
+
+// commander requires node:child_process at load, only for executable subcommands (`spawn`), which roost does
+// not use. child_process loads net, dgram and the stream machinery: ~10 M instructions on every command. Hand
+// commander an object that loads it on first use instead.
+function lazyChildProcessForCommander() {
+  return {
+    name: 'lazy-child-process-for-commander',
+    setup(b) {
+      b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+        /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+          ? { path: 'child_process', namespace: 'roost-lazy' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'roost-lazy' }, () => ({
+        contents: 'module.exports = { get spawn() { return require("node:child_process").spawn; } };',
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   // Only the executable keeps a fixed name. Everything else, main.ts included, is a chunk named after a hash of
@@ -30,6 +51,7 @@ const result = await build({
   write: false,
   // package-root.ts finds the package from its own location: in CommonJS that is __filename.
   define: { 'import.meta.url': '__roostModuleUrl' },
+  plugins: [lazyChildProcessForCommander()],
   logLevel: 'warning',
 });
 

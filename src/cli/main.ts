@@ -3,21 +3,7 @@
 // `roost ls` starts fast.
 import { CommanderError } from '@commander-js/extra-typings';
 import { buildProgram } from './program.js';
-
-// A reader that went away (`roost ls | head -1`) is not worth a stack trace about EPIPE:
-//  - stdout carries the result: with nobody reading it, stop, with exit code 141 (128 + SIGPIPE: what a shell
-//    reports for any tool whose output pipe closed under it, e.g. `yes | head -1`), never a false 0;
-//  - stderr carries progress and warnings: stop writing there and let the command finish its work (a `create`
-//    whose phase lines go nowhere still creates, or rolls back, and says which in its exit code).
-const readerGone = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (!readerGone(e)) throw e;
-  process.exit(141);
-});
-process.stderr.on('error', (e: NodeJS.ErrnoException) => {
-  if (!readerGone(e)) throw e;
-  process.stderr.write = () => true;
-});
+import { unflushedStreams } from './stdio.js';
 
 async function main(): Promise<void> {
   const program = buildProgram(process.argv.slice(2));
@@ -37,8 +23,8 @@ let settled = false;
 void main().then(
   () => {
     settled = true;
-    // After the ticks already queued: a write that failed (a reader gone) reports it in one, and its handler
-    // above decides the exit code.
+    // After the ticks already queued: a write that failed (a reader gone) reports it in one, and stdio.ts
+    // decides the exit code.
     setImmediate(exitWhenFlushed);
   },
   (e: unknown) => {
@@ -58,10 +44,10 @@ process.on('exit', () => {
  * every Node built-in module loaded later, and every chunk in the compile cache, is compiled from source.)
  */
 function exitWhenFlushed(): void {
-  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+  const pending = unflushedStreams();
   let left = pending.length;
   if (left === 0) process.exit();
-  // A stream that fails instead (its reader went away) never drains: the handlers above deal with it, and the
-  // process ends when nothing is left to do.
+  // A stream that fails instead (its reader went away) never drains: stdio.ts deals with it, and the process
+  // ends when nothing is left to do.
   for (const s of pending) s.once('drain', () => --left === 0 && process.exit());
 }

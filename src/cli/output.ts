@@ -1,6 +1,7 @@
 // The only place that prints for humans (with term/) or machines (--json). Commands build plain data and hand
 // it here; `--json` output is stable and documented in docs/cli-json.md.
 import type { UserFacingError } from './errors.js';
+import { writeStderr, writeStdout } from './stdio.js';
 
 export interface GlobalOptions {
   connect?: string;
@@ -20,7 +21,11 @@ export interface Output {
   error(e: UserFacingError): void;
 }
 
-export function createOutput(opts: GlobalOptions, out = process.stdout, err = process.stderr): Output {
+export function createOutput(
+  opts: GlobalOptions,
+  out = { write: writeStdout },
+  err = { write: writeStderr },
+): Output {
   const json = !!opts.json;
   const quiet = !!opts.quiet;
   return {

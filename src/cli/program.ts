@@ -2,6 +2,7 @@
 // exceptions everywhere in it (main.ts maps them to exit 2). Kept apart from main.ts so tests can walk the tree.
 import { Command } from '@commander-js/extra-typings';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
+import { writeStderr, writeStdout } from './stdio.js';
 
 declare const ROOST_VERSION: string | undefined;
 const VERSION = typeof ROOST_VERSION === 'string' ? ROOST_VERSION : '0.1.0';
@@ -22,6 +23,8 @@ export function buildProgram(args: readonly string[] = []): Command {
     )
     .option('--json', 'print JSON instead of text (read commands)')
     .option('-q, --quiet', 'print only what was asked for')
+    // Help, --version and usage errors through stdio.ts as well (commands defined below inherit this).
+    .configureOutput({ writeOut: writeStdout, writeErr: writeStderr })
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',

@@ -1,7 +1,7 @@
 // Checks on VmSpec values before they become XML. Only what XML or libvirt's schema needs is checked here
 // (user-facing rules such as the VM name pattern or privileged ports belong to the CLI): a spec that passes
 // produces a document that `virt-xml-validate` accepts.
-import { isIP } from 'node:net';
+import { ipVersion } from '../net/ip-literal.js';
 import { DomainXmlError } from './errors.js';
 import type { DiskSpec, PortForwardSpec, VmSpec } from './spec.js';
 import { assertXmlChars } from './xml.js';
@@ -68,7 +68,7 @@ export function checkPortForward(port: PortForwardSpec, what: string): void {
       throw bad(`${what}: guest range starting at ${port.guestStart} runs past port 65535`);
     }
   }
-  if (port.address !== undefined && port.address !== '' && isIP(port.address) === 0) {
+  if (port.address !== undefined && port.address !== '' && ipVersion(port.address) === 0) {
     throw bad(`${what}: host address must be an IP address, got "${port.address}"`);
   }
 }

@@ -6,8 +6,7 @@
 // re-registered: event iterators end with ConnectionClosedError and must be started again, open
 // streams fail, and feature answers are asked again.
 
-import { Readable, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Duplex, Readable } from 'node:stream';
 import { ConnectionClosedError, EventOverflowError, ProtocolError } from './errors.js';
 import {
   type ArgsOf,
@@ -20,6 +19,7 @@ import {
 } from './procedures.js';
 import { RpcClient, type KeepaliveOptions } from './rpc/client.js';
 import type { LibvirtStream } from './rpc/stream.js';
+import type { Transport } from './rpc/transport.js';
 import {
   AuthType,
   Feature,
@@ -40,7 +40,7 @@ export interface OpenClientOptions {
   /** Active keepalive probing; `false` turns it off. Default: a PING after 5 s of silence, give up after 6. */
   keepalive?: KeepaliveOptions | false;
   /** Dials a fresh transport; enables "the next call reconnects" after the connection closed. */
-  reconnect?: () => Promise<Duplex>;
+  reconnect?: () => Promise<Transport>;
 }
 
 export interface DomainInfo {
@@ -76,7 +76,7 @@ const EVENT_QUEUE_MAX = 10_000;
 
 /** Opens a libvirt connection over an already dialled transport: AUTH_LIST, AUTH_POLKIT if needed, CONNECT_OPEN. */
 export async function openClient(
-  transport: Duplex,
+  transport: Transport,
   openName: string,
   opts: OpenClientOptions = {},
 ): Promise<LibvirtClient> {
@@ -386,6 +386,11 @@ export class LibvirtClient {
       length,
       flags: o.flags ?? 0,
     });
+    // Node's stream helpers load only here: most commands move no volume data.
+    const [{ Readable }, { pipeline }] = await Promise.all([
+      import('node:stream'),
+      import('node:stream/promises'),
+    ]);
     await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, stream);
   }
   /** The volume's bytes as a Readable; it ends after the daemon's end of data. */
@@ -430,7 +435,7 @@ export class LibvirtClient {
     return this.connecting;
   }
 
-  private async attach(transport: Duplex): Promise<RpcClient> {
+  private async attach(transport: Transport): Promise<RpcClient> {
     const keepalive = this.opts.keepalive === false ? undefined : (this.opts.keepalive ?? DEFAULT_KEEPALIVE);
     const rpc = new RpcClient(transport, { keepalive });
     rpc.onClose((err) => (this.lastCloseError = err));

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialUnix } from './dialers/unix.js';
+import type { Transport } from './rpc/transport.js';
 import {
   connectWithAutostart,
   DaemonUnavailableError,
@@ -239,8 +240,8 @@ describe('connectWithAutostart (real processes, fake daemon)', () => {
           .split('\n')
           .map((line) => JSON.parse(line) as Spawned)
       : [];
-  const greeting = (socket: import('node:net').Socket) =>
-    new Promise<string>((resolve) => socket.once('data', (d) => resolve(String(d))));
+  const greeting = (socket: Transport) =>
+    new Promise<string>((resolve) => socket.on('data', (d) => resolve(String(d))));
 
   beforeEach(() => {
     tmp = mkdtempSync(join(tmpdir(), 'roost-autostart-'));

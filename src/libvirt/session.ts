@@ -2,11 +2,11 @@
 // logic of libvirt's src/remote/remote_sockets.c and virNetSocketNewConnectUNIX, in roost's words.
 // docs/libvirt-rpc.md §4 is the contract.
 
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { connectPipe } from './dialers/pipe-socket.js';
+import type { Transport } from './rpc/transport.js';
 import type { LibvirtUri } from './uri.js';
 
 export type DaemonName = 'virtqemud' | 'libvirtd';
@@ -187,7 +187,7 @@ export interface AutostartOptions {
  * the daemon once on the first failure. Holding the lock across "is it there? / start it / wait for it"
  * makes concurrent roost processes queue: the first one starts the daemon, the others find it listening.
  */
-export async function connectWithAutostart(path: string, opts: AutostartOptions = {}): Promise<Socket> {
+export async function connectWithAutostart(path: string, opts: AutostartOptions = {}): Promise<Transport> {
   const env = opts.env ?? process.env;
   const autostart = opts.autostart !== false && env.LIBVIRT_AUTOSTART !== '0';
   // sun_path holds 108 bytes with the NUL; libuv would silently cut a longer path and dial another one.
@@ -243,7 +243,7 @@ async function connectStartingDaemon(
   daemon: string,
   opts: AutostartOptions,
   env: NodeJS.ProcessEnv,
-): Promise<Socket> {
+): Promise<Transport> {
   const attempts = opts.attempts ?? 500;
   const intervalMs = opts.intervalMs ?? 10;
   let started: StartedDaemon | undefined;
@@ -277,6 +277,7 @@ interface StartedDaemon {
 // logs to its own file), with only the environment libvirt passes (virCommandAddEnvPassCommon + XDG_*):
 // XDG_RUNTIME_DIR and friends decide where the daemon puts its socket, which must be where we dial.
 async function startDaemon(daemon: string, args: string[], env: NodeJS.ProcessEnv, path: string) {
+  const { spawn } = await import('node:child_process');
   const child = spawn(daemon, args, { detached: true, stdio: 'ignore', env: daemonEnv(env) });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -327,7 +328,7 @@ interface SpawnLock {
 async function acquireSpawnLock(lockPath: string, socketPath: string, timeoutMs: number): Promise<SpawnLock> {
   const flock = findExecutable('flock', ['/usr/bin', '/bin', ...(process.env.PATH ?? '').split(delimiter)]);
   if (!flock) return { release: async () => {} };
-  const { open } = await import('node:fs/promises');
+  const [{ open }, { spawn }] = await Promise.all([import('node:fs/promises'), import('node:child_process')]);
   const handle = await open(lockPath, 'a+', 0o600);
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)).toString();
   const child = spawn(flock, ['--exclusive', '--wait', seconds, '3'], {
@@ -362,7 +363,7 @@ async function acquireSpawnLock(lockPath: string, socketPath: string, timeoutMs:
 export async function tryConnect(
   path: string,
   busyMs = 5_000,
-): Promise<{ socket?: Socket; error?: unknown }> {
+): Promise<{ socket?: Transport; error?: unknown }> {
   const deadline = Date.now() + busyMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
     const r = await connectOnce(path);
@@ -371,8 +372,16 @@ export async function tryConnect(
   }
 }
 
-function connectOnce(path: string): Promise<{ socket?: Socket; error?: unknown }> {
+// libuv's pipe handle where this Node offers it (dialers/pipe-socket.ts says why), else net.Socket.
+async function connectOnce(path: string): Promise<{ socket?: Transport; error?: unknown }> {
   const address = path.startsWith('@') ? `\0${path.slice(1)}` : path;
+  try {
+    const socket = await connectPipe(address);
+    if (socket) return { socket };
+  } catch (error) {
+    return { error };
+  }
+  const { createConnection } = await import('node:net');
   return new Promise((resolve) => {
     const socket = createConnection({ path: address });
     const onError = (error: unknown) => {

@@ -1,7 +1,7 @@
 // Where a session VM's IP address can be learnt without root, and the parsers for each (DESIGN §1: `virsh
 // domifaddr --source lease` and `net-dhcp-leases` need the system connection). All pure: the caller reads the
 // files and asks the agent; these turn the text into addresses matched by the NIC's MAC address.
-import { isIP } from 'node:net';
+import { ipVersion } from './ip-literal.js';
 
 export type IpSource =
   /** guest-network-get-interfaces, sent to the QEMU guest agent through libvirt. */
@@ -33,7 +33,7 @@ export function normalizeMac(mac: string): string {
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 function family(ip: string): 'ipv4' | 'ipv6' | undefined {
-  const v = isIP(ip);
+  const v = ipVersion(ip);
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined;
 }
 

@@ -1,7 +1,7 @@
 // Port forward specifications as users type them: `[ADDR:]HOST:GUEST[/tcp|udp]`, where HOST and GUEST may be
 // equal-length ranges (`8000-8010:8000-8010`) and ADDR may be an IPv4 address or a bracketed IPv6 one.
 // roost listens on 127.0.0.1 unless an address is given: a forwarded port is then reachable only from this host.
-import { isIP } from 'node:net';
+import { ipVersion } from './ip-literal.js';
 import { UsageError } from '../errors.js';
 
 export type Proto = 'tcp' | 'udp';
@@ -56,13 +56,14 @@ export function parsePortForward(text: string): PortForward {
     const close = rest.indexOf(']:');
     if (close < 0) throw bad(text, 'an IPv6 address must be written [ADDR]:HOST:GUEST');
     address = rest.slice(1, close);
-    if (isIP(address) !== 6) throw bad(text, `'${address}' is not an IPv6 address`);
+    if (ipVersion(address) !== 6) throw bad(text, `'${address}' is not an IPv6 address`);
     rest = rest.slice(close + 2);
   }
   const parts = rest.split(':');
   if (parts.length === 3) {
     address = parts.shift()!;
-    if (isIP(address) !== 4) throw bad(text, `'${address}' is not an IPv4 address (write IPv6 as [ADDR])`);
+    if (ipVersion(address) !== 4)
+      throw bad(text, `'${address}' is not an IPv4 address (write IPv6 as [ADDR])`);
   }
   if (parts.length !== 2) throw bad(text, 'expected HOST:GUEST');
   const [hostStart, hostEnd] = parseRange(parts[0]!, text);

@@ -9,7 +9,7 @@
 //   same path without it (it never reaches a Referer or the history again). After that trade the query
 //   token is refused: a leaked URL is worth nothing. No token, wrong token → 401, on every route and upgrade.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipVersion } from '../net/ip-literal.js';
 
 export const TOKEN_BYTES = 32;
 
@@ -40,8 +40,8 @@ export function sameSecret(a: string, b: string): boolean {
 
 export function isLoopbackAddress(addr: string): boolean {
   const a = addr.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(a) === 4) return a.startsWith('127.');
-  if (isIP(a) === 6) return a === '::1' || /^::ffff:127\./.test(a);
+  if (ipVersion(a) === 4) return a.startsWith('127.');
+  if (ipVersion(a) === 6) return a === '::1' || /^::ffff:127\./.test(a);
   return false;
 }
 
@@ -72,7 +72,7 @@ export function hostAllowed(host: string | undefined, policy: HostPolicy): boole
   if (h.name === 'localhost' || isLoopbackAddress(h.name)) return true;
   // A name other than localhost could be rebound to us; an IP literal cannot. Only when we listen beyond
   // loopback can a browser reach us through one.
-  return !isLoopbackAddress(policy.listen) && isIP(h.name.replace(/^\[|\]$/g, '')) !== 0;
+  return !isLoopbackAddress(policy.listen) && ipVersion(h.name.replace(/^\[|\]$/g, '')) !== 0;
 }
 
 /** True when an Origin header is absent (not a browser) or the same origin as the Host the request named. */

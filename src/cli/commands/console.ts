@@ -1,6 +1,7 @@
 // roost console NAME: the serial console, raw, until Ctrl-].
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stdoutStream, writeStderr } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -17,13 +18,13 @@ export function define(program: Command): void {
         const { attachConsole } = await import('../../vm/console.js');
         const ctx = await context();
         if (process.stdin.isTTY)
-          process.stderr.write(`Connected to ${name}'s serial console. Escape character is ^]\n`);
+          writeStderr(`Connected to ${name}'s serial console. Escape character is ^]\n`);
         const why = await attachConsole(ctx, name, {
           input: process.stdin,
-          output: process.stdout,
+          output: stdoutStream(),
           force: opts.force,
         });
-        if (process.stdin.isTTY) process.stderr.write('\n');
+        if (process.stdin.isTTY) writeStderr('\n');
         if (why === 'closed')
           out.warn(`the console of '${name}' closed (the VM stopped or another client took it)`);
       }),

@@ -2,6 +2,7 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { PullProgress } from '../../images/types.js';
 import { runAction } from '../action.js';
+import { stderrStream } from '../stdio.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -118,7 +119,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           defining: 'defining VM',
           starting: 'starting VM',
         };
-        const progress = createPhaseReporter(process.stderr, !out.json && !out.quiet);
+        const progress = createPhaseReporter(stderrStream(), !out.json && !out.quiet);
         try {
           const ctx = await context();
           const r = await createVm(

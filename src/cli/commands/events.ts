@@ -2,6 +2,7 @@
 // as they happen (pushed by the daemon, not polled), like `virsh event --loop --all`. Ctrl-C ends it.
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stdoutStream } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -23,7 +24,7 @@ export function define(program: Command): void {
         try {
           for await (const e of watchVmEvents(ctx, { signal: stop.signal })) {
             // A stream, not one result: one line per event (JSON Lines with --json), written as it arrives.
-            process.stdout.write((out.json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+            stdoutStream().write((out.json ? JSON.stringify(e) : formatEvent(e)) + '\n');
           }
         } finally {
           process.off('SIGINT', onSignal);

@@ -1,6 +1,7 @@
 // roost logs NAME: what the guest printed on its serial console, or QEMU's own log with --qemu.
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stdoutStream } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -28,7 +29,7 @@ export function define(program: Command): void {
         if (out.json) return out.result({ name, kind, path, text: readLog(path) }, () => '');
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
-        await streamLog(path, process.stdout, !!opts.follow, stop.signal);
+        await streamLog(path, stdoutStream(), !!opts.follow, stop.signal);
       }),
     );
 }

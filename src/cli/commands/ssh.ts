@@ -1,6 +1,7 @@
 // roost ssh NAME [-- CMD…]: ssh into a VM by name (user, key and port come from the VM).
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stdoutStream } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -35,7 +36,7 @@ A VM with a forward to guest port 22 is reached through it; a bridged VM at the 
           // The session can last hours: do not hold the libvirt connection (and the daemon) open for it.
           await ctx.close();
           const { pipeTcp } = await import('../../net/tcp-pipe.js');
-          return pipeTcp(target.host, target.port, process.stdin, process.stdout);
+          return pipeTcp(target.host, target.port, process.stdin, stdoutStream());
         }
         const args = sshArgs(target, ctx.paths, command);
         if (opts.print)

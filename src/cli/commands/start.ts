@@ -1,6 +1,7 @@
 // roost start NAME: boot a defined VM, optionally waiting until it is ready (like create --wait).
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stderrStream } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -36,7 +37,7 @@ export function define(program: Command): void {
         let waitedMs: number | null = null;
         if (wait.kind !== 'none') {
           // As create shows them: what --wait waits for, each phase with its time (stderr).
-          const progress = createPhaseReporter(process.stderr, !out.json && !out.quiet);
+          const progress = createPhaseReporter(stderrStream(), !out.json && !out.quiet);
           const { reportWaitPhases } = await import('../wait-phases.js');
           try {
             waitedMs =

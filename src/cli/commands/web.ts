@@ -2,6 +2,7 @@
 // carries a per-start token and works once — and serves until Ctrl-C.
 import { Option, type Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { writeStdout } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -46,9 +47,9 @@ The link works once (its token becomes a browser cookie); scripts send the token
           token: server.token,
           unix: server.unixPath,
         };
-        if (out.json) process.stdout.write(JSON.stringify(info) + '\n');
+        if (out.json) writeStdout(JSON.stringify(info) + '\n');
         else {
-          process.stdout.write(`roost web: open ${server.url}\n`);
+          writeStdout(`roost web: open ${server.url}\n`);
           out.info(`  API token (Authorization: Bearer): ${server.token}`);
           if (server.unixPath) out.info(`  UNIX socket: ${server.unixPath}`);
           out.info('  the link works once; Ctrl-C stops the server');

@@ -19,8 +19,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUri } from '../uri.js';
-import { dial } from './index.js';
-import { SshTunnelError } from './ssh.js';
+import { dialSsh, SshTunnelError } from './ssh.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const SSHD = '/usr/sbin/sshd';
@@ -212,7 +211,7 @@ describe.skipIf(!IS_ROOT)('dialSsh through a real sshd', () => {
   }, 30_000);
 
   it('round-trips bytes through ssh, the remote nc and the echo socket', async () => {
-    const stream = await dial(uriFor(join(tmp, 'client_key')), {
+    const stream = await dialSsh(uriFor(join(tmp, 'client_key')), {
       sshOptions: sshOptions(),
       timeoutMs: 10_000,
     });
@@ -243,7 +242,7 @@ describe.skipIf(!IS_ROOT)('dialSsh through a real sshd', () => {
   }, 30_000);
 
   it('a key the server does not accept fails the stream with ssh’s own words', async () => {
-    const stream = await dial(uriFor(join(tmp, 'stranger_key')), {
+    const stream = await dialSsh(uriFor(join(tmp, 'stranger_key')), {
       sshOptions: sshOptions(),
       timeoutMs: 10_000,
     });

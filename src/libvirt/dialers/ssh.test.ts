@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUri } from '../uri.js';
-import { dial } from './index.js';
 import { dialSsh, proxyFor, remoteCommand, shQuote, sshInvocation, SshTunnelError } from './ssh.js';
 
 const NASTY = [
@@ -198,7 +197,7 @@ describe('dialSsh stream (fake ssh executable)', () => {
   const uriWith = (ssh: string) => parseUri(`qemu+ssh://host/system?command=${encodeURIComponent(ssh)}`);
 
   it('round-trips bytes and ends cleanly when the child exits 0', async () => {
-    const stream = await dial(uriWith(script('ssh-cat', 'exec cat')));
+    const stream = await dialSsh(uriWith(script('ssh-cat', 'exec cat')));
     const result = read(stream);
     stream.write(Buffer.from([0, 1, 2, 255]));
     stream.end('tail');

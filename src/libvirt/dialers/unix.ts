@@ -1,7 +1,7 @@
 // Local transport: the daemon's UNIX socket, starting the session daemon on demand (session.ts).
 
-import type { Socket } from 'node:net';
 import { connectWithAutostart, findDaemon, resolveSocket, shouldAutostart } from '../session.js';
+import type { Transport } from '../rpc/transport.js';
 import type { LibvirtUri } from '../uri.js';
 
 export interface UnixDialOptions {
@@ -17,7 +17,7 @@ export interface UnixDialOptions {
   daemonPath?: string;
 }
 
-export async function dialUnix(uri: LibvirtUri, opts: UnixDialOptions = {}): Promise<Socket> {
+export async function dialUnix(uri: LibvirtUri, opts: UnixDialOptions = {}): Promise<Transport> {
   if (uri.transport !== 'unix') throw new TypeError(`dialUnix needs a local URI, got ${uri.raw}`);
   const env = opts.env ?? process.env;
   const target = resolveSocket(uri, { env, uid: opts.uid, readonly: opts.readonly });

@@ -1,4 +1,4 @@
-// RpcClient: libvirt's RPC over any Duplex the caller dialled (unix socket, ssh channel, test pair).
+// RpcClient: libvirt's RPC over any transport the caller dialled (unix socket, ssh channel, test pair).
 //
 // - Each CALL gets the next serial; replies are matched through a serial → pending map, so any number of
 //   calls may be in flight and answered in any order.
@@ -10,7 +10,6 @@
 // - Keepalive: PINGs from the daemon are answered with PONG. With `keepalive` set, the client also
 //   probes: after each silent interval it sends a PING and gives up after `maxMissed` silent intervals.
 
-import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, LibvirtError, ProtocolError } from '../errors.js';
 import { remoteError } from '../types.js';
 import { type Codec, decode } from '../xdr/index.js';
@@ -26,7 +25,8 @@ import {
   encodePacket,
   encodePacketPrefix,
 } from './packet.js';
-import { LibvirtStream, type StreamChannel, type StreamMode } from './stream.js';
+import type { LibvirtStream, StreamChannel, StreamMode } from './stream.js';
+import type { Transport } from './transport.js';
 
 export interface KeepaliveOptions {
   /** Silence (ms) after which a PING is sent. */
@@ -65,7 +65,7 @@ export class RpcClient {
   private corked = false;
 
   constructor(
-    private readonly transport: Duplex,
+    private readonly transport: Transport,
     options: RpcClientOptions = {},
   ) {
     this.framer = new PacketFramer(options.maxPacket);
@@ -105,13 +105,15 @@ export class RpcClient {
    * the call is written, so data arriving right behind the reply is never lost; it is handed out once
    * the daemon's REPLY/OK arrives.
    */
-  openStream<A>(
+  async openStream<A>(
     prog: number,
     proc: number,
     args: Codec<A>,
     value: A,
     mode: StreamMode,
   ): Promise<LibvirtStream> {
+    // stream.ts, and with it Node's stream machinery, loads with the first stream: most commands open none.
+    const { LibvirtStream } = await import('./stream.js');
     let stream: LibvirtStream | null = null;
     // Until the caller holds the stream nobody listens to it; an error before then (the connection
     // dying under the opening call) must not become an unhandled 'error' event.

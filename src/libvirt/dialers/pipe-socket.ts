@@ -1,0 +1,304 @@
+// A UNIX-socket connection made directly on libuv's pipe handle — the same handle that net.Socket wraps — for
+// the local daemon socket that every roost command dials.
+//
+// Why not net.Socket: loading `net` (and the stream machinery behind it) and running a socket's first connect,
+// write and reads compiles ~20 M instructions of Node's own JavaScript on every CLI start — Node's embedded code
+// cache holds only its modules' top-level code. That was ~6 ms of a ~50 ms `roost ls`, whose target is
+// Node's start + 40 ms. The RPC client needs only bytes in, bytes out, flow control and close, which is what
+// the handle gives.
+//
+// The handle is reached through process.binding(), which Node keeps for these wraps but does not document.
+// So this is used only on the Node majors it was tested with, only when every piece looks as expected, and
+// otherwise `connectPipe` returns undefined and the caller uses net.Socket (session.ts). The integration tests
+// run over this path; its unit tests cover data, flow control, EOF, close and connect errors.
+
+import { EventEmitter } from 'node:events';
+import { getSystemErrorName } from 'node:util';
+
+/** A failed connect, shaped as net.Socket's: `code` is what session.ts decides on (ENOENT, ECONNREFUSED, ...). */
+export interface PipeConnectError extends Error {
+  code: string;
+  errno: number;
+  syscall: 'connect';
+  address: string;
+}
+
+interface Request {
+  oncomplete: (status: number) => void;
+  handle?: Handle;
+  buffer?: Buffer | Buffer[];
+}
+
+interface Handle {
+  onread: (arrayBuffer: ArrayBuffer) => void;
+  connect(req: Request, address: string): number;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: Request, data: Buffer): number;
+  writev(req: Request, chunks: Buffer[], allBuffers: true): number;
+  shutdown(req: Request): number;
+  close(callback?: () => void): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface Binding {
+  newHandle(): Handle;
+  newConnectRequest(): Request;
+  newWriteRequest(): Request;
+  /** streamBaseState: what the last read or write call reported, beside its return value. */
+  state: Int32Array;
+  readBytesOrError: number;
+  arrayBufferOffset: number;
+  lastWriteWasAsync: number;
+  eof: number;
+}
+
+/** Node majors whose pipe_wrap/stream_wrap bindings this file was written and tested against. */
+const TESTED_NODE_MAJORS = new Set(['20']);
+
+let binding: Binding | null | undefined;
+
+function loadBinding(): Binding | null {
+  if (binding !== undefined) return binding;
+  binding = null;
+  if (!TESTED_NODE_MAJORS.has(process.versions.node.split('.')[0]!)) return binding;
+  const processBinding = (process as unknown as { binding?: (name: string) => Record<string, unknown> })
+    .binding;
+  if (typeof processBinding !== 'function') return binding;
+  try {
+    const pipe = processBinding('pipe_wrap') as {
+      Pipe?: new (type: number) => Handle;
+      PipeConnectWrap?: new () => Request;
+      constants?: { SOCKET?: number };
+    };
+    const stream = processBinding('stream_wrap') as {
+      WriteWrap?: new () => Request;
+      streamBaseState?: Int32Array;
+      kReadBytesOrError?: number;
+      kArrayBufferOffset?: number;
+      kLastWriteWasAsync?: number;
+    };
+    const uv = processBinding('uv') as { UV_EOF?: number };
+    const { Pipe, PipeConnectWrap, constants } = pipe;
+    const { WriteWrap, streamBaseState: state } = stream;
+    if (
+      typeof Pipe !== 'function' ||
+      typeof PipeConnectWrap !== 'function' ||
+      typeof WriteWrap !== 'function' ||
+      typeof constants?.SOCKET !== 'number' ||
+      !(state instanceof Int32Array) ||
+      typeof stream.kReadBytesOrError !== 'number' ||
+      typeof stream.kArrayBufferOffset !== 'number' ||
+      typeof stream.kLastWriteWasAsync !== 'number' ||
+      typeof uv.UV_EOF !== 'number'
+    )
+      return binding;
+    const socketType = constants.SOCKET;
+    binding = {
+      newHandle: () => new Pipe(socketType),
+      newConnectRequest: () => new PipeConnectWrap(),
+      newWriteRequest: () => new WriteWrap(),
+      state,
+      readBytesOrError: stream.kReadBytesOrError,
+      arrayBufferOffset: stream.kArrayBufferOffset,
+      lastWriteWasAsync: stream.kLastWriteWasAsync,
+      eof: uv.UV_EOF,
+    };
+  } catch {
+    binding = null;
+  }
+  return binding;
+}
+
+/** Whether this Node offers the pipe handle (else connectPipe always answers undefined). */
+export function pipeSocketsAvailable(): boolean {
+  return loadBinding() !== null;
+}
+
+/**
+ * Connects to the UNIX socket at `address` (a leading NUL = Linux abstract socket). Resolves with the socket, or
+ * rejects with an error carrying `code` ('ENOENT', 'ECONNREFUSED', ...) as net.Socket's would; resolves
+ * undefined when this Node has no usable pipe handle.
+ */
+export function connectPipe(address: string): Promise<PipeSocket | undefined> {
+  const b = loadBinding();
+  if (!b) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const handle = b.newHandle();
+    const req = b.newConnectRequest();
+    const fail = (status: number) => {
+      handle.close();
+      reject(connectError(status, address));
+    };
+    req.oncomplete = (status) => (status < 0 ? fail(status) : resolve(new PipeSocket(handle, b)));
+    const status = handle.connect(req, address);
+    if (status < 0) fail(status);
+  });
+}
+
+function connectError(status: number, address: string): PipeConnectError {
+  const code = getSystemErrorName(status);
+  return Object.assign(new Error(`connect ${code} ${address.replace(/\0/g, '@')}`), {
+    code,
+    errno: status,
+    syscall: 'connect' as const,
+    address,
+  });
+}
+
+/** Queued-but-unsent bytes above which write() answers false, as net.Socket's default highWaterMark. */
+const HIGH_WATER_MARK = 16 * 1024;
+
+/**
+ * A connected pipe with the part of net.Socket's surface the RPC client uses (rpc/transport.ts): 'data',
+ * 'end', 'error' and 'close' events; write() → false plus 'drain' for flow control; cork()/uncork() to gather
+ * writes into one writev(); pause()/resume(); destroy(). Like net.Socket with allowHalfOpen false, the
+ * daemon's EOF ends the connection: 'end', then 'close'.
+ */
+export class PipeSocket extends EventEmitter {
+  private corks = 0;
+  private corked: Buffer[] = [];
+  /** Bytes handed to libuv that it has not written yet. */
+  private inFlight = 0;
+  private needDrain = false;
+  private reading = false;
+  /** A 'data' listener exists: reading may start. */
+  private listening = false;
+  private paused = false;
+  private destroyed = false;
+
+  constructor(
+    private readonly handle: Handle,
+    private readonly b: Binding,
+  ) {
+    super();
+    handle.onread = (arrayBuffer) => this.onRead(arrayBuffer);
+    // As net.Socket: bytes wait in the kernel until someone listens for them, however long the caller takes.
+    this.on('newListener', (event: string) => {
+      if (event !== 'data' || this.listening) return;
+      this.listening = true;
+      this.startReading();
+    });
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.destroyed) return false;
+    if (this.corks > 0) this.corked.push(chunk);
+    else this.send([chunk]);
+    return this.hasRoom();
+  }
+
+  cork(): void {
+    this.corks++;
+  }
+
+  uncork(): void {
+    if (this.corks === 0 || --this.corks > 0) return;
+    const chunks = this.corked;
+    this.corked = [];
+    if (chunks.length > 0 && !this.destroyed) this.send(chunks);
+  }
+
+  pause(): this {
+    this.paused = true;
+    if (this.reading) {
+      this.reading = false;
+      this.handle.readStop();
+    }
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    this.startReading();
+    return this;
+  }
+
+  /** Closes the handle at once (unsent data is dropped, as with net.Socket#destroy); 'close' follows. */
+  destroy(err?: Error): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.reading = false;
+    this.corked = [];
+    this.handle.close(() => {
+      if (err) this.emit('error', err);
+      this.emit('close', err !== undefined);
+    });
+    return this;
+  }
+
+  ref(): this {
+    this.handle.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.handle.unref();
+    return this;
+  }
+
+  private hasRoom(): boolean {
+    const room = this.inFlight + this.queuedCorked() < HIGH_WATER_MARK;
+    if (!room) this.needDrain = true;
+    return room;
+  }
+
+  private queuedCorked(): number {
+    let n = 0;
+    for (const c of this.corked) n += c.length;
+    return n;
+  }
+
+  private startReading(): void {
+    if (this.destroyed || this.paused || this.reading || !this.listening) return;
+    const status = this.handle.readStart();
+    if (status < 0) return void this.destroy(streamError(status, 'read'));
+    this.reading = true;
+  }
+
+  // libuv tries the write at once; what the kernel did not take is finished later and reported through
+  // req.oncomplete. The buffers stay referenced from the request until then.
+  private send(chunks: Buffer[]): void {
+    const { b } = this;
+    const req = b.newWriteRequest();
+    req.handle = this.handle;
+    const status =
+      chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
+    if (status < 0) return void this.destroy(streamError(status, 'write'));
+    if (b.state[b.lastWriteWasAsync] === 0) return;
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    this.inFlight += bytes;
+    req.buffer = chunks;
+    req.oncomplete = (done) => {
+      this.inFlight -= bytes;
+      if (this.destroyed) return;
+      if (done < 0) return void this.destroy(streamError(done, 'write'));
+      if (this.needDrain && this.inFlight + this.queuedCorked() < HIGH_WATER_MARK) {
+        this.needDrain = false;
+        this.emit('drain');
+      }
+    };
+  }
+
+  private onRead(arrayBuffer: ArrayBuffer): void {
+    const { b } = this;
+    const nread = b.state[b.readBytesOrError]!;
+    if (nread > 0) {
+      if (!this.destroyed) this.emit('data', Buffer.from(arrayBuffer, b.state[b.arrayBufferOffset], nread));
+      return;
+    }
+    if (nread === 0 || this.destroyed) return;
+    this.reading = false;
+    this.handle.readStop();
+    if (nread !== b.eof) return void this.destroy(streamError(nread, 'read'));
+    this.emit('end');
+    this.destroy();
+  }
+}
+
+function streamError(status: number, syscall: string): Error {
+  const code = getSystemErrorName(status);
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+}
