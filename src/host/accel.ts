@@ -6,7 +6,6 @@
 // seconds to get through the BIOS — seen here: 5.5 s for the sector, and a Linux kernel then stuck for good at
 // "Probing EDD". Either way TCG is the better choice. The answer is cached per host boot (the kernel's boot_id), because it cannot change before a reboot
 // and the probe costs up to a few seconds.
-import { spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -101,11 +100,13 @@ async function probe(opts: AccelProbeOptions, bootId: string): Promise<AccelDeci
  * Boots the probe sector under `accel` and resolves true when its line appears on the serial port within the
  * time limit, or a short reason string otherwise. Exported for tests and for `roost doctor`.
  */
-export function bootsWith(
+export async function bootsWith(
   accel: Accel,
   timeoutMs: number,
   qemuBinary = 'qemu-system-x86_64',
 ): Promise<true | string> {
+  // node:child_process only when a probe runs: its answer is cached per boot, so most creates never need it.
+  const { spawn } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'roost-accel-'));
   const disk = join(dir, 'probe.img');
   writeFileSync(disk, probeBootSector());

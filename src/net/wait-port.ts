@@ -7,14 +7,15 @@
 // one line we send — `HEAD / HTTP/1.0` and a blank line, which HTTP servers answer, line protocols answer with an
 // error, and echo servers echo. A service that does neither (e.g. PostgreSQL, which waits for a binary startup
 // packet) never counts as ready: wait for it another way (`--wait none`, then your own check).
-import { connect } from 'node:net';
 
 export const PROBE_BYTES = 'HEAD / HTTP/1.0\r\n\r\n';
 /** One attempt's limit: long enough for a TCG guest to answer, short enough to retry soon after it comes up. */
 export const ATTEMPT_MS = 1000;
 
 /** One attempt: resolves true when any bytes come back from the service. */
-export function probePort(host: string, port: number, attemptMs = ATTEMPT_MS): Promise<boolean> {
+export async function probePort(host: string, port: number, attemptMs = ATTEMPT_MS): Promise<boolean> {
+  // node:net only when a command waits for a port: `create --wait none` and the rest never load it for this.
+  const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let done = false;

@@ -3,9 +3,7 @@
 // Everything that can be checked is checked before anything is made (names, sizes, files, ports, a free name);
 // then each step that makes something registers how to undo it, and a failure part way — the daemon refusing
 // the XML, QEMU failing to start — undoes them in reverse, so no half-defined domain or orphan volume is left.
-import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { buildDomainXml } from '../domain-xml/build.js';
 import type { BootSpec, DiskSpec, Firmware, NicSpec, VmSpec } from '../domain-xml/spec.js';
@@ -362,7 +360,7 @@ export async function createVm(
         otherMacs: nics.slice(1).map((n) => n.mac!),
         extra: c.cloudInit,
       });
-      undo.push(() => rm(seed, { force: true }));
+      undo.push(async () => rmSync(seed, { force: true }));
       // On virtio-scsi: cloud kernels (Debian's has no AHCI) all see it there; q35's default would be SATA.
       disks.push({ path: seed, format: 'raw', device: 'cdrom', readonly: true, bus: 'scsi' });
     }
@@ -501,10 +499,14 @@ function parseNetworks(network: string | string[] | undefined, hasPorts: boolean
   return nics;
 }
 
-/** A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC. */
+/**
+ * A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC.
+ * Math.random, not node:crypto: a MAC needs to be unlikely to repeat, not to be unguessable, and loading crypto
+ * would cost every create ~4 ms. (libvirt's own MACs are no stronger.)
+ */
 function randomMac(): string {
-  const b = randomBytes(3);
-  return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+  const byte = () => Math.floor(Math.random() * 256);
+  return `52:54:00:${[byte(), byte(), byte()].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
 function gib(bytes: number): string {

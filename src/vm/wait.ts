@@ -1,5 +1,4 @@
 // `create --wait` and `start --wait`: what "ready" means after a VM starts.
-import { spawn } from 'node:child_process';
 import { RoostError, UsageError } from '../errors.js';
 import { waitForPort } from '../net/wait-port.js';
 import { dialAddress, parsePortForward, type PortForward } from '../net/port-spec.js';
@@ -189,7 +188,8 @@ async function waitForSshLogin(
 const CLOUD_INIT_WAIT =
   'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]; fi';
 
-function runSsh(args: string[]): Promise<{ code: number; stderr: string }> {
+async function runSsh(args: string[]): Promise<{ code: number; stderr: string }> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -96,6 +96,9 @@ Nothing is created when an option is wrong; a failure part way removes what was 
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
+        // The connection opens while the modules load (opening one changes nothing); its failure, if any, is
+        // reported where it is awaited, below.
+        context().catch(() => {});
         // One wave of imports, not one after the other (each wave waits for the last).
         const [
           { createVm, looksLikeCatalogName },
