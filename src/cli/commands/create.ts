@@ -17,7 +17,7 @@ async function pullProgressFor(
 ): Promise<PullProgress | undefined> {
   if (image === undefined || !isCatalogName(image)) return undefined; // a file: nothing to download
   const { createPullProgress } = await import('../../term/progress.js');
-  return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto');
+  return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto', stderrStream());
 }
 
 export function define(program: Command): void {

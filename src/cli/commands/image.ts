@@ -1,6 +1,7 @@
 // roost image ls|pull|rm|import: the image catalogue and the download cache (~/.cache/roost/images).
 import { Option, type Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import { stderrStream } from '../stdio.js';
 
 const EXAMPLES = `
 Examples:
@@ -71,7 +72,10 @@ export function define(program: Command): void {
           import('../../images/store.js'),
           import('../../term/progress.js'),
         ]);
-        const onProgress = createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto');
+        const onProgress = createPullProgress(
+          out.json ? 'json' : out.quiet ? 'none' : 'auto',
+          stderrStream(),
+        );
         const img = await imageStore().pull(ref, { onProgress });
         out.result(img, () =>
           out.quiet

@@ -2,7 +2,7 @@
 // carries a per-start token and works once — and serves until Ctrl-C.
 import { Option, type Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
-import { writeStdout } from '../stdio.js';
+import { stderrStream, stdoutStream, writeStdout } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -31,6 +31,9 @@ The link works once (its token becomes a browser cookie); scripts send the token
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out, globals }) => {
         const { createServer, isLocalOnly } = await import('../../server/index.js');
+        // A long-running server writes to both (its own log lines too): a reader gone must not crash it.
+        stdoutStream();
+        stderrStream();
         const port = Number(opts.port);
         const listen = opts.listen ?? '127.0.0.1';
         if (!isLocalOnly(listen)) {
