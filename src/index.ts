@@ -7,6 +7,8 @@ export {
   type LifecycleEvent,
   type DomainInfo,
 } from './libvirt/api.js';
+/** What openClient talks over: a net.Socket, a Duplex, or anything with this much of a socket. */
+export type { Transport } from './libvirt/rpc/transport.js';
 export {
   LibvirtError,
   ConnectionClosedError,
