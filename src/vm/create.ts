@@ -501,8 +501,8 @@ function parseNetworks(network: string | string[] | undefined, hasPorts: boolean
 
 /**
  * A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC.
- * Math.random, not node:crypto: a MAC needs to be unlikely to repeat, not to be unguessable, and loading crypto
- * would cost every create ~4 ms. (libvirt's own MACs are no stronger.)
+ * Math.random, not node:crypto: a MAC needs to be unlikely to repeat, not to be unguessable (it is on the wire
+ * for anyone on the link to see), and loading crypto would cost every create ~4 ms.
  */
 function randomMac(): string {
   const byte = () => Math.floor(Math.random() * 256);
