@@ -15,14 +15,6 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 
-/** A failed connect, shaped as net.Socket's: `code` is what session.ts decides on (ENOENT, ECONNREFUSED, ...). */
-export interface PipeConnectError extends Error {
-  code: string;
-  errno: number;
-  syscall: 'connect';
-  address: string;
-}
-
 interface Request {
   oncomplete: (status: number) => void;
   handle?: Handle;
@@ -129,21 +121,11 @@ export function connectPipe(address: string): Promise<PipeSocket | undefined> {
     const req = b.newConnectRequest();
     const fail = (status: number) => {
       handle.close();
-      reject(connectError(status, address));
+      reject(uvError(status, 'connect', address));
     };
     req.oncomplete = (status) => (status < 0 ? fail(status) : resolve(new PipeSocket(handle, b)));
     const status = handle.connect(req, address);
     if (status < 0) fail(status);
-  });
-}
-
-function connectError(status: number, address: string): PipeConnectError {
-  const code = getSystemErrorName(status);
-  return Object.assign(new Error(`connect ${code} ${address.replace(/\0/g, '@')}`), {
-    code,
-    errno: status,
-    syscall: 'connect' as const,
-    address,
   });
 }
 
@@ -159,6 +141,7 @@ const HIGH_WATER_MARK = 16 * 1024;
 export class PipeSocket extends EventEmitter {
   private corks = 0;
   private corked: Buffer[] = [];
+  private corkedBytes = 0;
   /** Bytes handed to libuv that it has not written yet. */
   private inFlight = 0;
   private needDrain = false;
@@ -184,8 +167,10 @@ export class PipeSocket extends EventEmitter {
 
   write(chunk: Buffer): boolean {
     if (this.destroyed) return false;
-    if (this.corks > 0) this.corked.push(chunk);
-    else this.send([chunk]);
+    if (this.corks > 0) {
+      this.corked.push(chunk);
+      this.corkedBytes += chunk.length;
+    } else this.send([chunk]);
     return this.hasRoom();
   }
 
@@ -197,6 +182,7 @@ export class PipeSocket extends EventEmitter {
     if (this.corks === 0 || --this.corks > 0) return;
     const chunks = this.corked;
     this.corked = [];
+    this.corkedBytes = 0;
     if (chunks.length > 0 && !this.destroyed) this.send(chunks);
   }
 
@@ -221,6 +207,7 @@ export class PipeSocket extends EventEmitter {
     this.destroyed = true;
     this.reading = false;
     this.corked = [];
+    this.corkedBytes = 0;
     this.handle.close(() => {
       if (err) this.emit('error', err);
       this.emit('close', err !== undefined);
@@ -239,21 +226,15 @@ export class PipeSocket extends EventEmitter {
   }
 
   private hasRoom(): boolean {
-    const room = this.inFlight + this.queuedCorked() < HIGH_WATER_MARK;
+    const room = this.inFlight + this.corkedBytes < HIGH_WATER_MARK;
     if (!room) this.needDrain = true;
     return room;
-  }
-
-  private queuedCorked(): number {
-    let n = 0;
-    for (const c of this.corked) n += c.length;
-    return n;
   }
 
   private startReading(): void {
     if (this.destroyed || this.paused || this.reading || !this.listening) return;
     const status = this.handle.readStart();
-    if (status < 0) return void this.destroy(streamError(status, 'read'));
+    if (status < 0) return void this.destroy(uvError(status, 'read'));
     this.reading = true;
   }
 
@@ -265,7 +246,7 @@ export class PipeSocket extends EventEmitter {
     req.handle = this.handle;
     const status =
       chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
-    if (status < 0) return void this.destroy(streamError(status, 'write'));
+    if (status < 0) return void this.destroy(uvError(status, 'write'));
     if (b.state[b.lastWriteWasAsync] === 0) return;
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
@@ -274,8 +255,8 @@ export class PipeSocket extends EventEmitter {
     req.oncomplete = (done) => {
       this.inFlight -= bytes;
       if (this.destroyed) return;
-      if (done < 0) return void this.destroy(streamError(done, 'write'));
-      if (this.needDrain && this.inFlight + this.queuedCorked() < HIGH_WATER_MARK) {
+      if (done < 0) return void this.destroy(uvError(done, 'write'));
+      if (this.needDrain && this.inFlight + this.corkedBytes < HIGH_WATER_MARK) {
         this.needDrain = false;
         this.emit('drain');
       }
@@ -292,13 +273,16 @@ export class PipeSocket extends EventEmitter {
     if (nread === 0 || this.destroyed) return;
     this.reading = false;
     this.handle.readStop();
-    if (nread !== b.eof) return void this.destroy(streamError(nread, 'read'));
+    if (nread !== b.eof) return void this.destroy(uvError(nread, 'read'));
     this.emit('end');
     this.destroy();
   }
 }
 
-function streamError(status: number, syscall: string): Error {
+/** A libuv status as net.Socket reports it: `connect ENOENT /path`, with code, errno, syscall (and address). */
+function uvError(status: number, syscall: string, address?: string): Error & { code: string } {
   const code = getSystemErrorName(status);
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: status, syscall });
+  const where = address === undefined ? '' : ` ${address.replace(/\0/g, '@')}`;
+  const err = Object.assign(new Error(`${syscall} ${code}${where}`), { code, errno: status, syscall });
+  return address === undefined ? err : Object.assign(err, { address });
 }
