@@ -12,6 +12,7 @@ export type { Transport } from './libvirt/rpc/transport.js';
 export {
   LibvirtError,
   ConnectionClosedError,
+  CallTimeoutError,
   ProtocolError,
   StreamClosedError,
   isNotFound,

@@ -1,7 +1,9 @@
 // LibvirtClient: readable methods over the procedure table, plus the handshake and lazy reconnect.
 //
 // Reconnect contract: with `reconnect` set, a call made after the connection closed dials again and
-// redoes the handshake before it is sent. Calls in flight when the connection dies still fail with
+// redoes the handshake before it is sent. A handshake cut off by a closing connection (a daemon killed a moment
+// ago still accepts connections until the kernel has torn it down; the next dial starts a new one) is dialled
+// again a few times: the handshake changes nothing on the daemon, so repeating it is always safe. Calls in flight when the connection dies still fail with
 // ConnectionClosedError (they may or may not have run; only the caller can decide to retry). Nothing is
 // re-registered: event iterators end with ConnectionClosedError and must be started again, open
 // streams fail, and feature answers are asked again.
@@ -41,6 +43,8 @@ export interface OpenClientOptions {
   keepalive?: KeepaliveOptions | false;
   /** Dials a fresh transport; enables "the next call reconnects" after the connection closed. */
   reconnect?: () => Promise<Transport>;
+  /** Fail a call with CallTimeoutError when its reply takes longer (ms); streams and events have no limit. */
+  callTimeoutMs?: number;
 }
 
 export interface DomainInfo {
@@ -72,6 +76,9 @@ export interface VolumeTransferOptions {
 type ArgsParam<N extends ProcedureName> = ArgsOf<N> extends void ? [] : [ArgsOf<N>];
 
 const DEFAULT_KEEPALIVE: KeepaliveOptions = { intervalMs: 5000, maxMissed: 6 };
+/** Dials (first one included) for a handshake the connection's closing cut off, and the pause between them. */
+const HANDSHAKE_ATTEMPTS = 5;
+const HANDSHAKE_RETRY_MS = 50;
 const EVENT_QUEUE_MAX = 10_000;
 
 /** Opens a libvirt connection over an already dialled transport: AUTH_LIST, AUTH_POLKIT if needed, CONNECT_OPEN. */
@@ -81,7 +88,7 @@ export async function openClient(
   opts: OpenClientOptions = {},
 ): Promise<LibvirtClient> {
   const client = new LibvirtClient(openName, opts);
-  await client['attach'](transport); // private on purpose: the handshake is not public API
+  await client['open'](transport); // private on purpose: the handshake is not public API
   return client;
 }
 
@@ -429,15 +436,33 @@ export class LibvirtClient {
     if (this.rpc && !this.rpc.closed) return this.rpc;
     const reconnect = this.opts.reconnect;
     if (!reconnect) throw this.lastCloseError ?? new ConnectionClosedError();
-    this.connecting ??= reconnect()
-      .then((transport) => this.attach(transport))
-      .finally(() => (this.connecting = null));
+    this.connecting ??= this.open(null).finally(() => (this.connecting = null));
     return this.connecting;
+  }
+
+  /** Handshake on `first` (or a fresh dial), dialling again while the connection closes under the handshake. */
+  private async open(first: Transport | null): Promise<RpcClient> {
+    const reconnect = this.opts.reconnect;
+    for (let attempt = 1; ; attempt++) {
+      const transport = first ?? (await reconnect!());
+      first = null;
+      try {
+        return await this.attach(transport);
+      } catch (err) {
+        const retry =
+          err instanceof ConnectionClosedError &&
+          !this.closedByUser &&
+          reconnect !== undefined &&
+          attempt < HANDSHAKE_ATTEMPTS;
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, HANDSHAKE_RETRY_MS * attempt));
+      }
+    }
   }
 
   private async attach(transport: Transport): Promise<RpcClient> {
     const keepalive = this.opts.keepalive === false ? undefined : (this.opts.keepalive ?? DEFAULT_KEEPALIVE);
-    const rpc = new RpcClient(transport, { keepalive });
+    const rpc = new RpcClient(transport, { keepalive, callTimeoutMs: this.opts.callTimeoutMs });
     rpc.onClose((err) => (this.lastCloseError = err));
     const run = <N extends ProcedureName>(name: N, ...args: ArgsParam<N>): Promise<RetOf<N>> => {
       const p = procedures[name] as unknown as Procedure<ArgsOf<N>, RetOf<N>>;

@@ -6,6 +6,9 @@ import { openClient, type LibvirtClient, type OpenClientOptions } from './api.js
 import { dial, type DialOptions } from './dialers/index.js';
 import { defaultUri, parseUri } from './uri.js';
 
+/** Per-call timeout on ssh URIs when none is given: a remote daemon can hang, a local one is restarted. */
+export const SSH_CALL_TIMEOUT_MS = 120_000;
+
 export interface ConnectOptions extends Pick<OpenClientOptions, 'keepalive'> {
   /** Open the connection read-only. */
   readOnly?: boolean;
@@ -15,6 +18,11 @@ export interface ConnectOptions extends Pick<OpenClientOptions, 'keepalive'> {
   env?: NodeJS.ProcessEnv;
   /** Give up dialling after this long (ms). */
   timeoutMs?: number;
+  /**
+   * Fail a call whose reply takes longer than this (ms) with CallTimeoutError; 0 = no limit. Default: no limit
+   * on a local socket, SSH_CALL_TIMEOUT_MS over ssh. Streams and event subscriptions have no limit.
+   */
+  callTimeoutMs?: number;
 }
 
 /** Opens a connection to libvirt; `uri` defaults to $ROOST_CONNECT, $LIBVIRT_DEFAULT_URI, then qemu:///session. */
@@ -32,5 +40,6 @@ export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<
     readOnly: opts.readOnly,
     keepalive: opts.keepalive,
     reconnect: () => dial(target, dialOpts),
+    callTimeoutMs: opts.callTimeoutMs ?? (target.transport === 'ssh' ? SSH_CALL_TIMEOUT_MS : 0),
   });
 }

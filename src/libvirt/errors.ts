@@ -93,6 +93,7 @@ export type ProtocolErrorCode =
   | 'PROTOCOL_BAD_HEADER' // a header with an unknown version, type or status
   | 'PROTOCOL_DECODE' // a payload that does not decode as the procedure's type (cause: XdrError)
   | 'PROTOCOL_TOO_LARGE' // an outgoing packet larger than the daemon accepts
+  | 'PROTOCOL_UNEXPECTED_REPLY' // a reply whose program or procedure is not the pending call's
   | 'PROTOCOL_UNSUPPORTED'; // the daemon lacks a feature this call needs
 
 /** The bytes on the wire break the protocol, or the daemon cannot do what the protocol step needs. */
@@ -103,6 +104,23 @@ export class ProtocolError extends Error {
   constructor(code: ProtocolErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
+  }
+}
+
+/**
+ * A call got no reply within the connection's per-call timeout (set for remote daemons, which can hang). The
+ * connection stays open: the call may still run on the daemon, and a late reply is dropped.
+ */
+export class CallTimeoutError extends Error {
+  override readonly name = 'CallTimeoutError';
+  readonly code = 'LIBVIRT_CALL_TIMEOUT';
+
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }
 

@@ -1,16 +1,23 @@
 // RpcClient: libvirt's RPC over any transport the caller dialled (unix socket, ssh channel, test pair).
 //
 // - Each CALL gets the next serial; replies are matched through a serial → pending map, so any number of
-//   calls may be in flight and answered in any order.
+//   calls may be in flight and answered in any order. A reply must also name the pending call's program and
+//   procedure: one that does not means the daemon and we disagree about the stream, so that call and the
+//   connection fail (nothing later on it can be trusted).
+// - With `callTimeoutMs`, a call unanswered that long fails with CallTimeoutError (for remote daemons, which
+//   can hang where a local one is restarted); the connection stays up and a late reply is dropped. Stream data
+//   and events have no timeout: only the reply to a call does.
 // - MESSAGE packets (events) are routed by (prog, proc) to subscribers, never by serial: the daemon
 //   sends them with serial 1 (or 0), which can collide with a call's.
 // - A serial that opened a stream stays routed to its LibvirtStream until the stream finishes.
 // - When the transport closes or errors, or the byte stream breaks the framing, every pending call and
-//   open stream fails at once with ConnectionClosedError; later calls fail immediately.
+//   open stream fails at once with ConnectionClosedError; later calls fail immediately. Whatever order the
+//   transport reports EOF, errors (also after close, also during a write) and close in, the failure happens
+//   once and nothing is thrown into the transport's event handlers: a dead daemon never crashes the process.
 // - Keepalive: PINGs from the daemon are answered with PONG. With `keepalive` set, the client also
 //   probes: after each silent interval it sends a PING and gives up after `maxMissed` silent intervals.
 
-import { ConnectionClosedError, LibvirtError, ProtocolError } from '../errors.js';
+import { CallTimeoutError, ConnectionClosedError, LibvirtError, ProtocolError } from '../errors.js';
 import { remoteError } from '../types.js';
 import { type Codec, decode } from '../xdr/index.js';
 import { PacketFramer } from './framer.js';
@@ -39,13 +46,18 @@ export interface RpcClientOptions {
   keepalive?: KeepaliveOptions;
   /** Largest packet accepted from the daemon (default 4 + VIR_NET_MESSAGE_MAX). */
   maxPacket?: number;
+  /** Fail a call with CallTimeoutError when its reply takes longer than this (ms). Default: no limit. */
+  callTimeoutMs?: number;
 }
 
 export type EventHandler = (payload: Buffer, header: PacketHeader) => void;
 
 interface Pending {
+  prog: number;
+  proc: number;
   resolve(payload: Buffer): void;
   reject(err: Error): void;
+  timer: NodeJS.Timeout | null;
 }
 
 export class RpcClient {
@@ -64,11 +76,14 @@ export class RpcClient {
   /** A write batch is open until the end of this tick (see writeCoalesced). */
   private corked = false;
 
+  private readonly callTimeoutMs: number;
+
   constructor(
     private readonly transport: Transport,
     options: RpcClientOptions = {},
   ) {
     this.framer = new PacketFramer(options.maxPacket);
+    this.callTimeoutMs = options.callTimeoutMs ?? 0;
     transport.on('data', (chunk: Buffer) => this.onData(chunk));
     transport.on('error', (err: Error) => {
       this.transportError ??= err;
@@ -183,10 +198,32 @@ export class RpcClient {
       return Promise.reject(err as Error);
     }
     return new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(serial, { resolve, reject });
+      const call: Pending = { prog, proc, resolve, reject, timer: null };
+      if (this.callTimeoutMs > 0) call.timer = this.startCallTimer(serial, call);
+      this.pending.set(serial, call);
       beforeSend?.(serial);
       this.writeCoalesced(bytes);
     });
+  }
+
+  private startCallTimer(serial: number, call: Pending): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      if (this.pending.get(serial) !== call) return;
+      this.pending.delete(serial);
+      const seconds = this.callTimeoutMs / 1000;
+      const err = new CallTimeoutError(
+        `the libvirt daemon did not answer procedure ${call.proc} within ${seconds} s: it may be hung or ` +
+          'overloaded; the call may still complete there (check its effect before retrying), or raise the ' +
+          "connection's callTimeoutMs",
+        this.callTimeoutMs,
+      );
+      // A stream whose opening call timed out is abandoned: tell the daemon, stop routing its serial.
+      this.streams.get(serial)?.abort(err);
+      call.reject(err);
+    }, this.callTimeoutMs);
+    // The socket keeps the process alive while a call is pending; the timer alone must not.
+    timer.unref();
+    return timer;
   }
 
   /**
@@ -198,13 +235,31 @@ export class RpcClient {
   private writeCoalesced(bytes: Buffer): void {
     if (!this.corked) {
       this.corked = true;
-      this.transport.cork();
+      this.guardTransport(() => this.transport.cork());
       process.nextTick(() => {
         this.corked = false;
-        this.transport.uncork();
+        if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
       });
     }
-    this.transport.write(bytes);
+    this.guardTransport(() => this.transport.write(bytes));
+  }
+
+  /**
+   * Runs a transport operation that may throw at once (a write on a stream that just died, a transport of the
+   * caller's making): the throw becomes the connection's failure instead of escaping into a caller that only
+   * expects a promise, or into an event handler.
+   */
+  private guardTransport(op: () => unknown): void {
+    try {
+      op();
+    } catch (cause) {
+      this.transportError ??= cause as Error;
+      this.fail(
+        new ConnectionClosedError(`writing to the libvirt daemon failed: ${(cause as Error).message}`, {
+          cause,
+        }),
+      );
+    }
   }
 
   private nextSerial(): number {
@@ -257,8 +312,20 @@ export class RpcClient {
 
   private onReply(header: PacketHeader, payload: Buffer): void {
     const call = this.pending.get(header.serial);
-    if (!call) return; // no such call (any more): nothing to deliver to
+    // No such call (any more: it may have timed out): nothing to deliver to.
+    if (!call) return;
     this.pending.delete(header.serial);
+    if (call.timer) clearTimeout(call.timer);
+    if (header.prog !== call.prog || header.proc !== call.proc) {
+      const err = new ProtocolError(
+        'PROTOCOL_UNEXPECTED_REPLY',
+        `the libvirt daemon answered call ${header.serial} (program ${call.prog}, procedure ${call.proc}) ` +
+          `with a reply for program ${header.prog}, procedure ${header.proc}`,
+      );
+      call.reject(err);
+      this.fail(new ConnectionClosedError('the libvirt daemon sent a reply out of step', { cause: err }));
+      return;
+    }
     if (header.status === MessageStatus.OK) {
       call.resolve(payload);
       return;
@@ -299,13 +366,22 @@ export class RpcClient {
       send: (status, payload) => {
         if (this.closedWith) return true;
         const length = payload?.length ?? 0;
-        if (length === 0) return this.transport.write(encodePacketPrefix(header(status), 0));
-        // Header and data as two writes: no copy of the data into a new buffer.
-        this.transport.cork();
-        this.transport.write(encodePacketPrefix(header(status), length));
-        const room = this.transport.write(payload!);
-        process.nextTick(() => this.transport.uncork());
-        return room;
+        let room = true;
+        this.guardTransport(() => {
+          if (length === 0) {
+            room = this.transport.write(encodePacketPrefix(header(status), 0));
+            return;
+          }
+          // Header and data as two writes: no copy of the data into a new buffer.
+          this.transport.cork();
+          this.transport.write(encodePacketPrefix(header(status), length));
+          room = this.transport.write(payload!);
+          process.nextTick(() => {
+            if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
+          });
+        });
+        // After a failed write the stream is being killed: its writer must not wait for a 'drain'.
+        return room || this.closedWith !== null;
       },
       onDrain: (cb) => {
         if (this.closedWith) cb();
@@ -353,15 +429,17 @@ export class RpcClient {
 
   private sendKeepalive(proc: number): void {
     if (this.closedWith) return;
-    this.transport.write(
-      encodePacket({
-        prog: Program.KEEPALIVE,
-        vers: PROTOCOL_VERSION,
-        proc,
-        type: MessageType.MESSAGE,
-        serial: 0,
-        status: MessageStatus.OK,
-      }),
+    this.guardTransport(() =>
+      this.transport.write(
+        encodePacket({
+          prog: Program.KEEPALIVE,
+          vers: PROTOCOL_VERSION,
+          proc,
+          type: MessageType.MESSAGE,
+          serial: 0,
+          status: MessageStatus.OK,
+        }),
+      ),
     );
   }
 
@@ -373,12 +451,26 @@ export class RpcClient {
     this.pending.clear();
     const streams = [...this.streams.values()];
     this.pausedBy.clear();
-    for (const c of calls) c.reject(err);
+    for (const c of calls) {
+      if (c.timer) clearTimeout(c.timer);
+      c.reject(err);
+    }
     for (const s of streams) s.kill(err);
     this.subscribers.clear();
-    this.transport.destroy();
-    for (const l of [...this.closeListeners]) l(err);
+    try {
+      this.transport.destroy();
+    } catch {
+      // Already broken: there is nothing left to close.
+    }
+    const listeners = [...this.closeListeners];
     this.closeListeners.clear();
+    for (const l of listeners) {
+      try {
+        l(err);
+      } catch {
+        // A listener's bug must not escape into the transport's event handler (an uncaught exception).
+      }
+    }
   }
 }
 
