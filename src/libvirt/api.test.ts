@@ -259,6 +259,72 @@ describe('LibvirtClient reconnect', () => {
     ]);
   });
 
+  // A daemon killed a moment ago still accepts connections (the kernel's backlog) and then resets them: the
+  // handshake on such a connection is cut off, and the call that needed it must not fail for that.
+  it('dials again when the connection closes under the handshake, for the first connect and a reconnect', async () => {
+    const dying = () =>
+      fakeDaemon({
+        AUTH_LIST: (_args, _p, d) => {
+          d.close();
+          return NO_REPLY;
+        },
+      });
+    const queue = [
+      dying(),
+      fakeDaemon(),
+      dying(),
+      dying(),
+      fakeDaemon({ CONNECT_GET_HOSTNAME: () => ({ hostname: 'h2' }) }),
+    ];
+    let dials = 0;
+    const reconnect = async () => {
+      dials++;
+      return queue.shift()!.clientEnd;
+    };
+    const client = await openClient(dying().clientEnd, 'qemu:///session', { keepalive: false, reconnect });
+    expect(dials).toBe(2);
+    dials = 0;
+    // That daemon goes away; the next call meets two dying daemons before a live one.
+    (client as unknown as { rpc: { close(): void } }).rpc.close();
+    await expect(client.hostname()).resolves.toBe('h2');
+    expect(dials).toBe(3);
+  });
+
+  it('gives up after a few cut-off handshakes with ConnectionClosedError', async () => {
+    const dying = () =>
+      fakeDaemon({
+        AUTH_LIST: (_args, _p, d) => {
+          d.close();
+          return NO_REPLY;
+        },
+      });
+    let dials = 0;
+    const reconnect = async () => {
+      dials++;
+      return dying().clientEnd;
+    };
+    await expect(
+      openClient(dying().clientEnd, 'qemu:///session', { keepalive: false, reconnect }),
+    ).rejects.toBeInstanceOf(ConnectionClosedError);
+    expect(dials).toBe(4);
+  });
+
+  it('does not dial again when the daemon refuses the handshake (a LibvirtError)', async () => {
+    let dials = 0;
+    const refusing = fakeDaemon({
+      CONNECT_OPEN: () => {
+        throw Object.assign(new Error('authentication failed'), { code: 45 });
+      },
+    });
+    await expect(
+      openClient(refusing.clientEnd, 'qemu:///session', {
+        keepalive: false,
+        reconnect: async () => (dials++, fakeDaemon().clientEnd),
+      }),
+    ).rejects.toBeInstanceOf(LibvirtError);
+    expect(dials).toBe(0);
+  });
+
   it('without reconnect, calls after a close keep failing with ConnectionClosedError', async () => {
     const { client, daemon } = await connect();
     daemon.close();

@@ -4,7 +4,7 @@
 // when no VM runs) starts a new one instead of failing.
 import { openClient, type LibvirtClient, type OpenClientOptions } from './api.js';
 import { dial, type DialOptions } from './dialers/index.js';
-import { defaultUri, parseUri } from './uri.js';
+import { defaultUri, parseUri, type LibvirtUri } from './uri.js';
 
 /** Per-call timeout on ssh URIs when none is given: a remote daemon can hang, a local one is restarted. */
 export const SSH_CALL_TIMEOUT_MS = 120_000;
@@ -25,6 +25,11 @@ export interface ConnectOptions extends Pick<OpenClientOptions, 'keepalive'> {
   callTimeoutMs?: number;
 }
 
+/** The per-call timeout a connection to `target` gets: the caller's, else SSH_CALL_TIMEOUT_MS over ssh, else none. */
+export function callTimeoutFor(target: LibvirtUri, opts: Pick<ConnectOptions, 'callTimeoutMs'>): number {
+  return opts.callTimeoutMs ?? (target.transport === 'ssh' ? SSH_CALL_TIMEOUT_MS : 0);
+}
+
 /** Opens a connection to libvirt; `uri` defaults to $ROOST_CONNECT, $LIBVIRT_DEFAULT_URI, then qemu:///session. */
 export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<LibvirtClient> {
   const env = opts.env ?? process.env;
@@ -40,6 +45,6 @@ export async function connect(uri?: string, opts: ConnectOptions = {}): Promise<
     readOnly: opts.readOnly,
     keepalive: opts.keepalive,
     reconnect: () => dial(target, dialOpts),
-    callTimeoutMs: opts.callTimeoutMs ?? (target.transport === 'ssh' ? SSH_CALL_TIMEOUT_MS : 0),
+    callTimeoutMs: callTimeoutFor(target, opts),
   });
 }
