@@ -46,6 +46,7 @@ describe('runDoctor', () => {
       'passt',
       'libvirt-passt',
       'socket-paths',
+      'pty-locks',
       'accel',
       'ovmf',
       'bridge-helper',
@@ -108,7 +109,7 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(14);
+    expect(r.checks).toHaveLength(15);
     expect(r.ok).toBe(false);
   });
 

@@ -28,6 +28,7 @@ import {
   type ProgramOutput,
 } from './checks/programs.js';
 import { socketPathCheck } from './checks/socket-paths.js';
+import { ptyLockCheck } from './checks/pty-locks.js';
 import { bridgeStepChecks } from './checks/bridge-steps.js';
 import { gatherFacts, type HostFacts } from './bridge-setup.js';
 import { accelCheck, userCheck } from './checks/system.js';
@@ -81,6 +82,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     passt,
     daemon.passt,
     socketPathCheck(env, uid),
+    ptyLockCheck(uid),
     accel,
     firmwareCheck(daemon.domcaps, findOvmfFiles(), fixes.ovmf),
     bridgeHelperCheck(inspectBridgeHelper(), fixes.bridgeHelper),

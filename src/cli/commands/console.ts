@@ -1,5 +1,6 @@
 // roost console NAME: the serial console, raw, until Ctrl-].
 import type { Command } from '@commander-js/extra-typings';
+import { RoostError } from '../../errors.js';
 import { runAction } from '../action.js';
 import { stdoutStream, writeStderr } from '../stdio.js';
 
@@ -14,7 +15,7 @@ export function define(program: Command): void {
       '\nExamples:\n  roost console web      # press Enter for a prompt; Ctrl-] leaves\n  roost logs web         # what it printed so far, without attaching',
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ context }) => {
         const { attachConsole } = await import('../../vm/console.js');
         const ctx = await context();
         if (process.stdin.isTTY)
@@ -23,10 +24,20 @@ export function define(program: Command): void {
           input: process.stdin,
           output: stdoutStream(),
           force: opts.force,
+          notice: (line) => writeStderr(`roost: ${line}\n`),
         });
         if (process.stdin.isTTY) writeStderr('\n');
-        if (why === 'closed')
-          out.warn(`the console of '${name}' closed (the VM stopped or another client took it)`);
+        // Ctrl-] and a VM that stopped end the console as expected; anything else is a failure (exit 1).
+        if (why === 'stopped') writeStderr(`roost: VM '${name}' stopped; its console closed\n`);
+        if (why === 'taken') {
+          throw new RoostError(
+            'CONSOLE_TAKEN',
+            `another client took the console of '${name}' (the VM runs on)`,
+            {
+              hint: `roost console --force ${name} takes it back`,
+            },
+          );
+        }
       }),
     );
 }
