@@ -6,7 +6,7 @@
 // test user a private XDG_RUNTIME_DIR (and config and cache dirs) inside the scope directory. libvirt derives
 // the socket, the pid file and the autostart lock from those, so the daemons started here are fully separate
 // from the harness's, and everything they leave is removed with the scope.
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   isAlive,
   processesOf,
   runAs,
+  tinyGuest,
   uidOf,
   waitUntil,
   type RunResult,
@@ -89,7 +90,9 @@ function lastJson<T>(r: RunResult): T {
   try {
     return JSON.parse(line) as T;
   } catch {
-    throw new Error(`child printed no result; stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    throw new Error(
+      `child printed no result (exit ${r.code}, signal ${r.signal}); stdout: ${r.stdout}\nstderr: ${r.stderr}`,
+    );
   }
 }
 
@@ -108,6 +111,14 @@ const pidFile = process.env.XDG_RUNTIME_DIR + '/libvirt/libvirtd.pid';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const stateOf = (pid) => readFileSync('/proc/' + pid + '/stat', 'utf8').replace(/^.*\\) /, '')[0];
 const out = { rounds: [], escaped };
+try {
+  await run();
+} catch (e) {
+  out.error = String(e && e.stack);
+}
+console.log(JSON.stringify(out));
+
+async function run() {
 const client = await connect();
 out.uri = await client.uri();
 for (let i = 0; i < Number(process.env.ROUNDS); i++) {
@@ -137,7 +148,75 @@ for (let i = 0; i < Number(process.env.ROUNDS); i++) {
   out.rounds.push(r);
 }
 await client.close();
+}
+`;
+
+// Run as the test user: boot the tiny guest on a daemon of its own, attach roost's console, kill the daemon
+// under it (roost must say the daemon went away, not that the VM stopped), then attach again through the next
+// daemon. The killed daemon's console lock (/run/lock/LCK.._pts_N) stays behind; its PID is given to a live
+// process that is no libvirt daemon (this script), as when the PID is reused after the kill, which libvirt itself
+// takes for a held lock. roost must remove the lock, say so, and attach.
+const CONSOLE_SCRIPT = `
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+const root = process.env.ROOST_ROOT;
+const { connect } = await import(root + '/src/index.ts');
+const { attachConsole } = await import(root + '/src/vm/console.ts');
+const { tinyDomainXml } = await import(root + '/scripts/lib/tiny-domain-xml.ts');
+const escaped = [];
+process.on('uncaughtException', (e) => escaped.push('uncaught ' + (e && e.stack)));
+process.on('unhandledRejection', (e) => escaped.push('unhandled ' + (e && e.stack)));
+const pidFile = process.env.XDG_RUNTIME_DIR + '/libvirt/libvirtd.pid';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const out = { escaped, notices: [] };
+const client = await connect();
+const ctx = { client, uri: 'qemu:///session', env: process.env, paths: {}, close: () => client.close() };
+const name = process.env.VM_NAME;
+// No NIC: this daemon's runtime dir (inside the scope) is too long for passt's socket path, and no test here
+// needs a network.
+const xml = tinyDomainXml({ name, kernel: process.env.KERNEL, initrd: process.env.INITRD, cmdline: process.env.CMDLINE, forwards: [] })
+  .replace(/<interface[\\s\\S]*?<\\/interface>/, '');
+let dom = await client.defineDomain(xml);
+try {
+  await run();
+} catch (e) {
+  out.error = String(e && e.stack);
+} finally {
+  await client.destroyDomain(dom).catch(() => {});
+  await client.undefineDomain(dom).catch(() => {});
+  await client.close();
+}
 console.log(JSON.stringify(out));
+
+async function run() {
+  await client.startDomain(dom);
+  const pty = /<console type=.pty.[^>]*>\\s*<source path=.([^'"]+)/.exec(await client.getXml(dom))[1];
+  out.lock = '/run/lock/LCK..' + pty.replace(/^\\/dev/, '').replaceAll('/', '_');
+  const attach = () => {
+    const io = { input: new PassThrough(), output: new PassThrough(), notice: (m) => out.notices.push(m) };
+    let bytes = 0;
+    io.output.on('data', (b) => (bytes += b.length));
+    const ended = attachConsole(ctx, name, io).then((why) => ({ why }), (e) => ({ code: e.code, message: e.message, hint: e.hint }));
+    return { io, ended, bytes: () => bytes };
+  };
+  const first = attach();
+  // Attached once libvirt has locked the PTY.
+  for (let i = 0; i < 200 && !existsSync(out.lock); i++) await sleep(100);
+  out.firstDaemon = Number(readFileSync(pidFile, 'utf8'));
+  out.lockWhileAttached = existsSync(out.lock) ? readFileSync(out.lock, 'utf8').trim() : null;
+  process.kill(out.firstDaemon, 'SIGKILL');
+  out.firstEnd = await first.ended;
+  out.lockAfterKill = existsSync(out.lock) ? readFileSync(out.lock, 'utf8').trim() : null;
+  // The dead daemon's PID, reused by a process that is no libvirt daemon.
+  if (out.lockAfterKill !== null) writeFileSync(out.lock, String(process.pid).padStart(10) + '\\n');
+  const second = attach();
+  await sleep(2000);
+  out.secondDaemon = Number(readFileSync(pidFile, 'utf8'));
+  out.lockWhileReattached = existsSync(out.lock) ? readFileSync(out.lock, 'utf8').trim() : null;
+  second.io.input.write(Buffer.from([0x1d]));
+  out.secondEnd = await second.ended;
+  out.running = await client.isActive(dom);
+}
 `;
 
 // Run as the test user, twice at once: wait for a common start time, connect with the default URI, and report
@@ -164,6 +243,7 @@ describe('session daemon autostart, as the test user', () => {
     const rt = userDir(join(scope.dir, 'rt-kill'));
     const rounds = 8;
     const r = lastJson<{
+      error?: string;
       uri: string;
       escaped: string[];
       rounds: {
@@ -176,6 +256,7 @@ describe('session daemon autostart, as the test user', () => {
       }[];
     }>(await runScript(KILL_SCRIPT, { ...envFor(rt), ROUNDS: String(rounds) }));
 
+    expect(r.error).toBeUndefined();
     expect(r.uri).toBe('qemu:///session');
     expect(r.escaped).toEqual([]);
     expect(r.rounds).toHaveLength(rounds);
@@ -195,6 +276,67 @@ describe('session daemon autostart, as the test user', () => {
     expect(daemonsIn(rt)).toEqual([last]);
     await stopDaemonsUnder(rt);
     expect(daemonsIn(rt)).toEqual([]);
+  });
+
+  it('a console whose daemon is killed says so, and the next console clears the stale PTY lock', async () => {
+    // QEMU's monitor socket lives under $XDG_CONFIG_HOME/libvirt/qemu/lib/domain-ID-NAME/: the scope's dir is too
+    // long for a UNIX socket path there, so this daemon's dirs sit in a short temporary one.
+    const short = mkdtempSync('/tmp/rl-');
+    chownSync(short, user.uid, user.gid);
+    const rt = userDir(join(short, 'rt'));
+    const guest = tinyGuest(user);
+    const r = lastJson<{
+      error?: string;
+      escaped: string[];
+      notices: string[];
+      lock: string;
+      firstDaemon: number;
+      lockWhileAttached: string | null;
+      firstEnd: { why?: string; code?: string; message?: string; hint?: string };
+      lockAfterKill: string | null;
+      secondDaemon: number;
+      lockWhileReattached: string | null;
+      secondEnd: { why?: string; code?: string; message?: string };
+      running: boolean;
+    }>(
+      await runScript(CONSOLE_SCRIPT, {
+        ...envFor(rt),
+        XDG_CONFIG_HOME: userDir(join(short, 'c')),
+        XDG_CACHE_HOME: userDir(join(short, 'k')),
+        ROOST_ROOT: repoRoot,
+        VM_NAME: scope.name('con'),
+        KERNEL: guest.kernel,
+        INITRD: guest.initrd,
+        CMDLINE: guest.cmdline,
+      }),
+    );
+    try {
+      expect(r.error).toBeUndefined();
+      expect(r.escaped).toEqual([]);
+      // libvirt locked the PTY for the attached console, with the daemon's PID …
+      expect(r.lock).toMatch(/^\/run\/lock\/LCK\.\._pts_\d+$/);
+      expect(Number(r.lockWhileAttached)).toBe(r.firstDaemon);
+      // … the kill is reported as the daemon going away, not as a VM that stopped …
+      expect(r.firstEnd).toMatchObject({ code: 'DAEMON_GONE' });
+      expect(r.firstEnd.message).toContain('the libvirt session daemon went away');
+      expect(r.firstEnd.message).toContain('the VM may still be running');
+      // … and its lock stays behind.
+      expect(Number(r.lockAfterKill)).toBe(r.firstDaemon);
+      // The next console removed it (saying so), attached through the new daemon, and left on Ctrl-].
+      expect(r.notices).toHaveLength(1);
+      // (libvirt names it by its own lock directory, /var/lock, a link to /run/lock)
+      const lockName = r.lock.slice('/run/lock/'.length);
+      expect(r.notices[0]).toMatch(
+        new RegExp(`^removed the stale console lock /(run|var)/lock/${lockName.replaceAll('.', '\\.')} `),
+      );
+      expect(r.secondDaemon).not.toBe(r.firstDaemon);
+      expect(Number(r.lockWhileReattached)).toBe(r.secondDaemon);
+      expect(r.secondEnd).toEqual({ why: 'escape' });
+      expect(r.running).toBe(true);
+    } finally {
+      await stopDaemonsUnder(rt);
+      rmSync(short, { recursive: true, force: true });
+    }
   });
 
   it('starts only one daemon when two processes connect at once', async () => {
