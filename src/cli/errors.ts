@@ -1,7 +1,7 @@
 // Turning any error into what a user reads: one or two lines (what failed and why, then the fix) and an exit
 // code — 2 for bad input, 1 for a failed operation (DESIGN §3). Library errors that carry no hint get one here.
 import { RoostError } from '../errors.js';
-import { ConnectionClosedError, LibvirtError } from '../libvirt/errors.js';
+import { CallTimeoutError, ConnectionClosedError, LibvirtError } from '../libvirt/errors.js';
 import { DaemonUnavailableError, SocketConnectError } from '../libvirt/session.js';
 import { UriError } from '../libvirt/uri.js';
 
@@ -40,6 +40,14 @@ export function describeError(err: unknown): UserFacingError {
       code: err.code,
       message: `the libvirt daemon closed the connection: ${err.message}`,
       hint: 'run the command again (a new daemon starts on demand); if it keeps failing: roost doctor',
+      exitCode: 1,
+    };
+  }
+  if (err instanceof CallTimeoutError) {
+    return {
+      code: err.code,
+      message: err.message,
+      hint: 'check the remote host (is its libvirt daemon alive and not overloaded?), then run the command again',
       exitCode: 1,
     };
   }
