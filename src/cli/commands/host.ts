@@ -59,7 +59,8 @@ Then: roost create NAME ... --network bridge=virbr0 ; roost ip NAME`,
           const lines: string[] = [];
           if (opts.apply) lines.push(applied.length ? `ran ${applied.length} command(s)` : 'nothing to do');
           for (const s of after) {
-            lines.push(`${s.done ? 'ok  ' : 'todo'}  ${s.title}: ${s.detail}`);
+            lines.push(`${s.done ? 'ok  ' : s.refused ? 'no  ' : 'todo'}  ${s.title}: ${s.detail}`);
+            if (s.refused && s.refused !== s.detail) lines.push(`        refused: ${s.refused}`);
             if (!s.done) for (const c of s.commands) lines.push(`        ${m.shellLine(c, uid)}`);
           }
           const todo = after.filter((s) => !s.done).length;
