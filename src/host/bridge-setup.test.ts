@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applySteps,
   defaultSubnet,
+  gatherFacts,
   groupSharing,
   lookupUser,
   planBridgeSetup,
@@ -297,5 +298,14 @@ describe('the per-user ACL file is readable by that user alone', () => {
     const owned = plan(alice, { ...facts, userAcl: { uid: 1001, gid: 1001, mode: 0o100640 } });
     expect(owned.done).toBe(false);
     expect(owned.detail).toMatch(/not owned by root: its owner could allow any bridge/);
+  });
+});
+
+describe("gatherFacts reads this host's accounts", () => {
+  it("sees that nobody's group is not nobody's alone (nogroup: sync's primary group on Debian, or a system gid)", () => {
+    const facts = gatherFacts({ bridge: 'br-roosttest', user: 'nobody' });
+    if (facts.user === undefined) return; // a host without the account
+    expect(facts.user.groupShared).toBeDefined();
+    expect(typeof facts.setfacl).toBe('boolean');
   });
 });
