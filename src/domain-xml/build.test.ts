@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildDomainXml } from './build.js';
+import { buildDomainXml, HOST_ACCESS_MODES, hostAccessProblem } from './build.js';
+import { parseDomainXml } from './parse.js';
 import { DomainXmlError } from './errors.js';
 import { hasQuickCpuProbe, QEMU_XMLNS } from './quick-cpu-probe.js';
 import { ROOST_XMLNS, type VmSpec } from './spec.js';
@@ -315,5 +316,37 @@ describe('buildDomainXml', () => {
     }
     expect(caught).toBeInstanceOf(DomainXmlError);
     expect((caught as DomainXmlError).code).toBe('DOMAIN_XML_BAD_SPEC');
+  });
+});
+
+describe('host access (what the guest reaches on the host)', () => {
+  const user = (hostAccess?: 'loopback' | 'none') =>
+    sampleSpec({ network: [{ kind: 'user', ports: [], ...(hostAccess ? { hostAccess } : {}) }] });
+  it("builds 'loopback' as the plain passt NIC libvirt knows (its default mapping)", () => {
+    expect(buildDomainXml(user('loopback'))).toBe(buildDomainXml(user()));
+  });
+  it("refuses 'none' for a passt NIC, naming the option libvirt cannot pass", () => {
+    expect(() => buildDomainXml(user('none'))).toThrow(DomainXmlError);
+    expect(() => buildDomainXml(user('none'))).toThrow(/--host-access none .* --no-map-gw/);
+  });
+  it('round-trips through parse: a passt NIC reaches the host loopback, a bridged one does not', () => {
+    const xml = buildDomainXml(
+      sampleSpec({
+        network: [
+          { kind: 'user', ports: [], hostAccess: 'loopback' },
+          { kind: 'bridge', bridge: 'virbr0' },
+        ],
+      }),
+    );
+    expect(parseDomainXml(xml).nics.map((n) => n.hostAccess)).toEqual(['loopback', 'none']);
+  });
+  it('accepts none when no NIC uses passt, and says why not when one does', () => {
+    expect(hostAccessProblem('none', [{ kind: 'bridge', bridge: 'br0' }])).toBeUndefined();
+    expect(hostAccessProblem('none', [])).toBeUndefined();
+    expect(hostAccessProblem('loopback', [{ kind: 'user', ports: [] }])).toBeUndefined();
+    expect(hostAccessProblem('none', [{ kind: 'user', ports: [] }])).toMatch(
+      /gateway address to the host's 127\.0\.0\.1/,
+    );
+    expect(HOST_ACCESS_MODES).toEqual(['loopback']);
   });
 });

@@ -17,6 +17,8 @@
 //    (quick-cpu-probe.ts explains it).
 import { checkDisk, checkSpec } from './check.js';
 import { assignTargets, buildDisk, buildInterface } from './devices.js';
+
+export { HOST_ACCESS_MODES, hostAccessProblem } from './devices.js';
 import { buildRoostElement } from './metadata.js';
 import { buildQuickCpuProbe, QEMU_XMLNS_ATTR } from './quick-cpu-probe.js';
 import { GUEST_AGENT_CHANNEL, type MachineType, type VmSpec } from './spec.js';

@@ -2,7 +2,7 @@
 import { checkBridge, checkDisk, checkMac } from './check.js';
 import { DomainXmlError } from './errors.js';
 import { buildPortForwards } from './ports.js';
-import type { DiskBus, DiskSpec, MachineType, NicSpec } from './spec.js';
+import type { DiskBus, DiskSpec, HostAccess, MachineType, NicSpec } from './spec.js';
 import { element, type XmlElement } from './xml.js';
 
 const TARGET_PREFIX: Record<DiskBus, string> = { virtio: 'vd', sata: 'sd', scsi: 'sd', ide: 'hd' };
@@ -73,10 +73,25 @@ export function buildDisk(disk: DiskSpec, machine: MachineType, target: string, 
   ]);
 }
 
+/** The host-access modes a passt NIC can have in the XML this module builds (see HostAccess). */
+export const HOST_ACCESS_MODES: readonly HostAccess[] = ['loopback'];
+
+/** Why these NICs cannot have this host access; undefined when they can (bridged NICs never map loopback). */
+export function hostAccessProblem(access: HostAccess, nics: readonly NicSpec[]): string | undefined {
+  if (!nics.some((n) => n.kind === 'user') || HOST_ACCESS_MODES.includes(access)) return undefined;
+  return (
+    `--host-access ${access} is not possible with a passt NIC (--network user): libvirt starts passt with a ` +
+    `fixed set of options and its domain XML cannot add --no-map-gw, so passt maps the guest's gateway ` +
+    `address to the host's 127.0.0.1`
+  );
+}
+
 export function buildInterface(nic: NicSpec, what = 'NIC'): XmlElement {
   const mac = nic.mac === undefined ? undefined : element('mac', { address: checkMac(nic.mac) });
   const model = element('model', { type: 'virtio' });
   if (nic.kind === 'user') {
+    const problem = hostAccessProblem(nic.hostAccess ?? 'loopback', [nic]);
+    if (problem) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `${what}: ${problem}`);
     // passt rather than the built-in slirp: faster, IPv6, and ports can be forwarded per range and address.
     return element('interface', { type: 'user' }, [
       mac,

@@ -111,6 +111,7 @@ describe('parseDomainXml on what libvirt returns', () => {
           { proto: 'udp', address: '', hostStart: 5353, guestStart: 53 },
         ],
         exclusions: [],
+        hostAccess: 'loopback',
       },
       {
         type: 'bridge',
@@ -121,6 +122,7 @@ describe('parseDomainXml on what libvirt returns', () => {
         network: undefined,
         ports: [],
         exclusions: [],
+        hostAccess: 'none',
       },
     ]);
     expect(toVmSpec(parsed).disks).toEqual([

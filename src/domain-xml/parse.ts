@@ -11,6 +11,7 @@ import {
   type BootSpec,
   type DiskSpec,
   type Firmware,
+  type HostAccess,
   type PortForwardSpec,
   type RoostMetadata,
   type VmSpec,
@@ -45,6 +46,11 @@ export interface ParsedNic {
   network: string | undefined;
   ports: PortForwardSpec[];
   exclusions: PortExclusion[];
+  /**
+   * Whether the guest reaches the host's loopback through this NIC: 'loopback' for user networking (passt, and
+   * the built-in slirp, map the gateway address to the host's 127.0.0.1), 'none' for every other kind.
+   */
+  hostAccess: HostAccess;
 }
 
 export interface ParsedDomain {
@@ -155,6 +161,7 @@ function parseNic(iface: XmlElement): ParsedNic {
     network: type === 'network' ? source?.attrs.get('network') : undefined,
     ports,
     exclusions,
+    hostAccess: type === 'user' ? 'loopback' : 'none',
   };
 }
 

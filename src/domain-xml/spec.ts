@@ -52,11 +52,23 @@ export interface PortForwardSpec {
   guestStart: number;
 }
 
+/**
+ * What a guest may reach on the host itself. passt maps the guest's gateway address to the host's loopback, so
+ * with 'loopback' a service bound to 127.0.0.1 on the host answers the guest at its gateway address. 'none'
+ * would start passt with --no-map-gw; libvirt (through 11.3 at least) starts passt with a fixed set of options
+ * and no domain XML for that one, so a passt NIC can only be 'loopback' (HOST_ACCESS_MODES) and 'none' is
+ * refused (hostAccessProblem). A bridged NIC never reaches the host's loopback (the kernel drops packets for
+ * 127.0.0.0/8 that arrive on a bridge), only the host's address on the bridge.
+ */
+export type HostAccess = 'loopback' | 'none';
+
 /** User-mode networking through passt (the session connection's way out; ports forwarded from the host). */
 export interface UserNicSpec {
   kind: 'user';
   ports: PortForwardSpec[];
   mac?: string;
+  /** Default 'loopback', the only mode libvirt can give passt today. */
+  hostAccess?: HostAccess;
 }
 
 /** A host bridge (on session: through the setuid qemu-bridge-helper and /etc/qemu/bridge.conf). */

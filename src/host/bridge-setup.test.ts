@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   applySteps,
   defaultSubnet,
+  gatherFacts,
+  groupSharing,
   lookupUser,
   planBridgeSetup,
   rootArgv,
@@ -9,12 +11,12 @@ import {
   type HostFacts,
   type RootCommand,
 } from './bridge-setup.js';
-import { BRIDGE_HELPER, readyHostFacts } from './testing.js';
+import { BRIDGE_HELPER, packagedHelper, readyHostFacts } from './testing.js';
 
 const HELPER = BRIDGE_HELPER;
 const debianFresh: HostFacts = {
   ipForward: '0',
-  helper: { path: HELPER, mode: 0o100755, uid: 0 },
+  helper: packagedHelper(),
   bridgeConf: null,
   includes: {},
   bridgeExists: false,
@@ -57,18 +59,10 @@ describe('planBridgeSetup for virbr0', () => {
       planBridgeSetup({}, { ...done, bridgeConf: { ...done.bridgeConf!, text: 'allow all\n' } })[2]!.done,
     ).toBe(true);
   });
-  it('fixes an unreadable bridge.conf and a helper owned by someone else', () => {
-    const steps = planBridgeSetup(
-      {},
-      {
-        ...done,
-        bridgeConf: { ...done.bridgeConf!, mode: 0o100600 },
-        helper: { path: HELPER, mode: 0o104755, uid: 1000 },
-      },
-    );
+  it('fixes an unreadable bridge.conf', () => {
+    const steps = planBridgeSetup({}, { ...done, bridgeConf: { ...done.bridgeConf!, mode: 0o100600 } });
     expect(steps[2]!.done).toBe(false);
     expect(argvs(steps[2]!.commands)).toEqual(['chmod 0644 /etc/qemu/bridge.conf']);
-    expect(argvs(steps[3]!.commands)).toEqual([`chown root ${HELPER}`, `chmod u+s ${HELPER}`]);
   });
   it('defines the default network when it is missing', () => {
     const steps = planBridgeSetup({}, { ...debianFresh, defaultNetworkDefined: false });
@@ -154,10 +148,7 @@ describe('running the steps', () => {
   });
   it('runs only the steps not done, and stops at the first failure', async () => {
     const ran: string[] = [];
-    const steps = planBridgeSetup(
-      {},
-      { ...done, ipForward: '0', helper: { path: HELPER, mode: 0o100755, uid: 0 } },
-    );
+    const steps = planBridgeSetup({}, { ...done, ipForward: '0', helper: packagedHelper() });
     await expect(
       applySteps(steps, 0, (c) => {
         ran.push(c.argv.join(' '));
@@ -177,5 +168,144 @@ describe('running the steps', () => {
       gid: 1002,
     });
     expect(lookupUser('bob', 'alice:x:1:1::/:/bin/sh')).toBeUndefined();
+  });
+});
+
+describe('the setuid step trusts only a helper that only root can change', () => {
+  const step = (helper: HostFacts['helper']) =>
+    planBridgeSetup({}, { ...done, helper }).find((s) => s.id === 'helper-setuid')!;
+  it('proposes chmod u+s on the packaged helper', () => {
+    expect(argvs(step(packagedHelper()).commands)).toEqual([`chmod u+s ${HELPER}`]);
+  });
+  it.each([
+    ['owned by a user', { ...packagedHelper(), uid: 1000 }, /owned by uid 1000/],
+    ['a symbolic link', { ...packagedHelper(), symlink: true }, /symbolic link/],
+    ['group-writable', packagedHelper(0o100775), /writable by group or others/],
+    [
+      'in a directory others can write',
+      { ...packagedHelper(), dirs: [{ path: '/usr/lib/qemu', mode: 0o40777, uid: 0, gid: 0 }] },
+      /\/usr\/lib\/qemu is writable by users other than root/,
+    ],
+  ])('refuses a helper %s, with the reason and no command', (_what, helper, why) => {
+    const s = step(helper);
+    expect(s.done).toBe(false);
+    expect(s.commands).toEqual([]);
+    expect(s.refused).toMatch(why);
+    expect(s.refused).toContain('roost will not make it setuid root');
+  });
+  it('does not call an unsafe setuid helper done', () => {
+    const s = step({ ...packagedHelper(0o104777) });
+    expect(s.done).toBe(false);
+    expect(s.detail).toMatch(/setuid root and unsafe/);
+  });
+  it('applies nothing at all when a step is refused', async () => {
+    const steps = planBridgeSetup({}, { ...debianFresh, helper: { ...packagedHelper(), uid: 1000 } });
+    const ran: string[] = [];
+    await expect(
+      applySteps(steps, 0, (c) => {
+        ran.push(c.argv.join(' '));
+        return Promise.resolve({ argv: c.argv, code: 0, stderr: '' });
+      }),
+    ).rejects.toMatchObject({ code: 'BRIDGE_SETUP_REFUSED' });
+    expect(ran).toEqual([]);
+  });
+});
+
+describe('the per-user ACL file is readable by that user alone', () => {
+  const passwd = [
+    'root:x:0:0::/root:/bin/sh',
+    'alice:x:1001:1001::/home/alice:/bin/sh',
+    'bob:x:1002:100::/home/bob:/bin/sh',
+    'carol:x:1003:100::/home/carol:/bin/sh',
+    'dave:x:1004:1005::/home/dave:/bin/sh',
+    'erin:x:1006:1006::/home/erin:/bin/sh',
+    'frank:x:1007:1006::/home/frank:/bin/sh',
+  ].join('\n');
+  const group = [
+    'root:x:0:',
+    'users:x:100:',
+    'alice:x:1001:',
+    'dave:x:1005:dave,mallory',
+    'erin:x:1006:',
+  ].join('\n');
+  const u = (name: string, uid: number, gid: number) => ({ name, uid, gid });
+  it('tells a private group from a shared one', () => {
+    expect(groupSharing(u('alice', 1001, 1001), passwd, group)).toBeUndefined();
+    expect(groupSharing(u('bob', 1002, 100), passwd, group)).toBe('group users is a system group (gid 100)');
+    expect(groupSharing(u('dave', 1004, 1005), passwd, group)).toBe('group dave also has mallory');
+    expect(groupSharing(u('erin', 1006, 1006), passwd, group)).toBe(
+      "group erin is frank's primary group too",
+    );
+  });
+
+  const plan = (user: HostFacts['user'], extra: Partial<HostFacts> = {}) =>
+    planBridgeSetup(
+      { bridge: 'br-x', user: user!.name },
+      { ...done, dhcpRunning: true, user, setfacl: true, ...extra },
+    ).find((s) => s.id === 'bridge-conf')!;
+
+  it('uses the private group: root:GID 0640', () => {
+    const s = plan(u('alice', 1001, 1001));
+    expect(argvs(s.commands)).toContain('chown 0:1001 /etc/qemu/roost-alice.conf');
+    expect(argvs(s.commands)).toContain('chmod 0640 /etc/qemu/roost-alice.conf');
+  });
+  it('never gives a shared group read access: root:root 0600 and an ACL entry for the uid', () => {
+    const s = plan({ ...u('bob', 1002, 100), groupShared: 'group users is a system group (gid 100)' });
+    const cmds = argvs(s.commands);
+    expect(cmds.some((c) => c.startsWith('chown 0:100 '))).toBe(false);
+    expect(cmds).toEqual(
+      expect.arrayContaining([
+        'chown 0:0 /etc/qemu/roost-bob.conf',
+        'chmod 0600 /etc/qemu/roost-bob.conf',
+        'setfacl --set u::rw,u:1002:r,g::-,m::r,o::- /etc/qemu/roost-bob.conf',
+      ]),
+    );
+  });
+  it('refuses, with the reason and the ways out, when the group is shared and setfacl is missing', () => {
+    const s = plan(
+      { ...u('bob', 1002, 100), groupShared: 'group users is a system group (gid 100)' },
+      { setfacl: false },
+    );
+    expect(s.commands).toEqual([]);
+    expect(s.refused).toMatch(/primary group is shared .*apt install acl.*private group/);
+  });
+  it('redoes an ACL file an older roost made readable by a shared group', () => {
+    const bob = { ...u('bob', 1002, 100), groupShared: 'group users is a system group (gid 100)' };
+    const s = plan(bob, {
+      bridgeConf: {
+        path: '/etc/qemu/bridge.conf',
+        mode: 0o100644,
+        text: 'include /etc/qemu/roost-bob.conf\n',
+      },
+      includes: { '/etc/qemu/roost-bob.conf': 'allow br-x\n' },
+      userAcl: { uid: 0, gid: 100, mode: 0o100640 },
+    });
+    expect(s.done).toBe(false);
+    expect(s.detail).toMatch(/readable by group 100, which bob shares with others/);
+    expect(argvs(s.commands)).toContain('chmod 0600 /etc/qemu/roost-bob.conf');
+  });
+  it('is done with a correct private-group file, and not with one the user owns', () => {
+    const alice = u('alice', 1001, 1001);
+    const facts = {
+      bridgeConf: {
+        path: '/etc/qemu/bridge.conf',
+        mode: 0o100644,
+        text: 'include /etc/qemu/roost-alice.conf\n',
+      },
+      includes: { '/etc/qemu/roost-alice.conf': 'allow br-x\n' },
+    };
+    expect(plan(alice, { ...facts, userAcl: { uid: 0, gid: 1001, mode: 0o100640 } }).done).toBe(true);
+    const owned = plan(alice, { ...facts, userAcl: { uid: 1001, gid: 1001, mode: 0o100640 } });
+    expect(owned.done).toBe(false);
+    expect(owned.detail).toMatch(/not owned by root: its owner could allow any bridge/);
+  });
+});
+
+describe("gatherFacts reads this host's accounts", () => {
+  it("sees that nobody's group is not nobody's alone (nogroup: sync's primary group on Debian, or a system gid)", () => {
+    const facts = gatherFacts({ bridge: 'br-roosttest', user: 'nobody' });
+    if (facts.user === undefined) return; // a host without the account
+    expect(facts.user.groupShared).toBeDefined();
+    expect(typeof facts.setfacl).toBe('boolean');
   });
 });

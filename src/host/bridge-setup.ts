@@ -9,20 +9,24 @@
 //    libvirt's dnsmasq): ip_forward, the network started and autostarted, `allow virbr0`, the setuid helper;
 //  - `--bridge NAME --user U`: a host-only bridge for one user's VMs. roost creates the bridge with an address,
 //    runs a dnsmasq for DHCP on it (lease file /var/lib/roost/NAME.leases, readable, which `roost ip` reads), and
-//    allows it in a file only U can read (/etc/qemu/roost-U.conf, root:U's group 0640) that bridge.conf
-//    includes. qemu-bridge-helper drops to the caller's uid before it reads included files (when built with
-//    libcap-ng, as Debian's is), so only U's QEMU can attach to NAME. That separates U's VMs from other users'
+//    allows it in a file only U can read (/etc/qemu/roost-U.conf) that bridge.conf includes.
+//    qemu-bridge-helper drops to the caller's uid and gid, keeping the supplementary groups, before it reads
+//    any ACL file (when built with libcap-ng, as Debian's is), and skips an included file it cannot open; so
+//    only processes that can read roost-U.conf can attach to NAME. "Only U" means: root:G 0640 when G is U's
+//    private group (no other member, no other user's primary group, gid ≥ 1000), else root:root 0600 with a
+//    POSIX ACL entry for U's uid (setfacl); a shared group such as `users` would let every member in. That separates U's VMs from other users'
 //    VMs on the link layer; it does not hide them from local processes: the host has an address on the bridge,
 //    so anything on the host can reach the guests' IPs. No ip_forward, no NAT: host-only means exactly that.
 //    Neither the bridge nor the dnsmasq survives a reboot; run the command again (or make them persistent with
 //    your distribution's network configuration).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { RoostError, UsageError } from '../errors.js';
 import {
   BRIDGE_CONF,
   DEFAULT_BRIDGE,
+  helperHazard,
   inspectBridgeConf,
   inspectBridgeHelper,
   parseBridgeConf,
@@ -43,6 +47,8 @@ export interface SetupStep {
   /** What it is for, and what is missing. */
   detail: string;
   commands: RootCommand[];
+  /** Set when roost will not do this step: why, and what to do instead (the commands are then empty). */
+  refused?: string;
 }
 
 export interface BridgeSetupRequest {
@@ -58,6 +64,15 @@ export interface UserFacts {
   name: string;
   uid: number;
   gid: number;
+  /** Why the primary group is not the user's alone (undefined: it is); see groupSharing. */
+  groupShared?: string;
+}
+
+/** Owner and mode of an ACL file (undefined when missing or not stat-able). */
+export interface AclFileFacts {
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 /** What the plan is computed from; everything readable without root. */
@@ -75,6 +90,10 @@ export interface HostFacts {
   /** st_mode of /dev/net/tun; null when it does not exist. */
   tunMode: number | null;
   user?: UserFacts;
+  /** Owner and mode of the user's ACL file (with --user). */
+  userAcl?: AclFileFacts;
+  /** setfacl is installed (needed when the user's group is shared). */
+  setfacl?: boolean;
 }
 
 const S_ISUID = 0o4000;
@@ -234,6 +253,7 @@ export function planBridgeSetup(request: BridgeSetupRequest, facts: HostFacts): 
   const conf = parseBridgeConf(confText);
   const confCommands: RootCommand[] = [];
   const problems: string[] = [];
+  let aclRefused: string | undefined;
   if (facts.bridgeConf === null) {
     confCommands.push({ argv: ['install', '-d', '-m', '0755', '/etc/qemu'] });
     problems.push(`${BRIDGE_CONF} does not exist`);
@@ -250,21 +270,35 @@ export function planBridgeSetup(request: BridgeSetupRequest, facts: HostFacts): 
       problems.push(`${BRIDGE_CONF} does not include ${acl}`);
     }
     const aclText = facts.includes[acl];
-    // We usually cannot read another user's ACL file (0640): then it is written again, which is harmless.
-    if (aclText === undefined || aclText === null || !parseBridgeConf(aclText).allow.includes(bridge)) {
-      if (!facts.user) throw new UsageError('UNKNOWN_USER', `no user named '${req.user}' on this host`);
+    if (!facts.user) throw new UsageError('UNKNOWN_USER', `no user named '${req.user}' on this host`);
+    const user = facts.user;
+    const unsafe = aclPermissionProblem(user, facts.userAcl);
+    // We usually cannot read another user's ACL file: then it is written again, which is harmless.
+    if (
+      aclText === undefined ||
+      aclText === null ||
+      !parseBridgeConf(aclText).allow.includes(bridge) ||
+      unsafe !== undefined
+    ) {
+      if (user.groupShared !== undefined && facts.setfacl === false) {
+        aclRefused =
+          `${user.name}'s primary group is shared (${user.groupShared}): a group-readable ACL file would let ` +
+          `every member attach VMs to ${bridge}; roost needs setfacl to give ${user.name} alone read access ` +
+          `(Debian: apt install acl), or give ${user.name} a private group, then run this again`;
+      }
       confCommands.push(
         {
           argv: ['tee', acl],
-          input: `# roost: only ${req.user} may attach VMs to ${bridge}\nallow ${bridge}\n`,
+          input: `# roost: only ${user.name} may attach VMs to ${bridge}\nallow ${bridge}\n`,
         },
-        { argv: ['chown', `0:${facts.user.gid}`, acl] },
-        { argv: ['chmod', '0640', acl] },
+        ...aclPermissionCommands(user, acl),
       );
       problems.push(
-        aclText === null
-          ? `${acl} cannot be checked (not readable by you)`
-          : `${acl} does not allow ${bridge}`,
+        unsafe !== undefined
+          ? unsafe
+          : aclText === null
+            ? `${acl} cannot be checked (not readable by you)`
+            : `${acl} does not allow ${bridge}`,
       );
     }
   }
@@ -283,29 +317,11 @@ export function planBridgeSetup(request: BridgeSetupRequest, facts: HostFacts): 
           ? `${BRIDGE_CONF} allows ${bridge}`
           : `${BRIDGE_CONF} includes ${userAclFile(req.user)}, which allows ${bridge}`
         : problems.join('; '),
-    commands: problems.length === 0 ? [] : confCommands,
+    commands: problems.length === 0 || aclRefused ? [] : confCommands,
+    ...(aclRefused && problems.length > 0 ? { refused: aclRefused } : {}),
   });
 
-  const helper = facts.helper;
-  const setuid = helper !== undefined && (helper.mode & S_ISUID) !== 0 && helper.uid === 0;
-  steps.push({
-    id: 'helper-setuid',
-    title: 'setuid qemu-bridge-helper',
-    done: setuid,
-    detail:
-      helper === undefined
-        ? 'qemu-bridge-helper is not installed (Debian: apt install qemu-system-common)'
-        : setuid
-          ? `${helper.path} is setuid root`
-          : `${helper.path} is not setuid root: QEMU of a session VM cannot create its tap`,
-    commands:
-      helper === undefined || setuid
-        ? []
-        : [
-            ...(helper.uid === 0 ? [] : [{ argv: ['chown', 'root', helper.path] }]),
-            { argv: ['chmod', 'u+s', helper.path] },
-          ],
-  });
+  steps.push(helperStep(facts.helper));
 
   // The helper opens /dev/net/tun after dropping to the caller's uid (keeping only CAP_NET_ADMIN), so the
   // device must be usable by everyone, as distributions make it (0666). Some containers ship it 0600.
@@ -326,6 +342,111 @@ export function planBridgeSetup(request: BridgeSetupRequest, facts: HostFacts): 
         : [{ argv: ['chmod', '0666', '/dev/net/tun'] }],
   });
   return steps;
+}
+
+/**
+ * The setuid step. roost proposes `chmod u+s` only on a helper that is safe to trust with root (helperHazard);
+ * an unsafe one, setuid or not, is refused with the reason: a setuid root program that someone else can replace
+ * is a root shell for them.
+ */
+function helperStep(helper: FileFacts | undefined): SetupStep {
+  const base = { id: 'helper-setuid' as const, title: 'setuid qemu-bridge-helper' };
+  if (helper === undefined) {
+    return {
+      ...base,
+      done: false,
+      detail: 'qemu-bridge-helper is not installed (Debian: apt install qemu-system-common)',
+      commands: [],
+    };
+  }
+  const hazard = helperHazard(helper);
+  const setuid = (helper.mode & S_ISUID) !== 0;
+  if (hazard) {
+    const refused = `${hazard}: roost will not make it setuid root; reinstall it from your distribution's package and make sure only root can change it and its directories`;
+    return {
+      ...base,
+      done: false,
+      detail: setuid ? `${helper.path} is setuid root and unsafe: ${hazard}` : refused,
+      commands: [],
+      refused,
+    };
+  }
+  return {
+    ...base,
+    done: setuid,
+    detail: setuid
+      ? `${helper.path} is setuid root`
+      : `${helper.path} is not setuid root: QEMU of a session VM cannot create its tap`,
+    commands: setuid ? [] : [{ argv: ['chmod', 'u+s', helper.path] }],
+  };
+}
+
+/** How the user's ACL file is made readable by that user alone: their private group, or a POSIX ACL entry. */
+function aclPermissionCommands(user: UserFacts, acl: string): RootCommand[] {
+  if (user.groupShared === undefined) {
+    return [{ argv: ['chown', `0:${user.gid}`, acl] }, { argv: ['chmod', '0640', acl] }];
+  }
+  return [
+    { argv: ['chown', '0:0', acl] },
+    { argv: ['chmod', '0600', acl] },
+    { argv: ['setfacl', '--set', `u::rw,u:${user.uid}:r,g::-,m::r,o::-`, acl] },
+  ];
+}
+
+/** What is wrong with the ACL file's owner and mode for this user (undefined: fine, or not known). */
+function aclPermissionProblem(user: UserFacts, f: AclFileFacts | undefined): string | undefined {
+  if (f === undefined) return undefined;
+  const mode = f.mode & 0o7777;
+  const acl = `the ACL file (uid ${f.uid}, gid ${f.gid}, mode ${mode.toString(8).padStart(4, '0')})`;
+  if (f.uid !== 0) return `${acl} is not owned by root: its owner could allow any bridge`;
+  if ((mode & 0o7137) !== 0) return `${acl} is writable or readable by more than root and ${user.name}`;
+  if (user.groupShared === undefined) {
+    if ((mode & 0o040) !== 0 && f.gid !== user.gid)
+      return `${acl} is readable by group ${f.gid}, not ${user.name}'s`;
+    return undefined;
+  }
+  // With a POSIX ACL the group bits show its mask; the owning group must then be root's.
+  if ((mode & 0o040) !== 0 && f.gid !== 0)
+    return `${acl} is readable by group ${f.gid}, which ${user.name} shares with others (${user.groupShared})`;
+  return undefined;
+}
+
+/**
+ * Why `user`'s primary group is not theirs alone; undefined when it is. Shared: a system gid (< 1000, e.g.
+ * `users`), listed members other than the user, or another account's primary group too.
+ */
+export function groupSharing(user: UserFacts, passwd: string, group: string): string | undefined {
+  let name = String(user.gid);
+  for (const line of group.split('\n')) {
+    const [gname, , gid, members] = line.split(':');
+    if (gid === undefined || Number(gid) !== user.gid) continue;
+    name = gname ?? name;
+    const others = (members ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m && m !== user.name);
+    if (others.length) return `group ${name} also has ${others.join(', ')}`;
+  }
+  if (user.gid < 1000) return `group ${name} is a system group (gid ${user.gid})`;
+  for (const line of passwd.split('\n')) {
+    const [uname, , , gid] = line.split(':');
+    if (uname && uname !== user.name && gid !== undefined && Number(gid) === user.gid)
+      return `group ${name} is ${uname}'s primary group too`;
+  }
+  return undefined;
+}
+
+function aclFileFacts(path: string): AclFileFacts | undefined {
+  try {
+    const st = lstatSync(path);
+    return { uid: st.uid, gid: st.gid, mode: st.mode };
+  } catch {
+    return undefined;
+  }
+}
+
+function hasSetfacl(): boolean {
+  return ['/usr/bin/setfacl', '/bin/setfacl', '/usr/local/bin/setfacl'].some((p) => existsSync(p));
 }
 
 function readText(path: string): string | null {
@@ -380,8 +501,18 @@ export function gatherFacts(request: BridgeSetupRequest): HostFacts {
     defaultNetworkAutostart: existsSync(`${NETWORKS_DIR}/autostart/default.xml`),
     dhcpRunning: pidAlive(dhcpPidFile(req.bridge)),
     tunMode: modeOf('/dev/net/tun'),
-    ...(req.user === undefined ? {} : { user: lookupUser(req.user) }),
+    ...(req.user === undefined ? {} : userFacts(req.user)),
   };
+}
+
+function userFacts(name: string): Pick<HostFacts, 'user' | 'userAcl' | 'setfacl'> {
+  const passwd = readText('/etc/passwd') ?? '';
+  const found = lookupUser(name, passwd);
+  if (!found) return {};
+  const shared = groupSharing(found, passwd, readText('/etc/group') ?? '');
+  const user = shared === undefined ? found : { ...found, groupShared: shared };
+  const acl = aclFileFacts(userAclFile(name));
+  return { user, ...(acl ? { userAcl: acl } : {}), setfacl: hasSetfacl() };
 }
 
 /** How a root command is run by this process: directly as root, else through sudo (argument array). */
@@ -427,6 +558,12 @@ export async function applySteps(
   uid = process.getuid?.() ?? 0,
   run: (cmd: RootCommand, uid: number) => Promise<AppliedCommand> = runRootCommand,
 ): Promise<AppliedCommand[]> {
+  const refused = steps.find((s) => !s.done && s.refused !== undefined);
+  if (refused) {
+    throw new RoostError('BRIDGE_SETUP_REFUSED', `${refused.title}: ${refused.refused}`, {
+      hint: 'nothing was changed; fix this first and run roost host bridge-setup --apply again',
+    });
+  }
   const done: AppliedCommand[] = [];
   for (const step of steps) {
     if (step.done) continue;

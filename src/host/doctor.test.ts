@@ -54,7 +54,12 @@ describe('runDoctor', () => {
       'bridge-ip-forward',
       'bridge-default-network',
       'bridge-tun',
+      'host-access',
     ]);
+    expect(r.checks.find((c) => c.id === 'host-access')).toMatchObject({ status: 'warn' });
+    expect(r.checks.find((c) => c.id === 'host-access')!.detail).toMatch(
+      /loopback only — libvirt 9\.0\.0 starts passt without --no-map-gw/,
+    );
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('ok');
     expect(r.checks.find((c) => c.id === 'accel')).toMatchObject({ status: 'warn' });
     expect(r.checks.find((c) => c.id === 'daemon')!.detail).toContain('libvirt 9.0.0, QEMU 7.2.0');
@@ -109,7 +114,8 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(15);
+    expect(r.checks).toHaveLength(16);
+    expect(r.checks.at(-1)!.detail).toMatch(/^passt NICs \(--network user\): loopback only — libvirt starts/);
     expect(r.ok).toBe(false);
   });
 

@@ -17,6 +17,7 @@ import {
 } from './checks/bridge.js';
 import { parseDomainCaps } from './checks/domcaps.js';
 import { findOvmfFiles, firmwareCheck } from './checks/firmware.js';
+import { hostAccessCheck } from './checks/host-access.js';
 import { installFixes, readOsRelease, type InstallFixes } from './checks/fixes.js';
 import { decidePasstSupport, probePasstBackend } from './checks/passt-support.js';
 import {
@@ -88,6 +89,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     bridgeHelperCheck(inspectBridgeHelper(), fixes.bridgeHelper),
     bridgeConfCheck(inspectBridgeConf()),
     ...bridgeStepChecks(opts.bridgeFacts ?? gatherFacts({}), uid),
+    hostAccessCheck({ libvirtVersion: daemon.libvirtVersion }),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }
@@ -97,6 +99,8 @@ interface DaemonFacts {
   passt: CheckResult;
   /** The domain capabilities XML, or null when the daemon could not give it. */
   domcaps: string | null;
+  /** The daemon's libvirt version, or null when it could not be asked. */
+  libvirtVersion: number | null;
 }
 
 async function daemonChecks(
@@ -129,7 +133,7 @@ async function daemonChecks(
       decision = decidePasstSupport(domcaps, await probePasstBackend(client, { arch }), fixes.libvirt);
     }
     if ('needsProbe' in decision) throw new Error('unreachable: the probe result decides');
-    return { reachable, passt: decision.result, domcaps };
+    return { reachable, passt: decision.result, domcaps, libvirtVersion: Number(lib) };
   } catch (e) {
     return unreachable(uri, e as Error, `virsh -c '${uri}' version`);
   }
@@ -165,6 +169,7 @@ function unreachable(uri: string, e: Error, fix: string): DaemonFacts {
       detail: 'not checked: the libvirt daemon is unreachable',
     },
     domcaps: null,
+    libvirtVersion: null,
   };
 }
 

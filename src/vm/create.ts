@@ -5,8 +5,8 @@
 // the XML, QEMU failing to start — undoes them in reverse, so no half-defined domain or orphan volume is left.
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { buildDomainXml } from '../domain-xml/build.js';
-import type { BootSpec, DiskSpec, Firmware, NicSpec, VmSpec } from '../domain-xml/spec.js';
+import { buildDomainXml, hostAccessProblem } from '../domain-xml/build.js';
+import type { BootSpec, DiskSpec, Firmware, HostAccess, NicSpec, VmSpec } from '../domain-xml/spec.js';
 import { RoostError, UsageError } from '../errors.js';
 import type { CloudConfig } from '../cloud-init/index.js';
 import { ImageNotFoundError } from '../images/errors.js';
@@ -52,6 +52,8 @@ export interface CreateRequest {
   noCloudInit?: boolean;
   /** Forward the ports the guest listens on automatically (vm/auto-ports.ts); recorded in the VM. */
   autoPorts?: boolean;
+  /** What the guest may reach on the host (spec.ts HostAccess); default 'loopback'. */
+  hostAccess?: HostAccess;
   /** Start the VM once defined (default true). */
   start?: boolean;
   /** For image downloads: progress events (term/progress.ts renders them). */
@@ -138,6 +140,8 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   const ports = (req.ports ?? []).map(parsePortForward);
 
   const nics = parseNetworks(req.network, ports.length > 0);
+  const hostAccess = hostAccessProblem(req.hostAccess ?? 'loopback', nics);
+  if (hostAccess) throw new RoostError('HOST_ACCESS_UNSUPPORTED', hostAccess, { hint: HOST_ACCESS_HINT });
 
   let boot: BootSpec;
   let image: Checked['image'];
@@ -309,7 +313,7 @@ export async function createVm(
   }
   const nics: NicSpec[] = c.nics.map((n) =>
     n.kind === 'user'
-      ? { kind: 'user', mac: randomMac(), ports: ports.map(toPortForwardSpec) }
+      ? { kind: 'user', mac: randomMac(), ports: ports.map(toPortForwardSpec), hostAccess: req.hostAccess }
       : { ...n, mac: randomMac() },
   );
   const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
@@ -464,6 +468,10 @@ async function freeSshPort(taken: PortForward[]): Promise<number> {
 
 // cloud-init's modules (and their YAML library) load only for a VM that gets a seed or a --cloud-init file.
 const cloudInitModule = () => import('../cloud-init/index.js');
+
+const HOST_ACCESS_HINT =
+  'use --host-access loopback (and keep host services off 127.0.0.1 if the guest is not trusted), or --network ' +
+  'bridge=NAME alone (a bridged guest cannot reach the host loopback); see docs/networking.md';
 
 /**
  * --network, once or more: each 'user' (passt; at most one, as passt has one set of forwards) or 'bridge=NAME'

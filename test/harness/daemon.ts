@@ -45,8 +45,12 @@ export async function startSessionDaemon(user: TestUser): Promise<SessionDaemon>
     daemonBinary().endsWith('virtqemud') ? 'virtqemud.pid' : 'libvirtd.pid',
   );
   const logDir = join(user.home, '.cache', 'roost-test');
-  mkdirSync(logDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) chownSync(logDir, user.uid, user.gid);
+  // Every directory made here is the user's: a root-owned ~/.cache (a fresh user has none) stops their daemon.
+  const created = mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() === 0) {
+    for (const d of created === undefined ? [logDir] : [created, ...(created === logDir ? [] : [logDir])])
+      chownSync(d, user.uid, user.gid);
+  }
   const logFile = join(logDir, 'session-daemon.log');
   let startedHere = false;
   // A daemon a client autostarted (`--timeout=120`) exits once idle, which could be between two test files:

@@ -57,6 +57,15 @@ export function define(program: Command): void {
         .default([] as string[], 'user'),
     )
     .addOption(
+      new Option(
+        '--host-access <mode>',
+        "what the guest reaches on this host: 'loopback' (a passt guest reaches services on the host's " +
+          "127.0.0.1 at its gateway address; libvirt gives passt no other mode) or 'none' (bridged NICs only)",
+      )
+        .choices(['loopback', 'none'] as const)
+        .default('loopback' as const),
+    )
+    .addOption(
       new Option('--accel <mode>', 'acceleration')
         .choices(['auto', 'kvm', 'tcg'] as const)
         .default('auto' as const),
@@ -146,6 +155,7 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               cloudInit: typeof opts.cloudInit === 'string' ? opts.cloudInit : undefined,
               noCloudInit: opts.cloudInit === false,
               autoPorts: opts.autoPorts,
+              hostAccess: opts.hostAccess,
               start: opts.start,
               // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
               onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),

@@ -59,16 +59,20 @@ Then: roost create NAME ... --network bridge=virbr0 ; roost ip NAME`,
           const lines: string[] = [];
           if (opts.apply) lines.push(applied.length ? `ran ${applied.length} command(s)` : 'nothing to do');
           for (const s of after) {
-            lines.push(`${s.done ? 'ok  ' : 'todo'}  ${s.title}: ${s.detail}`);
+            lines.push(`${s.done ? 'ok  ' : s.refused ? 'no  ' : 'todo'}  ${s.title}: ${s.detail}`);
+            if (s.refused && s.refused !== s.detail) lines.push(`        refused: ${s.refused}`);
             if (!s.done) for (const c of s.commands) lines.push(`        ${m.shellLine(c, uid)}`);
           }
           const todo = after.filter((s) => !s.done).length;
+          const refused = after.some((s) => !s.done && s.refused);
           lines.push(
-            todo === 0
-              ? `ready: roost create NAME ... --network bridge=${bridge}`
-              : opts.apply
-                ? `${todo} step(s) still missing`
-                : `run these, or: roost host bridge-setup${opts.bridge ? ` --bridge ${opts.bridge}` : ''}${opts.user ? ` --user ${opts.user}` : ''} --apply`,
+            refused
+              ? 'refused: nothing will be run until what is refused above is fixed'
+              : todo === 0
+                ? `ready: roost create NAME ... --network bridge=${bridge}`
+                : opts.apply
+                  ? `${todo} step(s) still missing`
+                  : `run these, or: roost host bridge-setup${opts.bridge ? ` --bridge ${opts.bridge}` : ''}${opts.user ? ` --user ${opts.user}` : ''} --apply`,
           );
           return lines.join('\n');
         });

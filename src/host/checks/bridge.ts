@@ -2,7 +2,8 @@
 // through qemu-bridge-helper, which must be setuid root, and which only uses bridges that /etc/qemu/bridge.conf
 // allows. Debian ships the helper without the setuid bit and no bridge.conf (DESIGN §2). Both are optional —
 // user-mode networking with passt needs neither — so these checks warn, never fail.
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CheckResult } from './types.js';
 
 export const BRIDGE_HELPER_PATHS = [
@@ -15,22 +16,99 @@ export const DEFAULT_BRIDGE = 'virbr0';
 
 const S_ISUID = 0o4000;
 
-export interface FileFacts {
+export interface OwnerFacts {
   path: string;
   /** st_mode including the file type bits. */
   mode: number;
   uid: number;
+  gid: number;
 }
 
-/** The first helper that exists, with its mode and owner; undefined when none does. */
-export function inspectBridgeHelper(paths: string[] = BRIDGE_HELPER_PATHS): FileFacts | undefined {
+export interface FileFacts extends OwnerFacts {
+  /** lstat saw a symbolic link (mode and owner are then the link's target's, when it has one). */
+  symlink?: boolean;
+  /** The directories the file is in, innermost first up to /, after resolving symbolic links. */
+  dirs?: OwnerFacts[];
+}
+
+/** The stat calls inspectBridgeHelper makes; tests give a fake file system. */
+export interface StatFs {
+  lstat(path: string): {
+    mode: number;
+    uid: number;
+    gid: number;
+    isFile(): boolean;
+    isSymbolicLink(): boolean;
+  };
+  stat(path: string): { mode: number; uid: number; gid: number; isFile(): boolean };
+  realpath(path: string): string;
+}
+
+const realFs: StatFs = { lstat: lstatSync, stat: statSync, realpath: (p) => realpathSync(p) };
+
+/** The directory chain of `dir` (already resolved), innermost first, up to and including /. */
+function dirChain(dir: string, fs: StatFs): OwnerFacts[] {
+  const chain: OwnerFacts[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const st = fs.lstat(d);
+    chain.push({ path: d, mode: st.mode, uid: st.uid, gid: st.gid });
+    if (d === dirname(d)) return chain;
+  }
+}
+
+/**
+ * The first helper that exists, with its mode, owners and directory chain; undefined when none does. lstat, so a
+ * symbolic link is reported as one (chmod u+s would follow it to whatever it points at).
+ */
+export function inspectBridgeHelper(
+  paths: string[] = BRIDGE_HELPER_PATHS,
+  fs: StatFs = realFs,
+): FileFacts | undefined {
   for (const path of paths) {
+    let lst: ReturnType<StatFs['lstat']>;
     try {
-      const st = statSync(path);
-      if (st.isFile()) return { path, mode: st.mode, uid: st.uid };
+      lst = fs.lstat(path);
     } catch {
-      // not here
+      continue; // not here
     }
+    if (!lst.isFile() && !lst.isSymbolicLink()) continue;
+    const facts: FileFacts = { path, mode: lst.mode, uid: lst.uid, gid: lst.gid };
+    if (lst.isSymbolicLink()) facts.symlink = true;
+    try {
+      facts.dirs = dirChain(fs.realpath(dirname(path)), fs);
+    } catch {
+      // an unreadable chain: reported as not checked (helperHazard)
+    }
+    return facts;
+  }
+  return undefined;
+}
+
+const ROOT_GID = 0;
+/** Writable by someone other than root: others, or a group that is not root's. */
+function writableByOthers(f: OwnerFacts): boolean {
+  return (f.mode & 0o002) !== 0 || ((f.mode & 0o020) !== 0 && f.gid !== ROOT_GID);
+}
+
+/**
+ * Why making this helper setuid root would hand root to someone (or already does); undefined when it is safe.
+ * A setuid program is only as safe as whoever can replace it: it must be a regular file (a symbolic link would
+ * make chmod act on its target), owned by root, writable by no one else, in directories only root can change.
+ */
+export function helperHazard(helper: FileFacts): string | undefined {
+  if (helper.symlink)
+    return `${helper.path} is a symbolic link (chmod u+s would act on whatever it points to)`;
+  if ((helper.mode & 0o170000) !== 0o100000) return `${helper.path} is not a regular file`;
+  if (helper.uid !== 0)
+    return `${helper.path} is owned by uid ${helper.uid}, not root (that user could have changed it)`;
+  if ((helper.mode & 0o022) !== 0)
+    return `${helper.path} is writable by group or others (mode ${(helper.mode & 0o7777).toString(8)})`;
+  if (helper.dirs === undefined) return `the directories above ${helper.path} could not be checked`;
+  for (const d of helper.dirs) {
+    if (d.uid !== 0)
+      return `${d.path} is owned by uid ${d.uid}, not root (that user could replace the helper)`;
+    if (writableByOthers(d))
+      return `${d.path} is writable by users other than root (mode ${(d.mode & 0o7777).toString(8)}): they could replace the helper`;
   }
   return undefined;
 }
@@ -47,14 +125,22 @@ export function bridgeHelperCheck(helper: FileFacts | undefined, installFix: str
     };
   }
   const setuid = (helper.mode & S_ISUID) !== 0;
-  if (setuid && helper.uid === 0) {
+  const hazard = helperHazard(helper);
+  if (hazard) {
+    return {
+      ...base,
+      status: setuid ? 'fail' : 'warn',
+      detail: setuid
+        ? `${helper.path} is setuid but unsafe: ${hazard}: anyone who can change it can become root`
+        : `${hazard}: roost will not propose making it setuid root (session VMs cannot join a host bridge)`,
+      fix: `reinstall qemu-bridge-helper from your distribution's package (${installFix}) and check who can write ${helper.path} and its directories`,
+    };
+  }
+  if (setuid) {
     return { ...base, status: 'ok', detail: `${helper.path} is setuid root` };
   }
-  const fix =
-    helper.uid === 0
-      ? `sudo chmod u+s ${helper.path}`
-      : `sudo chown root ${helper.path} && sudo chmod u+s ${helper.path}`;
-  const why = setuid ? `is setuid but owned by uid ${helper.uid}, not root` : 'is not setuid';
+  const fix = `sudo chmod u+s ${helper.path}`;
+  const why = 'is not setuid';
   return {
     ...base,
     status: 'warn',
