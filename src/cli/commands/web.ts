@@ -82,15 +82,16 @@ removed when it stops); it never appears on a command line.`,
 
   web
     .command('link')
-    .description('print a new one-time login link of the running roost web')
-    .option('--port <n>', 'the server to ask, when several run')
+    .description('print a new one-time login link of the running roost web (--port N: of the one on N)')
     .option('--open', 'open the link in your browser ($BROWSER, else xdg-open)')
     .addOption(new Option('--json', 'print {url, expiresAt, origin, port} as one JSON line'))
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const { findServers, runtimeDir } = await import('../../server/runtime-files.js');
         const dir = runtimeDir();
-        const server = pickServer(findServers(dir), opts.port, dir);
+        // `--port` is web's own option (commander gives it to the parent wherever it stands); '0' is its default.
+        const port = web.opts().port;
+        const server = pickServer(findServers(dir), port === '0' ? undefined : port, dir);
         const link = await requestLink(server, opts.open === true);
         if (out.json) {
           writeStdout(
