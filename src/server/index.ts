@@ -32,6 +32,8 @@ export interface WebServerOptions {
   staticDir?: string | null;
   /** For tests: a fixed API token instead of a random one. */
   token?: string;
+  /** How long a login link works (default 5 minutes; tests shorten it to see one expire). */
+  linkTtlMs?: number;
   /**
    * roost's private runtime directory (runtime-files.ts): the API token file, the record `roost web link` finds
    * the server by, and `--open`'s redirect pages go there. Without it, no file is written and no opener made.
@@ -91,7 +93,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     context,
     onFeedError: (err) => process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`),
   });
-  const auth = new WebAuth({ apiToken: opts.token });
+  const auth = new WebAuth({ apiToken: opts.token, linkTtlMs: opts.linkTtlMs });
   // The origin is known after listen; links are only made after that.
   let origin = '';
   const openers = new Set<string>();

@@ -56,6 +56,7 @@ removed when it stops); it never appears on a command line.`,
           port,
           unixPath: opts.unix,
           runtimeDir: runtimeDir(),
+          linkTtlMs: testLinkTtl(process.env),
         });
         const info = {
           url: server.url,
@@ -109,6 +110,12 @@ removed when it stops); it never appears on a command line.`,
         if (opts.open && link.opener) await openInBrowser(link.opener, out);
       }),
     );
+}
+
+/** Tests see a link expire by shortening its life (never lengthening it) with ROOST_TEST_LINK_TTL_MS. */
+function testLinkTtl(env: NodeJS.ProcessEnv): number | undefined {
+  const ms = Number(env.ROOST_TEST_LINK_TTL_MS);
+  return Number.isInteger(ms) && ms > 0 && ms < 5 * 60_000 ? ms : undefined;
 }
 
 /** Resolves with the signal that should stop the server: the first SIGINT or SIGTERM. */
