@@ -68,8 +68,8 @@ afterAll(async () => {
 describe('roost web in Chromium', () => {
   it('logs in with the printed link, whose secret leaves the address bar at once', async () => {
     await page.goto(web.url);
-    expect(page.url()).toBe(`${web.origin}/`);
     await page.locator('[data-link="live"]').waitFor({ timeout: 15_000 });
+    expect(page.url()).toBe(`${web.origin}/`);
     await expect.poll(() => apiListCalls.length).toBe(1);
     // No cookie: the session is in this tab's sessionStorage.
     expect(await page.context().cookies()).toEqual([]);

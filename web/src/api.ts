@@ -61,17 +61,31 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   }
 }
 
+/** The secret of the login link this tab was opened with, once taken from the address bar. */
+let loginSecret: string | null = null;
+
 /**
- * Logs the page in when it was opened with a login link (`#login=SECRET`): the fragment leaves the address
- * bar and the history first, then the secret is traded, once, for a page session. Resolves with why the page
- * is not logged in, or null when it is (by this link or by the session this tab had already).
+ * Takes a login link's secret (`#login=SECRET`) out of the address bar and the history, at once: call it before
+ * anything else runs (and again when the fragment changes).
+ */
+export function takeLoginSecret(): void {
+  const m = /^#login=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!m) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  loginSecret = m[1]!;
+}
+
+/**
+ * Logs the page in when it was opened with a login link: the secret taken by takeLoginSecret is traded, once,
+ * for a page session. Resolves with why the page is not logged in, or null when it is (by this link or by the
+ * session this tab had already).
  */
 export async function login(): Promise<string | null> {
-  const m = /^#login=([A-Za-z0-9_-]+)$/.exec(location.hash);
-  if (m) {
-    history.replaceState(null, '', location.pathname + location.search);
+  const secret = loginSecret;
+  loginSecret = null;
+  if (secret) {
     try {
-      const { session } = await send<{ session: string }>('POST', '/api/session', { link: m[1] }, null);
+      const { session } = await send<{ session: string }>('POST', '/api/session', { link: secret }, null);
       sessionStorage.setItem(SESSION_KEY, session);
     } catch (e) {
       if (!hasSession()) return (e as Error).message;

@@ -1,7 +1,7 @@
 // roost's browser console: VMs with live state, their ports and consoles, a create form and the host check.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, login, onLoggedOut } from './api.js';
+import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
@@ -125,17 +125,21 @@ function LoggedOut({ why }: { why: string }) {
 type LoginState = { state: 'checking' } | { state: 'in' } | { state: 'out'; why: string };
 
 function Root() {
-  const [auth, setLogin] = useState<LoginState>({ state: 'checking' });
+  const [auth, setAuth] = useState<LoginState>({ state: 'checking' });
   useEffect(() => {
-    const off = onLoggedOut((why) => setLogin({ state: 'out', why }));
+    const off = onLoggedOut((why) => setAuth({ state: 'out', why }));
     const check = () =>
-      void login().then((why) => setLogin(why === null ? { state: 'in' } : { state: 'out', why }));
-    check();
+      void login().then((why) => setAuth(why === null ? { state: 'in' } : { state: 'out', why }));
     // A login link opened in a tab that already shows the page changes only the fragment.
-    window.addEventListener('hashchange', check);
+    const onHash = () => {
+      takeLoginSecret();
+      check();
+    };
+    check();
+    window.addEventListener('hashchange', onHash);
     return () => {
       off();
-      window.removeEventListener('hashchange', check);
+      window.removeEventListener('hashchange', onHash);
     };
   }, []);
   if (auth.state === 'checking') return null;
@@ -143,4 +147,6 @@ function Root() {
   return <App />;
 }
 
+// Before anything renders or loads: the login secret leaves the address bar first.
+takeLoginSecret();
 render(<Root />, document.getElementById('app')!);
