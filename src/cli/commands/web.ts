@@ -86,6 +86,16 @@ removed when it stops); it never appears on a command line.`,
     .description('print a new one-time login link of the running roost web (--port N: of the one on N)')
     .option('--open', 'open the link in your browser ($BROWSER, else xdg-open)')
     .addOption(new Option('--json', 'print {url, expiresAt, origin, port} as one JSON line'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  roost web link                             a new link: for another browser, or when the first one failed
+  roost web link --open                      the console in your browser, logged in
+  roost web --port 8123 link --json          of the server on port 8123, as {url, expiresAt, origin, port}
+
+Each link works once, for 5 minutes; links already handed out stay good until then.`,
+    )
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const { findServers, runtimeDir } = await import('../../server/runtime-files.js');
