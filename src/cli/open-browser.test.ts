@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { browserCommands, openBrowser } from './open-browser.js';
 
-const URL = 'http://127.0.0.1:8123/?token=abc';
+const URL = '/run/user/1000/roost/open-abc.html';
 
 describe('opening the browser', () => {
   it('tries $BROWSER’s commands in order, the URL at %s or last, then xdg-open', () => {

@@ -1,6 +1,8 @@
-// Opening a link in the user's browser (`roost web --open`): the commands in $BROWSER when it is set — the
+// Opening something in the user's browser (`roost web --open`): the commands in $BROWSER when it is set — the
 // convention git, xdg-utils and Python's webbrowser share: ':'-separated commands, `%s` where the URL goes, else
 // the URL last — and otherwise xdg-open, which asks the desktop. The browser outlives roost: it is detached.
+// Whatever is passed here lands in the browser's argv, which every local user can read in /proc: never a
+// secret. roost web passes the path of a private file that forwards to the login link.
 import { spawn } from 'node:child_process';
 
 /** The commands to try, in order, each as argv with the URL in place. */

@@ -1,12 +1,13 @@
-// One fastify instance: the security gate (Host, Origin, token — security.ts) in front of everything, then
-// the REST API, the event stream, the console bridges and the page. `createServer` (index.ts) makes one for
+// One fastify instance: the security gate (Host, Origin, credentials — security.ts) in front of everything,
+// then the login routes, the REST API, the event stream, the console bridges and the page. `createServer` (index.ts) makes one for
 // TCP and, with --unix, a second one for the socket; both share the libvirt connection and the event hub.
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { VmContext } from '../vm/context.js';
 import type { EventHub } from './event-hub.js';
 import { HttpError, toApiError } from './http-errors.js';
+import { registerAuthRoutes } from './routes/auth.js';
 import { registerConsoleRoutes } from './routes/consoles.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHostRoutes } from './routes/host.js';
@@ -16,8 +17,10 @@ import {
   isStateChanging,
   originAllowed,
   SECURITY_HEADERS,
+  ticketKind,
   type HostPolicy,
-  type TokenAuth,
+  type LoginLink,
+  type WebAuth,
 } from './security.js';
 
 export interface AppDeps {
@@ -27,29 +30,31 @@ export interface AppDeps {
   uri?: string;
   /** The built page (dist/web); null serves a note saying how to build it. */
   staticDir: string | null;
+  /** The server's credentials: login links, page sessions, tickets, the API token. */
+  auth: WebAuth;
+  /** A new login link, with its URL (and, when asked for, a 0600 file that redirects to it, for a browser). */
+  newLink(opts: { opener: boolean }): LoginLink & { url: string; opener: string | null };
 }
 
 export interface AppOptions {
   host: HostPolicy;
-  /** null: no token needed (the UNIX socket, where file permissions decide who connects). */
-  auth: TokenAuth | null;
+  /** false: no credentials needed (the UNIX socket, where its file mode decides who connects). */
+  requireAuth: boolean;
 }
-
-const UNAUTHORIZED_PAGE = `<!doctype html><meta charset="utf-8"><title>roost web: not logged in</title>
-<body style="font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em">
-<h1>Not logged in</h1><p>Open the link <code>roost web</code> printed (<code>http://127.0.0.1:PORT/?token=…</code>).
-Each link works once; restart <code>roost web</code> for a new one.</p>`;
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    // No request log: a URL with a token in it must never end up in one.
+    // No request log: a URL with a ticket in it must never end up in one.
     logger: false,
     bodyLimit: 64 * 1024,
+    // Event streams and consoles never end by themselves: closing must end them, or one open page keeps
+    // `roost web` alive after Ctrl-C.
+    forceCloseConnections: true,
   });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(SECURITY_HEADERS);
-    if (gate(req, reply, opts) === 'answered') return reply;
+    gate(req, deps.auth, opts);
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -59,6 +64,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+  registerAuthRoutes(app, deps);
   registerVmRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerEventRoutes(app, deps);
@@ -86,8 +92,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   return app;
 }
 
-/** Host (421), then Origin (403), then the token (401); a good query token becomes a cookie + redirect. */
-function gate(req: FastifyRequest, reply: FastifyReply, opts: AppOptions): 'pass' | 'answered' {
+/**
+ * Host (421), then Origin (403), then credentials (401) for everything under /api/ but the login itself. The
+ * page (HTML, JS, CSS) holds no secret: it is served to whoever names us. EventSource and WebSocket send no
+ * headers of their own: they bring a ticket (`?ticket=`), and only to the stream it was made for.
+ */
+function gate(req: FastifyRequest, auth: WebAuth, opts: AppOptions): void {
   const host = req.headers.host;
   if (!hostAllowed(host, opts.host)) {
     throw new HttpError(
@@ -96,25 +106,31 @@ function gate(req: FastifyRequest, reply: FastifyReply, opts: AppOptions): 'pass
       `requests must name this server (Host: 127.0.0.1:PORT or localhost:PORT)`,
     );
   }
+  const url = new URL(req.url, 'http://x');
   const upgrade = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-  if ((upgrade || isStateChanging(req.method)) && !originAllowed(req.headers.origin, host)) {
+  const ticket = url.searchParams.get('ticket');
+  if (
+    (upgrade || ticket !== null || isStateChanging(req.method)) &&
+    !originAllowed(req.headers.origin, host)
+  ) {
     throw new HttpError(403, 'WRONG_ORIGIN', 'cross-origin requests are refused');
   }
-  if (!opts.auth) return 'pass';
-  const d = opts.auth.decide({ method: req.method, url: req.url, headers: req.headers });
-  if (d.ok) return 'pass';
-  if ('exchange' in d) {
-    if (d.exchange.cookie) reply.header('set-cookie', d.exchange.cookie);
-    reply.redirect(d.exchange.location, 303);
-    return 'answered';
-  }
-  if (!upgrade && !req.url.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html')) {
-    reply.code(401).type('text/html').send(UNAUTHORIZED_PAGE);
-    return 'answered';
-  }
+  if (!opts.requireAuth) return;
+  if (!upgrade && !url.pathname.startsWith('/api/')) return; // the page
+  if (url.pathname === '/api/session' && req.method === 'POST') return; // the link is the credential
+  const result =
+    ticket !== null && req.method === 'GET' && ticketKind(url.pathname) !== null
+      ? auth.redeemTicket(ticket, url.pathname)
+      : auth.bearer(firstHeader(req.headers.authorization));
+  if (result.ok) return;
   throw new HttpError(
     401,
-    'UNAUTHORIZED',
-    `${d.reason}: send Authorization: Bearer TOKEN, or open the printed link`,
+    result.code,
+    `${result.reason}: send "Authorization: Bearer TOKEN" (curl -H @the token file roost web names), ` +
+      'or open a link from `roost web link`',
   );
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -48,7 +48,16 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       }
       if (stop.signal.aborted) break;
       restarted = true;
-      await new Promise((r) => setTimeout(r, opts.retryMs ?? 1000).unref());
+      // Closing must not wait for the pause to end.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, opts.retryMs ?? 1000);
+        stop.signal.addEventListener('abort', done, { once: true });
+        function done() {
+          clearTimeout(timer);
+          stop.signal.removeEventListener('abort', done);
+          resolve();
+        }
+      });
     }
   })();
 

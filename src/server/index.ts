@@ -2,9 +2,10 @@
 // to stop it). Interface first; the parts are in app.ts (the gate and routes), security.ts (Host, Origin,
 // token), event-hub.ts (one libvirt event registration fanned out) and routes/.
 //
-//   const server = await createServer({ port: 0 });
-//   console.log(server.url);            // http://127.0.0.1:41234/?token=…
-//   await server.close();
+//   const server = await createServer({ port: 0, runtimeDir: runtimeDir() });
+//   console.log(server.url);            // http://127.0.0.1:41234/#login=…  (works once, for 5 minutes)
+//   server.tokenFile;                   // …/roost/web-41234.token: `curl -H @FILE …/api/vms`
+//   await server.close();               // ends every stream and console, removes the files
 import { existsSync, chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { packageRoot } from '../package-root.js';
 import { openContext, type VmContext } from '../vm/context.js';
 import { buildApp } from './app.js';
 import { createEventHub, type EventHub } from './event-hub.js';
-import { isLoopbackAddress, TokenAuth } from './security.js';
+import { removeFile, writeOpenerPage, writeServerFiles } from './runtime-files.js';
+import { isLoopbackAddress, WebAuth, type LoginLink } from './security.js';
 
 export interface WebServerOptions {
   /** libvirt URI (default: $ROOST_CONNECT, $LIBVIRT_DEFAULT_URI, qemu:///session). */
@@ -28,19 +30,40 @@ export interface WebServerOptions {
   unixPath?: string;
   /** The built page; default dist/web beside this module; null: none. */
   staticDir?: string | null;
-  /** For tests: a fixed token instead of a random one. */
+  /** For tests: a fixed API token instead of a random one. */
   token?: string;
+  /** How long a login link works (default 5 minutes; tests shorten it to see one expire). */
+  linkTtlMs?: number;
+  /**
+   * roost's private runtime directory (runtime-files.ts): the API token file, the record `roost web link` finds
+   * the server by, and `--open`'s redirect pages go there. Without it, no file is written and no opener made.
+   */
+  runtimeDir?: string;
+}
+
+export interface NewLink extends LoginLink {
+  url: string;
+  /** A 0600 file that redirects to the link, for a browser's argv; removed once the link is used or expired. */
+  opener: string | null;
 }
 
 export interface WebServer {
-  /** The link to print: opens the page once (the token becomes a cookie). */
+  /** The first one-time login link: http://HOST:PORT/#login=SECRET. */
   readonly url: string;
-  /** http://HOST:PORT, without the token. */
+  /** The first link itself (its opener, when asked for, from newLink). */
+  readonly link: NewLink;
+  /** http://HOST:PORT. */
   readonly origin: string;
   readonly port: number;
+  /** The API token (for scripts; never printed). */
   readonly token: string;
+  /** The file holding the token as a curl header line; null without a runtimeDir. */
+  readonly tokenFile: string | null;
   readonly unixPath: string | null;
   readonly events: EventHub;
+  /** Another one-time login link (with an opener page when asked for and there is a runtimeDir). */
+  newLink(opts?: { opener?: boolean }): NewLink;
+  /** Ends every stream and console, stops listening, removes the runtime files. */
   close(): Promise<void>;
 }
 
@@ -70,14 +93,37 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     context,
     onFeedError: (err) => process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`),
   });
+  const auth = new WebAuth({ apiToken: opts.token, linkTtlMs: opts.linkTtlMs });
+  // The origin is known after listen; links are only made after that.
+  let origin = '';
+  const openers = new Set<string>();
+  const newLink = ({ opener = false }: { opener?: boolean } = {}): NewLink => {
+    const link = auth.newLink();
+    const url = `${origin}/#login=${link.secret}`;
+    const file = opener && opts.runtimeDir ? writeOpenerPage(opts.runtimeDir, url) : null;
+    if (file) {
+      openers.add(file);
+      void link.settled.then(() => {
+        openers.delete(file);
+        removeFile(file);
+      });
+    }
+    return { ...link, url, opener: file };
+  };
   const deps = {
     context,
     hub,
     uri: opts.uri,
     staticDir: opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir,
+    auth,
+    newLink: (o: { opener: boolean }) => newLink(o),
   };
   const apps: FastifyInstance[] = [];
+  let removeFiles = () => {};
   const cleanup = async () => {
+    auth.close(); // settles pending links: their opener pages go
+    removeFiles();
+    for (const file of openers) removeFile(file);
     await Promise.all(apps.map((a) => a.close().catch(() => {})));
     await hub.close();
     if (ctx) await ctx.then((c) => c.close()).catch(() => {});
@@ -86,33 +132,45 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     // The TCP app is built first with a placeholder port: the Host check needs the real one, known after
     // listen; policy objects are read per request, so it is filled in below.
     const hostPolicy = { port: port as number | null, listen };
-    const auth = new TokenAuth('roost_session', opts.token);
-    const tcp = await buildApp(deps, { host: hostPolicy, auth });
+    const tcp = await buildApp(deps, { host: hostPolicy, requireAuth: true });
     apps.push(tcp);
     await tcp.listen({ host: listen, port });
     const addr = tcp.server.address();
     if (!addr || typeof addr === 'string')
       throw new RoostError('LISTEN_FAILED', 'no TCP address after listen');
     hostPolicy.port = addr.port;
-    // Cookies are per host, not per port: two servers on 127.0.0.1 must not overwrite each other's session.
-    auth.cookieName = `roost_session_${addr.port}`;
 
     let unixPath: string | null = null;
     if (opts.unixPath) {
-      const unix = await buildApp(deps, { host: { port: null, listen: '127.0.0.1' }, auth: null });
+      const unix = await buildApp(deps, { host: { port: null, listen: '127.0.0.1' }, requireAuth: false });
       apps.push(unix);
       await listenUnix(unix, opts.unixPath);
       unixPath = opts.unixPath;
     }
     const hostPart = listen.includes(':') ? `[${listen}]` : listen === '0.0.0.0' ? '127.0.0.1' : listen;
-    const origin = `http://${hostPart === '::' || hostPart === '[::]' ? '[::1]' : hostPart}:${addr.port}`;
+    origin = `http://${hostPart === '::' || hostPart === '[::]' ? '[::1]' : hostPart}:${addr.port}`;
+    let tokenFile: string | null = null;
+    if (opts.runtimeDir) {
+      const files = writeServerFiles(opts.runtimeDir, {
+        port: addr.port,
+        origin,
+        token: auth.apiToken,
+        unix: unixPath,
+      });
+      tokenFile = files.tokenFile;
+      removeFiles = () => files.remove();
+    }
+    const first = newLink();
     return {
-      url: `${origin}/?token=${auth.token}`,
+      url: first.url,
+      link: first,
       origin,
       port: addr.port,
-      token: auth.token,
+      token: auth.apiToken,
+      tokenFile,
       unixPath,
       events: hub,
+      newLink,
       async close() {
         await cleanup();
         if (unixPath) rmSocket(unixPath);

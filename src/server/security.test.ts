@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { hostAllowed, isLoopbackAddress, originAllowed, parseHost, TokenAuth } from './security.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  hostAllowed,
+  isLoopbackAddress,
+  LINK_TTL_MS,
+  originAllowed,
+  parseHost,
+  TICKET_TTL_MS,
+  ticketKind,
+  WebAuth,
+} from './security.js';
 
 describe('hostAllowed (DNS rebinding)', () => {
   const local = { port: 8123, listen: '127.0.0.1' };
@@ -62,51 +71,110 @@ describe('originAllowed (CSRF)', () => {
   ])('refuses %s for Host 127.0.0.1:8123', (o) => expect(originAllowed(o, '127.0.0.1:8123')).toBe(false));
 });
 
-describe('TokenAuth', () => {
-  const token = 'a'.repeat(43);
-  const get = (url: string, headers: Record<string, string> = {}) => ({ method: 'GET', url, headers });
+describe('WebAuth', () => {
+  const SECRET = /^[A-Za-z0-9_-]{43}$/;
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
 
-  it('makes 32-byte base64url tokens, different each start', () => {
-    const a = new TokenAuth('c');
-    expect(a.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(new TokenAuth('c').token).not.toBe(a.token);
+  it('makes a 32-byte base64url API token, different each start, good as Bearer only', () => {
+    const a = new WebAuth();
+    expect(a.apiToken).toMatch(SECRET);
+    expect(new WebAuth().apiToken).not.toBe(a.apiToken);
+    expect(a.bearer(`Bearer ${a.apiToken}`)).toEqual({ ok: true, via: 'token' });
+    expect(a.bearer(`bearer  ${a.apiToken}`)).toEqual({ ok: true, via: 'token' });
+    expect(a.bearer(`Bearer ${a.apiToken}x`).ok).toBe(false);
+    expect(a.bearer(a.apiToken).ok).toBe(false);
+    expect(a.bearer(undefined)).toMatchObject({ ok: false, reason: 'no credentials' });
   });
 
-  it('accepts the Bearer token, refuses others and nothing', () => {
-    const auth = new TokenAuth('c', token);
-    expect(auth.decide(get('/api/vms', { authorization: `Bearer ${token}` }))).toEqual({
-      ok: true,
-      via: 'bearer',
-    });
-    expect(auth.decide(get('/api/vms', { authorization: `Bearer ${token}x` })).ok).toBe(false);
-    expect(auth.decide(get('/api/vms', { authorization: token })).ok).toBe(false);
-    expect(auth.decide(get('/api/vms'))).toMatchObject({ ok: false, reason: 'no token' });
+  it('trades a login link once for a page session, which then works as Bearer', () => {
+    const auth = new WebAuth();
+    const link = auth.newLink();
+    expect(link.secret).toMatch(SECRET);
+    expect(link.secret).not.toBe(auth.apiToken);
+    const session = auth.redeemLink(link.secret);
+    expect(session).toMatch(SECRET);
+    expect(session).not.toBe(link.secret);
+    expect(auth.bearer(`Bearer ${session}`)).toEqual({ ok: true, via: 'session' });
+    // Used: refused the second time.
+    expect(auth.redeemLink(link.secret)).toBeNull();
   });
 
-  it('trades the query token once for a cookie, then refuses the query token', () => {
-    const auth = new TokenAuth('c', token);
-    const first = auth.decide(get(`/vm/x?a=1&token=${token}`));
-    expect(first).toMatchObject({ ok: false, exchange: { location: '/vm/x?a=1' } });
-    const cookie = (first as { exchange: { cookie: string } }).exchange.cookie;
-    expect(cookie).toMatch(/^c=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
-    expect(cookie).not.toContain(token);
-    const session = cookie.split(';')[0]!;
-    expect(auth.decide(get('/api/vms', { cookie: session }))).toEqual({ ok: true, via: 'cookie' });
-    expect(auth.decide(get(`/?token=${token}`))).toMatchObject({
+  it('never takes a link secret as a Bearer token, before or after its use', () => {
+    const auth = new WebAuth();
+    const link = auth.newLink();
+    expect(auth.bearer(`Bearer ${link.secret}`).ok).toBe(false);
+    auth.redeemLink(link.secret);
+    expect(auth.bearer(`Bearer ${link.secret}`).ok).toBe(false);
+  });
+
+  it('refuses a link after it expired, and settles it so its opener page can go', async () => {
+    const auth = new WebAuth();
+    const link = auth.newLink();
+    const other = auth.newLink();
+    expect(link.expiresAt).toBe(Date.now() + LINK_TTL_MS);
+    vi.advanceTimersByTime(LINK_TTL_MS);
+    await expect(link.settled).resolves.toBe('expired');
+    expect(auth.redeemLink(link.secret)).toBeNull();
+    expect(auth.redeemLink(other.secret)).toBeNull();
+  });
+
+  it('settles a used link as used; links are independent', async () => {
+    const auth = new WebAuth();
+    const a = auth.newLink();
+    const b = auth.newLink();
+    expect(auth.redeemLink(a.secret)).not.toBeNull();
+    await expect(a.settled).resolves.toBe('used');
+    expect(auth.redeemLink(b.secret)).not.toBeNull();
+    expect(auth.redeemLink('x'.repeat(43))).toBeNull();
+  });
+
+  it('gives tickets only for the event stream and console paths', () => {
+    expect(ticketKind('/api/events')).toBe('events');
+    expect(ticketKind('/api/vms/web%201/console')).toBe('console');
+    expect(ticketKind('/api/vms/a/vnc')).toBe('vnc');
+    expect(ticketKind('/api/vms')).toBeNull();
+    expect(ticketKind('/api/vms/a/start')).toBeNull();
+    expect(ticketKind('/api/vms/a/b/console')).toBeNull();
+    const auth = new WebAuth();
+    expect(auth.newTicket('/api/vms')).toBeNull();
+    expect(auth.newTicket('/api/events?x=1')).toBeNull();
+    expect(auth.newTicket('http://evil.example/api/events')).toBeNull();
+    expect(auth.newTicket('/api/events')).not.toBeNull();
+  });
+
+  it('a ticket works once, for its own path only', () => {
+    const auth = new WebAuth();
+    const t = auth.newTicket('/api/vms/a/console')!;
+    expect(t.ticket).toMatch(SECRET);
+    expect(auth.redeemTicket(t.ticket, '/api/vms/a/console')).toEqual({ ok: true, via: 'ticket' });
+    expect(auth.redeemTicket(t.ticket, '/api/vms/a/console').ok).toBe(false);
+
+    const u = auth.newTicket('/api/vms/a/console')!;
+    expect(auth.redeemTicket(u.ticket, '/api/vms/a/vnc')).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/once/),
+      reason: /another stream/,
     });
-    // With the session cookie, a leftover ?token= only gets removed from the address.
-    expect(auth.decide(get(`/?token=${token}`, { cookie: session }))).toEqual({
-      ok: false,
-      exchange: { cookie: '', location: '/' },
-    });
-    expect(auth.decide(get('/api/vms', { cookie: 'c=forged' })).ok).toBe(false);
+    // A try on the wrong path spends it too: it cannot be retried elsewhere.
+    expect(auth.redeemTicket(u.ticket, '/api/vms/a/console').ok).toBe(false);
+    const v = auth.newTicket('/api/events')!;
+    expect(auth.redeemTicket(v.ticket, '/api/vms/b/console').ok).toBe(false);
   });
 
-  it('does not trade a wrong query token (and keeps the right one usable)', () => {
-    const auth = new TokenAuth('c', token);
-    expect(auth.decide(get('/?token=nope')).ok).toBe(false);
-    expect(auth.decide(get(`/?token=${token}`))).toMatchObject({ exchange: { location: '/' } });
+  it('a ticket expires in seconds, and is never a Bearer token', () => {
+    const auth = new WebAuth();
+    const t = auth.newTicket('/api/events')!;
+    expect(auth.bearer(`Bearer ${t.ticket}`).ok).toBe(false);
+    vi.advanceTimersByTime(TICKET_TTL_MS);
+    expect(auth.redeemTicket(t.ticket, '/api/events')).toMatchObject({ ok: false, reason: /expired/ });
+  });
+
+  it('forgets sessions and ends pending links on close', async () => {
+    const auth = new WebAuth();
+    const session = auth.redeemLink(auth.newLink().secret)!;
+    const pending = auth.newLink();
+    auth.close();
+    await expect(pending.settled).resolves.toBe('expired');
+    expect(auth.bearer(`Bearer ${session}`).ok).toBe(false);
   });
 });

@@ -1,14 +1,21 @@
-// Who may talk to `roost web`, decided per request before any route runs (DESIGN §8):
+// Who may talk to `roost web`, decided per request before any route runs (docs/security.md, docs/web.md):
 //
 // - Host: a loopback name or IP literal with our port, else 421. A page on evil.example that rebinds its DNS
 //   name to 127.0.0.1 still sends `Host: evil.example`, so DNS rebinding gets nothing.
-// - Origin: on every state-changing request and every WebSocket upgrade, absent (not a browser) or ours, else
-//   403. The cookie is SameSite=Strict too, so a cross-site page cannot ride on it twice over.
-// - Token: a random 32-byte secret per start. Scripts send `Authorization: Bearer TOKEN`; a browser opens the
-//   printed URL once, `?token=` is traded for an HttpOnly SameSite=Strict session cookie and a redirect to the
-//   same path without it (it never reaches a Referer or the history again). After that trade the query
-//   token is refused: a leaked URL is worth nothing. No token, wrong token → 401, on every route and upgrade.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// - Origin: on every state-changing request, every WebSocket upgrade and every ticket, absent (not a browser) or
+//   ours, else 403.
+// - Credentials (WebAuth below): nothing a browser attaches by itself — no cookie, ever. Browsers scope cookies
+//   by host, not port, so a cookie of 127.0.0.1:PORT would reach every local server the user visits, a guest's
+//   web app behind a port forward included. Instead:
+//   * the API token (scripts): `Authorization: Bearer TOKEN`, handed over in a 0600 file, never printed;
+//   * a one-time login link `http://127.0.0.1:PORT/#login=SECRET`: the fragment never reaches a request line,
+//     a Referer or a log; the page POSTs it to /api/session once, within minutes, and gets a page session
+//     secret that it keeps in sessionStorage and sends as `Authorization: Bearer SESSION`;
+//   * tickets for EventSource and WebSocket (which cannot send headers): got by an authenticated POST, in the
+//     URL as `?ticket=`, good once, for one path, for seconds.
+//   No token, wrong token → 401, on every API route and upgrade. The page itself (HTML, JS, CSS) holds no
+//   secret and is served to anyone who passes the Host check.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ipVersion } from '../net/ip-literal.js';
 
 export const TOKEN_BYTES = 32;
@@ -92,75 +99,155 @@ export function isStateChanging(method: string): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
 }
 
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
-  }
-  return out;
+/** What a ticket opens: the event stream, or one VM's serial or graphical console. */
+export type TicketKind = 'events' | 'console' | 'vnc';
+
+/** The kind of stream at `pathname`, or null when no ticket may open it. */
+export function ticketKind(pathname: string): TicketKind | null {
+  if (pathname === '/api/events') return 'events';
+  const m = /^\/api\/vms\/[^/]+\/(console|vnc)$/.exec(pathname);
+  return m ? (m[1] as TicketKind) : null;
 }
 
-export type AuthDecision =
-  | { ok: true; via: 'bearer' | 'cookie' }
-  /** The query token was good and not yet traded: set this cookie and redirect to the clean URL. */
-  | { ok: false; exchange: { cookie: string; location: string } }
-  | { ok: false; reason: string };
+export const LINK_TTL_MS = 5 * 60_000;
+export const TICKET_TTL_MS = 30_000;
+/** Page sessions kept at most (each login link makes one); the oldest goes first. */
+export const MAX_SESSIONS = 64;
+/** Tickets outstanding at most; a page takes one per stream it opens, so this is never reached by a person. */
+export const MAX_TICKETS = 256;
 
-/** The per-start token and the browser sessions it was traded for. */
-export class TokenAuth {
-  readonly token: string;
-  private session: string | null = null;
-  private traded = false;
+export interface LoginLink {
+  /** The secret that goes after `#login=`. */
+  secret: string;
+  expiresAt: number;
+  /** Settles when the link is used or has expired (or the server stops): then an opener file can go. */
+  settled: Promise<'used' | 'expired'>;
+}
 
-  constructor(
-    /** The cookie's name; give it the port (once known): cookies are per host, not per port. */
-    public cookieName: string,
-    token = newSecret(),
-  ) {
-    this.token = token;
+export type AuthResult =
+  { ok: true; via: 'token' | 'session' | 'ticket' } | { ok: false; code: string; reason: string };
+
+interface PendingLink {
+  expiresAt: number;
+  settle: (how: 'used' | 'expired') => void;
+}
+
+/**
+ * The server's credentials: one API token for its life, one-time login links, the page sessions they were
+ * traded for, and single-use tickets. Secrets are looked up by their SHA-256, so a lookup's timing says nothing
+ * about the secret; the API token is compared in constant time.
+ */
+export class WebAuth {
+  readonly apiToken: string;
+  private readonly links = new Map<string, PendingLink>();
+  private readonly sessions = new Set<string>();
+  private readonly tickets = new Map<string, { path: string; expiresAt: number }>();
+
+  private readonly linkTtlMs: number;
+  private readonly ticketTtlMs: number;
+
+  constructor(opts: { apiToken?: string; linkTtlMs?: number; ticketTtlMs?: number } = {}) {
+    this.apiToken = opts.apiToken ?? newSecret();
+    this.linkTtlMs = opts.linkTtlMs ?? LINK_TTL_MS;
+    this.ticketTtlMs = opts.ticketTtlMs ?? TICKET_TTL_MS;
   }
 
-  decide(req: {
-    method: string;
-    url: string;
-    headers: Record<string, string | string[] | undefined>;
-  }): AuthDecision {
-    const auth = header(req.headers.authorization);
-    if (auth !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      return m && sameSecret(m[1]!, this.token)
-        ? { ok: true, via: 'bearer' }
-        : { ok: false, reason: 'wrong token in the Authorization header' };
+  /** A new one-time login link; it works once, until it expires. */
+  newLink(): LoginLink {
+    const secret = newSecret();
+    const expiresAt = Date.now() + this.linkTtlMs;
+    const id = digest(secret);
+    let settle!: (how: 'used' | 'expired') => void;
+    const settled = new Promise<'used' | 'expired'>((resolve) => {
+      const timer = setTimeout(() => settle('expired'), this.linkTtlMs);
+      timer.unref();
+      settle = (how) => {
+        clearTimeout(timer);
+        this.links.delete(id);
+        resolve(how);
+      };
+    });
+    this.links.set(id, { expiresAt, settle });
+    return { secret, expiresAt, settled };
+  }
+
+  /** Trades a login link's secret for a new page session secret; null when the link is unknown, used or old. */
+  redeemLink(secret: string): string | null {
+    const link = this.links.get(digest(secret));
+    if (!link) return null;
+    if (Date.now() >= link.expiresAt) {
+      link.settle('expired');
+      return null;
     }
-    const url = new URL(req.url, 'http://x');
-    const queryToken = url.searchParams.get('token');
-    const cookie = parseCookies(header(req.headers.cookie)).get(this.cookieName);
-    const hasSession = cookie !== undefined && this.session !== null && sameSecret(cookie, this.session);
-    if (queryToken !== null) {
-      url.searchParams.delete('token');
-      const location = url.pathname + (url.search === '?' ? '' : url.search);
-      // Already logged in: just drop the token from the address bar.
-      if (hasSession && req.method === 'GET') return { ok: false, exchange: { cookie: '', location } };
-      if (this.traded) return { ok: false, reason: 'this link was used already: the token works once' };
-      if (req.method !== 'GET' || !sameSecret(queryToken, this.token))
-        return { ok: false, reason: 'wrong token' };
-      this.traded = true;
-      this.session = newSecret();
-      return { ok: false, exchange: { cookie: this.setCookie(this.session), location } };
+    link.settle('used');
+    const session = newSecret();
+    this.sessions.add(digest(session));
+    if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.values().next().value!);
+    return session;
+  }
+
+  /** Checks an Authorization header: the API token or a page session, as `Bearer SECRET`. */
+  bearer(header: string | undefined): AuthResult {
+    if (header === undefined) {
+      return { ok: false, code: 'UNAUTHORIZED', reason: 'no credentials' };
     }
-    if (hasSession) return { ok: true, via: 'cookie' };
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m)
+      return { ok: false, code: 'UNAUTHORIZED', reason: 'the Authorization header is not "Bearer SECRET"' };
+    if (sameSecret(m[1]!, this.apiToken)) return { ok: true, via: 'token' };
+    if (this.sessions.has(digest(m[1]!))) return { ok: true, via: 'session' };
     return {
       ok: false,
-      reason: cookie === undefined ? 'no token' : 'unknown session (roost web restarted?)',
+      code: 'UNAUTHORIZED',
+      reason: 'unknown token or session (roost web restarted?)',
     };
   }
 
-  private setCookie(value: string): string {
-    return `${this.cookieName}=${value}; HttpOnly; SameSite=Strict; Path=/`;
+  /** A ticket that opens the stream at `path` once, within seconds; null when no ticket may open that path. */
+  newTicket(path: string): { ticket: string; expiresAt: number } | null {
+    path = plainPath(path) ?? '';
+    if (ticketKind(path) === null) return null;
+    const now = Date.now();
+    for (const [id, t] of this.tickets) if (t.expiresAt <= now) this.tickets.delete(id);
+    if (this.tickets.size >= MAX_TICKETS) this.tickets.delete(this.tickets.keys().next().value!);
+    const ticket = newSecret();
+    const expiresAt = now + this.ticketTtlMs;
+    this.tickets.set(digest(ticket), { path, expiresAt });
+    return { ticket, expiresAt };
+  }
+
+  /** Spends a ticket on the stream at `path`: good once, for the path it was made for, before it expires. */
+  redeemTicket(ticket: string, path: string): AuthResult {
+    const id = digest(ticket);
+    const t = this.tickets.get(id);
+    if (!t) return { ok: false, code: 'UNAUTHORIZED', reason: 'unknown or used ticket' };
+    this.tickets.delete(id);
+    if (Date.now() >= t.expiresAt)
+      return { ok: false, code: 'UNAUTHORIZED', reason: 'the ticket has expired' };
+    if (t.path !== path) {
+      return { ok: false, code: 'UNAUTHORIZED', reason: 'the ticket was made for another stream' };
+    }
+    return { ok: true, via: 'ticket' };
+  }
+
+  /** Ends every pending link (their opener files can go) and forgets all sessions and tickets. */
+  close(): void {
+    for (const link of [...this.links.values()]) link.settle('expired');
+    this.sessions.clear();
+    this.tickets.clear();
   }
 }
 
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** The path as a request line would carry it, or null when it is more than a path (origin, query, fragment). */
+function plainPath(path: string): string | null {
+  try {
+    const u = new URL(path, 'http://x');
+    return u.origin === 'http://x' && !u.search && !u.hash && path.startsWith('/') ? u.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
 }

@@ -1,6 +1,7 @@
 // Test helpers for `roost web`: the built CLI started as the test user (the way a user starts it), and an
 // HTTP client that can send any Host and Origin (fetch cannot set Host).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { assertBuilt, CLI } from '../harness/cli.js';
@@ -8,9 +9,13 @@ import { spawnOptionsFor } from '../harness/run.js';
 import type { TestUser } from '../harness/test-user.js';
 
 export interface RunningWeb {
+  /** The first one-time login link, http://127.0.0.1:PORT/#login=SECRET. */
   url: string;
   origin: string;
   port: number;
+  /** The API token file roost web wrote (a curl header line). */
+  tokenFile: string;
+  /** The API token, read from tokenFile (the tests run as root, or as the user). */
   token: string;
   unix: string | null;
   child: ChildProcess;
@@ -49,9 +54,11 @@ export function startWeb(
       if (nl < 0) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      const info = JSON.parse(out.slice(0, nl)) as Omit<RunningWeb, 'child' | 'stderr' | 'stop'>;
+      const info = JSON.parse(out.slice(0, nl)) as Omit<RunningWeb, 'child' | 'stderr' | 'stop' | 'token'>;
+      const token = /^Authorization: Bearer (\S+)\n$/.exec(readFileSync(info.tokenFile, 'utf8'))?.[1] ?? '';
       resolve({
         ...info,
+        token,
         child,
         stderr: () => err,
         stop: () =>
@@ -128,4 +135,35 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
     });
     ws.once('error', (e) => reject(e));
   });
+}
+
+/** The secret of a login link (after #login=). */
+export function linkSecret(url: string): string {
+  const m = /#login=([A-Za-z0-9_-]{43})$/.exec(url);
+  if (!m) throw new Error(`not a login link: ${url}`);
+  return m[1]!;
+}
+
+/** Does what the page does with a login link: POST /api/session (same origin); resolves with the answer. */
+export function redeemLink(web: { port: number }, url: string, origin?: string): Promise<HttpResult> {
+  const host = `127.0.0.1:${web.port}`;
+  return http(web, {
+    method: 'POST',
+    path: '/api/session',
+    headers: { host, origin: origin ?? `http://${host}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ link: linkSecret(url) }),
+  });
+}
+
+/** A ticket for the stream at `path`, got with `bearer` (the API token or a page session). */
+export async function ticketFor(web: { port: number }, bearer: string, path: string): Promise<string> {
+  const host = `127.0.0.1:${web.port}`;
+  const r = await http(web, {
+    method: 'POST',
+    path: '/api/tickets',
+    headers: { host, authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ path }),
+  });
+  if (r.status !== 200) throw new Error(`no ticket for ${path}: ${r.status} ${r.body}`);
+  return (JSON.parse(r.body) as { ticket: string }).ticket;
 }

@@ -1,14 +1,34 @@
-// `roost web` refuses everyone but its user: no token → 401 on every route and upgrade, a foreign Host → 421
-// (DNS rebinding), a foreign Origin on a state-changing request or upgrade → 403, the link's token works once,
-// and another local user gets nothing — neither through the port nor through the UNIX socket.
+// `roost web` refuses everyone but its user: no credentials → 401 on every API route and upgrade, a foreign
+// Host → 421 (DNS rebinding), a foreign Origin on a state-changing request or upgrade → 403. A login link works
+// once and is no API credential; tickets work once, for one stream; the API token is in a 0600 file in a 0700
+// dir and never in anyone's argv (--open included); no cookie is ever set; another local user gets nothing —
+// neither through the port nor through the UNIX socket; one Ctrl-C stops it with streams open.
 // The server is the built CLI, run as the unprivileged test user; no VM is booted here.
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, startWeb, upgradeStatus, type RunningWeb } from '../e2e/web-server.js';
-import { CLI, createScope, harness, roost, spawnOptionsFor, tinyGuest, waitUntil } from '../harness/index.js';
+import {
+  http,
+  linkSecret,
+  redeemLink,
+  startWeb,
+  ticketFor,
+  upgradeStatus,
+  type RunningWeb,
+} from '../e2e/web-server.js';
+import {
+  CLI,
+  createScope,
+  harness,
+  roost,
+  roostJson,
+  run,
+  spawnOptionsFor,
+  tinyGuest,
+  waitUntil,
+} from '../harness/index.js';
 
 const { user, uri } = harness();
 const scope = createScope('websec', user, uri);
@@ -34,12 +54,9 @@ afterAll(async () => {
 
 const bearer = () => ({ authorization: `Bearer ${web.token}` });
 
+/** The page: no secret in it, served to whoever names the server. */
+const PAGE = ['/', '/index.html', '/favicon.ico', '/no/such/page'];
 const ROUTES: [string, string][] = [
-  ['GET', '/'],
-  ['GET', '/index.html'],
-  ['GET', '/assets/index.js'],
-  ['GET', '/favicon.ico'],
-  ['GET', '/no/such/page'],
   ['GET', '/api/vms'],
   ['POST', '/api/vms'],
   ['GET', '/api/vms/x'],
@@ -56,17 +73,61 @@ const ROUTES: [string, string][] = [
   ['GET', '/api/doctor'],
   ['GET', '/api/connection'],
   ['GET', '/api/events'],
+  ['POST', '/api/links'],
+  ['POST', '/api/tickets'],
   ['GET', '/api/nope'],
 ];
 const UPGRADES = ['/api/events', '/api/vms/x/console', '/api/vms/x/vnc'];
+const modeOf = (p: string) => statSync(p).mode & 0o777;
 
-describe('roost web: the token', () => {
-  it('prints a link with a 32-byte base64url token on 127.0.0.1', () => {
-    expect(web.url).toBe(`http://127.0.0.1:${web.port}/?token=${web.token}`);
+describe('roost web: the secrets', () => {
+  it('prints a one-time #login= link and the token file, never the token', () => {
+    expect(web.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${web.port}/#login=[A-Za-z0-9_-]{43}$`));
     expect(web.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(linkSecret(web.url)).not.toBe(web.token);
+    expect(web.tokenFile).toBe(join(user.runtimeDir, 'roost', `web-${web.port}.token`));
   });
 
-  it.each(ROUTES)('no token: %s %s → 401', async (method, path) => {
+  it('keeps the API token as a curl header line in a 0600 file of the user, in a 0700 dir', async () => {
+    expect(readFileSync(web.tokenFile, 'utf8')).toBe(`Authorization: Bearer ${web.token}\n`);
+    expect(modeOf(web.tokenFile)).toBe(0o600);
+    expect(statSync(web.tokenFile).uid).toBe(user.uid);
+    expect(modeOf(dirname(web.tokenFile))).toBe(0o700);
+    expect(statSync(dirname(web.tokenFile)).uid).toBe(user.uid);
+    // `curl -H @FILE`, as docs/api.md says, works.
+    const r = await run('curl', ['-s', '-H', `@${web.tokenFile}`, `http://127.0.0.1:${web.port}/api/vms`]);
+    expect(r.code).toBe(0);
+    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+  });
+
+  it('leaves a record other roost commands find it by (0600), without the token in it', () => {
+    const recordFile = join(dirname(web.tokenFile), `web-${web.port}.json`);
+    expect(modeOf(recordFile)).toBe(0o600);
+    const record = readFileSync(recordFile, 'utf8');
+    expect(JSON.parse(record)).toEqual({
+      port: web.port,
+      origin: web.origin,
+      pid: web.child.pid,
+      tokenFile: web.tokenFile,
+      unix: web.unix,
+    });
+    expect(record).not.toContain(web.token);
+  });
+
+  it('has no secret in its own argv', () => {
+    const argv = readFileSync(`/proc/${web.child.pid}/cmdline`, 'utf8');
+    expect(argv).not.toContain(web.token);
+    expect(argv).not.toContain(linkSecret(web.url));
+  });
+
+  it.each(PAGE)('serves the page %s without credentials, and no secret in it', async (path) => {
+    const r = await http(web, { path, headers: { host, accept: 'text/html' } });
+    expect([200, 404]).toContain(r.status);
+    expect(r.body).not.toContain(web.token);
+    expect(r.headers['set-cookie']).toBeUndefined();
+  });
+
+  it.each(ROUTES)('no credentials: %s %s → 401', async (method, path) => {
     const r = await http(web, {
       method,
       path,
@@ -82,13 +143,13 @@ describe('roost web: the token', () => {
     expect(r.status).toBe(401);
   });
 
-  it.each(UPGRADES)('no token: WebSocket upgrade %s → 401', async (path) => {
+  it.each(UPGRADES)('no credentials: WebSocket upgrade %s → 401', async (path) => {
     expect(await upgradeStatus(`ws://${host}${path}`, { origin: `http://${host}` })).toBe(401);
   });
 
   it('answers with the token, as JSON errors shaped {error:{code,message}}', async () => {
     const ok = await http(web, { path: '/api/vms', headers: { host, ...bearer() } });
-    expect(ok.status).toBe(200);
+    expect(ok.status, ok.body).toBe(200);
     expect(Array.isArray(JSON.parse(ok.body))).toBe(true);
     const missing = await http(web, { path: '/api/vms/rt-no-such-vm', headers: { host, ...bearer() } });
     expect(missing.status).toBe(404);
@@ -108,32 +169,81 @@ describe('roost web: the token', () => {
     );
   });
 
-  it('trades the link token once for an HttpOnly SameSite=Strict cookie and a token-less redirect', async () => {
-    const first = await http(web, { path: `/?token=${web.token}`, headers: { host } });
-    expect(first.status).toBe(303);
-    expect(first.headers.location).toBe('/');
-    expect(first.headers['referrer-policy']).toBe('no-referrer');
-    const setCookie = String(first.headers['set-cookie']);
-    expect(setCookie).toMatch(/HttpOnly/);
-    expect(setCookie).toMatch(/SameSite=Strict/);
-    expect(setCookie).not.toContain(web.token);
-    const cookie = setCookie.split(';')[0]!;
+  it('trades the link once for a page session; the link is no API credential; no cookie is set', async () => {
+    const link = (await roostJson<{ url: string }>(user, ['web', 'link', '--port', String(web.port)])).url;
+    // Before its use, the link's secret opens nothing.
+    const early = await http(web, {
+      path: '/api/vms',
+      headers: { host, authorization: `Bearer ${linkSecret(link)}` },
+    });
+    expect(early.status).toBe(401);
+    const first = await redeemLink(web, link);
+    expect(first.status).toBe(200);
+    expect(first.headers['set-cookie']).toBeUndefined();
+    const session = (JSON.parse(first.body) as { session: string }).session;
+    expect(session).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(session).not.toBe(web.token);
 
-    const page = await http(web, { path: '/api/vms', headers: { host, cookie } });
-    expect(page.status).toBe(200);
-    expect(await upgradeStatus(`ws://${host}/api/events`, { cookie, origin: `http://${host}` })).toBe(101);
+    const asPage = await http(web, {
+      path: '/api/vms',
+      headers: { host, authorization: `Bearer ${session}` },
+    });
+    expect(asPage.status).toBe(200);
+    expect(asPage.headers['set-cookie']).toBeUndefined();
 
-    // The same link again — leaked through history, a Referer or a shoulder — is refused now.
-    const again = await http(web, { path: `/?token=${web.token}`, headers: { host } });
+    // The same link again — leaked through history or a shoulder — is refused, and is still no credential.
+    const again = await redeemLink(web, link);
     expect(again.status).toBe(401);
-    const api = await http(web, { path: `/api/vms?token=${web.token}`, headers: { host } });
-    expect(api.status).toBe(401);
+    expect(JSON.parse(again.body).error.code).toBe('LINK_INVALID');
+    const after = await http(web, {
+      path: '/api/vms',
+      headers: { host, authorization: `Bearer ${linkSecret(link)}` },
+    });
+    expect(after.status).toBe(401);
+    // The old scheme's ?token= opens nothing either.
+    expect((await http(web, { path: `/api/vms?token=${web.token}`, headers: { host } })).status).toBe(401);
+  });
+
+  it('refuses a login from another origin, another port of 127.0.0.1 included', async () => {
+    const link = (await roostJson<{ url: string }>(user, ['web', 'link', '--port', String(web.port)])).url;
+    for (const origin of [`http://127.0.0.1:${web.port + 1}`, 'http://evil.example', 'null']) {
+      expect((await redeemLink(web, link, origin)).status).toBe(403);
+    }
+    expect((await redeemLink(web, link)).status).toBe(200);
+  });
+
+  it('opens a stream with a ticket once, only the stream it was made for', async () => {
+    const ticket = await ticketFor(web, web.token, '/api/events');
+    const origin = { origin: `http://${host}` };
+    expect(await upgradeStatus(`ws://${host}/api/vms/x/console?ticket=${ticket}`, origin)).toBe(401);
+    const fresh = await ticketFor(web, web.token, '/api/events');
+    expect(await upgradeStatus(`ws://${host}/api/events?ticket=${fresh}`, origin)).toBe(101);
+    expect(await upgradeStatus(`ws://${host}/api/events?ticket=${fresh}`, origin)).toBe(401);
+    // EventSource's way: a GET with the ticket.
+    const sse = await ticketFor(web, web.token, '/api/events');
+    const r = await http(web, { path: `/api/events?ticket=${sse}`, headers: { host } });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect((await http(web, { path: `/api/events?ticket=${sse}`, headers: { host } })).status).toBe(401);
+    // A ticket is no API credential.
+    const other = await ticketFor(web, web.token, '/api/events');
+    expect((await http(web, { path: `/api/vms?ticket=${other}`, headers: { host } })).status).toBe(401);
+    expect(
+      (await http(web, { path: '/api/vms', headers: { host, authorization: `Bearer ${other}` } })).status,
+    ).toBe(401);
+  });
+
+  it('roost web link: needs a running server, says so', async () => {
+    const r = await roost(user, ['web', 'link', '--port', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no roost web of yours runs on port 1/);
   });
 });
 
 describe('roost web --open', () => {
-  it("hands the one-time link to the user's $BROWSER, which logs in with it", async () => {
-    // A browser stand-in that does what a browser does with the link: one GET, following nothing.
+  it("hands $BROWSER a 0600 page that redirects to a fresh link: no secret in the browser's argv", async () => {
+    // A browser stand-in: records its argv (and its /proc cmdline, as another user would read it), then does
+    // what the page does with the link the file leads to — without putting the secret in any argv itself.
     const dir = join('/tmp', `${scope.prefix}browser`);
     mkdirSync(dir, { mode: 0o755 });
     if (process.getuid?.() === 0) chownSync(dir, user.uid, user.gid);
@@ -141,23 +251,87 @@ describe('roost web --open', () => {
     const browser = join(dir, 'browser.sh');
     writeFileSync(
       browser,
-      `#!/bin/sh\ncode=$(curl -s -o /dev/null -w '%{http_code}' "$1")\nprintf '%s %s\\n' "$code" "$1" > ${seen}.tmp\nmv ${seen}.tmp ${seen}\n`,
+      [
+        '#!/bin/sh',
+        `out=${seen}`,
+        'printf "%s\\n" "$@" > "$out.argv"',
+        'tr "\\0" "\\n" < /proc/$$/cmdline > "$out.cmdline"',
+        'stat -c "%a %u" "$1" > "$out.stat"',
+        'url=$(sed -n "s/.*location.replace(\\"\\([^\\"]*\\)\\").*/\\1/p" "$1")',
+        'printf "%s\\n" "$url" > "$out.url"',
+        'secret=${url#*#login=}; origin=${url%%/#login=*}',
+        'printf \'{"link":"%s"}\' "$secret" | curl -s -o /dev/null -w "%{http_code}" -H "origin: $origin" \\',
+        '  -H "content-type: application/json" --data-binary @- "$origin/api/session" > "$out.tmp"',
+        'mv "$out.tmp" "$out"',
+        '',
+      ].join('\n'),
       { mode: 0o755 },
     );
     const opened = await startWeb(user, ['--open'], 30_000, { BROWSER: `/nonexistent/browser:${browser}` });
     try {
       expect(await waitUntil(() => existsSync(seen), 20_000, 100)).toBe(true);
-      // The browser got the link and traded its token (303 to the clean URL)…
-      expect(readFileSync(seen, 'utf8').trim()).toBe(`303 ${opened.url}`);
-      // …so it is spent: nobody else can use it now.
-      const again = await http(opened, {
-        path: `/?token=${opened.token}`,
-        headers: { host: `127.0.0.1:${opened.port}` },
-      });
-      expect(again.status).toBe(401);
+      const argv = readFileSync(`${seen}.argv`, 'utf8').trim().split('\n');
+      expect(argv).toHaveLength(1);
+      const opener = argv[0]!;
+      expect(opener).toMatch(new RegExp(`^${user.runtimeDir}/roost/open-[A-Za-z0-9_-]+\\.html$`));
+      expect(readFileSync(`${seen}.stat`, 'utf8').trim()).toBe(`600 ${user.uid}`);
+      const url = readFileSync(`${seen}.url`, 'utf8').trim();
+      const secret = linkSecret(url);
+      expect(url.startsWith(`${opened.origin}/#login=`)).toBe(true);
+      // The browser's argv, as every local user can read it, holds the file's path, never the secret.
+      expect(readFileSync(`${seen}.cmdline`, 'utf8')).not.toContain(secret);
+      expect(readFileSync(`${seen}.cmdline`, 'utf8')).toContain(opener);
+      // It logged in with it…
+      expect(readFileSync(seen, 'utf8').trim()).toBe('200');
+      // …so the page is gone and the link spent.
+      expect(await waitUntil(() => !existsSync(opener), 5_000, 50)).toBe(true);
+      expect((await redeemLink(opened, url)).status).toBe(401);
+      // The printed link is another one, still good.
+      expect(linkSecret(opened.url)).not.toBe(secret);
     } finally {
       await opened.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('roost web: stopping', () => {
+  it('exits 130 on one Ctrl-C with an event stream and a WebSocket open, and removes its files', async () => {
+    const other = await startWeb(user);
+    const h = `127.0.0.1:${other.port}`;
+    const recordFile = join(dirname(other.tokenFile), `web-${other.port}.json`);
+    let sse = '';
+    const req = request({
+      host: '127.0.0.1',
+      port: other.port,
+      path: `/api/events?ticket=${await ticketFor(other, other.token, '/api/events')}`,
+      headers: { host: h },
+    });
+    req.on('response', (res) => res.on('data', (b: Buffer) => (sse += b.toString())));
+    req.on('error', () => {});
+    req.end();
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://${h}/api/events`, { headers: { authorization: `Bearer ${other.token}` } });
+    ws.on('error', () => {});
+    const opened = new Promise((r) => ws.once('open', r));
+    try {
+      expect(await waitUntil(() => sse.includes('event: ready'), 10_000)).toBe(true);
+      await opened;
+      const exited = new Promise<number | null>((r) => other.child.once('exit', (code) => r(code)));
+      const sent = Date.now();
+      other.child.kill('SIGINT');
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r('still running'), 5_000)),
+      ]);
+      expect(code).toBe(130);
+      expect(Date.now() - sent).toBeLessThan(5_000);
+      expect(existsSync(other.tokenFile)).toBe(false);
+      expect(existsSync(recordFile)).toBe(false);
+    } finally {
+      req.destroy();
+      ws.terminate();
+      await other.stop();
     }
   });
 });

@@ -1,5 +1,7 @@
-// Calls to roost's REST API. The session cookie goes along by itself (same origin); errors come back as
-// {error:{code,message,hint}} and are thrown as ApiError.
+// Calls to roost's REST API and the page's login (docs/web.md). There is no cookie: the page trades the
+// one-time `#login=` link for a page session secret, keeps it in sessionStorage (this tab only; a reload keeps
+// it) and sends it as `Authorization: Bearer SESSION`. EventSource and WebSocket cannot send that header: they
+// get a single-use ticket first. Errors come back as {error:{code,message,hint}} and are thrown as ApiError.
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -11,21 +13,85 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+const SESSION_KEY = 'roost.session';
+
+/** Who hears that the session is gone (a 401: the server restarted, or the link was refused). */
+const loggedOutListeners = new Set<(why: string) => void>();
+
+export function onLoggedOut(fn: (why: string) => void): () => void {
+  loggedOutListeners.add(fn);
+  return () => loggedOutListeners.delete(fn);
+}
+
+function loggedOut(why: string): void {
+  sessionStorage.removeItem(SESSION_KEY);
+  for (const fn of loggedOutListeners) fn(why);
+}
+
+export function hasSession(): boolean {
+  return sessionStorage.getItem(SESSION_KEY) !== null;
+}
+
+async function send<T>(method: string, path: string, body: unknown, session: string | null): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (session) headers.authorization = `Bearer ${session}`;
   const res = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
+    credentials: 'omit',
+    cache: 'no-store',
   });
   const text = await res.text();
   const data = text ? (JSON.parse(text) as unknown) : null;
   if (!res.ok) {
     const e = (data as { error?: { code?: string; message?: string; hint?: string } } | null)?.error;
-    if (res.status === 401) location.reload(); // the session ended (server restarted): show why
     throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? res.statusText, e?.hint);
   }
   return data as T;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  try {
+    return await send<T>(method, path, body, sessionStorage.getItem(SESSION_KEY));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) loggedOut(e.message);
+    throw e;
+  }
+}
+
+/** The secret of the login link this tab was opened with, once taken from the address bar. */
+let loginSecret: string | null = null;
+
+/**
+ * Takes a login link's secret (`#login=SECRET`) out of the address bar and the history, at once: call it before
+ * anything else runs (and again when the fragment changes).
+ */
+export function takeLoginSecret(): void {
+  const m = /^#login=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!m) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  loginSecret = m[1]!;
+}
+
+/**
+ * Logs the page in when it was opened with a login link: the secret taken by takeLoginSecret is traded, once,
+ * for a page session. Resolves with why the page is not logged in, or null when it is (by this link or by the
+ * session this tab had already).
+ */
+export async function login(): Promise<string | null> {
+  const secret = loginSecret;
+  loginSecret = null;
+  if (secret) {
+    try {
+      const { session } = await send<{ session: string }>('POST', '/api/session', { link: secret }, null);
+      sessionStorage.setItem(SESSION_KEY, session);
+    } catch (e) {
+      if (!hasSession()) return (e as Error).message;
+    }
+  }
+  return hasSession() ? null : 'This tab has not logged in.';
 }
 
 const vm = (name: string) => `/api/vms/${encodeURIComponent(name)}`;
@@ -46,13 +112,27 @@ export const api = {
   doctor: () => call<import('./types.js').DoctorReport>('GET', '/api/doctor'),
   images: () => call<import('./types.js').ImageListing[]>('GET', '/api/images'),
   connection: () => call<import('./types.js').ConnectionInfo>('GET', '/api/connection'),
+  /** A new one-time login link (for another tab). */
+  newLink: () => call<{ url: string; expiresAt: string }>('POST', '/api/links', {}),
+  /** A single-use ticket that opens the event stream or a console at `path`, for a few seconds. */
+  ticket: (path: string) => call<{ ticket: string }>('POST', '/api/tickets', { path }),
 };
 
 /** ws://host/path for the page's own origin. */
-export function wsUrl(path: string): string {
+function wsUrl(path: string): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
 }
 
-export function consoleUrl(name: string, kind: 'console' | 'vnc'): string {
-  return wsUrl(`${vm(name)}/${kind}`);
+/** `path` with a fresh ticket (and `query`) in its query string: what EventSource and WebSocket connect to. */
+export async function withTicket(path: string, query: Record<string, string> = {}): Promise<string> {
+  const { ticket } = await api.ticket(path);
+  return `${path}?${new URLSearchParams({ ...query, ticket }).toString()}`;
+}
+
+/** The URL of the event stream, with a ticket for one connection. */
+export const eventsUrl = () => withTicket('/api/events');
+
+/** The WebSocket URL of a VM's serial or graphical console, with a ticket for one connection. */
+export async function consoleUrl(name: string, kind: 'console' | 'vnc', query: Record<string, string> = {}) {
+  return wsUrl(await withTicket(`${vm(name)}/${kind}`, query));
 }

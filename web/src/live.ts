@@ -1,7 +1,9 @@
 // The page's live view of the VMs: read once when the event stream is ready (and after every resync), then
 // kept current by the events alone — no polling. Lifecycle events carry the VM's state after the event.
+// Each connection of the stream takes a fresh single-use ticket, so it is reopened here rather than by
+// EventSource's own retry (which would bring the spent ticket again).
 import { useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, eventsUrl } from './api.js';
 import type { RoostEvent, VmSummary } from './types.js';
 
 export type Link = 'connecting' | 'live' | 'reconnecting';
@@ -41,12 +43,6 @@ export function useLive(): Live {
         },
         (e: Error) => setError(e.message),
       );
-    const es = new EventSource('/api/events');
-    es.addEventListener('ready', () => {
-      setLink('live');
-      void load();
-    });
-    es.onerror = () => setLink('reconnecting');
     const handle = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as RoostEvent;
       setRecent((r) => [e, ...r].slice(0, 20));
@@ -61,8 +57,33 @@ export function useLive(): Live {
         setVms((list) => list.map((v) => (v.name === e.name ? { ...v, ports: e.ports } : v)));
       }
     };
-    for (const t of ['vm', 'create', 'ports', 'image', 'resync']) es.addEventListener(t, handle);
-    return () => es.close();
+    let es: EventSource | null = null;
+    let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const reconnect = () => {
+      es?.close();
+      es = null;
+      setLink('reconnecting');
+      if (!stopped) retry = setTimeout(connect, 1000);
+    };
+    function connect() {
+      eventsUrl().then((url) => {
+        if (stopped) return;
+        es = new EventSource(url);
+        es.addEventListener('ready', () => {
+          setLink('live');
+          void load();
+        });
+        es.onerror = reconnect;
+        for (const t of ['vm', 'create', 'ports', 'image', 'resync']) es.addEventListener(t, handle);
+      }, reconnect);
+    }
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+      es?.close();
+    };
   }, []);
 
   return { vms, link, recent, error };

@@ -1,7 +1,7 @@
 // roost's browser console: VMs with live state, their ports and consoles, a create form and the host check.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
@@ -50,6 +50,7 @@ function App() {
         <span class={`link link-${live.link}`} role="status" data-link={live.link}>
           {live.link === 'live' ? 'live' : live.link === 'connecting' ? 'connecting…' : 'reconnecting…'}
         </span>
+        <NewTabButton />
       </header>
       <nav role="tablist" aria-label="Sections">
         {tab('vms', 'Machines')}
@@ -88,4 +89,64 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+/** Opens the console in another tab: a fresh one-time login link (the session stays in this tab). */
+function NewTabButton() {
+  const [error, setError] = useState<string | null>(null);
+  const open = () => {
+    setError(null);
+    api.newLink().then(
+      ({ url }) => window.open(url, '_blank', 'noopener'),
+      (e: Error) => setError(e.message),
+    );
+  };
+  return (
+    <button type="button" class="new-tab" onClick={open} title={error ?? 'Open the console in a new tab'}>
+      New tab
+    </button>
+  );
+}
+
+function LoggedOut({ why }: { why: string }) {
+  return (
+    <main id="main" class="logged-out">
+      <h1>roost: not logged in</h1>
+      <p role="alert" data-testid="logged-out">
+        {why}
+      </p>
+      <p>
+        Open a login link: the one <code>roost web</code> printed, or a new one from{' '}
+        <code>roost web link</code> (add <code>--open</code> to open it in your browser). Each link works
+        once, for 5 minutes; after that, reloading this tab keeps it logged in.
+      </p>
+    </main>
+  );
+}
+
+type LoginState = { state: 'checking' } | { state: 'in' } | { state: 'out'; why: string };
+
+function Root() {
+  const [auth, setAuth] = useState<LoginState>({ state: 'checking' });
+  useEffect(() => {
+    const off = onLoggedOut((why) => setAuth({ state: 'out', why }));
+    const check = () =>
+      void login().then((why) => setAuth(why === null ? { state: 'in' } : { state: 'out', why }));
+    // A login link opened in a tab that already shows the page changes only the fragment.
+    const onHash = () => {
+      takeLoginSecret();
+      check();
+    };
+    check();
+    window.addEventListener('hashchange', onHash);
+    return () => {
+      off();
+      window.removeEventListener('hashchange', onHash);
+    };
+  }, []);
+  if (auth.state === 'checking') return null;
+  if (auth.state === 'out') return <LoggedOut why={auth.why} />;
+  return <App />;
+}
+
+// Before anything renders or loads: the login secret leaves the address bar first.
+takeLoginSecret();
+render(<Root />, document.getElementById('app')!);

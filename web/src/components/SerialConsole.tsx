@@ -32,32 +32,48 @@ export default function SerialConsole({ name }: { name: string }) {
 
     setStatus('connecting');
     setNote(null);
-    const ws = new WebSocket(consoleUrl(name, 'console') + (attempt > 0 ? '?force=1' : ''));
-    ws.binaryType = 'arraybuffer';
+    let ws: WebSocket | null = null;
+    let cancelled = false;
     const enc = new TextEncoder();
-    ws.onopen = () => {
-      setStatus('connected');
-      term.focus();
-      // A newline wakes the guest's getty/shell up so there is a prompt to look at.
-      ws.send(enc.encode('\r'));
+    const open = (url: string) => {
+      const socket = new WebSocket(url);
+      ws = socket;
+      socket.binaryType = 'arraybuffer';
+      socket.onopen = () => {
+        setStatus('connected');
+        term.focus();
+        // A newline wakes the guest's getty/shell up so there is a prompt to look at.
+        socket.send(enc.encode('\r'));
+      };
+      socket.onmessage = (m: MessageEvent<ArrayBuffer | string>) => {
+        if (typeof m.data === 'string') {
+          const err = (JSON.parse(m.data) as { error?: { message?: string } }).error;
+          if (err?.message) setNote(err.message);
+        } else term.write(new Uint8Array(m.data));
+      };
+      socket.onclose = (e) => {
+        setStatus('closed');
+        // Keep the error frame's message if one came; else the close reason.
+        if (e.reason) setNote((n) => n ?? e.reason);
+      };
     };
-    ws.onmessage = (m: MessageEvent<ArrayBuffer | string>) => {
-      if (typeof m.data === 'string') {
-        const err = (JSON.parse(m.data) as { error?: { message?: string } }).error;
-        if (err?.message) setNote(err.message);
-      } else term.write(new Uint8Array(m.data));
-    };
-    ws.onclose = (e) => {
-      setStatus('closed');
-      // Keep the error frame's message if one came; else the close reason.
-      if (e.reason) setNote((n) => n ?? e.reason);
-    };
+    consoleUrl(name, 'console', attempt > 0 ? { force: '1' } : {}).then(
+      (url) => {
+        if (!cancelled) open(url);
+      },
+      (e: Error) => {
+        if (cancelled) return;
+        setStatus('closed');
+        setNote(e.message);
+      },
+    );
     const sub = term.onData((d) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(d));
+      if (ws?.readyState === WebSocket.OPEN) ws.send(enc.encode(d));
     });
     return () => {
+      cancelled = true;
       sub.dispose();
-      ws.close();
+      ws?.close();
       window.removeEventListener('resize', onResize);
       term.dispose();
     };

@@ -16,27 +16,37 @@ export default function VncConsole({ name }: { name: string }) {
     let cancelled = false;
     setStatus('connecting');
     setNote(null);
-    void import('@novnc/novnc').then(({ default: RFB }) => {
-      if (cancelled || !box.current) return;
-      const rfb = new RFB(box.current, consoleUrl(name, 'vnc'), { wsProtocols: ['binary'] });
-      rfb.scaleViewport = true;
-      rfb.background = '#111418';
-      rfb.addEventListener('connect', () => {
-        setStatus('connected');
-        rfb.focus();
-      });
-      rfb.addEventListener('disconnect', (e) => {
-        setStatus('closed');
-        if (!(e as CustomEvent<{ clean: boolean }>).detail.clean)
-          setNote('The connection to the VNC console was lost.');
-      });
-      rfb.addEventListener('securityfailure', (e) =>
-        setNote(
-          `VNC security failure: ${(e as CustomEvent<{ reason?: string }>).detail.reason ?? 'unknown'}`,
-        ),
+    // The ticket is asked for last: it is good for seconds, and noVNC's chunk may take longer to load.
+    void import('@novnc/novnc')
+      .then(async ({ default: RFB }) => ({ RFB, url: await consoleUrl(name, 'vnc') }))
+      .then(
+        ({ RFB, url }) => {
+          if (cancelled || !box.current) return;
+          const rfb = new RFB(box.current, url, { wsProtocols: ['binary'] });
+          rfb.scaleViewport = true;
+          rfb.background = '#111418';
+          rfb.addEventListener('connect', () => {
+            setStatus('connected');
+            rfb.focus();
+          });
+          rfb.addEventListener('disconnect', (e) => {
+            setStatus('closed');
+            if (!(e as CustomEvent<{ clean: boolean }>).detail.clean)
+              setNote('The connection to the VNC console was lost.');
+          });
+          rfb.addEventListener('securityfailure', (e) =>
+            setNote(
+              `VNC security failure: ${(e as CustomEvent<{ reason?: string }>).detail.reason ?? 'unknown'}`,
+            ),
+          );
+          rfbRef.current = rfb;
+        },
+        (e: Error) => {
+          if (cancelled) return;
+          setStatus('closed');
+          setNote(e.message);
+        },
       );
-      rfbRef.current = rfb;
-    });
     return () => {
       cancelled = true;
       rfbRef.current?.disconnect();
