@@ -128,6 +128,8 @@ export function parseQcow2Header(buf: Buffer): Qcow2Header {
     compression = checkCompression(typeCode, (incompatible & INCOMPAT.compressionType) !== 0n);
     checkIncompatible(incompatible);
   }
+  if (incompatible & INCOMPAT.externalDataFile)
+    throw externalDataFile(b, headerLength, clusterSize, backingOffset);
 
   if (backingOffset !== 0n && (backingOffset > BigInt(clusterSize) || backingOffset < BigInt(headerLength))) {
     throw new Qcow2Error('invalid', `invalid backing file offset ${backingOffset}`);
@@ -165,12 +167,6 @@ function checkCompression(code: number, bitSet: boolean): Qcow2Header['compressi
 }
 
 function checkIncompatible(bits: bigint): void {
-  if (bits & INCOMPAT.externalDataFile) {
-    throw new Qcow2Error(
-      'external-data',
-      'the image keeps its data in an external file (qcow2 data_file): QEMU would open that host file for the guest',
-    );
-  }
   if (bits & INCOMPAT.corrupt) {
     throw new Qcow2Error('invalid', 'the image is marked corrupt', {
       hint: 'check and repair a copy: qemu-img check -r all FILE',
@@ -185,29 +181,46 @@ function checkIncompatible(bits: bigint): void {
   }
 }
 
+function externalDataError(name?: Buffer): Qcow2Error {
+  const which = name ? ` ('${printable(name.toString('utf8'))}')` : '';
+  return new Qcow2Error(
+    'external-data',
+    `the image keeps its data in an external data file${which}: QEMU would open that host file for the guest`,
+  );
+}
+
+/** The refusal for the external-data feature bit, naming the file if the header extension can be read. */
+function externalDataFile(b: Bytes, start: number, clusterSize: number, backingOffset: bigint): Qcow2Error {
+  try {
+    readExtensions(
+      b,
+      start,
+      backingOffset !== 0n && backingOffset <= BigInt(clusterSize) ? Number(backingOffset) : clusterSize,
+    );
+  } catch (e) {
+    if (e instanceof Qcow2Error && e.problem === 'external-data') return e;
+  }
+  return externalDataError();
+}
+
 function readExtensions(b: Bytes, start: number, end: number): { types: number[]; backingFormat?: string } {
   const types: number[] = [];
   let backingFormat: string | undefined;
   let offset = start;
   while (offset < end) {
-    if (types.length >= MAX_EXTENSIONS) {
-      throw new Qcow2Error('invalid', `more than ${MAX_EXTENSIONS} qcow2 header extensions`);
-    }
     if (offset + 8 > end) throw new Qcow2Error('invalid', 'a qcow2 header extension overruns the header');
     const type = b.u32(offset, 'header extension');
     const length = b.u32(offset + 4, 'header extension');
     if (type === EXT.end) break;
+    if (types.length >= MAX_EXTENSIONS) {
+      throw new Qcow2Error('invalid', `more than ${MAX_EXTENSIONS} qcow2 header extensions`);
+    }
     offset += 8;
     if (length > end - offset)
       throw new Qcow2Error('invalid', 'a qcow2 header extension overruns the header');
     const data = b.slice(offset, length, 'header extension');
     types.push(type);
-    if (type === EXT.externalDataFile) {
-      throw new Qcow2Error(
-        'external-data',
-        `the image names an external data file ('${printable(data.toString('utf8'))}'): QEMU would open that host file for the guest`,
-      );
-    }
+    if (type === EXT.externalDataFile) throw externalDataError(data);
     if (type === EXT.encryption) {
       throw new Qcow2Error('unsupported', 'the image is encrypted; roost cannot give QEMU its passphrase');
     }
