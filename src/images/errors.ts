@@ -102,3 +102,12 @@ export class ImageNameError extends UsageError {
     });
   }
 }
+
+/** A download or its decompressed output grew past the limit: a hostile or broken mirror, or a bomb. */
+export class ImageTooLargeError extends RoostError {
+  constructor(what: string, limit: number) {
+    super('IMAGE_TOO_LARGE', `${what} is larger than the limit of ${limit} bytes; nothing was kept`, {
+      hint: 'if the image really is that large, raise the limit: ROOST_IMAGE_MAX_BYTES=128G (docs/images.md)',
+    });
+  }
+}

@@ -23,6 +23,7 @@ import { decompressFile } from './decompress.js';
 import { discardPart, downloadResumable } from './download.js';
 import { ChecksumNotFoundError, ImageNotFoundError, ImageRefusedError } from './errors.js';
 import { getText } from './http.js';
+import { maxImageBytes } from './limits.js';
 import { acquireLock } from './lock.js';
 import { applyMirrors, parseMirrorEnv, type MirrorRule } from './mirror.js';
 import { checkImageName, isImageName } from './names.js';
@@ -34,7 +35,14 @@ export interface ImageStoreOptions {
   /** Environment for ROOST_IMAGE_MIRROR (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Download tuning (tests make retries fast). */
-  download?: { retries?: number; retryDelayMs?: number; idleTimeoutMs?: number; progressIntervalMs?: number };
+  download?: {
+    retries?: number;
+    retryDelayMs?: number;
+    idleTimeoutMs?: number;
+    progressIntervalMs?: number;
+    /** Extra trusted certificates (PEM) for https mirrors. */
+    ca?: string | Buffer;
+  };
 }
 
 export interface ImageListing {
@@ -92,6 +100,8 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
   const paths = opts.paths ?? roostPaths();
   const env = opts.env ?? process.env;
   const dir = imagesDir(paths);
+  // Bounds a download and what it decompresses to (limits.ts); read once, so a bad value fails every verb alike.
+  const maxBytes = maxImageBytes(env);
   const inflight = new Map<
     string,
     { listeners: Set<PullProgress>; promise: Promise<{ img: CachedImage; downloaded: boolean }> }
@@ -156,6 +166,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
         expected,
         onProgress: emit,
         signal,
+        maxBytes,
         ...opts.download,
       });
       emit({ type: 'verify', image: entry.name, algorithm: expected.algorithm });
@@ -165,7 +176,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
         emit({ type: 'decompress', image: entry.name, compression });
         file = cachePath(dir, entry.name, 'tmp');
         try {
-          await decompressFile(part, file, compression);
+          await decompressFile(part, file, compression, { maxBytes });
         } catch (e) {
           await rm(file, { force: true });
           throw e;
@@ -269,7 +280,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
     const tmp = cachePath(dir, o.as, 'import-tmp');
     try {
       if (compression === 'none') await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      else await decompressFile(src, tmp, compression);
+      else await decompressFile(src, tmp, compression, { maxBytes });
       await chmod(tmp, 0o600);
       const facts = await assertUsableImage(tmp).catch((e: unknown) => {
         throw e instanceof ImageRefusedError ? namingSource(e, tmp, file) : e;
