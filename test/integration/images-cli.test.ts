@@ -33,10 +33,10 @@ let bad: FileServer;
 let cacheHome: string;
 const imagesDir = () => join(cacheHome, 'roost', 'images');
 
-function roostWith(mirror: string, args: string[]) {
+function roostWith(mirror: string, args: string[], timeoutMs = 120_000) {
   return runAs(user, process.execPath, [CLI, ...args], {
     check: false,
-    timeoutMs: 120_000,
+    timeoutMs,
     env: { ROOST_IMAGE_MIRROR: mirror, XDG_CACHE_HOME: cacheHome },
   });
 }
@@ -159,8 +159,9 @@ describe('images roost refuses: exit 2, a clear message, nothing created or dele
       if (process.getuid?.() === 0) chownSync(f, user.uid, user.gid);
   });
 
+  // A refusal takes a moment: a roost still running after 20 s is blocked (on a FIFO, say) and is killed.
   const create = (name: string, ...args: string[]) =>
-    roostWith(good.url, ['--connect', uri, 'create', name, '--no-start', ...args]);
+    roostWith(good.url, ['--connect', uri, 'create', name, '--no-start', ...args], 20_000);
 
   async function refusedCreate(args: string[], message: RegExp) {
     const name = scope.name('bad');
@@ -191,7 +192,7 @@ describe('images roost refuses: exit 2, a clear message, nothing created or dele
       [evil, /external data file/],
       [fifo, /not a regular file \(a FIFO\)/],
     ] as const) {
-      const r = await roostWith(good.url, ['image', 'import', file, '--as', 'evil']);
+      const r = await roostWith(good.url, ['image', 'import', file, '--as', 'evil'], 20_000);
       expect(r.signal, 'roost hung').toBeNull();
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
