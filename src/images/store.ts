@@ -21,7 +21,12 @@ import { findChecksum, hashFile } from './checksum.js';
 import { loadImageConfig } from './config.js';
 import { decompressFile } from './decompress.js';
 import { discardPart, downloadResumable } from './download.js';
-import { ChecksumNotFoundError, ImageNotFoundError, ImageRefusedError } from './errors.js';
+import {
+  ChecksumNotFoundError,
+  ImageNotFoundError,
+  ImageRefusedError,
+  ImageTooLargeError,
+} from './errors.js';
 import { getText } from './http.js';
 import { maxImageBytes } from './limits.js';
 import { acquireLock } from './lock.js';
@@ -179,6 +184,8 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
           await decompressFile(part, file, compression, { maxBytes });
         } catch (e) {
           await rm(file, { force: true });
+          // A bomb is dropped whole; a missing xz/zstd keeps the verified download for the next try.
+          if (e instanceof ImageTooLargeError) await discardPart(part);
           throw e;
         }
       }
