@@ -86,7 +86,7 @@ export class Qcow2Error extends Error {
  * A file given as an image (or ISO, kernel, initrd) that roost will not hand to QEMU: not a regular file, not an
  * image at all, a format roost does not take, or a qcow2 that would make QEMU open other host files. Codes:
  * FILE_NOT_REGULAR, IMAGE_NOT_AN_IMAGE, IMAGE_FORMAT_UNSUPPORTED, IMAGE_QCOW2_INVALID, IMAGE_QCOW2_UNSUPPORTED,
- * IMAGE_EXTERNAL_DATA_FILE, IMAGE_HAS_BACKING_FILE, ISO_NOT_AN_ISO.
+ * IMAGE_EXTERNAL_DATA_FILE, IMAGE_HAS_BACKING_FILE, IMAGE_NOT_PRIVATE, ISO_NOT_AN_ISO.
  */
 export class ImageRefusedError extends UsageError {
   constructor(code: string, message: string, opts: RoostErrorOptions = {}) {

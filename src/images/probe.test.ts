@@ -1,9 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { roostPaths } from '../paths.js';
 import { assertIsoImage, assertRegularFile, assertUsableImage, probeImage } from './probe.js';
+import { createImageStore } from './store.js';
 import { fixtureQcow2, fixtureRaw } from './testing.js';
 
 let dir: string;
@@ -186,4 +188,36 @@ describe.skipIf(!has('qemu-img'))('probeImage on files made by qemu-img', () => 
     qemuImg('create', '-q', '-f', 'vmdk', v, '1M');
     await expect(probeImage(v)).rejects.toMatchObject({ code: 'IMAGE_FORMAT_UNSUPPORTED' });
   });
+});
+
+describe('assertUsableImage: a base image only you can change', () => {
+  it('refuses a world-writable image, and one in a directory others can write to (without the sticky bit)', async () => {
+    const q = await file('shared.qcow2', fixtureQcow2(8192));
+    await chmod(q, 0o666);
+    await expect(assertUsableImage(q)).rejects.toMatchObject({ code: 'IMAGE_NOT_PRIVATE', exitCode: 2 });
+    await expect(assertUsableImage(q)).rejects.toThrow(/the file is world-writable/);
+    await chmod(q, 0o644);
+    await expect(assertUsableImage(q)).resolves.toMatchObject({ format: 'qcow2' });
+
+    const open = join(dir, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const inOpen = join(open, 'a.qcow2');
+    await writeFile(inOpen, fixtureQcow2(8192));
+    await expect(assertUsableImage(inOpen)).rejects.toThrow(/its directory is world-writable/);
+    await chmod(open, 0o1777); // like /tmp: others cannot replace your file
+    await expect(assertUsableImage(inOpen)).resolves.toMatchObject({ format: 'qcow2' });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses an image another user owns; importing it (a private copy) works',
+    async () => {
+      const q = await file('theirs.qcow2', fixtureQcow2(8192));
+      await chown(q, 65534, 65534);
+      await expect(assertUsableImage(q)).rejects.toThrow(/the file belongs to uid 65534/);
+      const store = createImageStore({ paths: roostPaths({ HOME: dir }), env: {} });
+      const img = await store.import(q, { as: 'theirs' });
+      await expect(assertUsableImage(img.path)).resolves.toMatchObject({ format: 'qcow2' });
+    },
+  );
 });

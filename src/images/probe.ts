@@ -8,7 +8,17 @@
 // O_NONBLOCK (a FIFO swapped in between stat and open does not block either) and check the open file again.
 // Synchronous reads of the first few KiB: node:fs/promises (and the readline module it loads) would cost every
 // create more.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { ImageRefusedError, Qcow2Error } from './errors.js';
 import { isQcow2, parseQcow2Header, qcow2HeaderSpan } from './qcow2.js';
 import { detectOtherFormat, hasDiskSignature, isIsoImage, RAW_SIGNATURE_SPAN } from './signatures.js';
@@ -49,7 +59,11 @@ export async function probeImage(path: string): Promise<ImageFacts> {
  * overlay on a cached image); a base image of its own pointing anywhere else — inside the cache or out — would
  * let a file roost never checked into the guest, so no backing file is accepted at all.
  */
-export async function assertUsableImage(path: string): Promise<ImageFacts> {
+export async function assertUsableImage(
+  path: string,
+  opts: { copiedFirst?: boolean } = {},
+): Promise<ImageFacts> {
+  if (!opts.copiedFirst) assertOnlyYoursToChange(path);
   const facts = await probeImage(path);
   if (facts.backingFile !== undefined) {
     throw new ImageRefusedError(
@@ -59,6 +73,44 @@ export async function assertUsableImage(path: string): Promise<ImageFacts> {
     );
   }
   return facts;
+}
+
+/**
+ * A base image stays in use: QEMU reads its header again at every start of every VM on it. If another user can
+ * change the file (they own it, it is group- or world-writable, or it sits in a directory they can write to and
+ * replace it in), they can turn it into a qcow2 whose external data file is one of *your* files after roost
+ * checked it. Such a file is refused; `roost image import` makes a private copy (pass `copiedFirst` for that).
+ */
+export function assertOnlyYoursToChange(path: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const gid = process.getgid?.();
+  const problems = [
+    ...changeableBy(statOrThrow(path, 'image'), uid, gid, 'the file'),
+    ...changeableBy(statOrThrow(dirname(path), 'image'), uid, gid, 'its directory'),
+  ];
+  const real = realpathSync(path);
+  if (dirname(real) !== dirname(resolvePath(path))) {
+    problems.push(...changeableBy(statOrThrow(dirname(real), 'image'), uid, gid, `the directory of ${real}`));
+  }
+  if (problems.length) {
+    throw new ImageRefusedError(
+      'IMAGE_NOT_PRIVATE',
+      `image '${path}' can be changed by other users (${problems.join('; ')}): QEMU rereads it at every start, so they could point it at your files`,
+      {
+        hint: `use a private copy: roost image import '${path}' --as NAME, then roost create … --image NAME`,
+      },
+    );
+  }
+}
+
+function changeableBy(st: Stats, uid: number, gid: number | undefined, what: string): string[] {
+  const out: string[] = [];
+  if (st.uid !== uid && st.uid !== 0) out.push(`${what} belongs to uid ${st.uid}`);
+  const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
+  if (!sticky && st.mode & 0o002) out.push(`${what} is world-writable`);
+  if (!sticky && st.mode & 0o020 && st.gid !== gid) out.push(`${what} is writable by group ${st.gid}`);
+  return out;
 }
 
 /** For --kernel and --initrd: a regular, non-empty file (never a FIFO or device, which would block QEMU). */

@@ -275,7 +275,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
     const compression = compressionOfFile(src);
     // An uncompressed file is checked before it is copied (a FIFO or a non-image is refused at once);
     // a compressed one once decompressed, below.
-    if (compression === 'none') await assertUsableImage(src);
+    if (compression === 'none') await assertUsableImage(src, { copiedFirst: true });
     else assertRegularFile(src, 'image');
     if (!o.force && (await readCached(dir, o.as))) {
       throw new UsageError('IMAGE_EXISTS', `an image named '${o.as}' is already in the cache`, {
