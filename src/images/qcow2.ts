@@ -1,4 +1,4 @@
-// The qcow2 header, parsed in full from the file's first bytes (docs/qcow2-format as published by QEMU:
+// The qcow2 header, parsed in full from the file's first bytes (the format is QEMU's docs/interop/qcow2.rst:
 // "QFI\xfb", version 2 or 3, the fixed fields, v3's feature bitmaps and header length, then the header
 // extensions up to the backing file name or the end of the first cluster). Roost hands a qcow2 file to QEMU as a
 // VM's base image, and some header fields make QEMU open *other* files: an external data file (incompatible
