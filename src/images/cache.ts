@@ -4,9 +4,12 @@
 //                           marker: an image file without it is the leftover of a crash and is never used
 //   NAME.part, NAME.part.json   a download in progress or interrupted (download.ts), resumed by the next pull
 //   NAME.lock               held by the process pulling NAME (lock.ts)
+// NAME is always a valid image name (names.ts), checked here again by every function that makes a path of it,
+// and metadata read back is trusted only if it names its own files.
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoostPaths } from '../paths.js';
+import { checkImageName, isImageName, pathInside } from './names.js';
 import type { HashAlgorithm, ImageEntry, ImageFormat } from './types.js';
 
 export interface CachedImage {
@@ -31,17 +34,26 @@ type StoredMeta = Omit<CachedImage, 'path'> & { file: string };
 
 export const imagesDir = (paths: Pick<RoostPaths, 'cache'>) => join(paths.cache, 'images');
 
-const metaPath = (dir: string, name: string) => join(dir, `${name}.json`);
+/** `dir/NAME.SUFFIX` for a valid image name, asserted to lie inside `dir`. */
+export function cachePath(dir: string, name: string, suffix: string): string {
+  return pathInside(dir, `${checkImageName(name)}.${suffix}`);
+}
+
+const metaPath = (dir: string, name: string) => cachePath(dir, name, 'json');
 
 /** The cached image NAME, if committed and intact (file present, size as recorded). */
 export async function readCached(dir: string, name: string): Promise<CachedImage | undefined> {
+  const file = metaPath(dir, name);
   let meta: StoredMeta;
   try {
-    meta = JSON.parse(await readFile(metaPath(dir, name), 'utf8')) as StoredMeta;
+    meta = JSON.parse(await readFile(file, 'utf8')) as StoredMeta;
   } catch {
     return undefined;
   }
-  const path = join(dir, meta.file);
+  // Metadata that names another image or another file is not ours to follow.
+  if (meta.name !== name || (meta.file !== `${name}.qcow2` && meta.file !== `${name}.raw`)) return undefined;
+  const path = cachePath(dir, name, meta.format === 'raw' ? 'raw' : 'qcow2');
+  if (path !== join(dir, meta.file)) return undefined;
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile() || st.size !== meta.size) return undefined;
   const { file: _file, ...rest } = meta;
@@ -51,7 +63,8 @@ export async function readCached(dir: string, name: string): Promise<CachedImage
 export async function listCached(dir: string): Promise<CachedImage[]> {
   const names = (await readdir(dir).catch(() => [] as string[]))
     .filter((f) => f.endsWith('.json') && !f.endsWith('.part.json'))
-    .map((f) => f.slice(0, -'.json'.length));
+    .map((f) => f.slice(0, -'.json'.length))
+    .filter(isImageName);
   const all = await Promise.all(names.map((n) => readCached(dir, n)));
   return all.filter((c): c is CachedImage => c !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -62,8 +75,8 @@ export async function commitImage(
   tmpFile: string,
   meta: Omit<CachedImage, 'path' | 'addedAt'>,
 ): Promise<CachedImage> {
+  const path = cachePath(dir, meta.name, meta.format);
   const file = `${meta.name}.${meta.format}`;
-  const path = join(dir, file);
   await rm(metaPath(dir, meta.name), { force: true });
   await rename(tmpFile, path);
   const stored: StoredMeta = { ...meta, file, addedAt: new Date().toISOString() };
@@ -76,7 +89,7 @@ export async function commitImage(
 
 /** Deletes NAME's image, metadata and any partial download; returns the files removed. */
 export async function removeCached(dir: string, name: string): Promise<string[]> {
-  const candidates = ['json', 'qcow2', 'raw', 'part', 'part.json'].map((ext) => join(dir, `${name}.${ext}`));
+  const candidates = ['json', 'qcow2', 'raw', 'part', 'part.json'].map((ext) => cachePath(dir, name, ext));
   const removed: string[] = [];
   for (const f of candidates) {
     if (await stat(f).catch(() => undefined)) {

@@ -4,9 +4,10 @@
 // so an entry keeps working across point releases; Fedora and Alpine name the build in the file, so those
 // entries name a release and are bumped with roost.
 import { z } from 'zod';
+import { IMAGE_NAME } from './names.js';
 import type { ImageEntry } from './types.js';
 
-export const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export { IMAGE_NAME };
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const name = z

@@ -2,9 +2,11 @@
 // the `xz`/`zstd` programs (argument arrays, never a shell) with their output streamed to the destination.
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DecompressError } from './errors.js';
+import { DecompressError, ImageTooLargeError } from './errors.js';
+import { DEFAULT_MAX_IMAGE_BYTES } from './limits.js';
 import type { Compression } from './types.js';
 
 const TOOLS = {
@@ -12,17 +14,39 @@ const TOOLS = {
   zst: { program: 'zstd', pkg: 'zstd' },
 } as const;
 
-/** Decompresses `src` into `dest` (created 0600). */
-export async function decompressFile(src: string, dest: string, compression: Compression): Promise<void> {
+/** Passes bytes through until more than `max` have gone by, then fails the pipeline (a decompression bomb). */
+function byteLimit(max: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(new ImageTooLargeError(what, max));
+      else done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Decompresses `src` into `dest` (created 0600), stopping with ImageTooLargeError once the output passes
+ * `maxBytes` (default DEFAULT_MAX_IMAGE_BYTES); the caller removes `dest`.
+ */
+export async function decompressFile(
+  src: string,
+  dest: string,
+  compression: Compression,
+  opts: { maxBytes?: number } = {},
+): Promise<void> {
   const out = createWriteStream(dest, { mode: 0o600 });
+  const limit = byteLimit(opts.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES, `${src} decompressed`);
   if (compression === 'none') {
-    await pipeline(createReadStream(src), out);
+    await pipeline(createReadStream(src), limit, out);
     return;
   }
   if (compression === 'gz') {
     try {
-      await pipeline(createReadStream(src), createGunzip(), out);
+      await pipeline(createReadStream(src), createGunzip(), limit, out);
     } catch (e) {
+      if (e instanceof ImageTooLargeError) throw e;
       throw new DecompressError(`cannot decompress ${src}: ${(e as Error).message}`, { cause: e });
     }
     return;
@@ -36,7 +60,14 @@ export async function decompressFile(src: string, dest: string, compression: Com
     child.on('close', resolve);
   });
   try {
-    const [, code] = await Promise.all([pipeline(child.stdout, out), exited]);
+    const [, code] = await Promise.all([
+      pipeline(child.stdout, limit, out).catch((e: unknown) => {
+        // Stop the decompressor too: its output has nowhere to go.
+        child.kill();
+        throw e;
+      }),
+      exited,
+    ]);
     if (code !== 0) {
       throw new DecompressError(
         `${program} could not decompress ${src}: ${stderr.trim() || `exit code ${code}`}`,
@@ -50,7 +81,7 @@ export async function decompressFile(src: string, dest: string, compression: Com
         cause: e,
       });
     }
-    if (e instanceof DecompressError) throw e;
+    if (e instanceof DecompressError || e instanceof ImageTooLargeError) throw e;
     throw new DecompressError(`cannot decompress ${src}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -12,8 +12,9 @@ import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileWriteError, openBatchWriter } from './batch-writer.js';
-import { ChecksumMismatchError, DownloadError } from './errors.js';
+import { ChecksumMismatchError, DownloadError, ImageTooLargeError } from './errors.js';
 import { get } from './http.js';
+import { DEFAULT_MAX_IMAGE_BYTES } from './limits.js';
 import type { HashAlgorithm, PullProgress } from './types.js';
 
 export interface DownloadOptions {
@@ -32,6 +33,10 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
   /** Least time between two progress events (default 100 ms). */
   progressIntervalMs?: number;
+  /** The file may not grow past this (default DEFAULT_MAX_IMAGE_BYTES), whatever the server says or sends. */
+  maxBytes?: number;
+  /** Extra trusted certificates (PEM) for https. */
+  ca?: string | Buffer;
 }
 
 export interface DownloadResult {
@@ -117,8 +122,19 @@ async function attemptOnce(
     headers.range = `bytes=${offset}-`;
     headers['if-range'] = validator;
   }
-  const { res } = await get(opts.url, { headers, signal: opts.signal, idleTimeoutMs: opts.idleTimeoutMs });
+  const { res } = await get(opts.url, {
+    headers,
+    signal: opts.signal,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    ca: opts.ca,
+  });
   const status = res.statusCode ?? 0;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const tooLarge = async () => {
+    res.destroy();
+    await discardPart(opts.part);
+    return new ImageTooLargeError(`${opts.url}`, maxBytes);
+  };
 
   let total: number | undefined;
   if (status === 206 && offset > 0) {
@@ -155,6 +171,9 @@ async function attemptOnce(
     });
   }
 
+  // A declared size over the limit is refused before a byte is written; an undeclared one is counted below.
+  if (total !== undefined && total > maxBytes) throw await tooLarge();
+
   const hash = createHash(algorithm);
   await hashPrefix(hash, opts.part, offset);
   opts.onProgress?.({ type: 'start', image: opts.image, url: opts.url, total, resumeFrom: offset });
@@ -174,9 +193,14 @@ async function attemptOnce(
   };
   const writer = await openBatchWriter(opts.part, { append: offset > 0, mode: PRIVATE });
   let dropped: unknown;
+  let overLimit = false;
   try {
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
+        if (received + chunk.length > maxBytes) {
+          overLimit = true;
+          break;
+        }
         hash.update(chunk);
         received += chunk.length;
         count(chunk.length);
@@ -201,6 +225,7 @@ async function attemptOnce(
   } finally {
     await writer.close();
   }
+  if (overLimit) throw await tooLarge();
   if (dropped !== undefined) {
     throw new DownloadError(
       opts.url,

@@ -11,7 +11,21 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Fail when no byte arrives for this long (default 60 s). */
   idleTimeoutMs?: number;
+  /** Redirects followed at most (default 10). */
   maxRedirects?: number;
+  /** Extra trusted certificates (PEM), e.g. a private mirror's own CA. */
+  ca?: string | Buffer;
+}
+
+/**
+ * Whether a redirect from `from` may be followed: only to http(s), and never from https down to http (a
+ * redirect must not take away the transport security the URL asked for; the checksum protects the bytes, not
+ * which server learns what is fetched, and a checksum file itself may come over that redirect).
+ */
+export function redirectRefusal(from: URL, to: URL): string | undefined {
+  if (to.protocol !== 'http:' && to.protocol !== 'https:') return `a redirect to a ${to.protocol} URL`;
+  if (from.protocol === 'https:' && to.protocol !== 'https:') return 'a redirect from https to http';
+  return undefined;
 }
 
 export interface GetResult {
@@ -40,13 +54,32 @@ export function get(url: string, opts: GetOptions = {}): Promise<GetResult> {
         {
           headers: { 'user-agent': `roost/${VERSION}`, 'accept-encoding': 'identity', ...opts.headers },
           signal: opts.signal,
+          ...(opts.ca ? { ca: opts.ca } : {}),
         },
         (res) => {
           const status = res.statusCode ?? 0;
           if (status >= 300 && status < 400 && status !== 304 && res.headers.location) {
             res.resume();
             if (left <= 0) return reject(new DownloadError(url, `too many redirects fetching ${url}`));
-            return resolve(once(new URL(res.headers.location, u).href, left - 1));
+            let next: URL;
+            try {
+              next = new URL(res.headers.location, u);
+            } catch {
+              return reject(new DownloadError(url, `${u.host} sent an invalid redirect fetching ${url}`));
+            }
+            const refusal = redirectRefusal(u, next);
+            if (refusal) {
+              return reject(
+                new DownloadError(
+                  url,
+                  `refusing ${refusal} (${u.host} → ${next.host || next.protocol}) fetching ${url}`,
+                  {
+                    hint: 'the mirror may be misconfigured; an http:// mirror can be named directly in ROOST_IMAGE_MIRROR',
+                  },
+                ),
+              );
+            }
+            return resolve(once(next.href, left - 1));
           }
           resolve({ res, url: current });
         },

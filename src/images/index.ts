@@ -8,10 +8,21 @@ export {
   DecompressError,
   DownloadError,
   ImageConfigError,
+  ImageNameError,
   ImageNotFoundError,
+  ImageRefusedError,
+  ImageTooLargeError,
 } from './errors.js';
 export { applyMirrors, parseMirrorEnv, type MirrorRule } from './mirror.js';
-export { probeImage, type ImageFacts } from './probe.js';
+export {
+  assertIsoImage,
+  assertRegularFile,
+  assertUsableImage,
+  probeImage,
+  type ImageFacts,
+} from './probe.js';
+export { checkImageName, isImageName } from './names.js';
+export { DEFAULT_MAX_IMAGE_BYTES, maxImageBytes } from './limits.js';
 export {
   createImageStore,
   imageStore,

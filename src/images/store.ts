@@ -7,17 +7,32 @@ import { chmod, copyFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { UsageError } from '../errors.js';
 import { ensurePrivateDir, roostPaths, type RoostPaths } from '../paths.js';
-import { commitImage, imagesDir, listCached, readCached, removeCached, type CachedImage } from './cache.js';
-import { BUILTIN_IMAGES, compressionOf, findEntry, IMAGE_NAME, mergeEntries } from './catalog.js';
+import {
+  cachePath,
+  commitImage,
+  imagesDir,
+  listCached,
+  readCached,
+  removeCached,
+  type CachedImage,
+} from './cache.js';
+import { BUILTIN_IMAGES, compressionOf, findEntry, mergeEntries } from './catalog.js';
 import { findChecksum, hashFile } from './checksum.js';
 import { loadImageConfig } from './config.js';
 import { decompressFile } from './decompress.js';
 import { discardPart, downloadResumable } from './download.js';
-import { ChecksumNotFoundError, ImageNotFoundError } from './errors.js';
+import {
+  ChecksumNotFoundError,
+  ImageNotFoundError,
+  ImageRefusedError,
+  ImageTooLargeError,
+} from './errors.js';
 import { getText } from './http.js';
+import { maxImageBytes } from './limits.js';
 import { acquireLock } from './lock.js';
 import { applyMirrors, parseMirrorEnv, type MirrorRule } from './mirror.js';
-import { probeImage } from './probe.js';
+import { checkImageName, isImageName } from './names.js';
+import { assertRegularFile, assertUsableImage, probeImage } from './probe.js';
 import type { Compression, Firmware, ImageEntry, PullEvent, PullProgress, ResolvedImage } from './types.js';
 
 export interface ImageStoreOptions {
@@ -25,7 +40,14 @@ export interface ImageStoreOptions {
   /** Environment for ROOST_IMAGE_MIRROR (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Download tuning (tests make retries fast). */
-  download?: { retries?: number; retryDelayMs?: number; idleTimeoutMs?: number; progressIntervalMs?: number };
+  download?: {
+    retries?: number;
+    retryDelayMs?: number;
+    idleTimeoutMs?: number;
+    progressIntervalMs?: number;
+    /** Extra trusted certificates (PEM) for https mirrors. */
+    ca?: string | Buffer;
+  };
 }
 
 export interface ImageListing {
@@ -83,6 +105,8 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
   const paths = opts.paths ?? roostPaths();
   const env = opts.env ?? process.env;
   const dir = imagesDir(paths);
+  // Bounds a download and what it decompresses to (limits.ts); read once, so a bad value fails every verb alike.
+  const maxBytes = maxImageBytes(env);
   const inflight = new Map<
     string,
     { listeners: Set<PullProgress>; promise: Promise<{ img: CachedImage; downloaded: boolean }> }
@@ -101,6 +125,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
   }
 
   async function entryFor(ref: string): Promise<{ entry: ImageEntry; all: ImageEntry[] }> {
+    checkImageName(ref);
     const all = await entries();
     const entry = findEntry(all, ref);
     if (!entry)
@@ -117,7 +142,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
     emit: PullProgress,
     signal?: AbortSignal,
   ) {
-    const lock = await acquireLock(join(dir, `${entry.name}.lock`), {
+    const lock = await acquireLock(cachePath(dir, entry.name, 'lock'), {
       signal,
       onWait: (pid) => emit({ type: 'waiting', image: entry.name, pid }),
     });
@@ -138,7 +163,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
         if (!found) throw new ChecksumNotFoundError(fileName, sumsUrl);
         expected = found;
       }
-      const part = join(dir, `${entry.name}.part`);
+      const part = cachePath(dir, entry.name, 'part');
       const result = await downloadResumable({
         url,
         part,
@@ -146,6 +171,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
         expected,
         onProgress: emit,
         signal,
+        maxBytes,
         ...opts.download,
       });
       emit({ type: 'verify', image: entry.name, algorithm: expected.algorithm });
@@ -153,22 +179,19 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
       const compression = compressionOf(entry);
       if (compression !== 'none') {
         emit({ type: 'decompress', image: entry.name, compression });
-        file = join(dir, `${entry.name}.tmp`);
+        file = cachePath(dir, entry.name, 'tmp');
         try {
-          await decompressFile(part, file, compression);
+          await decompressFile(part, file, compression, { maxBytes });
         } catch (e) {
           await rm(file, { force: true });
+          // A bomb is dropped whole; a missing xz/zstd keeps the verified download for the next try.
+          if (e instanceof ImageTooLargeError) await discardPart(part);
           throw e;
         }
       }
       try {
-        const facts = await probeImage(file);
-        if (facts.backingFile) {
-          throw new UsageError(
-            'IMAGE_HAS_BACKING_FILE',
-            `${entry.url} has a backing file: not a standalone image`,
-          );
-        }
+        // Checked before the cache has it: a mirror's file is no more trusted than a user's.
+        const facts = await assertUsableImage(file);
         const img = await commitImage(dir, file, {
           name: entry.name,
           format: facts.format,
@@ -226,7 +249,7 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
   }
 
   async function resolve(ref: string, o: PullOptions = {}): Promise<ResolvedImage> {
-    const isPath = ref.includes('/') || !IMAGE_NAME.test(ref);
+    const isPath = ref.includes('/') || !isImageName(ref);
     if (!isPath) {
       const entry = findEntry(await entries(), ref);
       if (entry) {
@@ -242,20 +265,18 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
       if (!(await stat(ref).catch(() => undefined))) await entryFor(ref); // throws: not a name, not a file
     }
     const path = resolvePath(ref);
-    const facts = await probeImage(path);
+    const facts = await assertUsableImage(path);
     return { path, format: facts.format, virtualSize: facts.virtualSize, downloaded: false };
   }
 
   async function importImage(file: string, o: ImportOptions): Promise<CachedImage> {
-    if (!IMAGE_NAME.test(o.as)) {
-      throw new UsageError('IMAGE_NAME_INVALID', `'${o.as}' is not a valid image name`, {
-        hint: 'lowercase letters, digits, . _ - (up to 63), e.g. --as rhel-10',
-      });
-    }
+    checkImageName(o.as);
     const src = resolvePath(file);
-    if (!(await stat(src).catch(() => undefined))?.isFile()) {
-      throw new UsageError('IMAGE_UNREADABLE', `image '${file}' does not exist or is not a file`);
-    }
+    const compression = compressionOfFile(src);
+    // An uncompressed file is checked before it is copied (a FIFO or a non-image is refused at once);
+    // a compressed one once decompressed, below.
+    if (compression === 'none') await assertUsableImage(src, { copiedFirst: true });
+    else assertRegularFile(src, 'image');
     if (!o.force && (await readCached(dir, o.as))) {
       throw new UsageError('IMAGE_EXISTS', `an image named '${o.as}' is already in the cache`, {
         hint: `use another name, or replace it: roost image import ${file} --as ${o.as} --force`,
@@ -263,28 +284,14 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
     }
     ensurePrivateDir(dir);
     const base = findEntry(await entries(), o.as);
-    const tmp = join(dir, `${o.as}.import-tmp`);
-    const compression: Compression = src.endsWith('.xz')
-      ? 'xz'
-      : src.endsWith('.zst')
-        ? 'zst'
-        : src.endsWith('.gz')
-          ? 'gz'
-          : 'none';
+    const tmp = cachePath(dir, o.as, 'import-tmp');
     try {
       if (compression === 'none') await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      else await decompressFile(src, tmp, compression);
+      else await decompressFile(src, tmp, compression, { maxBytes });
       await chmod(tmp, 0o600);
-      const facts = await probeImage(tmp);
-      if (facts.backingFile) {
-        throw new UsageError(
-          'IMAGE_HAS_BACKING_FILE',
-          `'${file}' is an overlay (backing file ${facts.backingFile})`,
-          {
-            hint: `flatten it first: qemu-img convert -O qcow2 ${file} flat.qcow2`,
-          },
-        );
-      }
+      const facts = await assertUsableImage(tmp).catch((e: unknown) => {
+        throw e instanceof ImageRefusedError ? namingSource(e, tmp, file) : e;
+      });
       const entry: ImageEntry = {
         name: o.as,
         os: o.os ?? base?.os.replace(/ \(import only\)$/, '') ?? o.as,
@@ -314,10 +321,11 @@ export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {
   }
 
   async function remove(ref: string, o: { force?: boolean } = {}) {
+    checkImageName(ref);
     const all = await entries();
     const name = findEntry(all, ref)?.name ?? ref;
     const cached = await readCached(dir, name);
-    if (!cached && !(await stat(join(dir, `${name}.part`)).catch(() => undefined))) {
+    if (!cached && !(await stat(cachePath(dir, name, 'part')).catch(() => undefined))) {
       throw new ImageNotFoundError(
         ref,
         (await listCached(dir)).map((c) => c.name),
@@ -399,6 +407,20 @@ async function overlaysOf(pool: string, image: string): Promise<string[]> {
     if (facts?.backingFile && resolvePath(pool, facts.backingFile) === image) users.push(f);
   }
   return users;
+}
+
+function compressionOfFile(path: string): Compression {
+  if (path.endsWith('.xz')) return 'xz';
+  if (path.endsWith('.zst')) return 'zst';
+  if (path.endsWith('.gz')) return 'gz';
+  return 'none';
+}
+
+/** The refusal of a decompressed import, naming the file the user gave rather than the cache's temporary one. */
+function namingSource(e: ImageRefusedError, tmp: string, file: string): ImageRefusedError {
+  return new ImageRefusedError(e.code, e.message.split(tmp).join(file), {
+    hint: e.hint?.split(tmp).join(file),
+  });
 }
 
 const stores = new Map<string, ImageStore>();

@@ -124,7 +124,7 @@ export async function startFileServer(opts: FileServerOptions): Promise<FileServ
   };
 }
 
-/** A qcow2-looking fixture: a valid header (virtual size `virtualSize`) followed by random bytes. */
+/** A qcow2-looking fixture: a valid v3 header (virtual size `virtualSize`) followed by random bytes. */
 export function fixtureQcow2(size = 1 << 20, virtualSize = 1 << 30, backingFile?: string): Buffer {
   const b = randomBytes(size);
   b.fill(0, 0, 512);
@@ -137,6 +137,17 @@ export function fixtureQcow2(size = 1 << 20, virtualSize = 1 << 30, backingFile?
   }
   b.writeUInt32BE(16, 20); // cluster bits
   b.writeBigUInt64BE(BigInt(virtualSize), 24);
+  b.writeUInt32BE(4, 96); // refcount order
+  b.writeUInt32BE(104, 100); // header length; the zeros after it end the header extensions
+  return b;
+}
+
+/** A raw disk fixture: an MBR boot signature in its first sector, then random bytes. */
+export function fixtureRaw(size = 1 << 20): Buffer {
+  const b = randomBytes(size);
+  b.fill(0, 0, 512);
+  b[510] = 0x55;
+  b[511] = 0xaa;
   return b;
 }
 

@@ -12,7 +12,7 @@ import type { CloudConfig } from '../cloud-init/index.js';
 import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry, PullProgress } from '../images/types.js';
 import { detectAccel, type AccelDecision } from '../host/accel.js';
-import { probeImage } from '../images/probe.js';
+import { assertIsoImage, assertRegularFile, assertUsableImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
 import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/ports.js';
@@ -114,7 +114,7 @@ function readable(path: string, what: string): string {
       `${what} '${path}' ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
     );
   }
-  return abs;
+  return assertRegularFile(abs, what);
 }
 
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
@@ -153,7 +153,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
       cmdline: req.cmdline,
     };
   } else if (req.iso) {
-    boot = { kind: 'cdrom', iso: readable(req.iso, 'ISO image') };
+    boot = { kind: 'cdrom', iso: assertIsoImage(readable(req.iso, 'ISO image')) };
   } else {
     boot = { kind: 'disk' };
   }
@@ -162,7 +162,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
     imageRef = req.image;
   } else if (req.image) {
     const path = readable(req.image, 'image');
-    const facts = await probeImage(path);
+    const facts = await assertUsableImage(path);
     if (facts.backingFile) {
       throw new UsageError(
         'IMAGE_HAS_BACKING',

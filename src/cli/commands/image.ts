@@ -68,10 +68,12 @@ export function define(program: Command): void {
     )
     .action(async (ref, _opts, cmd) =>
       runAction(cmd, async ({ out }) => {
-        const [{ imageStore }, { createPullProgress, formatBytes }] = await Promise.all([
+        const [{ imageStore }, { checkImageName }, { createPullProgress, formatBytes }] = await Promise.all([
           import('../../images/store.js'),
+          import('../../images/names.js'),
           import('../../term/progress.js'),
         ]);
+        checkImageName(ref);
         const onProgress = createPullProgress(
           out.json ? 'json' : out.quiet ? 'none' : 'auto',
           stderrStream(),
@@ -98,8 +100,11 @@ export function define(program: Command): void {
     )
     .action(async (ref, opts, cmd) =>
       runAction(cmd, async ({ out }) => {
-        const { imageStore } = await import('../../images/store.js');
-        const r = await imageStore().remove(ref, { force: opts.force });
+        const [{ imageStore }, { checkImageName }] = await Promise.all([
+          import('../../images/store.js'),
+          import('../../images/names.js'),
+        ]);
+        const r = await imageStore().remove(checkImageName(ref), { force: opts.force });
         out.result(r, () => [`${r.name} removed`, ...r.removed.map((f) => `  deleted ${f}`)].join('\n'));
       }),
     );
@@ -128,12 +133,13 @@ export function define(program: Command): void {
     )
     .action(async (path, opts, cmd) =>
       runAction(cmd, async ({ out }) => {
-        const [{ imageStore }, { formatBytes }] = await Promise.all([
+        const [{ imageStore }, { checkImageName }, { formatBytes }] = await Promise.all([
           import('../../images/store.js'),
+          import('../../images/names.js'),
           import('../../term/progress.js'),
         ]);
         const img = await imageStore().import(path, {
-          as: opts.as,
+          as: checkImageName(opts.as),
           os: opts.os,
           user: opts.user,
           firmware: opts.firmware,

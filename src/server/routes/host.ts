@@ -27,7 +27,12 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
   // Downloads take minutes: answer 202 at once; progress, the end and failures come as {type:'image'} events.
   app.post('/api/images/pull', async (req, reply) => {
     const { ref } = (await schemas()).PullBody.parse(req.body ?? {});
-    const { imageStore } = await import('../../images/store.js');
+    const [{ imageStore }, { checkImageName }] = await Promise.all([
+      import('../../images/store.js'),
+      import('../../images/names.js'),
+    ]);
+    // Refused here, with a 400, before the 202 that would report it only as an event.
+    checkImageName(ref);
     const store = imageStore((await deps.context()).paths);
     const publish = (
       phase: string,
@@ -57,7 +62,10 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
     const s = await schemas();
     const { ref } = s.RefParams.parse(req.params);
     const { force } = s.ForceQuery.parse(req.query);
-    const { imageStore } = await import('../../images/store.js');
-    return imageStore((await deps.context()).paths).remove(ref, { force });
+    const [{ imageStore }, { checkImageName }] = await Promise.all([
+      import('../../images/store.js'),
+      import('../../images/names.js'),
+    ]);
+    return imageStore((await deps.context()).paths).remove(checkImageName(ref), { force });
   });
 }
