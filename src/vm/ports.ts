@@ -36,7 +36,7 @@ import {
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
-import { lookupVm } from './lookup.js';
+import { lookupVm, readVm } from './lookup.js';
 import { readAutoPorts } from './auto-ports.js';
 
 const SECURE_XML = 1;
@@ -143,8 +143,11 @@ async function liveNicPorts(ctx: VmContext, dom: Domain, mac: string): Promise<P
   return live.nics.find((n) => n.mac === mac)?.ports ?? null;
 }
 
-export async function listPorts(ctx: VmContext, name: string): Promise<PortList> {
-  const dom = await lookupVm(ctx, name);
+export function listPorts(ctx: VmContext, name: string): Promise<PortList> {
+  return readVm(ctx, name, (dom) => portsOf(ctx, name, dom));
+}
+
+async function portsOf(ctx: VmContext, name: string, dom: Domain): Promise<PortList> {
   const parsed = parseDomainXml(await ctx.client.getXml(dom, INACTIVE_XML));
   const running = await ctx.client.isActive(dom);
   const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
