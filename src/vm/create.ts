@@ -11,7 +11,7 @@ import { RoostError, UsageError } from '../errors.js';
 import type { CloudConfig } from '../cloud-init/index.js';
 import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry, PullProgress } from '../images/types.js';
-import { detectAccel, type AccelDecision } from '../host/accel.js';
+import { detectAccel, withAccelRetry, type AccelDecision } from '../host/accel.js';
 import { probeImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
@@ -312,7 +312,7 @@ export async function createVm(
       ? { kind: 'user', mac: randomMac(), ports: ports.map(toPortForwardSpec) }
       : { ...n, mac: randomMac() },
   );
-  const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
+  let accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
 
   const undo: (() => Promise<unknown>)[] = [];
   try {
@@ -389,9 +389,18 @@ export async function createVm(
         autoPorts: req.autoPorts || undefined,
       },
     };
-    const xml = buildDomainXml(spec);
+    let xml = buildDomainXml(spec);
     onPhase('defining');
-    let dom = await client.defineDomain(xml, await defineFlags);
+    const flags = await defineFlags;
+    // A kvm the daemon refuses (a stale accel cache) is probed again and the VM defined under tcg.
+    const defined = await withAccelRetry(
+      accel,
+      (a) =>
+        client.defineDomain(a === accel ? xml : (xml = buildDomainXml({ ...spec, accel: a.accel })), flags),
+      { forced: req.accel === 'kvm', cacheFile: `${paths.cache}/accel.json` },
+    );
+    accel = defined.accel;
+    let dom = defined.value;
     undo.push(() => client.undefineDomain(dom, 4 /* NVRAM */));
     if (disk) {
       const made = await disk;
