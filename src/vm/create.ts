@@ -19,6 +19,7 @@ import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/por
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
+import { checkMemoryFitsHost } from './host-memory.js';
 import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import { existingForwards } from './forwards.js';
 import { formatUuid } from './lookup.js';
@@ -226,6 +227,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req);
+  checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const { client, paths } = ctx;
 
   // Asked now, answered by the time the domain is defined.
@@ -411,7 +413,9 @@ export async function createVm(
     let started = false;
     if (req.start ?? true) {
       onPhase('starting');
-      dom = await client.startDomain(dom);
+      dom = await client.startDomain(dom).catch(async (e: unknown) => {
+        throw (await (await import('./start.js')).passtStartError(c.name, e, ports)) ?? e;
+      });
       started = true;
     }
     // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.

@@ -65,6 +65,8 @@ export interface PortChangeResult {
   name: string;
   added: string[];
   removed: string[];
+  /** Forwards `port add` was given that the VM already has (nothing changed for them). */
+  already: string[];
   applied: Applied;
   /** Why a running VM did not get the change live (for 'next-start'). */
   reason?: string;
@@ -236,6 +238,7 @@ async function change(
     name,
     added: edit.added.map(formatPortForward),
     removed: edit.removed.map(formatPortForward),
+    already: edit.already.map(formatPortForward),
     warnings,
     ports: edit.next.map((p) => formatPortForward(fromPortForwardSpec(p))),
   };
