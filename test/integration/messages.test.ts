@@ -2,14 +2,18 @@
 // already there, on an address the host does not have, or port 0; a memory size beyond any host or beyond this
 // one; a start that passt cannot bind for. Exit codes: 0 ok, 1 failed, 2 bad input (nothing changed).
 // One VM, defined and never booted (the failed start fails before QEMU runs).
+import { chownSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
+  domainNames,
   freePort,
   harness,
   roost,
   roostJson,
+  runAs,
   tinyCreateArgs,
   tinyGuest,
   virsh,
@@ -70,6 +74,24 @@ describe('port add / rm', () => {
     expect(r.code, text(r)).toBe(2);
     expect(r.stderr).toContain("invalid port '0': port 0 is outside 1–65535");
     expect(r.stderr).not.toContain('0:0/tcp');
+  });
+});
+
+describe('create --cloud-init with a wrong shape', () => {
+  it.each([
+    ['users: 7', "'users' is the number 7, it must be a list of users"],
+    ['runcmd: 42', "'runcmd' is the number 42, it must be a list of commands"],
+  ])('%s: exit 2 with the key and its line, nothing made', async (body, message) => {
+    const image = join(scope.dir, 'blank.qcow2');
+    await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', image, '32M']);
+    const file = join(scope.dir, 'bad.yaml');
+    writeFileSync(file, `#cloud-config\n${body}\n`);
+    chownSync(file, user.uid, user.gid);
+    const vm = scope.name('ci');
+    const r = await roost(user, ['create', vm, '--image', image, '--cloud-init', file, '--no-start']);
+    expect(r.code, text(r)).toBe(2);
+    expect(r.stderr).toContain(`${file}:2: ${message}`);
+    expect(await domainNames(uri)).not.toContain(vm);
   });
 });
 
