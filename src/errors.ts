@@ -35,3 +35,13 @@ export class UsageError extends RoostError {
 
 /** A VM, image or snapshot the user named does not exist. */
 export class NotFoundError extends RoostError {}
+
+/**
+ * Names `path` on a filesystem error that lacks one. Node reports a failed write (ENOSPC, EDQUOT, EIO) on the
+ * file descriptor without the file's name; the user needs it to know which filesystem is full.
+ */
+export function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
+}

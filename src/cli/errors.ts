@@ -1,7 +1,8 @@
 // Turning any error into what a user reads: one or two lines (what failed and why, then the fix) and an exit
 // code — 2 for bad input, 1 for a failed operation (DESIGN §3). Library errors that carry no hint get one here.
+import { dirname } from 'node:path';
 import { RoostError } from '../errors.js';
-import { CallTimeoutError, ConnectionClosedError, LibvirtError } from '../libvirt/errors.js';
+import { CallTimeoutError, ConnectionClosedError, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
 import { DaemonUnavailableError, SocketConnectError } from '../libvirt/session.js';
 import { UriError } from '../libvirt/uri.js';
 
@@ -51,9 +52,50 @@ export function describeError(err: unknown): UserFacingError {
       exitCode: 1,
     };
   }
+  const full = noSpace(err);
+  if (full) return full;
+  if (err instanceof LibvirtError && err.virErrorCode === VirErrorCode.NO_DOMAIN) {
+    // A VM removed by another client while this command worked on it: the reads that list or look up VMs
+    // handle it (vm/lookup.ts); this is the net under any other step.
+    return {
+      code: 'VM_NOT_FOUND',
+      message: `the VM no longer exists: it was removed while roost worked on it (libvirt: ${err.message})`,
+      hint: 'list them with: roost ls',
+      exitCode: 1,
+    };
+  }
   if (err instanceof LibvirtError) {
     return { code: `LIBVIRT_${err.virErrorCode}`, message: `libvirt: ${err.message}`, exitCode: 1 };
   }
   const e = err as Error;
   return { code: 'INTERNAL', message: e?.message ?? String(err), exitCode: 1 };
+}
+
+/**
+ * A full filesystem (or a used-up quota), from Node (ENOSPC/EDQUOT with the path it wrote) or from the daemon
+ * (qemu-img or libvirt writing a volume: "No space left on device" in its message): NO_SPACE, with the path.
+ */
+function noSpace(err: unknown): UserFacingError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const errno = e as NodeJS.ErrnoException & { dest?: string };
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
+      const what = errno.code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
+      const path = errno.path ?? errno.dest;
+      return {
+        code: 'NO_SPACE',
+        message: path ? `${what}: cannot write ${path}` : `${what} (${errno.message})`,
+        hint: `free space on that filesystem (see: df -h${path ? ` ${dirname(path)}` : ''}) and run the command again`,
+        exitCode: 1,
+      };
+    }
+    if (e instanceof LibvirtError && /No space left on device|Disk quota exceeded/i.test(e.message)) {
+      return {
+        code: 'NO_SPACE',
+        message: `libvirt: ${e.message}`,
+        hint: 'free space on the filesystem named there (df -h) and run the command again',
+        exitCode: 1,
+      };
+    }
+  }
+  return undefined;
 }

@@ -6,6 +6,7 @@ export { ensureRoostSshKey, findUserSshKeys, readSshPublicKey, type SshKey } fro
 export {
   baseCloudConfig,
   buildUserData,
+  checkedCloudConfig,
   mergeCloudConfig,
   parseCloudConfig,
   readCloudConfigFile,

@@ -2,6 +2,7 @@
 // cloud-init finds among the VM's disks at first boot.
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { withPath } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { buildIso9660 } from './iso9660.js';
 import { buildMetaData, buildNetworkConfig, newInstanceId } from './meta-data.js';
@@ -38,7 +39,7 @@ export async function writeSeedIso(
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    throw withPath(e, path);
   }
 }
 

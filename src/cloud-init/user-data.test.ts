@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildMetaData, buildNetworkConfig, newInstanceId } from './meta-data.js';
-import { buildUserData, mergeCloudConfig, parseCloudConfig } from './user-data.js';
+import { buildUserData, checkedCloudConfig, mergeCloudConfig, parseCloudConfig } from './user-data.js';
 
 const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl roost';
 
@@ -66,6 +66,70 @@ write_files:
     expect(() => buildUserData({ user: 'u', sshPublicKeys: ['not a key'], hostname: 'h' })).toThrow(
       /not an SSH public key/,
     );
+  });
+});
+
+describe('the shape of a --cloud-init file', () => {
+  const reject = (text: string) => checkedCloudConfig(text, 'extra.yaml');
+
+  it.each([
+    ['users: 7', /^extra\.yaml:2: 'users' is the number 7, it must be a list of users/],
+    ['runcmd: 42', /^extra\.yaml:2: 'runcmd' is the number 42, it must be a list of commands/],
+    [
+      'packages: nginx',
+      /^extra\.yaml:2: 'packages' is the string "nginx", it must be a list of package names/,
+    ],
+    ['ssh_authorized_keys: ssh-ed25519 AAAA', /^extra\.yaml:2: 'ssh_authorized_keys' is the string/],
+    ['users:\n  name: alice', /^extra\.yaml:3: 'users' is a mapping, it must be a list of users/],
+    ['mounts: /dev/vdb', /^extra\.yaml:2: 'mounts' is the string/],
+    ['hostname: [a, b]', /^extra\.yaml:2: 'hostname' is a list, it must be a host name/],
+  ])('refuses %j with the key and its line', async (body, message) => {
+    await expect(reject(`#cloud-config\n${body}\n`)).rejects.toMatchObject({
+      code: 'CLOUD_INIT_INVALID',
+      exitCode: 2,
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it('names the entry inside a list: its key and the line it is on', async () => {
+    await expect(
+      reject('#cloud-config\nusers:\n  - name: alice\n  - gecos: nobody\nwrite_files:\n  - content: x\n'),
+    ).rejects.toThrow(/^extra\.yaml:4: 'users\[1\]\.name' is missing: 'users' must be a list of users/);
+    await expect(
+      reject('#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: 7\n'),
+    ).rejects.toThrow(/^extra\.yaml:4: 'write_files\[0\]\.content' is the number 7/);
+    await expect(reject('#cloud-config\nruncmd:\n  - [echo, hi]\n  - {a: 1}\n')).rejects.toThrow(
+      /^extra\.yaml:4: 'runcmd\[1\]' is a mapping/,
+    );
+  });
+
+  it('accepts the usual shapes, numbers in command and mount lines included', async () => {
+    const c = await checkedCloudConfig(
+      `#cloud-config
+users: [default, {name: alice, groups: [wheel]}]
+runcmd: [[sleep, 5], "echo hi", [sh, -c, "true"]]
+bootcmd: [[modprobe, 9p]]
+packages: [nginx, [libc6, 2.36]]
+write_files: [{path: /etc/motd, content: hi, permissions: '0644'}]
+mounts: [[/dev/vdb, /mnt, auto, "defaults,nofail", 0, 2]]
+ssh_authorized_keys: ['ssh-ed25519 AAAA x']
+manage_etc_hosts: localhost
+ssh_pwauth: false
+anything_else: {cloud-init: decides}
+`,
+      'ok.yaml',
+    );
+    const merged = parse(buildUserData({ user: 'debian', sshPublicKeys: [key], hostname: 'web', extra: c }));
+    expect(merged.users[0].name).toBe('debian');
+    expect(merged.users.slice(1)).toEqual(['default', { name: 'alice', groups: ['wheel'] }]);
+  });
+
+  it('never drops roost’s login user, even for a config that skipped the file check', () => {
+    for (const users of [7, 'alice', { name: 'alice' }, null]) {
+      expect(() =>
+        buildUserData({ user: 'debian', sshPublicKeys: [key], hostname: 'web', extra: { users } }),
+      ).toThrow(/'users' must be a list: roost merges its own into it/);
+    }
   });
 });
 

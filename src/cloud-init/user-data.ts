@@ -50,29 +50,56 @@ export function baseCloudConfig(o: UserDataOptions): CloudConfig {
 
 /** The user-data document: "#cloud-config" and the merged configuration. */
 export function buildUserData(o: UserDataOptions): string {
-  const config = o.extra ? mergeCloudConfig(baseCloudConfig(o), o.extra) : baseCloudConfig(o);
+  const base = baseCloudConfig(o);
+  const config = o.extra ? mergeCloudConfig(base, o.extra) : base;
+  if (!hasUser(config, o.user)) {
+    throw new UsageError(
+      'CLOUD_INIT_INVALID',
+      `the cloud-config would not create the login user '${o.user}'`,
+      {
+        hint: 'keep users: a list; roost adds its user to it',
+      },
+    );
+  }
   return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+}
+
+function hasUser(config: CloudConfig, user: string): boolean {
+  const users = config.users;
+  return Array.isArray(users) && users.some((u) => isMapping(u) && u.name === user);
 }
 
 const isMapping = (v: unknown): v is CloudConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Deep merge of cloud-configs: mappings merge key by key, lists concatenate (ours first, so the user's
- * `users:` or `runcmd:` add to what roost sets up), and any other value from `extra` replaces ours.
+ * `users:` or `runcmd:` add to what roost sets up), and any other value from `extra` replaces ours. A list or
+ * mapping of ours is never replaced by a value of another kind (`users: 7` would drop roost's login user): that
+ * is refused.
  */
-export function mergeCloudConfig(base: CloudConfig, extra: CloudConfig): CloudConfig {
+export function mergeCloudConfig(base: CloudConfig, extra: CloudConfig, at = ''): CloudConfig {
   const out: CloudConfig = { ...base };
   for (const [k, v] of Object.entries(extra)) {
     const b = out[k];
     if (Array.isArray(b) && Array.isArray(v)) out[k] = [...(b as unknown[]), ...(v as unknown[])];
-    else if (isMapping(b) && isMapping(v)) out[k] = mergeCloudConfig(b, v);
-    else out[k] = v;
+    else if (isMapping(b) && isMapping(v)) out[k] = mergeCloudConfig(b, v, `${at}${k}.`);
+    else if (Array.isArray(b) || isMapping(b)) {
+      throw new UsageError(
+        'CLOUD_INIT_INVALID',
+        `cloud-config key '${at}${k}' must be ${Array.isArray(b) ? 'a list' : 'a mapping'}: roost merges its own into it`,
+      );
+    } else out[k] = v;
   }
   return out;
 }
 
-/** Parses a `--cloud-init FILE`: it must be a YAML mapping (a #cloud-config); errors name the line. */
-export function parseCloudConfig(text: string, source: string): CloudConfig {
+interface ParsedCloudConfig {
+  config: CloudConfig;
+  /** The line of the node at a path of keys and list indexes, or of its nearest parent in the file. */
+  locate: (path: readonly PropertyKey[]) => number | undefined;
+}
+
+function parseDocumentOf(text: string, source: string): ParsedCloudConfig {
   const first = text.split('\n', 1)[0] ?? '';
   if (first.startsWith('#!') || first.startsWith('#include') || first.startsWith('Content-Type:')) {
     throw new UsageError(
@@ -91,14 +118,38 @@ export function parseCloudConfig(text: string, source: string): CloudConfig {
     throw new UsageError('CLOUD_INIT_INVALID', `${source}:${line}:${col}: ${e.message.split('\n')[0]}`);
   }
   const value: unknown = doc.toJS();
-  if (value === null || value === undefined) return {};
+  const locate = (path: readonly PropertyKey[]) => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true) as
+        { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  if (value === null || value === undefined) return { config: {}, locate };
   if (!isMapping(value)) {
     throw new UsageError(
       'CLOUD_INIT_INVALID',
       `${source}: a cloud-config must be a YAML mapping (key: value lines)`,
     );
   }
-  return value;
+  return { config: value, locate };
+}
+
+/** Parses a `--cloud-init FILE`: it must be a YAML mapping (a #cloud-config); errors name the line. */
+export function parseCloudConfig(text: string, source: string): CloudConfig {
+  return parseDocumentOf(text, source).config;
+}
+
+/**
+ * parseCloudConfig, then the shape of the keys roost merges into and cloud-init acts on (schema.ts): a wrong one
+ * is refused with the key and its line.
+ */
+export async function checkedCloudConfig(text: string, source: string): Promise<CloudConfig> {
+  const { config, locate } = parseDocumentOf(text, source);
+  const { checkCloudConfigShape } = await import('./schema.js');
+  checkCloudConfigShape(config, source, locate);
+  return config;
 }
 
 export async function readCloudConfigFile(path: string): Promise<CloudConfig> {
@@ -114,5 +165,5 @@ export async function readCloudConfigFile(path: string): Promise<CloudConfig> {
       },
     );
   }
-  return parseCloudConfig(text, path);
+  return checkedCloudConfig(text, path);
 }

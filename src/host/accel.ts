@@ -212,3 +212,99 @@ function writeCache(file: string, d: AccelDecision): void {
     // A cache we cannot write only costs a probe next time.
   }
 }
+
+/**
+ * libvirt or QEMU refusing KVM: "does not support virt type 'kvm'" at define (the daemon's capabilities have no
+ * KVM), "Could not access KVM kernel module" / "failed to initialize kvm" at start (QEMU cannot open /dev/kvm).
+ */
+export function isKvmRefusal(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (
+      /virt type '?kvm'?|Could not access KVM kernel module|failed to initiali[sz]e kvm|KVM is not (available|supported)|no accelerator found/i.test(
+        e.message,
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+/** True when the daemon's domain capabilities (virConnectGetDomainCapabilities, default virt type) are KVM's. */
+export function daemonOffersKvm(domcaps: string): boolean {
+  return /<domain>\s*kvm\s*<\/domain>/.test(domcaps);
+}
+
+export interface AccelRetryOptions {
+  /** The user asked for this accelerator (--accel kvm): a refusal is reported, not worked around. */
+  forced?: boolean;
+  /** Cache file to correct (as for detectAccel). */
+  cacheFile?: string | null;
+  /** Probes afresh, ignoring the cache (tests replace it). */
+  probe?: () => Promise<AccelDecision>;
+}
+
+/**
+ * Runs `step` (a define, a start) with `decision`. When libvirt or QEMU refuses KVM though the decision said
+ * kvm — a cached answer gone stale within a boot (the kvm module unloaded, /dev/kvm's permissions changed), or a
+ * daemon that sees the host differently — the daemon is believed: the host is probed afresh, the cache corrected,
+ * and `step` runs once more with the new decision (tcg whenever the daemon refused kvm).
+ */
+export async function withAccelRetry<T>(
+  decision: AccelDecision,
+  step: (d: AccelDecision) => Promise<T>,
+  opts: AccelRetryOptions = {},
+): Promise<{ value: T; accel: AccelDecision }> {
+  try {
+    return { value: await step(decision), accel: decision };
+  } catch (e) {
+    if (opts.forced || decision.accel !== 'kvm' || !isKvmRefusal(e)) throw e;
+    const accel = await refusedKvm(e, opts);
+    return { value: await step(accel), accel };
+  }
+}
+
+/** The decision once the daemon refused KVM: a fresh probe's reason when it finds KVM unusable too. */
+async function refusedKvm(refusal: unknown, opts: AccelRetryOptions): Promise<AccelDecision> {
+  const cacheFile = opts.cacheFile === undefined ? defaultCacheFile() : opts.cacheFile;
+  const fresh = await (opts.probe ?? (() => detectAccel({ cacheFile: null })))().catch(() => undefined);
+  const said = firstLine((refusal as Error).message);
+  const decision: AccelDecision =
+    fresh && fresh.accel === 'tcg'
+      ? { ...fresh, cached: false }
+      : {
+          accel: 'tcg',
+          reason: `libvirt refuses KVM (${said}): using TCG, which is much slower`,
+          bootId: fresh?.bootId ?? readBootId(),
+          cached: false,
+        };
+  if (cacheFile) writeCache(cacheFile, decision);
+  return decision;
+}
+
+/**
+ * `decision` checked against the daemon's domain capabilities: a kvm decision (from the cache, or a probe of a
+ * /dev/kvm the daemon does not use) is replaced by tcg and the cache corrected when the daemon offers no KVM.
+ * `roost doctor` must not show KVM as working while every create would be refused it.
+ */
+export function reconcileWithDaemon(
+  decision: AccelDecision,
+  domcaps: string | null,
+  cacheFile: string | null = defaultCacheFile(),
+): AccelDecision {
+  if (decision.accel !== 'kvm' || domcaps === null || daemonOffersKvm(domcaps)) return decision;
+  const corrected: AccelDecision = {
+    accel: 'tcg',
+    reason:
+      'the libvirt daemon offers no KVM (its domain capabilities are for plain QEMU)' +
+      (decision.cached ? ', though the cache for this boot said kvm' : '') +
+      ': using TCG, which is much slower',
+    bootId: decision.bootId,
+    cached: false,
+  };
+  if (cacheFile) writeCache(cacheFile, corrected);
+  return corrected;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n', 1)[0]!.trim();
+}

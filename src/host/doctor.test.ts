@@ -35,6 +35,25 @@ function fakeDaemon(domcaps: string, define: () => Promise<Domain>) {
 const ids = (r: { checks: { id: string }[] }) => r.checks.map((c) => c.id);
 
 describe('runDoctor', () => {
+  it('shows no ✓ for a kvm (cached for this boot) the daemon does not offer', async () => {
+    const caps = fixture('libvirt-11.3-qemu-10.0.xml');
+    const d = fakeDaemon(caps, () => Promise.reject(new Error('unused')));
+    const kvm: AccelDecision = { accel: 'kvm', reason: '/dev/kvm works', bootId: 'b', cached: true };
+    const r = await runDoctor({ connect: async () => d.client, fixes: FIXES, detectAccel: async () => kvm });
+    const accel = r.checks.find((c) => c.id === 'accel')!;
+    expect(accel.status).toBe('warn');
+    expect(accel.detail).toMatch(/^tcg: the libvirt daemon offers no KVM/);
+    const withKvm = fakeDaemon(caps.replace('<domain>qemu</domain>', '<domain>kvm</domain>'), () =>
+      Promise.reject(new Error('unused')),
+    );
+    const ok = await runDoctor({
+      connect: async () => withKvm.client,
+      fixes: FIXES,
+      detectAccel: async () => kvm,
+    });
+    expect(ok.checks.find((c) => c.id === 'accel')!.status).toBe('ok');
+  });
+
   it('runs every check, in a fixed order', async () => {
     const d = fakeDaemon(fixture('libvirt-11.3-qemu-10.0.xml'), () => Promise.reject(new Error('unused')));
     const r = await runDoctor({ connect: async () => d.client, fixes: FIXES, detectAccel: async () => TCG });

@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
-import { checkForwards, unprivilegedPortStart } from './port-check.js';
+import {
+  checkForwards,
+  explainBindFailure,
+  isPasstBindFailure,
+  unprivilegedPortStart,
+} from './port-check.js';
 import { parsePortForward } from './port-spec.js';
 
 let busy: Server;
@@ -56,5 +61,43 @@ describe('checkForwards', () => {
         checkForwards([parsePortForward('18300:80'), parsePortForward('18300:53/udp')], { uid: 1000 }),
       ),
     ).toBe('ok');
+  });
+});
+
+describe('an address this host does not have', () => {
+  it('is refused as not available, not as "in use by another program"', async () => {
+    // 192.0.2.0/24 is TEST-NET-1: documentation only, never a host's address.
+    expect(await codeOf(checkForwards([parsePortForward('192.0.2.7:18400:80')], { uid: 1000 }))).toBe(
+      'PORT_ADDRESS_NOT_AVAILABLE: this host has no address 192.0.2.7: passt cannot listen on it (192.0.2.7:18400:80/tcp)',
+    );
+  });
+});
+
+describe('a passt that could not bind, explained', () => {
+  it("recognises passt's words as libvirt passes them on, and nothing else", () => {
+    expect(
+      isPasstBindFailure(
+        new Error(
+          "internal error: Child process (/usr/bin/passt --one-off …) unexpected exit status 1: Failed to bind any port for '-t 127.0.0.1/8080:80', exiting",
+        ),
+      ),
+    ).toBe(true);
+    expect(isPasstBindFailure(new Error('internal error: process exited while connecting to monitor'))).toBe(
+      false,
+    );
+  });
+
+  it('names the forward that cannot bind now, why, and the fix', async () => {
+    const forwards = [parsePortForward('18410:22'), parsePortForward(`${busyPort}:80`)];
+    const why = await explainBindFailure(forwards, 'web');
+    expect(why).toMatchObject({
+      code: 'PORT_IN_USE',
+      message: `host port ${busyPort}/tcp on 127.0.0.1 is already in use by another program (127.0.0.1:${busyPort}:80/tcp)`,
+    });
+    expect(why!.hint).toContain(`roost port rm web 127.0.0.1:${busyPort}:80/tcp`);
+    expect(await explainBindFailure([parsePortForward('192.0.2.7:18411:80')], 'web')).toMatchObject({
+      code: 'PORT_ADDRESS_NOT_AVAILABLE',
+    });
+    expect(await explainBindFailure([parsePortForward('18412:80')], 'web')).toBeUndefined();
   });
 });

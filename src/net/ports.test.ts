@@ -47,6 +47,9 @@ describe('planAdd', () => {
     const plan = planAdd([http], [parsePortForward('127.0.0.1:8080:80/tcp'), parsePortForward('8080:80')]);
     expect(plan.added).toEqual([]);
     expect(plan.next).toEqual([http]);
+    // …and says so, once.
+    expect(plan.already).toEqual([parsePortForward('8080:80')]);
+    expect(planAdd([http], [parsePortForward('8081:80')]).already).toEqual([]);
   });
   it('refuses a forward overlapping one of the same VM', () => {
     expect(() => planAdd([http], [parsePortForward('8080:8080')])).toThrow(/overlaps this VM's forward/);
@@ -86,6 +89,19 @@ describe('planRemove and patterns', () => {
   it('rejects bad patterns like bad specs', () => {
     expect(() => parsePortPattern('80x')).toThrow(/invalid port forward/);
     expect(() => parsePortPattern('70000')).toThrow(/outside/);
+  });
+  it('names the port as typed, not a spec made from it (port rm NAME 0)', () => {
+    for (const [text, why] of [
+      ['0', "invalid port '0': port 0 is outside 1–65535"],
+      ['0/udp', "invalid port '0/udp': port 0 is outside 1–65535"],
+      ['8010-8000', "invalid port '8010-8000': the range ends before it starts"],
+      ['1234567', "invalid port '1234567': port 1234567 is outside 1–65535"],
+    ]) {
+      expect(() => parsePortPattern(text!)).toThrow(why);
+      expect(() => parsePortPattern(text!)).toThrow(
+        expect.objectContaining({ code: 'INVALID_PORT', exitCode: 2 }),
+      );
+    }
   });
 });
 

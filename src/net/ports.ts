@@ -74,15 +74,27 @@ export interface PortPattern {
 }
 
 export function parsePortPattern(text: string): PortPattern {
-  const m = /^\s*(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp))?\s*$/i.exec(text);
+  const m = /^\s*(\d{1,7})(?:-(\d{1,7}))?(?:\/(tcp|udp))?\s*$/i.exec(text);
   if (m) {
-    // Reuse the spec parser for the number checks: HOST:HOST is a valid spec with the same host side.
-    const host = m[2] === undefined ? m[1]! : `${m[1]}-${m[2]}`;
-    const f = parsePortForward(`${host}:${host}/${(m[3] ?? 'tcp').toLowerCase()}`);
-    return { text, proto: f.proto, hostStart: f.hostStart, hostEnd: f.hostEnd };
+    const hostStart = patternPort(m[1]!, text);
+    const hostEnd = m[2] === undefined ? hostStart : patternPort(m[2], text);
+    if (hostEnd < hostStart) throw badPattern(text, `the range ends before it starts`);
+    return { text, proto: (m[3] ?? 'tcp').toLowerCase() as Proto, hostStart, hostEnd };
   }
   const full = parsePortForward(text);
   return { text, proto: full.proto, hostStart: full.hostStart, hostEnd: full.hostEnd, full };
+}
+
+function badPattern(text: string, why: string): UsageError {
+  return new UsageError('INVALID_PORT', `invalid port '${text.trim()}': ${why}`, {
+    hint: 'give a forward as listed by roost port ls NAME, or its host port: 8080, 8080/udp, 8000-8010',
+  });
+}
+
+function patternPort(digits: string, text: string): number {
+  const n = Number(digits);
+  if (n < 1 || n > 65535) throw badPattern(text, `port ${n} is outside 1–65535`);
+  return n;
 }
 
 export function matchesPattern(f: PortForward, p: PortPattern): boolean {
@@ -95,11 +107,14 @@ export interface ForwardsEdit {
   next: PortForwardSpec[];
   added: PortForward[];
   removed: PortForward[];
+  /** Asked to add, but the VM already has exactly that forward: nothing to do for them. */
+  already: PortForward[];
 }
 
 /**
- * Appends forwards. One that is already there (same proto, address, ports) is not added twice; one that
- * overlaps a different forward of the same VM is refused (passt would fail to bind it at the next start).
+ * Appends forwards. One that is already there (same proto, address, ports) is not added twice but reported in
+ * `already`; one that overlaps a different forward of the same VM is refused (passt would fail to bind it at the
+ * next start).
  */
 export function planAdd(
   current: readonly PortForwardSpec[],
@@ -109,8 +124,13 @@ export function planAdd(
   const existing = current.map(fromPortForwardSpec);
   const next = [...current];
   const added: PortForward[] = [];
+  const already: PortForward[] = [];
   for (const f of add) {
-    if (existing.some((e) => sameForward(e, f)) || added.some((a) => sameForward(a, f))) continue;
+    if (existing.some((e) => sameForward(e, f))) {
+      if (!already.some((a) => sameForward(a, f))) already.push(f);
+      continue;
+    }
+    if (added.some((a) => sameForward(a, f))) continue;
     const clash = [...existing, ...added].find((e) => forwardsOverlap(e, f));
     if (clash) {
       throw new UsageError(
@@ -122,7 +142,7 @@ export function planAdd(
     added.push(f);
     next.push(toPortForwardSpec(f));
   }
-  return { next, added, removed: [] };
+  return { next, added, removed: [], already };
 }
 
 /** Removes every forward matching one of the patterns; a pattern that matches nothing is an error. */
@@ -146,6 +166,7 @@ export function planRemove(
     next: current.filter((_, i) => !gone.has(i)),
     added: [],
     removed: forwards.filter((_, i) => gone.has(i)),
+    already: [],
   };
 }
 

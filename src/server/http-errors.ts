@@ -44,7 +44,13 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
   }
   const e = describeError(err);
   const status =
-    err instanceof NotFoundError ? 404 : CONFLICTS.has(e.code) ? 409 : err instanceof UsageError ? 400 : 500;
+    err instanceof NotFoundError || e.code === 'VM_NOT_FOUND'
+      ? 404
+      : CONFLICTS.has(e.code)
+        ? 409
+        : err instanceof UsageError
+          ? 400
+          : 500;
   const body: ApiError = { error: { code: e.code, message: e.message } };
   if (e.hint) body.error.hint = e.hint;
   return { status, body };

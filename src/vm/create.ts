@@ -11,7 +11,7 @@ import { RoostError, UsageError } from '../errors.js';
 import type { CloudConfig } from '../cloud-init/index.js';
 import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry, PullProgress } from '../images/types.js';
-import { detectAccel, type AccelDecision } from '../host/accel.js';
+import { detectAccel, withAccelRetry, type AccelDecision } from '../host/accel.js';
 import { assertIsoImage, assertRegularFile, assertUsableImage } from '../images/probe.js';
 import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
@@ -19,6 +19,7 @@ import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/por
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
+import { checkMemoryFitsHost } from './host-memory.js';
 import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import { existingForwards } from './forwards.js';
 import { formatUuid } from './lookup.js';
@@ -230,6 +231,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req);
+  checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const { client, paths } = ctx;
 
   // Asked now, answered by the time the domain is defined.
@@ -316,7 +318,7 @@ export async function createVm(
       ? { kind: 'user', mac: randomMac(), ports: ports.map(toPortForwardSpec), hostAccess: req.hostAccess }
       : { ...n, mac: randomMac() },
   );
-  const accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
+  let accel = await chooseAccel(req.accel ?? 'auto', paths.cache);
 
   const undo: (() => Promise<unknown>)[] = [];
   try {
@@ -393,9 +395,18 @@ export async function createVm(
         autoPorts: req.autoPorts || undefined,
       },
     };
-    const xml = buildDomainXml(spec);
+    let xml = buildDomainXml(spec);
     onPhase('defining');
-    let dom = await client.defineDomain(xml, await defineFlags);
+    const flags = await defineFlags;
+    // A kvm the daemon refuses (a stale accel cache) is probed again and the VM defined under tcg.
+    const defined = await withAccelRetry(
+      accel,
+      (a) =>
+        client.defineDomain(a === accel ? xml : (xml = buildDomainXml({ ...spec, accel: a.accel })), flags),
+      { forced: req.accel === 'kvm', cacheFile: `${paths.cache}/accel.json` },
+    );
+    accel = defined.accel;
+    let dom = defined.value;
     undo.push(() => client.undefineDomain(dom, 4 /* NVRAM */));
     if (disk) {
       const made = await disk;
@@ -406,7 +417,9 @@ export async function createVm(
     let started = false;
     if (req.start ?? true) {
       onPhase('starting');
-      dom = await client.startDomain(dom);
+      dom = await client.startDomain(dom).catch(async (e: unknown) => {
+        throw (await (await import('./start.js')).passtStartError(c.name, e, ports)) ?? e;
+      });
       started = true;
     }
     // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.

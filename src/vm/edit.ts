@@ -5,6 +5,7 @@ import { setMemory, setVcpus } from '../domain-xml/edit.js';
 import { UsageError } from '../errors.js';
 import type { VmContext } from './context.js';
 import { parseCpus, parseMemoryMiB } from './input.js';
+import { checkMemoryFitsHost } from './host-memory.js';
 import { lookupVm } from './lookup.js';
 
 export interface EditRequest {
@@ -30,6 +31,7 @@ export async function editVm(ctx: VmContext, name: string, req: EditRequest): Pr
       hint: `for example: roost edit ${name} --cpus 4 --memory 4G`,
     });
   }
+  if (memoryMiB !== undefined) checkMemoryFitsHost(ctx.uri, memoryMiB, req.memory);
   const dom = await lookupVm(ctx, name);
   // SECURE keeps passwords (e.g. a VNC password) in the XML we write back; INACTIVE is the persistent config.
   let xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);

@@ -3,6 +3,7 @@ import { parseNicsOnly } from '../domain-xml/parse.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { ExistingForward } from '../net/port-check.js';
 import { fromPortForwardSpec as toPortForward } from '../net/ports.js';
+import { readEachVm } from './lookup.js';
 
 /** domain-xml's spelling (optional end/address) → the net layer's (always explicit): one conversion, in net/. */
 export { fromPortForwardSpec as toPortForward } from '../net/ports.js';
@@ -11,8 +12,8 @@ export { fromPortForwardSpec as toPortForward } from '../net/ports.js';
 export async function existingForwards(client: LibvirtClient, except?: string): Promise<ExistingForward[]> {
   const INACTIVE_XML = 2;
   const doms = (await client.listDomains()).filter((d) => d.name !== except);
-  const xmls = await Promise.all(doms.map((d) => client.getXml(d, INACTIVE_XML)));
-  return xmls.flatMap((xml, i) =>
-    parseNicsOnly(xml).flatMap((n) => n.ports.map((p) => ({ vm: doms[i]!.name, forward: toPortForward(p) }))),
+  const rows = await readEachVm(doms, (d) => client.getXml(d, INACTIVE_XML));
+  return rows.flatMap(({ dom, value: xml }) =>
+    parseNicsOnly(xml).flatMap((n) => n.ports.map((p) => ({ vm: dom.name, forward: toPortForward(p) }))),
   );
 }

@@ -34,9 +34,15 @@ export function parseSize(text: string, what: string, defaultUnit: 'M' | 'G'): n
   return bytes;
 }
 
+const MAX_MEMORY_MIB = 16 * 1024 * 1024;
+
 export function parseMemoryMiB(text: string): number {
   const mib = Math.floor(parseSize(text, 'memory size', 'M') / 1024 ** 2);
   if (mib < 64) throw new UsageError('INVALID_SIZE', `memory '${text}' is too small: give at least 64M`);
+  // QEMU's and libvirt's own limits are far above any host; this only keeps a typo from reaching them.
+  if (mib > MAX_MEMORY_MIB) {
+    throw new UsageError('INVALID_SIZE', `memory '${text}' is too large: give at most 16T`);
+  }
   return mib;
 }
 

@@ -28,7 +28,7 @@ import {
 import type { PortForward } from '../net/port-spec.js';
 import { fromPortForwardSpec } from '../net/ports.js';
 import type { VmContext } from './context.js';
-import { lookupVm, stateName, type VmState } from './lookup.js';
+import { readVm, stateName, type VmState } from './lookup.js';
 
 const SOURCE_AGENT = 1;
 const SOURCE_ARP = 2;
@@ -180,9 +180,10 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
 }
 
 export async function vmAddresses(ctx: VmContext, name: string, opts: IpOptions = {}): Promise<VmAddresses> {
-  const dom = await lookupVm(ctx, name);
-  const [{ state }, xml] = await Promise.all([ctx.client.getState(dom), ctx.client.getXml(dom)]);
-  return addressesIn(ctx, dom, parseDomainXml(xml), state, opts);
+  return readVm(ctx, name, async (dom) => {
+    const [{ state }, xml] = await Promise.all([ctx.client.getState(dom), ctx.client.getXml(dom)]);
+    return addressesIn(ctx, dom, parseDomainXml(xml), state, opts);
+  });
 }
 
 /** vmAddresses for a domain the caller has already looked up and read (resolveSshTarget): no second read. */

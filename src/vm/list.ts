@@ -8,7 +8,7 @@ import { formatPortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import type { VmDetails, VmSummary } from '../shared/api-types.js';
-import { formatUuid, lookupVm, stateName } from './lookup.js';
+import { formatUuid, readEachVm, readVm, stateName } from './lookup.js';
 
 export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
@@ -47,12 +47,13 @@ async function readOne<T>(
 
 /**
  * All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. Each XML is read
- * for its summary only (domain-xml/summary.ts), a fraction of a full parse: `ls` reads them all.
+ * for its summary only (domain-xml/summary.ts), a fraction of a full parse: `ls` reads them all. A VM removed
+ * while it is read is left out (lookup.ts readEachVm).
  */
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   const doms = await ctx.client.listDomains();
-  const rows = await Promise.all(doms.map((d) => readOne(ctx.client, d, parseDomainSummary)));
-  return doms.map((d, i) => summarize(d, rows[i]!.state, rows[i]!.parsed)).sort(byName);
+  const rows = await readEachVm(doms, (d) => readOne(ctx.client, d, parseDomainSummary));
+  return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed)).sort(byName);
 }
 
 // Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
@@ -61,8 +62,14 @@ function byName(a: VmSummary, b: VmSummary): number {
 }
 
 export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails> {
-  const dom = await lookupVm(ctx, name);
-  const { state, parsed: p } = await readOne(ctx.client, dom, parseDomainXml);
+  const {
+    dom,
+    state,
+    parsed: p,
+  } = await readVm(ctx, name, async (dom) => ({
+    dom,
+    ...(await readOne(ctx.client, dom, parseDomainXml)),
+  }));
   const boot =
     p.boot.kind === 'kernel'
       ? `kernel ${p.boot.kernel}`

@@ -123,6 +123,12 @@ describe('port add/rm on a stopped VM', () => {
     expect(f.calls).toEqual([]);
     expect(f.config()).toBe(before);
   });
+  it('says a forward the VM already has is already there, and writes nothing', async () => {
+    const f = fakeDaemon({ running: false });
+    const r = await addPorts(f.ctx, 'web', ['8080:80']);
+    expect(r).toMatchObject({ applied: 'unchanged', added: [], already: ['127.0.0.1:8080:80/tcp'] });
+    expect(f.calls).toEqual([]);
+  });
   it('warns about a forward exposed to the network', async () => {
     const f = fakeDaemon({ running: false });
     const r = await addPorts(f.ctx, 'web', ['0.0.0.0:18443:443']);

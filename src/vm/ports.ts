@@ -36,7 +36,7 @@ import {
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
-import { lookupVm } from './lookup.js';
+import { lookupVm, readVm } from './lookup.js';
 import { readAutoPorts } from './auto-ports.js';
 
 const SECURE_XML = 1;
@@ -65,6 +65,8 @@ export interface PortChangeResult {
   name: string;
   added: string[];
   removed: string[];
+  /** Forwards `port add` was given that the VM already has (nothing changed for them). */
+  already: string[];
   applied: Applied;
   /** Why a running VM did not get the change live (for 'next-start'). */
   reason?: string;
@@ -143,8 +145,11 @@ async function liveNicPorts(ctx: VmContext, dom: Domain, mac: string): Promise<P
   return live.nics.find((n) => n.mac === mac)?.ports ?? null;
 }
 
-export async function listPorts(ctx: VmContext, name: string): Promise<PortList> {
-  const dom = await lookupVm(ctx, name);
+export function listPorts(ctx: VmContext, name: string): Promise<PortList> {
+  return readVm(ctx, name, (dom) => portsOf(ctx, name, dom));
+}
+
+async function portsOf(ctx: VmContext, name: string, dom: Domain): Promise<PortList> {
   const parsed = parseDomainXml(await ctx.client.getXml(dom, INACTIVE_XML));
   const running = await ctx.client.isActive(dom);
   const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
@@ -233,6 +238,7 @@ async function change(
     name,
     added: edit.added.map(formatPortForward),
     removed: edit.removed.map(formatPortForward),
+    already: edit.already.map(formatPortForward),
     warnings,
     ports: edit.next.map((p) => formatPortForward(fromPortForwardSpec(p))),
   };

@@ -2,6 +2,7 @@
 import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import { LibvirtError } from '../libvirt/errors.js';
+import { explainBindFailure, isPasstBindFailure } from '../net/port-check.js';
 import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
@@ -32,13 +33,35 @@ export async function startVm(ctx: VmContext, name: string, opts: StartOptions =
   try {
     await ctx.client.startDomain(dom);
   } catch (e) {
-    if (e instanceof LibvirtError) {
-      throw new RoostError('START_FAILED', `VM '${name}' did not start: ${e.message}`, {
-        hint: `see the VM's QEMU log: roost logs ${name} --qemu`,
-        cause: e,
-      });
-    }
-    throw e;
+    throw await startError(name, e, ports);
   }
   return { name, alreadyRunning: false, autoPorts, ports };
+}
+
+/** What a failed start says to the user: roost's account of a passt bind failure, else libvirt's words. */
+export async function startError(name: string, e: unknown, ports: readonly PortForward[]): Promise<unknown> {
+  if (!(e instanceof LibvirtError)) return e;
+  return (
+    (await passtStartError(name, e, ports)) ??
+    new RoostError('START_FAILED', `VM '${name}' did not start: ${e.message}`, {
+      hint: `see the VM's QEMU log: roost logs ${name} --qemu`,
+      cause: e,
+    })
+  );
+}
+
+/**
+ * passt's own words when it cannot listen on a forwarded port ("Failed to bind any port for '-t …'") as roost's:
+ * which port, why (in use by another program, an address this host does not have) and the fix. Undefined for any
+ * other failure. Also for create's start.
+ */
+export async function passtStartError(
+  name: string,
+  e: unknown,
+  ports: readonly PortForward[],
+): Promise<RoostError | undefined> {
+  if (!isPasstBindFailure(e)) return undefined;
+  const why = await explainBindFailure(ports, name);
+  if (!why) return undefined;
+  return new RoostError(why.code, `VM '${name}' did not start: ${why.message}`, { hint: why.hint, cause: e });
 }

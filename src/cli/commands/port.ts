@@ -130,7 +130,7 @@ Examples:
     .addOption(applyOption())
     .option(
       '--json',
-      'print JSON: {name, added, removed, applied, reason, nicGapMs, guestBackMs, warnings, ports}',
+      'print JSON: {name, added, removed, already, applied, reason, nicGapMs, guestBackMs, warnings, ports}',
     )
     .addHelpText(
       'after',
@@ -141,7 +141,15 @@ Examples:
         const { addPorts } = await import('../../vm/ports.js');
         const r = await addPorts(await context(), name, specs, { apply: opts.apply });
         for (const w of r.warnings) out.warn(w);
-        out.result(r, () => [...r.added.map((s) => `added ${s}`), describeApplied(r)].join('\n'));
+        // Adding a forward the VM already has is not an error (the state asked for holds, as for start), but
+        // it is said: exit 0 with "already forwarded".
+        out.result(r, () =>
+          [
+            ...r.already.map((s) => `${s} is already forwarded to ${r.name}: nothing changed for it`),
+            ...r.added.map((s) => `added ${s}`),
+            ...(r.applied === 'unchanged' && r.already.length ? [] : [describeApplied(r)]),
+          ].join('\n'),
+        );
       }),
     );
 
