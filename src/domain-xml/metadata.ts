@@ -51,7 +51,7 @@ export function buildRoostElement(meta: RoostMetadata): XmlElement {
     if (value === undefined) continue;
     const text = typeof value === 'boolean' ? (value ? 'yes' : 'no') : checkString(value, tag);
     const problem = typeof value === 'string' ? CHECKED[key]?.(value) : undefined;
-    if (problem !== undefined) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `${tag} is ${problem}`);
+    if (problem !== undefined) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `${tag}: ${problem}`);
     children.push(element(`${ROOST_XMLNS_PREFIX}:${tag}`, {}, [text]));
   }
   return element(`${ROOST_XMLNS_PREFIX}:vm`, { [`xmlns:${ROOST_XMLNS_PREFIX}`]: ROOST_XMLNS }, children);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createTerminalTextFilter, safeForTerminal, safeTextForTerminal } from './sanitize.js';
+import {
+  createSanitizingWriter,
+  createTerminalTextFilter,
+  safeForTerminal,
+  safeTextForTerminal,
+} from './sanitize.js';
 
 // Anything a terminal acts on: C0 but for the allowed layout characters, DEL, C1, bidi formatting.
 // eslint-disable-next-line no-control-regex
@@ -80,5 +85,19 @@ describe('createTerminalTextFilter', () => {
     for (const ch of hostile.join('')) out += f.push(ch);
     out += f.end();
     expect(out).not.toMatch(ACTIVE_IN_TEXT);
+  });
+});
+
+describe('createSanitizingWriter', () => {
+  it('decodes UTF-8 split between chunks and filters what it writes', () => {
+    const bytes = Buffer.from('héllo ✓ \x1b[31mred\x1b[0m\r\n\x1b]52;c;eA==\x07end\r\n');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      let got = '';
+      const w = createSanitizingWriter({ write: (s: string) => (got += s) });
+      w.write(bytes.subarray(0, cut));
+      w.write(bytes.subarray(cut));
+      w.end();
+      expect(got).toBe(safeTextForTerminal(bytes.toString('utf8')));
+    }
   });
 });

@@ -4,8 +4,10 @@
 // place that prints such text to a terminal goes through this module. JSON output does not: JSON escapes
 // control characters itself, and scripts want the exact value.
 //
-// The invariant both functions keep: the result holds no C0 control character (except '\n' and '\t' where
+// The invariant all of them keep: the result holds no C0 control character (except '\n' and '\t' where
 // multi-line text is allowed), no DEL, no C1 control character and no bidirectional formatting character.
+
+import { StringDecoder } from 'node:string_decoder';
 
 // C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F), and the bidi embeddings, overrides and isolates.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -70,6 +72,30 @@ export function createTerminalTextFilter(): { push(chunk: string): string; end()
       const rest = held;
       held = '';
       return safeTextForTerminal(rest);
+    },
+  };
+}
+
+/**
+ * A writer that passes bytes through createTerminalTextFilter on their way to `out` (`roost logs` on a terminal):
+ * UTF-8 split between chunks is decoded whole. Call `end()` after the last chunk.
+ */
+export function createSanitizingWriter(out: { write(text: string): unknown }): {
+  write(chunk: Buffer | string): boolean;
+  end(): void;
+} {
+  const decoder = new StringDecoder('utf8');
+  const filter = createTerminalTextFilter();
+  return {
+    write(chunk) {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      const safe = filter.push(text);
+      if (safe) out.write(safe);
+      return true;
+    },
+    end() {
+      const safe = filter.push(decoder.end()) + filter.end();
+      if (safe) out.write(safe);
     },
   };
 }

@@ -41,7 +41,7 @@ export function knownHostsFile(paths: RoostPaths): string {
 export function sshMetadataProblem(p: ParsedDomain): string | undefined {
   const refused = p.roost?.refused;
   if (!refused?.length) return undefined;
-  return `its roost metadata is refused: ${refused.map((r) => `${r.field} is ${r.reason}`).join('; ')}`;
+  return `its roost metadata is refused: ${refused.map((r) => `${r.field}: ${r.reason}`).join('; ')}`;
 }
 
 /** Where guest port 22 is reachable from this host, and as whom; undefined when the VM gives no way in. */
