@@ -11,8 +11,8 @@
 //
 // What the guest says it listens on is untrusted (it may be hostile, or just busy), so the watcher is bounded:
 // it reads at most MAX_OUTPUT_BYTES of ssh output per round (the parser caps lines, proc-net-tcp.ts), forwards
-// only guest ports in an allowed range (default 1024-65535: the well-known ports are the host's services'
-// names; forward one by hand with `roost port add`), holds at most 32 forwards and adds at most 4 a round, and
+// only guest ports in an allowed range (1024-65535: the well-known ports are the host's services' names;
+// forward one by hand with `roost port add`), holds and adds per round only so many (DEFAULT_LIMITS), and
 // never binds a host port some program already holds on 127.0.0.1 or ::1 (a guest must not take over a name a
 // host service answers to). Each port left out is said once in the log and listed in the state file.
 import { spawn, type ChildProcess } from 'node:child_process';
