@@ -2,11 +2,13 @@
 // domain whose ssh-user smuggles `Host *` and a ProxyCommand must not get a line into the ssh config roost
 // writes when another VM is created or removed — `ssh -G` of any other host shows no ProxyCommand, the user's
 // own entries and the good VM's block stay exact, and the bad VM is named in a warning (docs/networking.md).
+// The same domain's serial log holds escape sequences: `roost logs` on a terminal must not pass them on.
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roostPaths } from '../../src/paths.js';
 import {
+  CLI,
   createScope,
   freePort,
   harness,
@@ -25,6 +27,10 @@ const good = scope.name('good');
 const userConfig = join(user.home, '.ssh', 'config');
 let savedUserConfig: string | undefined;
 
+const serialLog = join(scope.dir, 'evil.serial.log');
+// What a guest may print on its serial console: a clipboard write (OSC 52), a screen clear, a title, colours.
+const SERIAL =
+  'boot ok\r\n\x1b]52;c;dG91Y2ggL3RtcC94\x07\x1b[2J\x1b]0;pwned\x07login: \x1b[31mred\x1b[0m\r\n';
 const PAYLOAD = 'bob\nHost *\n  ProxyCommand touch /tmp/x';
 const xmlText = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('\n', '&#10;');
 
@@ -42,6 +48,7 @@ function evilXml(port: number): string {
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <devices>
+    <serial type='pty'><log file='${serialLog}' append='on'/><target port='0'/></serial>
     <interface type='user'><backend type='passt'/><model type='virtio'/>
       <portForward proto='tcp' address='127.0.0.1'><range start='${port}' to='22'/></portForward>
     </interface>
@@ -49,6 +56,9 @@ function evilXml(port: number): string {
 </domain>
 `;
 }
+
+/** Runs argv on a pseudo-terminal, copying its output to stdout; exits with its exit code. */
+const PTY_RUN = 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))';
 
 /** `ssh -G` as the test user: the options ssh would use for `host` with the user's own config. */
 async function sshG(host: string): Promise<Map<string, string>> {
@@ -71,6 +81,8 @@ function writeAsUser(file: string, text: string): void {
 beforeAll(async () => {
   savedUserConfig = existsSync(userConfig) ? readFileSync(userConfig, 'utf8') : undefined;
   writeAsUser(userConfig, 'Host myserver\n  HostName 192.0.2.10\n  User me\n');
+  writeFileSync(serialLog, SERIAL);
+  chownSync(serialLog, user.uid, user.gid);
   const file = join(scope.dir, 'evil.xml');
   writeFileSync(file, evilXml(await freePort()));
   chmodSync(file, 0o644);
@@ -137,6 +149,22 @@ describe('a domain whose roost metadata tries to write into the ssh config', () 
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot ssh into VM .*roost metadata is refused/);
     expect(r.stderr).not.toContain('\nHost *');
+  });
+
+  it('roost logs: a terminal gets the serial log without its escape sequences; a pipe and --raw get the bytes', async () => {
+    // A real terminal: python's pty module runs roost on a pseudo-terminal and copies what it prints.
+    const onTty = (args: string[]) =>
+      runAs(user, '/usr/bin/python3', ['-c', PTY_RUN, process.execPath, CLI, ...args], { check: false });
+    const clean = await onTty(['logs', evil]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain('boot ok');
+    expect(clean.stdout).toContain('login: red');
+    expect(clean.stdout).not.toContain('\x1b');
+    expect(clean.stdout).not.toContain('\x07');
+    const raw = await onTty(['logs', '--raw', evil]);
+    expect(raw.stdout).toContain('\x1b]52;c;dG91Y2ggL3RtcC94\x07');
+    const piped = await roost(user, ['logs', evil]);
+    expect(piped.stdout).toBe(SERIAL);
   });
 
   it('rm of the good VM rewrites the file without the bad VM, still with no ProxyCommand', async () => {
