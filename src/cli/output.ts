@@ -1,5 +1,6 @@
 // The only place that prints for humans (with term/) or machines (--json). Commands build plain data and hand
 // it here; `--json` output is stable and documented in docs/cli-json.md.
+import { safeTextForTerminal } from '../term/sanitize.js';
 import type { UserFacingError } from './errors.js';
 import { writeStderr, writeStdout } from './stdio.js';
 
@@ -41,7 +42,8 @@ export function createOutput(
         if (text) out.write(text.endsWith('\n') ? text : text + '\n');
       }
     },
-    warn: (line) => err.write(`roost: warning: ${line}\n`),
+    // Messages may quote what a guest or a domain definition said: no escape sequence of theirs reaches a terminal.
+    warn: (line) => err.write(`roost: warning: ${safeTextForTerminal(line)}\n`),
     error: (e) => {
       if (json)
         err.write(
@@ -49,8 +51,9 @@ export function createOutput(
             '\n',
         );
       else {
-        const detail = e.detail ? e.detail.replace(/^/gm, '  ') + '\n' : '';
-        err.write(`roost: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}${detail}`);
+        const detail = e.detail ? safeTextForTerminal(e.detail).replace(/^/gm, '  ') + '\n' : '';
+        const hint = e.hint ? `  fix: ${safeTextForTerminal(e.hint)}\n` : '';
+        err.write(`roost: ${safeTextForTerminal(e.message)}\n${hint}${detail}`);
       }
     },
   };

@@ -4,6 +4,7 @@
 //   </roost:vm>
 // Other applications keep their own children of `<metadata>`; libvirt allows one child per namespace, so ours is
 // found by namespace URI (whatever prefix it carries) and replaced as a whole.
+import { sshUserProblem } from '../net/ssh-user.js';
 import { checkString } from './check.js';
 import { DomainXmlError } from './errors.js';
 import { ROOST_XMLNS, ROOST_XMLNS_PREFIX, type RoostMetadata } from './spec.js';
@@ -49,12 +50,33 @@ export function buildRoostElement(meta: RoostMetadata): XmlElement {
     const value = meta[key];
     if (value === undefined) continue;
     const text = typeof value === 'boolean' ? (value ? 'yes' : 'no') : checkString(value, tag);
+    const problem = typeof value === 'string' ? CHECKED[key]?.(value) : undefined;
+    if (problem !== undefined) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `${tag}: ${problem}`);
     children.push(element(`${ROOST_XMLNS_PREFIX}:${tag}`, {}, [text]));
   }
   return element(`${ROOST_XMLNS_PREFIX}:vm`, { [`xmlns:${ROOST_XMLNS_PREFIX}`]: ROOST_XMLNS }, children);
 }
 
-/** Reads roost's element leniently: unknown children are ignored, a missing created-by reads as ''. */
+/** Why `value` cannot be a VM's ssh key path, or undefined when it can. */
+export function sshKeyPathProblem(value: string): string | undefined {
+  if (!value.startsWith('/')) return 'not an absolute path';
+  if (value.length > 4096) return 'longer than 4096 characters';
+  // eslint-disable-next-line no-control-regex -- a control character is what is refused
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return 'contains a control character';
+  return undefined;
+}
+
+// Fields that become ssh arguments and lines of the user's ssh config, with their checks.
+const CHECKED: Partial<Record<keyof RoostMetadata, (v: string) => string | undefined>> = {
+  sshUser: sshUserProblem,
+  sshKeyPath: sshKeyPathProblem,
+};
+
+/**
+ * Reads roost's element leniently: unknown children are ignored, a missing created-by reads as ''. Any domain
+ * in the session may carry this element (virt-manager, an imported file), so it is untrusted: an ssh-user or
+ * ssh-key-path that fails its check is left out and listed in `refused`, for the caller to say so.
+ */
 export function parseRoostElement(el: XmlElement): RoostMetadata {
   const prefix = prefixOf(el.name);
   const values = new Map<string, string>();
@@ -66,8 +88,13 @@ export function parseRoostElement(el: XmlElement): RoostMetadata {
   for (const [key, tag] of FIELDS) {
     const value = values.get(tag);
     if (value === undefined || key === 'createdBy') continue;
-    if (key === 'autoPorts') meta.autoPorts = value.trim() === 'yes';
-    else meta[key] = value;
+    if (key === 'autoPorts') {
+      meta.autoPorts = value.trim() === 'yes';
+      continue;
+    }
+    const problem = CHECKED[key]?.(value);
+    if (problem === undefined) meta[key] = value;
+    else (meta.refused ??= []).push({ field: tag, reason: problem });
   }
   return meta;
 }

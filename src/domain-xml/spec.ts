@@ -91,6 +91,8 @@ export interface RoostMetadata {
   createdAt?: string;
   /** Forward ports the guest opens, automatically. */
   autoPorts?: boolean;
+  /** Read only: values in the domain's metadata that failed their check and were left out (metadata.ts). */
+  refused?: { field: string; reason: string }[];
 }
 
 export interface VmSpec {

@@ -227,7 +227,12 @@ export function specCases(): Array<[string, VmSpec]> {
         disks: [{ path: `/d/${nasty} ]]> &amp;.qcow2`, format: 'qcow2' }],
         serialLog: `/l/${nasty}.log`,
         vnc: { socket: `/s/${nasty}.sock` },
-        roost: { createdBy: nasty, imageRef: `<!-- ${nasty} -->`, sshUser: nasty, sshKeyPath: `/k/${nasty}` },
+        roost: {
+          createdBy: nasty,
+          imageRef: `<!-- ${nasty} -->`,
+          sshUser: 'a-b_c.d',
+          sshKeyPath: `/k/${nasty}`,
+        },
       }),
     ],
   ];

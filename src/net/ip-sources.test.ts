@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addressKey,
+  addressProblem,
   fromLibvirtInterfaces,
   isUsableAddress,
   leasesFor,
@@ -147,6 +149,91 @@ describe('guest agent answers', () => {
     expect(isUsableAddress('10.0.0.1')).toBe(true);
     expect(isUsableAddress('fd00::1')).toBe(true);
   });
+  // What a guest agent may answer to send `roost ssh` / `roost ip` somewhere other than the guest.
+  it.each([
+    ['0.0.0.0', 'unspecified'],
+    ['0.1.2.3', 'unspecified'],
+    ['::', 'unspecified'],
+    ['0:0:0:0:0:0:0:0', 'unspecified'],
+    ['127.0.0.1', 'loopback'],
+    ['127.255.255.254', 'loopback'],
+    ['::1', 'loopback'],
+    ['0:0::0:1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback (IPv4 inside IPv6)'],
+    ['::FFFF:7f00:1', 'loopback (IPv4 inside IPv6)'],
+    ['::ffff:0.0.0.0', 'unspecified (IPv4 inside IPv6)'],
+    ['::ffff:0:127.0.0.1', 'loopback (IPv4 inside IPv6)'],
+    ['64:ff9b::127.0.0.1', 'loopback (IPv4 inside IPv6)'],
+    ['::127.0.0.1', 'IPv4-compatible (deprecated)'],
+    ['::10.0.0.1', 'IPv4-compatible (deprecated)'],
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.250', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['FF05::1:3', 'multicast'],
+    ['255.255.255.255', 'reserved or broadcast'],
+    ['240.0.0.1', 'reserved or broadcast'],
+    ['169.254.169.254', 'link-local'],
+    ['::ffff:169.254.169.254', 'link-local (IPv4 inside IPv6)'],
+    ['fe80::1', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fe80::1%eth0', 'scoped (link-local)'],
+    ['not-an-ip', 'not an IP address'],
+    ['-oProxyCommand=x', 'not an IP address'],
+  ])('refuses %s (%s)', (ip, why) => {
+    expect(addressProblem(ip)).toBe(why);
+    expect(isUsableAddress(ip)).toBe(false);
+  });
+  it.each([
+    '10.0.0.5',
+    '192.168.122.50',
+    '192.0.2.15',
+    '198.51.100.7',
+    '100.64.0.1',
+    'fd00::5',
+    '2001:db8::5',
+    '::ffff:10.0.0.5',
+    'fec0::1',
+    '2002:7f00:1::1',
+  ])('accepts %s', (ip) => expect(addressProblem(ip)).toBeUndefined());
+  it('spells an address one way, to compare with the host’s own', () => {
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('fd00::1')).toBe(addressKey('fd00:0:0:0:0:0:0:1'));
+    expect(addressKey('fe80::1%eth0')).toBeUndefined();
+  });
+  it('refuses an agent address runChain is told is the host’s own, and says so', async () => {
+    const own = (ip: string) =>
+      addressProblem(ip) ?? (addressKey(ip) === '192.0.2.1' ? "the host's own address" : undefined);
+    const r = await runChain(
+      [
+        {
+          source: 'agent',
+          run: () => Promise.resolve([{ ip: '::ffff:192.0.2.1', family: 'ipv6', mac: MAC, source: 'agent' }]),
+        },
+      ],
+      own,
+    );
+    expect(r).toEqual({
+      addresses: [],
+      tried: [
+        { source: 'agent', result: 'none', detail: "ignored ::ffff:192.0.2.1 (the host's own address)" },
+      ],
+    });
+  });
+  it('keeps an agent prefix only when it is one', () => {
+    const reply = (prefix: unknown) =>
+      JSON.stringify({
+        return: [
+          {
+            name: 'e',
+            'hardware-address': MAC,
+            'ip-addresses': [{ 'ip-address': '10.0.0.5', 'ip-address-type': 'ipv4', prefix }],
+          },
+        ],
+      });
+    expect(parseAgentInterfaces(reply(24))[0]!.addresses[0]!.prefix).toBe(24);
+    for (const bad of [-1, 129, 1.5, 1e308, '24'])
+      expect(parseAgentInterfaces(reply(bad))[0]!.addresses[0]!.prefix).toBeUndefined();
+  });
 });
 
 describe('runChain', () => {
@@ -171,7 +258,7 @@ describe('runChain', () => {
     expect(r.tried).toEqual([
       { source: 'agent', result: 'skipped', detail: 'the VM has no guest agent channel' },
       { source: 'libvirt-agent', result: 'error', detail: 'agent not connected' },
-      { source: 'libvirt-arp', result: 'none' },
+      { source: 'libvirt-arp', result: 'none', detail: 'ignored fe80::1 (link-local)' },
       { source: 'lease-file', result: 'found' },
     ]);
   });

@@ -37,11 +37,85 @@ function family(ip: string): 'ipv4' | 'ipv6' | undefined {
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined;
 }
 
-/** Link-local and loopback addresses are no use to reach a guest from the host. */
+/** The four bytes of a dotted-decimal IPv4 address (already checked by ipVersion). */
+function ipv4Bytes(ip: string): number[] {
+  return ip.split('.').map(Number);
+}
+
+/** The sixteen bytes of an IPv6 address without a zone (already checked by ipVersion). */
+function ipv6Bytes(ip: string): number[] {
+  const words = (part: string): number[] => {
+    if (part === '') return [];
+    return part.split(':').flatMap((g) => {
+      if (!g.includes('.')) return [Number.parseInt(g, 16)];
+      const [a, b, c, d] = ipv4Bytes(g);
+      return [(a! << 8) | b!, (c! << 8) | d!];
+    });
+  };
+  const [head = '', tail] = ip.split('::');
+  const h = words(head);
+  const t = tail === undefined ? [] : words(tail);
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((w) => [w >> 8, w & 0xff]);
+}
+
+function ipv4Problem([a, b]: number[]): string | undefined {
+  if (a === 0) return 'unspecified';
+  if (a === 127) return 'loopback';
+  if (a === 169 && b === 254) return 'link-local';
+  if (a! >= 224 && a! <= 239) return 'multicast';
+  if (a! >= 240) return 'reserved or broadcast';
+  return undefined;
+}
+
+function ipv6Problem(ip: string): string | undefined {
+  if (ip.includes('%')) return 'scoped (link-local)';
+  const b = ipv6Bytes(ip);
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms reach
+  // the IPv4 address inside them: the IPv4 rules apply to it.
+  const mapped = zeros(0, 10) && b[10] === 0xff && b[11] === 0xff;
+  const translated = zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12);
+  const nat64 = b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12);
+  if (mapped || translated || nat64) {
+    const inner = ipv4Problem(b.slice(12));
+    return inner === undefined ? undefined : `${inner} (IPv4 inside IPv6)`;
+  }
+  if (zeros(0, 15) && b[15] === 0) return 'unspecified';
+  if (zeros(0, 15) && b[15] === 1) return 'loopback';
+  if (zeros(0, 12)) return 'IPv4-compatible (deprecated)';
+  if (b[0] === 0xff) return 'multicast';
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local';
+  return undefined;
+}
+
+/**
+ * Why an address a guest (agent, DHCP, neighbour table) reports is no way to reach it from the host, or
+ * undefined when it is one. The answer comes from the guest, so it is checked: an unspecified, loopback or
+ * IPv4-mapped loopback address would send `roost ssh` to the host itself; multicast, broadcast and reserved
+ * ones reach no single guest. Link-local addresses (169.254/16, fe80::/10) are refused too: an fe80:: address
+ * only means something with the host-side interface it is on (fe80::1%virbr0), which the guest cannot tell us.
+ * The documentation ranges (192.0.2.0/24, 2001:db8::/32…) are allowed: test networks and passt use them.
+ */
+export function addressProblem(ip: string): string | undefined {
+  const v = family(ip);
+  if (v === undefined) return 'not an IP address';
+  return v === 'ipv4' ? ipv4Problem(ipv4Bytes(ip)) : ipv6Problem(ip);
+}
+
+/** An address that can reach a guest from the host (addressProblem has nothing against it). */
 export function isUsableAddress(ip: string): boolean {
-  if (family(ip) === 'ipv4') return !ip.startsWith('127.') && !ip.startsWith('169.254.');
-  const v6 = ip.toLowerCase();
-  return v6 !== '::1' && !v6.startsWith('fe80:');
+  return addressProblem(ip) === undefined;
+}
+
+/** One spelling per address (IPv4-mapped IPv6 as its IPv4), to compare a guest's answer with the host's own. */
+export function addressKey(ip: string): string | undefined {
+  const v = family(ip);
+  if (v === 'ipv4') return ip;
+  if (v === undefined || ip.includes('%')) return undefined;
+  const b = ipv6Bytes(ip);
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.slice(12).join('.');
+  return b.map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 /**
@@ -160,7 +234,8 @@ export function parseAgentInterfaces(json: string): AgentInterface[] {
       const fam = family(ip);
       if (fam === undefined) continue;
       const prefix = a['prefix'];
-      addresses.push({ ip, family: fam, ...(typeof prefix === 'number' ? { prefix } : {}) });
+      const sane = Number.isInteger(prefix) && (prefix as number) >= 0 && (prefix as number) <= 128;
+      addresses.push({ ip, family: fam, ...(sane ? { prefix: prefix as number } : {}) });
     }
     out.push({ name: raw.name, mac: typeof hw === 'string' ? normalizeMac(hw) : undefined, addresses });
   }
@@ -213,9 +288,13 @@ export interface ChainStep {
   run(): Promise<FoundAddress[] | string>;
 }
 
-/** Tries each step in order and stops at the first that finds a usable address. */
+/**
+ * Tries each step in order and stops at the first that finds a usable address. `problem` says why an address
+ * is refused (by default addressProblem; ip.ts adds "the host's own"); refused ones are named in the attempt.
+ */
 export async function runChain(
   steps: readonly ChainStep[],
+  problem: (ip: string) => string | undefined = addressProblem,
 ): Promise<{ addresses: FoundAddress[]; tried: Attempt[] }> {
   const tried: Attempt[] = [];
   for (const step of steps) {
@@ -230,12 +309,17 @@ export async function runChain(
       tried.push({ source: step.source, result: 'skipped', detail: r });
       continue;
     }
-    const usable = sortAddresses(r.filter((a) => isUsableAddress(a.ip)));
+    const refused = r.flatMap((a) => {
+      const why = problem(a.ip);
+      return why === undefined ? [] : [`${a.ip} (${why})`];
+    });
+    const usable = sortAddresses(r.filter((a) => problem(a.ip) === undefined));
+    const detail = refused.length ? { detail: `ignored ${[...new Set(refused)].join(', ')}` } : {};
     if (usable.length) {
-      tried.push({ source: step.source, result: 'found' });
+      tried.push({ source: step.source, result: 'found', ...detail });
       return { addresses: usable, tried };
     }
-    tried.push({ source: step.source, result: 'none' });
+    tried.push({ source: step.source, result: 'none', ...detail });
   }
   return { addresses: [], tried };
 }

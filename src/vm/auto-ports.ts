@@ -8,13 +8,21 @@
 // /proc/net/tcp{,6} in the guest, and it adds or cancels `-L` forwards on the master (`ssh -O forward`), which
 // takes effect at once and disturbs nothing. The cost: the VM needs an ssh route and a recorded user and key,
 // which every cloud-image VM roost creates has.
+//
+// What the guest says it listens on is untrusted (it may be hostile, or just busy), so the watcher is bounded:
+// it reads at most MAX_OUTPUT_BYTES of ssh output per round (the parser caps lines, proc-net-tcp.ts), forwards
+// only guest ports in an allowed range (1024-65535: the well-known ports are the host's services' names;
+// forward one by hand with `roost port add`), holds and adds per round only so many (DEFAULT_LIMITS), and
+// never binds a host port some program already holds on 127.0.0.1 or ::1 (a guest must not take over a name a
+// host service answers to). Each port left out is said once in the log and listed in the state file.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
-import { canBind, unprivilegedPortStart } from '../net/port-check.js';
-import { listeningPorts, parseProcNetTcp } from '../net/proc-net-tcp.js';
+import { unprivilegedPortStart } from '../net/port-check.js';
+import { LISTENERS_COMMAND, readListenersOutput } from '../net/proc-net-tcp.js';
 import { cliEntryFile } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
@@ -57,36 +65,166 @@ function writeState(paths: RoostPaths, st: AutoPortsState): void {
   renameSync(`${file}.tmp`, file);
 }
 
-function runSsh(
+/** Most ssh output read per round; past it the child is stopped and the round uses what was read. */
+export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** What ssh's own messages (stderr) are cut to: they end up in a log line. */
+const MAX_STDERR_BYTES = 4096;
+
+interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout reached maxBytes: the child was stopped, stdout holds the first maxBytes. */
+  truncated: boolean;
+}
+
+/** Runs ssh, keeping at most `maxBytes` of its output (what the guest sends is not trusted to be small). */
+export function runSsh(
   args: string[],
   timeoutMs = 15_000,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+  maxBytes = MAX_OUTPUT_BYTES,
+  /** The program: ssh, or a stand-in in tests. */
+  command = 'ssh',
+): Promise<SshResult> {
   return new Promise((resolve) => {
-    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let outBytes = 0;
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
-    child.on('close', (code) => {
+    let truncated = false;
+    let done = false;
+    const finish = (code: number, err?: string) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      resolve({ code: code ?? 255, stdout, stderr });
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err ?? stderr, truncated });
+    };
+    // Stops the child and stops reading: a grandchild may still hold the pipe, so 'close' is not waited for.
+    const abandon = () => {
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const timer = setTimeout(() => {
+      abandon();
+      finish(255, `${stderr}timed out after ${timeoutMs} ms`);
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => {
+      if (done) return;
+      const room = maxBytes - outBytes;
+      if (b.length < room) {
+        out.push(b);
+        outBytes += b.length;
+        return;
+      }
+      out.push(b.subarray(0, room));
+      truncated = true;
+      abandon();
+      // A stop at the size limit is this side's doing: the output read so far is still the guest's answer.
+      finish(0);
     });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < MAX_STDERR_BYTES) stderr = (stderr + b.toString('utf8')).slice(0, MAX_STDERR_BYTES);
+    });
+    child.on('error', (e) => finish(127, e.message));
+    child.on('close', (code) => finish(code ?? 255));
   });
 }
 
+/** The bounds of what auto-ports forwards (see the top of this file). */
+export interface AutoPortsLimits {
+  /** Guest ports forwarded: lowest and highest (inclusive). */
+  minPort: number;
+  maxPort: number;
+  /** Forwards held at once. */
+  maxForwards: number;
+  /** Forwards added per round. */
+  maxNewPerRound: number;
+}
+
+export const DEFAULT_LIMITS: AutoPortsLimits = {
+  minPort: 1024,
+  maxPort: 65535,
+  maxForwards: 32,
+  maxNewPerRound: 4,
+};
+
+/** At most this many skipped ports are kept in the state file (a guest may listen on thousands). */
+const MAX_SKIPPED_LISTED = 64;
+
+export interface RoundPlan {
+  /** Guest ports to forward this round: in range, under the caps, their host port free. */
+  add: number[];
+  /** Forwards to cancel: the guest stopped listening. */
+  remove: number[];
+  /** Ports left out, with why. */
+  skipped: { port: number; reason: string }[];
+}
+
+/** Host ports probed per round at most (each probe is a bind and a release). */
+const MAX_PROBES_PER_ROUND = 16;
+
 /**
- * What the guest listens on, read through the master: one fixed remote command, no user input in it. It goes to
- * ssh as ONE argument: ssh joins its arguments with spaces for the remote shell, so `sh -c SCRIPT` as three would
- * lose the quoting.
+ * One round's decisions: what the guest listens on (`wanted`, already bounded by the parser), what is forwarded
+ * (`current`) and what passt forwards itself (`fixed`) → ports to add (in range, under the caps, and with no
+ * `hostProblem` — e.g. a host program holds that port), ports to cancel (only when `complete`: a cut-off answer
+ * says nothing about the ports it does not list), and ports left out with why. Ports over this round's rate
+ * are neither: the next rounds take them.
  */
-const READ_LISTENERS = 'cat /proc/net/tcp; echo ROOST-TCP6; cat /proc/net/tcp6 2>/dev/null || true';
+export async function planRound(
+  wanted: readonly number[],
+  current: readonly number[],
+  fixed: ReadonlySet<number>,
+  complete: boolean,
+  hostProblem: (port: number) => Promise<string | undefined>,
+  limits: AutoPortsLimits = DEFAULT_LIMITS,
+): Promise<RoundPlan> {
+  const wantedSet = new Set(wanted);
+  const remove = complete ? current.filter((p) => !wantedSet.has(p)) : [];
+  const room = limits.maxForwards - (current.length - remove.length);
+  const add: number[] = [];
+  const skipped: RoundPlan['skipped'] = [];
+  const skip = (port: number, reason: string) => {
+    if (skipped.length < MAX_SKIPPED_LISTED) skipped.push({ port, reason });
+  };
+  const held = new Set(current);
+  let probes = 0;
+  for (const port of [...wantedSet].sort((a, b) => a - b)) {
+    if (held.has(port) || fixed.has(port)) continue;
+    if (port < limits.minPort || port > limits.maxPort) {
+      skip(port, `outside the auto-ports range ${limits.minPort}-${limits.maxPort}`);
+    } else if (add.length >= room) {
+      skip(port, `auto-ports holds ${limits.maxForwards} forwards already (its limit)`);
+    } else if (add.length < limits.maxNewPerRound && probes < MAX_PROBES_PER_ROUND) {
+      probes++;
+      const why = await hostProblem(port);
+      if (why === undefined) add.push(port);
+      else skip(port, why);
+    }
+  }
+  return { add, remove, skipped };
+}
+
+/**
+ * Whether some program on this host listens on `port` of 127.0.0.1 or ::1 — a host without IPv6 loopback counts
+ * as free there. Binding (and releasing at once) is the only way to know without root; any error but "address
+ * not available" means taken.
+ */
+export async function hostHoldsLoopbackPort(port: number): Promise<boolean> {
+  const probe = (host: string) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', (e: NodeJS.ErrnoException) => resolve(e.code !== 'EADDRNOTAVAIL'));
+      srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(false)));
+    });
+  return (await probe('127.0.0.1')) || (await probe('::1'));
+}
 
 export interface WatchOptions {
   intervalMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  limits?: AutoPortsLimits;
 }
 
 /** Runs until the VM stops or `signal` aborts; forwards what the guest listens on. */
@@ -134,7 +272,21 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
     updatedAt: new Date().toISOString(),
   };
   const lowest = process.getuid?.() === 0 ? 0 : unprivilegedPortStart();
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const hostProblem = async (port: number) =>
+    port < lowest
+      ? `host port ${port} needs root`
+      : (await hostHoldsLoopbackPort(port))
+        ? `host port ${port} is in use on the host`
+        : undefined;
   const stop = () => opts.signal?.aborted;
+  // Each reason a port is left out is logged once, not every second.
+  const said = new Set<string>();
+  const sayOnce = (key: string, line: string) => {
+    if (said.has(key)) return;
+    said.add(key);
+    log(line);
+  };
   try {
     // Visible from the start (roost port ls, a second `port watch`, restart), not only once ssh lets us in.
     writeState(ctx.paths, state);
@@ -156,35 +308,32 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
         break;
       }
       if (master?.exitCode !== null || !existsSync(control)) await startMaster();
-      const r = await runSsh(viaMaster([READ_LISTENERS]));
+      const r = await runSsh(viaMaster([LISTENERS_COMMAND]));
       if (r.code === 0) {
-        const [v4 = '', v6 = ''] = r.stdout.split('ROOST-TCP6\n');
-        const wanted = listeningPorts([...parseProcNetTcp(v4, 'tcp'), ...parseProcNetTcp(v6, 'tcp6')]).filter(
-          (p) => !fixed.has(p),
-        );
-        const skipped: AutoPortsState['skipped'] = [];
-        for (const port of wanted.filter((p) => !state.ports.includes(p))) {
-          if (port < lowest) {
-            skipped.push({ port, reason: `host port ${port} needs root` });
-            continue;
-          }
-          if (!(await canBind('tcp', '127.0.0.1', port))) {
-            skipped.push({ port, reason: `host port ${port} is in use` });
-            continue;
-          }
+        if (r.truncated) {
+          sayOnce(
+            'truncated',
+            `${name} reports more than ${MAX_OUTPUT_BYTES} bytes of listeners: only those read count`,
+          );
+        }
+        const { ports: wanted, complete } = readListenersOutput(r.stdout, r.truncated);
+        const plan = await planRound(wanted, state.ports, fixed, complete, hostProblem, limits);
+        const skipped = [...plan.skipped];
+        for (const port of plan.add) {
           const add = await runSsh(
             viaMaster([], ['-O', 'forward', '-L', `127.0.0.1:${port}:localhost:${port}`]),
           );
           if (add.code === 0) {
             state.ports.push(port);
             log(`+ 127.0.0.1:${port} → ${name}:${port}`);
-          } else skipped.push({ port, reason: add.stderr.trim() || 'ssh refused the forward' });
+          } else skipped.push({ port, reason: safeLine(add.stderr) || 'ssh refused the forward' });
         }
-        for (const port of state.ports.filter((p) => !wanted.includes(p))) {
+        for (const port of plan.remove) {
           await runSsh(viaMaster([], ['-O', 'cancel', '-L', `127.0.0.1:${port}:localhost:${port}`]));
           state.ports = state.ports.filter((p) => p !== port);
           log(`- 127.0.0.1:${port}`);
         }
+        for (const s of skipped) sayOnce(`${s.port} ${s.reason}`, `skipped ${name}:${s.port}: ${s.reason}`);
         state.ports.sort((a, b) => a - b);
         state.skipped = skipped;
         state.updatedAt = new Date().toISOString();
@@ -197,6 +346,12 @@ export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOp
     master?.kill();
     rmSync(autoPortsStateFile(ctx.paths, name), { force: true });
   }
+}
+
+/** ssh's message as one printable line for the log. */
+function safeLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
 
 /** Starts a detached `roost port watch NAME` for a VM, logging to its own file; returns its pid. */

@@ -17,6 +17,7 @@ import { isNotFound } from '../libvirt/errors.js';
 import { canBind, checkForwards } from '../net/port-check.js';
 import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/ports.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
+import { sshUserProblem } from '../net/ssh-user.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
 import { checkMemoryFitsHost } from './host-memory.js';
@@ -121,6 +122,12 @@ function readable(path: string, what: string): string {
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
 export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   const name = checkVmName(req.name);
+  const userProblem = req.sshUser === undefined ? undefined : sshUserProblem(req.sshUser);
+  if (userProblem !== undefined) {
+    throw new UsageError('BAD_SSH_USER', `--user '${req.sshUser}' is ${userProblem}`, {
+      hint: 'for example: --user debian',
+    });
+  }
   const sources = [req.image && '--image', req.iso && '--iso', req.kernel && '--kernel'].filter(Boolean);
   if (sources.length === 0) {
     throw new UsageError('NO_SOURCE', 'nothing to boot: give --image PATH, --iso PATH or --kernel PATH', {
@@ -424,7 +431,7 @@ export async function createVm(
     }
     // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.
     forgetHostKey(paths, c.name);
-    if (sshUser) await syncSshConfig(ctx).catch(() => undefined);
+    const synced = sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
     return {
       name: c.name,
       uuid: formatUuid(dom.uuid),
@@ -437,7 +444,10 @@ export async function createVm(
       sshKey,
       seed: seedPath,
       xml,
-      warnings: ports.filter(exposesToNetwork).map(exposureWarning),
+      warnings: [
+        ...ports.filter(exposesToNetwork).map(exposureWarning),
+        ...(synced?.skipped ?? []).map((k) => `ssh config: VM '${k.vm}' left out: ${k.reason}`),
+      ],
     };
   } catch (err) {
     for (const step of undo.reverse()) await step().catch(() => {});

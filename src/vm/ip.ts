@@ -9,11 +9,14 @@
 // A passt NIC has no address the host can reach (the guest gets a copy of the host's own); its forwarded host
 // endpoints are reported instead.
 import { readdirSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { nicSource, parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import {
+  addressKey,
+  addressProblem,
   fromLibvirtInterfaces,
   leasesFor,
   normalizeMac,
@@ -62,6 +65,8 @@ export interface IpOptions {
   arpFile?: string;
   /** Agent timeout in seconds. */
   agentTimeoutS?: number;
+  /** The host's own addresses in addressKey's spelling (tests); by default read from the host's interfaces. */
+  hostAddresses?: Set<string>;
 }
 
 /** '127.0.0.1:8080 → 80/tcp', '[::1]:8000-8010 → 8000-8010/udp'. */
@@ -179,6 +184,32 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
   ];
 }
 
+/** The addresses this host itself holds, in addressKey's spelling. */
+export function hostAddressKeys(): Set<string> {
+  const keys = new Set<string>();
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) {
+      const k = addressKey(a.address);
+      if (k !== undefined) keys.add(k);
+    }
+  return keys;
+}
+
+/**
+ * Why an address found for a guest is not used: addressProblem's classes, and any address of the host itself —
+ * a guest that claims one (its agent answers what the guest likes) must not send `roost ssh` to the host.
+ */
+function refusedAddress(opts: IpOptions): (ip: string) => string | undefined {
+  let own: Set<string> | undefined;
+  return (ip) => {
+    const why = addressProblem(ip);
+    if (why !== undefined) return why;
+    own ??= opts.hostAddresses ?? hostAddressKeys();
+    const key = addressKey(ip);
+    return key !== undefined && own.has(key) ? "the host's own address" : undefined;
+  };
+}
+
 export async function vmAddresses(ctx: VmContext, name: string, opts: IpOptions = {}): Promise<VmAddresses> {
   return readVm(ctx, name, async (dom) => {
     const [{ state }, xml] = await Promise.all([ctx.client.getState(dom), ctx.client.getXml(dom)]);
@@ -231,7 +262,10 @@ async function addressesIn(
       });
       continue;
     }
-    const { addresses, tried } = await runChain(chainFor(ctx, dom, mac, parsed.guestAgent, opts));
+    const { addresses, tried } = await runChain(
+      chainFor(ctx, dom, mac, parsed.guestAgent, opts),
+      refusedAddress(opts),
+    );
     nics.push({ mac, network, addresses, tried });
   }
   const first = nics.flatMap((n) => n.addresses)[0];

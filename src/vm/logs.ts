@@ -81,7 +81,7 @@ export function logTail(path: string, lines = 15): string | undefined {
 /** Copies the log to `out`; with `follow`, keeps copying what is appended until `signal` aborts. */
 export async function streamLog(
   path: string,
-  out: NodeJS.WritableStream,
+  out: { write(chunk: Buffer): unknown },
   follow: boolean,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -96,7 +96,7 @@ export async function streamLog(
       if (size < offset) offset = 0; // truncated: the VM restarted and the log began again
       if (size === offset) return resolve();
       const s = createReadStream(path, { start: offset, end: size - 1 });
-      s.on('data', (b) => out.write(b));
+      s.on('data', (b) => out.write(b as Buffer));
       s.on('end', () => {
         offset = size;
         resolve();

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
+import { ipVersion } from '../net/ip-literal.js';
 import { dialAddress } from '../net/port-spec.js';
 import type { SshHostEntry } from '../net/ssh-config.js';
 import { cliEntryFile } from '../package-root.js';
@@ -33,12 +34,24 @@ export function knownHostsFile(paths: RoostPaths): string {
   return join(sshDir(paths), 'known_hosts');
 }
 
+/**
+ * Why a domain's roost metadata gives no usable ssh login, or undefined when it does: values that failed their
+ * check on read (metadata.ts) are named, never used — any domain in the session can carry that metadata.
+ */
+export function sshMetadataProblem(p: ParsedDomain): string | undefined {
+  const refused = p.roost?.refused;
+  if (!refused?.length) return undefined;
+  return `its roost metadata is refused: ${refused.map((r) => `${r.field}: ${r.reason}`).join('; ')}`;
+}
+
 /** Where guest port 22 is reachable from this host, and as whom; undefined when the VM gives no way in. */
 export function sshTargetOf(name: string, p: ParsedDomain): SshTarget | undefined {
   for (const nic of p.nics) {
     for (const spec of nic.ports) {
       const f = toPortForward(spec);
       const span = f.hostEnd - f.hostStart;
+      // The address comes from the domain XML: only an IP literal is dialled (never a word ssh reads as an option).
+      if (ipVersion(dialAddress(f)) === 0) continue;
       if (f.proto === 'tcp' && f.guestStart <= 22 && 22 <= f.guestStart + span) {
         return {
           alias: `${name}.roost`,
@@ -61,6 +74,12 @@ export function sshTargetOf(name: string, p: ParsedDomain): SshTarget | undefine
 export async function resolveSshTarget(ctx: VmContext, name: string): Promise<SshTarget> {
   const dom = await lookupVm(ctx, name);
   const parsed = parseDomainXml(await ctx.client.getXml(dom));
+  const bad = sshMetadataProblem(parsed);
+  if (bad !== undefined) {
+    throw new RoostError('SSH_METADATA_REFUSED', `cannot ssh into VM '${name}': ${bad}`, {
+      hint: `give the user and key yourself: ssh -p PORT -i KEY USER@HOST (see roost port ls ${name})`,
+    });
+  }
   const target = sshTargetOf(dom.name, parsed);
   if (target) return target;
   if (!parsed.nics.some((n) => n.type !== 'user')) {
@@ -137,43 +156,71 @@ export function forgetHostKey(paths: RoostPaths, name: string): void {
   writeFileSync(file, kept.join('\n'), { mode: 0o600 });
 }
 
+/** A VM left out of the ssh include file, and why. */
+export interface SshConfigSkip {
+  vm: string;
+  reason: string;
+}
+
 /**
  * Regenerates roost's ssh include file from the VMs that have an ssh route and a recorded login user, and adds
  * the Include line to ~/.ssh/config the first time there is one. VMs without a recorded user (e.g. a kernel
- * booted by hand) are left out, so creating those never touches ~/.ssh/config.
+ * booted by hand) are left out, so creating those never touches ~/.ssh/config. A VM whose name, metadata or
+ * forward cannot be written as an exact ssh_config value is left out too, and listed in `skipped` with why.
  */
 export async function syncSshConfig(
   ctx: VmContext,
-): Promise<{ hosts: string[]; userConfigChanged: boolean }> {
-  const { installSshConfig, proxyCommandText } = await import('../net/ssh-config.js');
+): Promise<{ hosts: string[]; skipped: SshConfigSkip[]; userConfigChanged: boolean }> {
+  const { installSshConfig, proxyCommandText, sshHostEntryProblem } = await import('../net/ssh-config.js');
   const doms = await ctx.client.listDomains();
   const xmls = await Promise.all(doms.map((d) => ctx.client.getXml(d)));
   const cli = cliEntryFile();
+  const skipped: SshConfigSkip[] = [];
   const entries = xmls.flatMap((xml, i): SshHostEntry[] => {
     const p = parseDomainXml(xml);
     const name = doms[i]!.name;
-    if (!p.roost?.sshUser) return [];
-    const known = knownHostsFile(ctx.paths);
-    const t = sshTargetOf(name, p);
-    if (t) return [{ ...t, knownHostsFile: known }];
-    // Bridged: the address comes from a lookup when ssh connects, through roost itself.
-    if (cli === undefined || !p.nics.some((n) => n.type !== 'user')) return [];
-    const proxy = [process.execPath, cli, '--connect', ctx.uri, 'ssh', name, '--proxy'];
-    return [
-      {
-        alias: `${name}.roost`,
-        host: `${name}.roost`,
-        port: 22,
-        user: p.roost.sshUser,
-        identityFile: p.roost.sshKeyPath,
-        knownHostsFile: known,
-        proxyCommand: proxyCommandText(proxy),
-      },
-    ];
+    const bad = sshMetadataProblem(p);
+    if (bad !== undefined) {
+      skipped.push({ vm: name, reason: bad });
+      return [];
+    }
+    const entry = sshEntryOf(ctx, name, p, cli, proxyCommandText);
+    if (entry === undefined) return [];
+    const problem = sshHostEntryProblem(entry);
+    if (problem === undefined) return [entry];
+    skipped.push({ vm: name, reason: problem });
+    return [];
   });
   const includeFile = join(sshDir(ctx.paths), 'config');
-  if (entries.length === 0 && !existsSync(includeFile)) return { hosts: [], userConfigChanged: false };
+  if (entries.length === 0 && !existsSync(includeFile))
+    return { hosts: [], skipped, userConfigChanged: false };
   const home = ctx.env.HOME;
   const userConfigChanged = installSshConfig(includeFile, entries, home);
-  return { hosts: entries.map((e) => e.alias), userConfigChanged };
+  return { hosts: entries.map((e) => e.alias), skipped, userConfigChanged };
+}
+
+/** The Host block a VM would get, unchecked; undefined when it has no recorded user or no way in. */
+function sshEntryOf(
+  ctx: VmContext,
+  name: string,
+  p: ParsedDomain,
+  cli: string | undefined,
+  proxyCommandText: (argv: string[]) => string,
+): SshHostEntry | undefined {
+  if (!p.roost?.sshUser) return undefined;
+  const known = knownHostsFile(ctx.paths);
+  const t = sshTargetOf(name, p);
+  if (t) return { ...t, knownHostsFile: known };
+  // Bridged: the address comes from a lookup when ssh connects, through roost itself.
+  if (cli === undefined || !p.nics.some((n) => n.type !== 'user')) return undefined;
+  const proxy = [process.execPath, cli, '--connect', ctx.uri, 'ssh', name, '--proxy'];
+  return {
+    alias: `${name}.roost`,
+    host: `${name}.roost`,
+    port: 22,
+    user: p.roost.sshUser,
+    identityFile: p.roost.sshKeyPath,
+    knownHostsFile: known,
+    proxyCommand: proxyCommandText(proxy),
+  };
 }

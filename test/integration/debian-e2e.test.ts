@@ -3,6 +3,7 @@
 // create the user and install the key, so that `roost ssh NAME` and plain `ssh NAME.roost` log in.
 // One VM, reused for every assertion: under TCG it takes a couple of minutes to boot.
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roostPaths } from '../../src/paths.js';
@@ -164,6 +165,51 @@ describe('Debian cloud guest from an imported image', () => {
         .then(() => 'answered')
         .catch(() => 'refused'),
     ).toBe('refused');
+  });
+
+  it('auto-ports leaves a privileged guest port and a port a host program holds alone, and says so once', async () => {
+    // The watcher from the test above still runs. A host program holds `held` on 127.0.0.1 (this process).
+    const host = createServer((_req, res) => res.end('the host service'));
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
+    const held = (host.address() as { port: number }).port;
+    try {
+      const sudoServe = (port: number) =>
+        roost(user, [
+          'ssh',
+          name,
+          '--',
+          'sudo',
+          'sh',
+          '-c',
+          `'nohup python3 -m http.server ${port} >/dev/null 2>&1 &'`,
+        ]);
+      expect((await sudoServe(999)).code).toBe(0);
+      expect((await serveInGuest(held)).code).toBe(0);
+      const stateFile = join(paths.state, 'auto-ports', `${name}.json`);
+      const skipped = () =>
+        (JSON.parse(readFileSync(stateFile, 'utf8')) as { skipped: { port: number; reason: string }[] })
+          .skipped;
+      expect(
+        await waitUntil(() => [999, held].every((p) => skipped().some((s) => s.port === p)), 30_000, 200),
+      ).toBe(true);
+      expect(skipped().find((s) => s.port === 999)!.reason).toMatch(
+        /outside the auto-ports range 1024-65535/,
+      );
+      expect(skipped().find((s) => s.port === held)!.reason).toMatch(/in use on the host/);
+      // Several rounds later: still the host's service on its port, and each reason logged once.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await httpGet(held)).body).toBe('the host service');
+      const log = readFileSync(join(paths.logs, `${name}.auto-ports.log`), 'utf8');
+      expect(log.split('\n').filter((l) => l.includes(`${name}:999:`))).toHaveLength(1);
+      expect(log.split('\n').filter((l) => l.includes(`${name}:${held}:`))).toHaveLength(1);
+      const ports = (
+        await roostJson<{ ports: { host: string; state: string }[] }>(user, ['port', 'ls', name])
+      ).ports;
+      expect(ports.filter((p) => p.state === 'auto').map((p) => p.host)).not.toContain(String(held));
+    } finally {
+      await roost(user, ['ssh', name, '--', 'sudo', 'pkill', '-f', 'http.server']);
+      await new Promise<void>((r) => host.close(() => r()));
+    }
   });
 
   it('port add on the running guest re-plugs its NIC, watched by the agent; the new forward serves', async () => {

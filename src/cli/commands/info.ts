@@ -30,33 +30,39 @@ export function define(program: Command): void {
           ip: found?.ip ?? null,
           ipSource: source ? { source: source.source, where: source.where ?? null } : null,
         };
+        if (out.json) return out.result(v, () => '');
+        // Everything below but numbers comes from the domain XML or the guest: shown escaped, never raw.
+        const { safeForTerminal } = await import('../../term/sanitize.js');
+        const safe = (s: string | number | null | undefined) => safeForTerminal(String(s));
         out.result(v, () =>
           [
-            `name:        ${v.name}${v.managedBy === 'roost' ? '' : '  (not created by roost)'}`,
-            `uuid:        ${v.uuid}`,
+            `name:        ${safe(v.name)}${v.managedBy === 'roost' ? '' : '  (not created by roost)'}`,
+            `uuid:        ${safe(v.uuid)}`,
             `state:       ${v.state}`,
-            `accel:       ${v.accel}`,
+            `accel:       ${safe(v.accel)}`,
             `cpus:        ${v.cpus}`,
             `memory:      ${v.memoryMiB} MiB`,
-            `boot:        ${v.boot} (${v.firmware})`,
+            `boot:        ${safe(v.boot)} (${safe(v.firmware)})`,
             ...v.disks.map(
               (d, i) =>
-                `${i ? '             ' : 'disks:       '}${d.target ?? '?'} ${d.device} ${d.path ?? '(empty)'}${d.format ? ` [${d.format}]` : ''}${d.readonly ? ' read-only' : ''}`,
+                `${i ? '             ' : 'disks:       '}${safe(d.target ?? '?')} ${safe(d.device)} ${safe(d.path ?? '(empty)')}${d.format ? ` [${safe(d.format)}]` : ''}${d.readonly ? ' read-only' : ''}`,
             ),
-            `network:     ${v.networks.join(', ') || 'none'}`,
-            `ports:       ${v.ports.join(' ') || 'none'}`,
+            `network:     ${safe(v.networks.join(', ')) || 'none'}`,
+            `ports:       ${safe(v.ports.join(' ')) || 'none'}`,
             `ip:          ${
               v.ip === null
                 ? found?.nics.some((n) => n.endpoints?.length)
                   ? 'none (passt: use the forwarded ports)'
                   : 'unknown'
-                : `${v.ip}${v.ipSource ? ` (from ${v.ipSource.source}${v.ipSource.where ? ` ${v.ipSource.where}` : ''})` : ''}`
+                : `${v.ip}${v.ipSource ? ` (from ${v.ipSource.source}${v.ipSource.where ? ` ${safe(v.ipSource.where)}` : ''})` : ''}`
             }`,
-            `serial log:  ${v.serialLog ?? 'none'}`,
-            `vnc socket:  ${v.vncSocket ?? 'none'}`,
+            `serial log:  ${safe(v.serialLog ?? 'none')}`,
+            `vnc socket:  ${safe(v.vncSocket ?? 'none')}`,
             `guest agent: ${v.guestAgent ? 'channel present' : 'no channel'}`,
-            ...(v.roost ? [`created:     ${v.roost.createdAt ?? '?'} by ${v.roost.createdBy ?? '?'}`] : []),
-            ...(v.roost?.imageRef ? [`image:       ${v.roost.imageRef}`] : []),
+            ...(v.roost
+              ? [`created:     ${safe(v.roost.createdAt ?? '?')} by ${safe(v.roost.createdBy ?? '?')}`]
+              : []),
+            ...(v.roost?.imageRef ? [`image:       ${safe(v.roost.imageRef)}`] : []),
           ].join('\n'),
         );
       }),

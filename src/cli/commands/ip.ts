@@ -30,14 +30,19 @@ Examples:
         // The module loads while the connection opens: the daemon's replies overlap our compiling.
         const [{ requireAddresses }, ctx] = await Promise.all([import('../../vm/ip.js'), context()]);
         const r = await requireAddresses(ctx, name, { leaseFiles: opts.leaseFile });
+        if (out.json) return out.result(r, () => '');
+        // Interface names come from the guest agent, the rest from the domain XML: shown escaped, never raw.
+        const { safeForTerminal: safe } = await import('../../term/sanitize.js');
         out.result(r, () =>
           r.nics
             .flatMap((n) => [
               ...n.addresses.map(
                 (a) =>
-                  `${a.ip}${a.prefix === undefined ? '' : `/${a.prefix}`}  ${n.network}  ${n.mac ?? ''}  (${a.source}${a.where ? ` ${a.where}` : ''})`,
+                  `${a.ip}${a.prefix === undefined ? '' : `/${a.prefix}`}  ${safe(n.network)}  ${safe(n.mac ?? '')}  (${a.source}${a.where ? ` ${safe(a.where)}` : ''})`,
               ),
-              ...(n.endpoints ?? []).map((e) => `${e}  ${n.network}  ${n.mac ?? ''}  (forwarded port)`),
+              ...(n.endpoints ?? []).map(
+                (e) => `${safe(e)}  ${safe(n.network)}  ${safe(n.mac ?? '')}  (forwarded port)`,
+              ),
             ])
             .join('\n'),
         );

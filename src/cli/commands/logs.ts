@@ -11,10 +11,14 @@ export function define(program: Command): void {
     .option('-f, --follow', 'keep printing what is appended (Ctrl-C to stop)')
     .option('--qemu', "QEMU's log (~/.cache/libvirt/qemu/log/NAME.log) instead of the serial console")
     .option('--path', 'print only the log file path')
+    .option(
+      '--raw',
+      "the log's bytes as the guest wrote them; without it, a terminal gets the text with the guest's control characters and escape sequences removed",
+    )
     .option('--json', 'print JSON: {name, kind, path, text} (not with --follow)')
     .addHelpText(
       'after',
-      '\nExamples:\n  roost logs web\n  roost logs -f web\n  roost logs --qemu web\n  roost logs web --json | jq -r .text | grep -i error',
+      '\nExamples:\n  roost logs web\n  roost logs -f web\n  roost logs --raw web   # colours and all, as the guest wrote them\n  roost logs --qemu web\n  roost logs web --json | jq -r .text | grep -i error',
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
@@ -29,7 +33,14 @@ export function define(program: Command): void {
         if (out.json) return out.result({ name, kind, path, text: readLog(path) }, () => '');
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
-        await streamLog(path, stdoutStream(), !!opts.follow, stop.signal);
+        // The serial log is what the guest wrote: on a terminal its escape sequences could redraw the screen,
+        // set the title or write the clipboard, so a terminal gets clean text unless --raw asks for the bytes.
+        const { isatty } = await import('node:tty');
+        if (opts.raw || !isatty(1)) return streamLog(path, stdoutStream(), !!opts.follow, stop.signal);
+        const { createSanitizingWriter } = await import('../../term/sanitize.js');
+        const clean = createSanitizingWriter(stdoutStream());
+        await streamLog(path, clean, !!opts.follow, stop.signal);
+        clean.end();
       }),
     );
 }

@@ -22,18 +22,20 @@ export function define(program: Command): void {
         const vms = await listVms(ctx);
         if (out.json) return out.result(vms, () => '');
         const { renderTable } = await import('../../term/table.js');
+        // Names, networks and ports come from domain definitions anyone in the session may have written.
+        const { safeForTerminal: safe } = await import('../../term/sanitize.js');
         out.result(vms, () =>
           vms.length === 0
             ? 'no VMs yet — create one: roost create NAME --image PATH (see roost create --help)'
             : renderTable(
                 ['NAME', 'STATE', 'CPUS', 'MEMORY', 'NETWORK', 'PORTS'],
                 vms.map((v) => [
-                  v.managedBy === 'roost' ? v.name : `${v.name}*`,
+                  v.managedBy === 'roost' ? safe(v.name) : `${safe(v.name)}*`,
                   v.state,
                   v.cpus,
                   `${v.memoryMiB}M`,
-                  v.networks.join(',') || '-',
-                  v.ports.join(' ') || '-',
+                  safe(v.networks.join(',')) || '-',
+                  safe(v.ports.join(' ')) || '-',
                 ]),
               ) + (vms.some((v) => v.managedBy !== 'roost') ? '\n* not created by roost' : ''),
         );

@@ -1,0 +1,101 @@
+// Text a guest or a domain definition supplies (interface names from the guest agent, the serial log, names and
+// paths from domain XML) is untrusted: printed raw, an escape sequence in it can redraw the user's terminal, set
+// its title, write the clipboard (OSC 52) or hide what is on a line (a carriage return, a bidi override). Every
+// place that prints such text to a terminal goes through this module. JSON output does not: JSON escapes
+// control characters itself, and scripts want the exact value.
+//
+// The invariant all of them keep: the result holds no C0 control character (except '\n' and '\t' where
+// multi-line text is allowed), no DEL, no C1 control character and no bidirectional formatting character.
+
+import { StringDecoder } from 'node:string_decoder';
+
+// C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F), and the bidi embeddings, overrides and isolates.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_TEXT =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+// A whole CSI sequence (colours, cursor moves: ESC [ params intermediates final) or a two-character escape;
+// what is dropped from multi-line text, where a serial log is full of colour codes.
+// eslint-disable-next-line no-control-regex
+const ESCAPE_SEQUENCE = /\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
+
+/** How an unsafe character is shown: visible, unambiguous, and never itself a control character. */
+function visible(ch: string): string {
+  const code = ch.charCodeAt(0);
+  if (ch === '\n') return '\\n';
+  if (ch === '\r') return '\\r';
+  if (ch === '\t') return '\\t';
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * One value (a name, an interface, a path) for one line of terminal output: every control character, newline
+ * and tab included, is shown escaped (`eth0\x1b[2J`), so the value stays on its line and reads as what it is.
+ */
+export function safeForTerminal(value: string): string {
+  return value.replace(UNSAFE, visible);
+}
+
+/**
+ * Multi-line text (a serial log) for a terminal: line breaks and tabs stay, CRLF becomes LF, whole escape
+ * sequences (colours) are dropped, and any other control character is shown escaped.
+ */
+export function safeTextForTerminal(text: string): string {
+  return text.replace(/\r+\n/g, '\n').replace(ESCAPE_SEQUENCE, '').replace(UNSAFE_IN_TEXT, visible);
+}
+
+// An escape sequence cut at the end of a chunk: ESC, or ESC [ with parameters and no final byte yet.
+// eslint-disable-next-line no-control-regex
+const CUT_SEQUENCE = /(?:\x1b|\x1b\[[0-9;:?<=>]*[ -/]*|\r+)$/;
+/** Longer than any sequence worth keeping together: past this, a dangling one is shown escaped. */
+const MAX_HELD = 64;
+
+/**
+ * safeTextForTerminal for a stream that arrives in chunks (`roost logs -f`): an escape sequence or a CRLF split
+ * between two chunks is held back until the next one, so it is treated as a whole. `end()` flushes what is held.
+ */
+export function createTerminalTextFilter(): { push(chunk: string): string; end(): string } {
+  let held = '';
+  return {
+    push(chunk: string): string {
+      const text = held + chunk;
+      const cut = CUT_SEQUENCE.exec(text);
+      const keep = cut !== null && cut[0].length <= MAX_HELD ? cut[0].length : 0;
+      held = text.slice(text.length - keep);
+      return safeTextForTerminal(text.slice(0, text.length - keep));
+    },
+    end(): string {
+      const rest = held;
+      held = '';
+      return safeTextForTerminal(rest);
+    },
+  };
+}
+
+/**
+ * A writer that passes bytes through createTerminalTextFilter on their way to `out` (`roost logs` on a terminal):
+ * UTF-8 split between chunks is decoded whole. Call `end()` after the last chunk.
+ */
+export function createSanitizingWriter(out: { write(text: string): unknown }): {
+  write(chunk: Buffer | string): boolean;
+  end(): void;
+} {
+  const decoder = new StringDecoder('utf8');
+  const filter = createTerminalTextFilter();
+  return {
+    write(chunk) {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      const safe = filter.push(text);
+      if (safe) out.write(safe);
+      return true;
+    },
+    end() {
+      const safe = filter.push(decoder.end()) + filter.end();
+      if (safe) out.write(safe);
+    },
+  };
+}
