@@ -90,7 +90,13 @@ export function parseCloudConfig(text: string, source: string): CloudConfig {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     throw new UsageError('CLOUD_INIT_INVALID', `${source}:${line}:${col}: ${e.message.split('\n')[0]}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // yaml refuses a document whose aliases expand without bound (a "billion laughs" bomb) here.
+    throw new UsageError('CLOUD_INIT_INVALID', `${source}: ${(e as Error).message}`, { cause: e });
+  }
   if (value === null || value === undefined) return {};
   if (!isMapping(value)) {
     throw new UsageError(

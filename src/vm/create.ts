@@ -19,7 +19,7 @@ import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/por
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
-import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
+import { checkCreateInput, checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import { existingForwards } from './forwards.js';
 import { formatUuid } from './lookup.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -117,6 +117,7 @@ function readable(path: string, what: string): string {
 
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
 export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
+  checkCreateInput(req);
   const name = checkVmName(req.name);
   const sources = [req.image && '--image', req.iso && '--iso', req.kernel && '--kernel'].filter(Boolean);
   if (sources.length === 0) {

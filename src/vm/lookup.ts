@@ -4,13 +4,15 @@ import { isNotFound } from '../libvirt/errors.js';
 import type { Domain } from '../libvirt/types.js';
 import type { VmState } from '../shared/api-types.js';
 import type { VmContext } from './context.js';
+import { checkVmRef, quoted } from './input.js';
 
 export async function lookupVm(ctx: VmContext, name: string): Promise<Domain> {
+  checkVmRef(name);
   try {
     return await ctx.client.lookupDomain(name);
   } catch (e) {
     if (isNotFound(e)) {
-      throw new NotFoundError('VM_NOT_FOUND', `no VM named '${name}' on ${ctx.uri}`, {
+      throw new NotFoundError('VM_NOT_FOUND', `no VM named ${quoted(name)} on ${ctx.uri}`, {
         hint: 'list them with: roost ls',
         cause: e,
       });
