@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
+// Four projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
 // real QEMU and real passt as the unprivileged test user (see test/harness/README.md), and browser tests
-// (test/e2e, real Chromium) on the same harness.
+// (test/e2e, real Chromium) on the same harness; and the hostile-input battery (test/security) on it too.
 export default defineConfig({
   test: {
     projects: [
@@ -40,6 +40,20 @@ export default defineConfig({
           // Real Chromium and a TCG guest on two shared cores: generous timeouts, one file at a time.
           testTimeout: 240_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // Hostile input through the built CLI and the API's UNIX socket (test/security/battery.ts): on the
+          // integration harness, after the other projects; no guest boots, so no long timeouts.
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 3 },
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

@@ -59,6 +59,18 @@ write_files:
     expect(parseCloudConfig('#cloud-config\n', 'empty.yaml')).toEqual({});
   });
 
+  it('rejects an alias bomb (billion laughs) as bad input, not a crash', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, k] of [...'bcdefgh'].entries())
+      bomb.push(`${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`);
+    expect(() => parseCloudConfig(bomb.join('\n'), 'bomb.yaml')).toThrow(
+      expect.objectContaining({
+        code: 'CLOUD_INIT_INVALID',
+        message: expect.stringMatching(/^bomb\.yaml: .*alias/),
+      }),
+    );
+  });
+
   it('rejects bad user names and keys', () => {
     expect(() => buildUserData({ user: 'Root User', sshPublicKeys: [key], hostname: 'h' })).toThrow(
       /login name/,

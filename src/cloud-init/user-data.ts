@@ -117,7 +117,13 @@ function parseDocumentOf(text: string, source: string): ParsedCloudConfig {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     throw new UsageError('CLOUD_INIT_INVALID', `${source}:${line}:${col}: ${e.message.split('\n')[0]}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // yaml refuses a document whose aliases expand without bound (a "billion laughs" bomb) here.
+    throw new UsageError('CLOUD_INIT_INVALID', `${source}: ${(e as Error).message}`, { cause: e });
+  }
   const locate = (path: readonly PropertyKey[]) => {
     for (let n = path.length; n > 0; n--) {
       const node = doc.getIn(path.slice(0, n) as unknown[], true) as

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
-import { formatPortForward, forwardsOverlap, parsePortForward } from './port-spec.js';
+import { checkForwardCount, formatPortForward, forwardsOverlap, parsePortForward } from './port-spec.js';
 
 describe('parsePortForward', () => {
   it.each([
@@ -65,5 +65,34 @@ describe('forwardsOverlap', () => {
     expect(forwardsOverlap(f('8080:80'), f('8080:80/udp'))).toBe(false);
     expect(forwardsOverlap(f('8080:80'), f('8081:80'))).toBe(false);
     expect(forwardsOverlap(f('127.0.0.2:8080:80'), f('127.0.0.1:8080:80'))).toBe(false);
+  });
+});
+
+describe('hostile port specs', () => {
+  it('refuses a range of more than 1024 ports, and takes one of 1024', () => {
+    expect(() => parsePortForward('20000-29999:20000-29999')).toThrow(/spans 10000 ports: at most 1024/);
+    expect(parsePortForward('20000-21023:20000-21023').hostEnd).toBe(21023);
+  });
+  it.each([
+    ['8080\n:80', /'8080\\u\{a\}:80'/],
+    ['8080:80\u202e', /'8080:80\\u\{202e\}'/],
+    ['x'.repeat(5000), /at most 100 characters/],
+    ['8080:80;id', /'80;id' is not a port number/],
+  ])('refuses %j with a one-line message', (spec, message) => {
+    let err: Error | undefined;
+    try {
+      parsePortForward(spec);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(message);
+    expect(err?.message).not.toMatch(/[\n\u202e]/);
+    expect(err!.message.length).toBeLessThan(250);
+  });
+  it('caps the forwards of one request at 64', () => {
+    expect(() => checkForwardCount(Array(64).fill('8080:80'))).not.toThrow();
+    expect(() => checkForwardCount(Array(10_000).fill('8080:80'))).toThrow(
+      /10000 port forwards given: at most 64/,
+    );
   });
 });

@@ -19,8 +19,19 @@ export interface PortForward {
 
 export const DEFAULT_FORWARD_ADDRESS = '127.0.0.1';
 
+/** The most ports one forward spans: passt binds each, and a bigger range is a typo or an attack. */
+export const MAX_FORWARD_RANGE = 1024;
+/** No spec is longer (`[ffff:…]:65535-65535:65535-65535/tcp` is 65). */
+const MAX_SPEC_LENGTH = 100;
+
+/** The spec as typed, for a message: anything but printable ASCII escaped, so the message stays one line. */
+function shown(text: string): string {
+  const cut = text.length > MAX_SPEC_LENGTH ? `${text.slice(0, MAX_SPEC_LENGTH)}…` : text;
+  return cut.replace(/[^\x20-\x7e…]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 function bad(text: string, why: string): UsageError {
-  return new UsageError('INVALID_PORT', `invalid port forward '${text}': ${why}`, {
+  return new UsageError('INVALID_PORT', `invalid port forward '${shown(text)}': ${why}`, {
     hint: 'use [ADDR:]HOST:GUEST[/tcp|udp], e.g. 8080:80, 127.0.0.1:2222:22, 5353:53/udp or 8000-8010:8000-8010',
   });
 }
@@ -38,10 +49,19 @@ function parseRange(text: string, whole: string): [number, number] {
   const start = parsePort(a, whole);
   const end = b === undefined ? start : parsePort(b, whole);
   if (end < start) throw bad(whole, `range ${text} ends before it starts`);
+  if (end - start >= MAX_FORWARD_RANGE) {
+    throw bad(
+      whole,
+      `range ${text} spans ${end - start + 1} ports: at most ${MAX_FORWARD_RANGE} per forward`,
+    );
+  }
   return [start, end];
 }
 
 export function parsePortForward(text: string): PortForward {
+  if (text.length > MAX_SPEC_LENGTH)
+    throw bad(text, `a port forward is at most ${MAX_SPEC_LENGTH} characters`);
+  if (!/^[\x21-\x7e]*$/.test(text.trim())) throw bad(text, 'it may hold only digits, addresses, : - / [ ]');
   let rest = text.trim();
   let proto: Proto = 'tcp';
   const slash = rest.lastIndexOf('/');
@@ -96,4 +116,17 @@ export function isWildcard(address: string): boolean {
 /** Where this host connects to reach a forward: its own address, or loopback for a wildcard listen. */
 export function dialAddress(f: PortForward): string {
   return f.address === '0.0.0.0' ? '127.0.0.1' : f.address === '::' ? '::1' : f.address;
+}
+
+/** The most forwards one request (create, port add, the API) may give: the API's limit too. */
+export const MAX_FORWARDS_PER_REQUEST = 64;
+
+export function checkForwardCount(specs: readonly string[]): void {
+  if (specs.length > MAX_FORWARDS_PER_REQUEST) {
+    throw new UsageError(
+      'INVALID_PORT',
+      `${specs.length} port forwards given: at most ${MAX_FORWARDS_PER_REQUEST} at once`,
+      { hint: `forward a range instead, e.g. 8000-8099:8000-8099 (up to ${MAX_FORWARD_RANGE} ports)` },
+    );
+  }
 }

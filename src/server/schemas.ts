@@ -1,36 +1,53 @@
 // Every request's shape, checked with zod before a use case sees it. Imported through validate.ts on the first
 // request that has a body or parameters to check: a server that only streams events never loads zod.
 import { z } from 'zod';
+import { hasUnsafeChars, LOGIN_NAME_PATTERN, MAX_VM_REF_LENGTH, VM_NAME_PATTERN } from '../vm/input.js';
 
-const Name = z.string().min(1).max(255);
+/** Text without control or invisible formatting characters: it ends up in messages, files and XML. */
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !hasUnsafeChars(v), 'must not contain control characters');
+/** A VM to look up: any name libvirt could have given it, but never a path (`%2F` arrives here as '/'). */
+const Name = Text(MAX_VM_REF_LENGTH)
+  .min(1)
+  .refine((v) => !v.includes('/'), "a VM name has no '/'");
+/** A new VM's name: as the CLI's (src/vm/input.ts), safe as a file name, URL part and ssh host alias. */
+const NewName = z
+  .string()
+  .regex(VM_NAME_PATTERN, "1–63 letters, digits, '.', '_' or '-', starting with a letter or digit");
 /** CPU counts and sizes: the CLI's text ("2G") or a number (taken as the CLI takes a bare number). */
 const NumberOrText = z.union([z.string().max(32), z.number().nonnegative()]).transform(String);
-const Path = z.string().min(1).max(4096);
+const Path = Text(4096).min(1);
 /** ?force, ?force=1, ?force=true */
 const Flag = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1' || v === '');
 const Apply = z.enum(['auto', 'now', 'next-start']).optional();
-const Ref = z.string().min(1).max(200);
+/** A catalogue or cached image name: a word, never a path (it names files in the image store). */
+const Ref = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$/, 'an image name: letters, digits, . _ : @ + -');
 
 export const NameParams = z.strictObject({ name: Name });
 
 export const CreateBody = z.strictObject({
-  name: Name,
+  name: NewName,
   image: Path.optional(),
   iso: Path.optional(),
   kernel: Path.optional(),
   initrd: Path.optional(),
-  cmdline: z.string().max(4096).optional(),
+  cmdline: Text(4096).optional(),
   memory: NumberOrText.optional(),
   cpus: NumberOrText.optional(),
   disk: NumberOrText.optional(),
-  ports: z.array(z.string().max(100)).max(64).optional(),
-  network: z.union([z.string().max(100), z.array(z.string().max(100)).max(8)]).optional(),
+  ports: z.array(Text(100)).max(64).optional(),
+  network: z.union([Text(100), z.array(Text(100)).max(8)]).optional(),
   accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
   firmware: z.enum(['uefi', 'bios']).optional(),
-  sshUser: z.string().max(64).optional(),
+  sshUser: z.string().regex(LOGIN_NAME_PATTERN, 'a login name: lowercase letters, digits, _ -').optional(),
   sshKey: Path.optional(),
   start: z.boolean().optional(),
 });
@@ -45,10 +62,10 @@ export const StopBody = z.strictObject({
 export const DeleteQuery = z.object({ force: Flag, keepStorage: Flag });
 
 export const PortBody = z.strictObject({
-  specs: z.array(z.string().min(1).max(100)).min(1).max(64),
+  specs: z.array(Text(100).min(1)).min(1).max(64),
   apply: Apply,
 });
-export const PortParams = z.strictObject({ name: Name, spec: z.string().min(1).max(100) });
+export const PortParams = z.strictObject({ name: Name, spec: Text(100).min(1) });
 export const ApplyQuery = z.object({ apply: Apply });
 
 export const ConsoleQuery = z.object({ force: Flag });

@@ -21,7 +21,7 @@ import { sshUserProblem } from '../net/ssh-user.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { VmContext } from './context.js';
 import { checkMemoryFitsHost } from './host-memory.js';
-import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
+import { checkCreateInput, checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import { existingForwards } from './forwards.js';
 import { formatUuid } from './lookup.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -121,6 +121,7 @@ function readable(path: string, what: string): string {
 
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
 export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
+  checkCreateInput(req);
   const name = checkVmName(req.name);
   const userProblem = req.sshUser === undefined ? undefined : sshUserProblem(req.sshUser);
   if (userProblem !== undefined) {

@@ -1,5 +1,7 @@
 // Checking what the user typed before anything is created (DESIGN §8: bad input changes nothing).
+import { existsSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { checkForwardCount } from '../net/port-spec.js';
 
 /** libvirt accepts more, but these names are safe in file names, URLs, ssh host aliases and shells alike. */
 export const VM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -8,7 +10,7 @@ export function checkVmName(name: string): string {
   if (!VM_NAME_PATTERN.test(name)) {
     throw new UsageError(
       'INVALID_NAME',
-      `invalid VM name '${name}': use 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      `invalid VM name ${quoted(name)}: use 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
       { hint: 'for example: roost create web1' },
     );
   }
@@ -24,33 +26,34 @@ const UNIT: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 
 export function parseSize(text: string, what: string, defaultUnit: 'M' | 'G'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(text);
   if (!m) {
-    throw new UsageError('INVALID_SIZE', `invalid ${what} '${text}': expected a size like 512M, 2G or 2GiB`);
+    throw new UsageError(
+      'INVALID_SIZE',
+      `invalid ${what} ${quoted(text)}: expected a size like 512M, 2G or 2GiB`,
+    );
   }
   const unit = m[2] ? m[2].toUpperCase() : defaultUnit;
   const bytes = Math.round(Number(m[1]) * UNIT[unit]!);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new UsageError('INVALID_SIZE', `invalid ${what} '${text}': it must be more than zero`);
+  if (!Number.isSafeInteger(bytes)) {
+    throw new UsageError('INVALID_SIZE', `invalid ${what} ${quoted(text)}: it is far too large`);
+  }
+  if (bytes <= 0) {
+    throw new UsageError('INVALID_SIZE', `invalid ${what} ${quoted(text)}: it must be more than zero`);
   }
   return bytes;
 }
 
-const MAX_MEMORY_MIB = 16 * 1024 * 1024;
-
 export function parseMemoryMiB(text: string): number {
   const mib = Math.floor(parseSize(text, 'memory size', 'M') / 1024 ** 2);
-  if (mib < 64) throw new UsageError('INVALID_SIZE', `memory '${text}' is too small: give at least 64M`);
-  // QEMU's and libvirt's own limits are far above any host; this only keeps a typo from reaching them.
-  if (mib > MAX_MEMORY_MIB) {
-    throw new UsageError('INVALID_SIZE', `memory '${text}' is too large: give at most 16T`);
-  }
-  return mib;
+  if (mib < 64)
+    throw new UsageError('INVALID_SIZE', `memory ${quoted(text)} is too small: give at least 64M`);
+  return checkMemoryMiB(mib, text);
 }
 
 export function parseDiskBytes(text: string): number {
   const bytes = parseSize(text, 'disk size', 'G');
   if (bytes < 1024 ** 2)
-    throw new UsageError('INVALID_SIZE', `disk '${text}' is too small: give at least 1M`);
-  return bytes;
+    throw new UsageError('INVALID_SIZE', `disk ${quoted(text)} is too small: give at least 1M`);
+  return checkDiskBytes(bytes, text);
 }
 
 export function parseCpus(text: string): number {
@@ -58,7 +61,7 @@ export function parseCpus(text: string): number {
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > 512) {
     throw new UsageError(
       'INVALID_CPUS',
-      `invalid CPU count '${text}': expected a whole number from 1 to 512`,
+      `invalid CPU count ${quoted(text)}: expected a whole number from 1 to 512`,
     );
   }
   return n;
@@ -69,8 +72,188 @@ export function parseTimeout(text: string): number {
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > 86_400) {
     throw new UsageError(
       'INVALID_TIMEOUT',
-      `invalid timeout '${text}': expected whole seconds from 1 to 86400`,
+      `invalid timeout ${quoted(text)}: expected whole seconds from 1 to 86400`,
     );
   }
   return n;
+}
+
+// Hostile input at the entry points (CLI and API): what a user (or a page, or a script) hands roost is checked
+// here before it reaches a file name, a domain XML, a cloud-init seed or a terminal.
+
+/**
+ * Characters that have no place in a name, a path or a login given to roost: C0/C1 controls and DEL (a newline
+ * splits a message or a config line, an escape sequence drives the reader's terminal) and the invisible
+ * formatting characters (bidi overrides, zero-width ones) that make text read differently from what it is.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is what it is for
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/u;
+
+export function hasUnsafeChars(text: string): boolean {
+  return UNSAFE_CHARS.test(text);
+}
+
+/**
+ * Text the user gave, quoted for a message: unsafe characters escaped (\n, \u202e), cut to `max` characters,
+ * so that an error about hostile input is still one readable line.
+ */
+export function quoted(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  const escaped = cut.replace(new RegExp(UNSAFE_CHARS.source, 'gu'), (c) => {
+    const code = c.codePointAt(0)!;
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `'${escaped}'`;
+}
+
+/** The longest VM name roost looks up: libvirt's names are free text, but not this long. */
+export const MAX_VM_REF_LENGTH = 255;
+
+/**
+ * A name that refers to an existing VM (info, start, rm, …). Looser than checkVmName, since a VM made by
+ * virt-manager may be called "my vm"; but never empty, never a path and never a control character: such a name
+ * cannot be a VM's, and would otherwise travel on into messages and file names.
+ */
+export function checkVmRef(name: string): string {
+  if (name.length === 0 || name.length > MAX_VM_REF_LENGTH || name.includes('/') || hasUnsafeChars(name)) {
+    throw new UsageError(
+      'INVALID_NAME',
+      `invalid VM name ${quoted(name)}: a VM name is 1–${MAX_VM_REF_LENGTH} characters, without '/' or control characters`,
+      { hint: 'list the VMs with: roost ls' },
+    );
+  }
+  return name;
+}
+
+/** The largest memory roost gives a VM: more than any host it runs on has; a bigger number is a typo. */
+// QEMU's and libvirt's own limits are far above any host; this only keeps a typo from reaching them.
+export const MAX_MEMORY_MIB = 16 * 1024 ** 2;
+/** The largest disk roost creates (qcow2's own limit is 64 TiB with its default cluster size). */
+export const MAX_DISK_BYTES = 64 * 1024 ** 4;
+
+export function checkMemoryMiB(mib: number, text: string): number {
+  if (mib > MAX_MEMORY_MIB) {
+    throw new UsageError('INVALID_SIZE', `memory ${quoted(text)} is too large: give at most 16T`);
+  }
+  return mib;
+}
+
+export function checkDiskBytes(bytes: number, text: string): number {
+  if (bytes > MAX_DISK_BYTES) {
+    throw new UsageError('INVALID_SIZE', `disk ${quoted(text)} is too large: give at most 64T`);
+  }
+  return bytes;
+}
+
+export const MAX_PATH_LENGTH = 4096;
+
+/**
+ * A file the user names (--kernel, --initrd, --iso, --image, --ssh-key, --cloud-init): a path without control
+ * characters that, when it exists, is a regular file — not a directory, a device (/dev/zero never ends) or a
+ * FIFO (reading one blocks until a writer comes). A path that does not exist is left to the caller, which says
+ * so (or, for --image, takes it as a catalogue name).
+ */
+export function checkInputFile(path: string, what: string, maxBytes?: number): string {
+  if (path.length === 0 || path.length > MAX_PATH_LENGTH || hasUnsafeChars(path)) {
+    throw new UsageError(
+      'INVALID_PATH',
+      `invalid ${what} path ${quoted(path)}: a path is 1–${MAX_PATH_LENGTH} characters without control characters`,
+    );
+  }
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return path;
+  }
+  if (!st.isFile()) {
+    throw new UsageError(
+      'NOT_A_FILE',
+      `${what} ${quoted(path)} is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file'}`,
+      { hint: `give the path of a ${what} file` },
+    );
+  }
+  if (maxBytes !== undefined && st.size > maxBytes) {
+    throw new UsageError(
+      'FILE_TOO_LARGE',
+      `${what} ${quoted(path)} is ${st.size} bytes: at most ${maxBytes} are accepted`,
+    );
+  }
+  return path;
+}
+
+/** cloud-init's own limits are smaller still (a seed's user-data is read into memory at boot). */
+export const MAX_CLOUD_CONFIG_BYTES = 1024 ** 2;
+
+/** The login name cloud-init creates: it also becomes a line of the user's ssh config. */
+export const LOGIN_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+export function checkLoginName(user: string): string {
+  if (!LOGIN_NAME_PATTERN.test(user)) {
+    throw new UsageError('INVALID_USER', `invalid login name ${quoted(user)}`, {
+      hint: 'lowercase letters, digits, _ and -, starting with a letter or _ (at most 32)',
+    });
+  }
+  return user;
+}
+
+export const MAX_CMDLINE_LENGTH = 4096;
+
+export function checkKernelCmdline(cmdline: string): string {
+  if (cmdline.length > MAX_CMDLINE_LENGTH || hasUnsafeChars(cmdline)) {
+    throw new UsageError(
+      'INVALID_CMDLINE',
+      `invalid --cmdline ${quoted(cmdline)}: one line of at most ${MAX_CMDLINE_LENGTH} characters, without control characters`,
+    );
+  }
+  return cmdline;
+}
+
+/** For the files nothing else opens before the VM's disk is made: a missing one must stop `create` first. */
+function mustExist(path: string, what: string): void {
+  if (!existsSync(path)) {
+    throw new UsageError('FILE_UNREADABLE', `${what} ${quoted(path)} does not exist`);
+  }
+}
+
+/** What checkCreateInput reads of a create request (the CLI's options, the API's body). */
+export interface CreateInputFields {
+  name: string;
+  image?: string;
+  iso?: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  sshUser?: string;
+  sshKey?: string;
+  cloudInit?: string;
+  ports?: readonly string[];
+}
+
+/**
+ * The text fields of a create request that become paths, XML, a seed or ssh config: checked before anything
+ * else, so a hostile one is refused with nothing changed and nothing opened.
+ */
+export function checkCreateInput(req: CreateInputFields): void {
+  checkVmName(req.name);
+  if (req.image !== undefined) checkInputFile(req.image, 'image');
+  if (req.iso !== undefined) checkInputFile(req.iso, 'ISO image');
+  if (req.kernel !== undefined) checkInputFile(req.kernel, 'kernel');
+  if (req.initrd !== undefined) checkInputFile(req.initrd, 'initrd');
+  if (req.sshKey !== undefined) {
+    // A private key's public half (KEY.pub) is what gets authorised: either may be named.
+    checkInputFile(req.sshKey, 'ssh key');
+    if (!existsSync(req.sshKey)) mustExist(checkInputFile(`${req.sshKey}.pub`, 'ssh key'), 'ssh key');
+  }
+  if (req.cloudInit !== undefined) {
+    mustExist(checkInputFile(req.cloudInit, 'cloud-init', MAX_CLOUD_CONFIG_BYTES), 'cloud-init file');
+  }
+  if (req.cmdline !== undefined) checkKernelCmdline(req.cmdline);
+  if (req.sshUser !== undefined) checkLoginName(req.sshUser);
+  if (req.ports !== undefined) checkForwardCount(req.ports);
 }

@@ -4,8 +4,10 @@ import { isNotFound } from '../libvirt/errors.js';
 import type { Domain } from '../libvirt/types.js';
 import type { VmState } from '../shared/api-types.js';
 import type { VmContext } from './context.js';
+import { checkVmRef, quoted } from './input.js';
 
 export async function lookupVm(ctx: VmContext, name: string): Promise<Domain> {
+  checkVmRef(name);
   try {
     return await ctx.client.lookupDomain(name);
   } catch (e) {
@@ -15,7 +17,7 @@ export async function lookupVm(ctx: VmContext, name: string): Promise<Domain> {
 }
 
 function vmNotFound(ctx: VmContext, name: string, cause: unknown): NotFoundError {
-  return new NotFoundError('VM_NOT_FOUND', `no VM named '${name}' on ${ctx.uri}`, {
+  return new NotFoundError('VM_NOT_FOUND', `no VM named ${quoted(name)} on ${ctx.uri}`, {
     hint: 'list them with: roost ls',
     cause,
   });

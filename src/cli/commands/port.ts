@@ -64,9 +64,13 @@ Examples:
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const { watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts } =
-          await import('../../vm/auto-ports.js');
+        const [{ watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts }, { lookupVm }] = await Promise.all([
+          import('../../vm/auto-ports.js'),
+          import('../../vm/lookup.js'),
+        ]);
         const ctx = await context();
+        // The name becomes the watcher's state and log file names: it must be a VM's before any is touched.
+        await lookupVm(ctx, name);
         const running = readAutoPorts(ctx.paths, name);
         if (running)
           return out.result(running, () => `auto-ports for ${name} already run (pid ${running.pid})`);
@@ -138,7 +142,11 @@ Examples:
     )
     .action(async (name, specs, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { addPorts } = await import('../../vm/ports.js');
+        const [{ addPorts }, { checkForwardCount }] = await Promise.all([
+          import('../../vm/ports.js'),
+          import('../../net/port-spec.js'),
+        ]);
+        checkForwardCount(specs);
         const r = await addPorts(await context(), name, specs, { apply: opts.apply });
         for (const w of r.warnings) out.warn(w);
         // Adding a forward the VM already has is not an error (the state asked for holds, as for start), but
