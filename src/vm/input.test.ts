@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
-import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
+import { checkVmName, parseCpus, parseDiskBytes, parseMemoryMiB, parseNetworks, randomMac } from './input.js';
 
 function errorOf(fn: () => unknown): UsageError {
   try {
@@ -49,4 +49,28 @@ describe('cpus', () => {
   it.each(['0', '1.5', 'two', '-1', '9999'])('refuses %j', (t) =>
     expect(errorOf(() => parseCpus(t)).code).toBe('INVALID_CPUS'),
   );
+});
+
+describe('--network', () => {
+  it('defaults to one user NIC, and keeps the order given', () => {
+    expect(parseNetworks(undefined, false)).toEqual([{ kind: 'user', ports: [] }]);
+    expect(parseNetworks([], true)).toEqual([{ kind: 'user', ports: [] }]);
+    expect(parseNetworks(['bridge=virbr0', 'user'], true)).toEqual([
+      { kind: 'bridge', bridge: 'virbr0' },
+      { kind: 'user', ports: [] },
+    ]);
+  });
+
+  it('refuses unknown modes, a NIC given twice, and --port without a user NIC', () => {
+    expect(errorOf(() => parseNetworks('nat', false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks('bridge=a;b', false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks(['user', 'user'], false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks('bridge=virbr0', true)).code).toBe('CONFLICTING_OPTIONS');
+  });
+});
+
+describe('randomMac', () => {
+  it("is a MAC in QEMU's locally administered range", () => {
+    for (let i = 0; i < 50; i++) expect(randomMac()).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+  });
 });

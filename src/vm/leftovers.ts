@@ -1,0 +1,113 @@
+// What a session daemon that died part way through starting a VM leaves behind, found and removed.
+//
+// libvirt starts a VM's passt before its QEMU. A daemon killed in between never records the VM as running, so
+// the daemon that starts next does not know that passt: it runs on (its parent gone, PPID 1), holding the VM's
+// host ports. It is the user's own process, started with `--socket $RT/libvirt/qemu/run/passt/ID-NAME-ALIAS.socket`
+// (ID-NAME is libvirt's "short name": the domain id and the first 20 characters of the name). A passt like that
+// whose ID-NAME is no running domain's belongs to a VM that no longer runs: roost ends it. The same daemon death
+// can leave the VM's state files (NAME.pid, NAME.xml) in libvirt's runtime directory and its QEMU log.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { libvirtRuntimeDir } from '../libvirt/session.js';
+import { parseUri } from '../libvirt/uri.js';
+import type { Domain } from '../libvirt/types.js';
+import type { VmContext } from './context.js';
+
+/** A process libvirt started for a VM: its passt (by socket path) or its QEMU (by pid file). */
+export interface VmProcess {
+  pid: number;
+  kind: 'passt' | 'qemu';
+  /** For passt: libvirt's socket path, which names the VM (short name). For QEMU: its pid file, NAME.pid. */
+  file: string;
+}
+
+/** libvirt's run directory of the session QEMU driver, or undefined when the connection is not a local session. */
+export function qemuRunDir(ctx: Pick<VmContext, 'uri' | 'env'>): string | undefined {
+  try {
+    const u = parseUri(ctx.uri);
+    if (u.scope !== 'session' || u.transport !== 'unix') return undefined;
+  } catch {
+    return undefined;
+  }
+  return join(libvirtRuntimeDir(ctx.env), 'qemu', 'run');
+}
+
+/** The user's passt and QEMU processes that libvirt started from `runDir` (read from /proc). */
+export function libvirtVmProcesses(runDir: string, uid = process.getuid?.() ?? -1): VmProcess[] {
+  const found: VmProcess[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8');
+      const kind = comm.startsWith('passt') ? 'passt' : comm.startsWith('qemu') ? 'qemu' : undefined;
+      if (!kind) continue;
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const file = kind === 'passt' ? argAfter(argv, '--socket') : argAfter(argv, '-pidfile');
+      const dir = kind === 'passt' ? join(runDir, 'passt') : runDir;
+      if (file && dirname(file) === dir) found.push({ pid: Number(entry), kind, file });
+    } catch {
+      // It exited while we looked, or is not ours to read.
+    }
+  }
+  return found;
+}
+
+function argAfter(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i < 0 ? undefined : argv[i + 1];
+}
+
+/** The processes of `procs` that no running domain of `running` owns. */
+export function strayProcesses(procs: VmProcess[], running: Domain[]): VmProcess[] {
+  // A passt socket is named after libvirt's short name: the domain id, '-', the name's first 20 characters.
+  const shortNames = running.filter((d) => d.id > 0).map((d) => `${d.id}-${d.name.slice(0, 20)}-`);
+  const names = new Set(running.map((d) => `${d.name}.pid`));
+  return procs.filter((p) =>
+    p.kind === 'passt'
+      ? !shortNames.some((s) => basename(p.file).startsWith(s))
+      : !names.has(basename(p.file)),
+  );
+}
+
+/**
+ * Ends the passt and QEMU processes of VMs that no longer run, and removes passt's socket and pid file. Asks the
+ * daemon for its running domains only when libvirt runs any such process at all. Returns what it ended.
+ */
+export async function endStrayProcesses(ctx: VmContext, runDir: string): Promise<VmProcess[]> {
+  const procs = libvirtVmProcesses(runDir);
+  if (procs.length === 0) return [];
+  const ACTIVE = 1;
+  const stray = strayProcesses(procs, await ctx.client.listDomains(ACTIVE));
+  for (const p of stray) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      // Gone already.
+    }
+    if (p.kind === 'passt') {
+      rmSync(p.file, { force: true });
+      rmSync(p.file.replace(/\.socket$/, '-passt.pid'), { force: true });
+    }
+  }
+  return stray;
+}
+
+/**
+ * Files libvirt keeps about a VM while it runs, and its QEMU log: removed for a VM that a rollback undefined
+ * (a daemon that died during its start never cleaned them).
+ */
+export function removeRuntimeFiles(ctx: VmContext, runDir: string, name: string): void {
+  for (const f of [`${name}.pid`, `${name}.xml`]) rmSync(join(runDir, f), { force: true });
+  const cache = ctx.env.XDG_CACHE_HOME || join(ctx.env.HOME ?? '', '.cache');
+  if (ctx.env.HOME || ctx.env.XDG_CACHE_HOME) {
+    rmSync(join(cache, 'libvirt', 'qemu', 'log', `${name}.log`), { force: true });
+  }
+}
