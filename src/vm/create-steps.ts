@@ -23,7 +23,7 @@ import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
 import type { Rollback } from './rollback.js';
-import { createDisk, deleteVolumeAt, ensurePool, POOL_NAME } from './storage.js';
+import { createDisk, deleteVolumeAt, ensurePool } from './storage.js';
 
 export interface BaseImage {
   path: string;
@@ -229,7 +229,7 @@ export async function startDisk(
   );
   rollback.add({
     what: `disk ${path}`,
-    fix: `virsh vol-delete --pool ${POOL_NAME} ${volName}`,
+    fix: `roost rm --force ${name}`,
     run: async () => {
       if (!(await ours)) return;
       if (
@@ -305,7 +305,7 @@ export async function writeSeed(
   const seedPath = join(ensurePrivateDir(join(paths.data, 'seeds')), `${c.name}.iso`);
   rollback.add({
     what: `seed ${seedPath}`,
-    fix: `rm ${seedPath}`,
+    fix: `roost rm --force ${c.name}`,
     run: async () => rmSync(seedPath, { force: true }),
   });
   await createSeed({
@@ -435,7 +435,7 @@ export async function defineVm(
       const runDir = qemuRunDir(ctx);
       if (runDir) {
         await endStrayProcesses(ctx, runDir);
-        removeRuntimeFiles(ctx, runDir, spec.name);
+        await removeRuntimeFiles(ctx, runDir, spec.name);
       }
     },
   });

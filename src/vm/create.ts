@@ -254,7 +254,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req);
-  const steps = new Steps('create', { signal: control.signal, env: control.env });
+  const steps = new Steps('create', control);
   const rollback = new Rollback();
   // Asked now, answered by the time the domain is defined.
   const defineFlags = ctx.client.libVersion().then(defineFlagsFor);
@@ -263,6 +263,7 @@ export async function createVm(
     return await makeVm(ctx, c, req, onPhase, steps, rollback, defineFlags);
   } catch (err) {
     if (rollback.empty) throw explainDaemonLoss(err, 'checking the request');
+    await steps.beforeRollback();
     const report = await rollback.run(control.stopRollback);
     throw withRollback(err, report);
   }

@@ -2,7 +2,7 @@
 //
 // libvirt starts a VM's passt before its QEMU. A daemon killed in between never records the VM as running, so
 // the daemon that starts next does not know that passt: it runs on (its parent gone, PPID 1), holding the VM's
-// host ports. It is the user's own process, started with `--socket $RT/libvirt/qemu/run/passt/ID-NAME-ALIAS.socket`
+// host ports. (A QEMU it started can be left the same way.) It is the user's own process, started with `--socket $RT/libvirt/qemu/run/passt/ID-NAME-ALIAS.socket`
 // (ID-NAME is libvirt's "short name": the domain id and the first 20 characters of the name). A passt like that
 // whose ID-NAME is no running domain's belongs to a VM that no longer runs: roost ends it. The same daemon death
 // can leave the VM's state files (NAME.pid, NAME.xml) in libvirt's runtime directory and its QEMU log.
@@ -86,12 +86,13 @@ export async function endStrayProcesses(ctx: VmContext, runDir: string): Promise
   if (procs.length === 0) return [];
   const ACTIVE = 1;
   const stray = strayProcesses(procs, await ctx.client.listDomains(ACTIVE));
+  for (const p of stray) signal(p.pid, 'SIGTERM');
+  // Their ports are free only once they are gone: the caller binds them next.
+  if (!(await exited(stray, 2_000))) {
+    for (const p of stray) signal(p.pid, 'SIGKILL');
+    await exited(stray, 1_000);
+  }
   for (const p of stray) {
-    try {
-      process.kill(p.pid, 'SIGTERM');
-    } catch {
-      // Gone already.
-    }
     if (p.kind === 'passt') {
       rmSync(p.file, { force: true });
       rmSync(p.file.replace(/\.socket$/, '-passt.pid'), { force: true });
@@ -100,14 +101,67 @@ export async function endStrayProcesses(ctx: VmContext, runDir: string): Promise
   return stray;
 }
 
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** Whether every process ended (an exited one its parent has not reaped yet counts: it holds nothing). */
+async function exited(procs: VmProcess[], withinMs: number): Promise<boolean> {
+  const end = Date.now() + withinMs;
+  for (;;) {
+    if (procs.every((p) => !running(p.pid))) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    // The state is the field after the command name, which is in parentheses and may hold anything.
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Files libvirt keeps about a VM while it runs, and its QEMU log: removed for a VM that a rollback undefined
- * (a daemon that died during its start never cleaned them).
+ * Files libvirt keeps about a running VM and its QEMU log, removed for a VM that a rollback undefined: a daemon
+ * that died while starting it never cleaned them. They are named after the VM (NAME.pid, NAME.xml and the
+ * NAME.xml.new it was writing) or after its short name (ID-NAME: the guest-agent channel directory, the private
+ * directory with QEMU's monitor socket and master key); a short name of a running domain is left alone.
  */
-export function removeRuntimeFiles(ctx: VmContext, runDir: string, name: string): void {
-  for (const f of [`${name}.pid`, `${name}.xml`]) rmSync(join(runDir, f), { force: true });
-  const cache = ctx.env.XDG_CACHE_HOME || join(ctx.env.HOME ?? '', '.cache');
-  if (ctx.env.HOME || ctx.env.XDG_CACHE_HOME) {
-    rmSync(join(cache, 'libvirt', 'qemu', 'log', `${name}.log`), { force: true });
+export async function removeRuntimeFiles(ctx: VmContext, runDir: string, name: string): Promise<void> {
+  for (const f of [`${name}.pid`, `${name}.xml`, `${name}.xml.new`]) rmSync(join(runDir, f), { force: true });
+  const ACTIVE = 1;
+  const running = new Set(
+    (await ctx.client.listDomains(ACTIVE)).map((d) => `${d.id}-${d.name.slice(0, 20)}`),
+  );
+  const short = name.slice(0, 20);
+  const home = ctx.env.HOME;
+  const config = ctx.env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined);
+  const cache = ctx.env.XDG_CACHE_HOME || (home ? join(home, '.cache') : undefined);
+  removeShortNamed(join(runDir, 'channel'), '', short, running);
+  if (config) removeShortNamed(join(config, 'libvirt', 'qemu', 'lib'), 'domain-', short, running);
+  if (cache) rmSync(join(cache, 'libvirt', 'qemu', 'log', `${name}.log`), { force: true });
+}
+
+/** Removes PREFIX + ID-SHORT entries of `dir` whose ID-SHORT is no running domain's. */
+function removeShortNamed(dir: string, prefix: string, short: string, running: Set<string>): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const m = /^(\d+)-(.*)$/.exec(e.slice(prefix.length));
+    if (!m || m[2] !== short || running.has(`${m[1]}-${m[2]}`)) continue;
+    rmSync(join(dir, e), { recursive: true, force: true });
   }
 }

@@ -27,7 +27,16 @@ describe('Rollback', () => {
     expect(report.left).toEqual([{ what: "VM 'x'", fix: 'roost rm --force x', why: 'permission denied' }]);
     expect(describeRollback(report)).toEqual([
       'rolled back: disk d',
-      "left behind: VM 'x' (permission denied); remove it with: roost rm --force x",
+      "left behind: VM 'x' (permission denied); remove with: roost rm --force x",
+    ]);
+  });
+
+  it('names leftovers that one command removes on one line', async () => {
+    const r = new Rollback();
+    r.add({ what: 'disk d', fix: 'roost rm --force x', run: () => Promise.reject(new Error('busy')) });
+    r.add({ what: "VM 'x'", fix: 'roost rm --force x', run: () => Promise.reject(new Error('busy')) });
+    expect(describeRollback(await r.run())).toEqual([
+      "left behind: VM 'x', disk d (busy); remove with: roost rm --force x",
     ]);
   });
 

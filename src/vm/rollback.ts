@@ -83,11 +83,19 @@ export function rollbackOf(err: unknown): RollbackReport | undefined {
   return typeof err === 'object' && err !== null ? reports.get(err) : undefined;
 }
 
-/** The report as lines for a user: what was removed again, and what is left with the command that removes it. */
+/**
+ * The report as lines for a user: what was removed again, and what is left with the command that removes it
+ * (one line per command: several leftovers often go with one `roost rm`).
+ */
 export function describeRollback(r: RollbackReport): string[] {
   const lines: string[] = [];
   if (r.undone.length > 0) lines.push(`rolled back: ${r.undone.join(', ')}`);
   if (r.left.length === 0 && r.undone.length > 0) lines.push('nothing was left behind');
-  for (const l of r.left) lines.push(`left behind: ${l.what} (${l.why}); remove it with: ${l.fix}`);
+  const byFix = new Map<string, Leftover[]>();
+  for (const l of r.left) byFix.set(l.fix, [...(byFix.get(l.fix) ?? []), l]);
+  for (const [fix, left] of byFix) {
+    const whys = [...new Set(left.map((l) => l.why))].join('; ');
+    lines.push(`left behind: ${left.map((l) => l.what).join(', ')} (${whys}); remove with: ${fix}`);
+  }
   return lines;
 }

@@ -4,8 +4,8 @@
 // An interruption (Ctrl-C, SIGTERM, SIGHUP: an aborted AbortSignal) never cuts a libvirt call in half: the call
 // in flight finishes, and the command stops at the next step boundary, where it rolls back.
 //
-// The test hook: with ROOST_TEST_PAUSE_AT=create:disk,rm:undefine (step names, or `*`) the command prints
-// `roost-test: paused before STEP` on stderr at that boundary and waits for SIGUSR2 (go on) or an interruption;
+// The test hook: with ROOST_TEST_PAUSE_AT=create:disk,rm:undefine (step names, `create:rollback`, or `*`) the
+// command prints `roost-test: paused before STEP` on stderr there and waits for SIGUSR2 (go on) or an interruption;
 // once the step's first call is on its way it prints `roost-test: in STEP`. The fault-injection suite
 // (test/faults/) uses it to act at an exact moment instead of sleeping and hoping. Without the variable it costs
 // one lookup per step.
@@ -32,6 +32,8 @@ export class DaemonGoneError extends RoostError {}
 export interface StepsOptions {
   /** Aborted (with the signal's name as reason) when the user interrupts. */
   signal?: AbortSignal;
+  /** Aborted when the user interrupts again, during the rollback. */
+  stopRollback?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -77,7 +79,7 @@ export class Steps {
 
   /** A step boundary: the place an interruption takes effect (and the test hook pauses). */
   async boundary(name: string): Promise<void> {
-    if (this.hooked(name)) await this.pause(name);
+    if (this.hooked(name)) await this.pause(name, this.opts.signal);
     this.check();
   }
 
@@ -86,16 +88,20 @@ export class Steps {
    * stop it here (the test hook still pauses).
    */
   async pastNoReturn(name: string): Promise<void> {
-    if (this.hooked(name)) await this.pause(name);
+    if (this.hooked(name)) await this.pause(name, this.opts.signal);
+  }
+
+  /** Where the rollback begins: only the test hook, which waits there for SIGUSR2 or a second interruption. */
+  async beforeRollback(): Promise<void> {
+    if (this.hooked('rollback')) await this.pause('rollback', this.opts.stopRollback);
   }
 
   private hooked(name: string): boolean {
     return this.pauseAt.size > 0 && (this.pauseAt.has('*') || this.pauseAt.has(`${this.command}:${name}`));
   }
 
-  private pause(name: string): Promise<void> {
+  private pause(name: string, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const signal = this.opts.signal;
       const done = () => {
         process.off('SIGUSR2', done);
         signal?.removeEventListener('abort', done);
