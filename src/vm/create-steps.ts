@@ -1,7 +1,7 @@
 // The steps of `roost create` after its input was checked (create.ts runs them in order): check the host,
 // resolve the image, sizes, the ssh forward, the disk, the seed, the spec, define, start. Each step that makes
 // something registers its undo with the create's Rollback before (or as) it makes it.
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { buildDomainXml } from '../domain-xml/build.js';
 import type { DiskSpec, Firmware, NicSpec, VmSpec } from '../domain-xml/spec.js';
@@ -285,10 +285,16 @@ async function diskTakenError(client: LibvirtClient, name: string, volName: stri
 export interface Login {
   sshUser?: string;
   sshKey?: string;
+  /** Where the seed goes (and the VM reads it). */
   seedPath?: string;
+  /** Puts the seed in place: once the name is claimed, so that a losing create never touches a winner's seed. */
+  placeSeed?: () => void;
 }
 
-/** Writes the cloud-init seed (login user, ssh key, hostname, network-config matching the NICs' MACs). */
+/**
+ * Writes the cloud-init seed (login user, ssh key, hostname, network-config matching the NICs' MACs) beside its
+ * place, under a name of this create's own; placeSeed() renames it into place.
+ */
 export async function writeSeed(
   ctx: VmContext,
   c: Checked,
@@ -303,13 +309,15 @@ export async function writeSeed(
   const sshUser = req.sshUser ?? entry?.user ?? DEFAULT_CLOUD_USER;
   const sshKey = key.privateKeyPath ?? (req.sshKey ? resolvePath(req.sshKey) : undefined);
   const seedPath = join(ensurePrivateDir(join(paths.data, 'seeds')), `${c.name}.iso`);
+  const written = `${seedPath}.${process.pid}.tmp`;
+  let placed = false;
   rollback.add({
     what: `seed ${seedPath}`,
     fix: `roost rm --force ${c.name}`,
-    run: async () => rmSync(seedPath, { force: true }),
+    run: async () => rmSync(placed ? seedPath : written, { force: true }),
   });
   await createSeed({
-    path: seedPath,
+    path: written,
     hostname: c.name,
     user: sshUser,
     shell: entry?.shell,
@@ -318,7 +326,11 @@ export async function writeSeed(
     otherMacs: nics.slice(1).map((n) => n.mac!),
     extra: c.cloudInit,
   });
-  return { sshUser, sshKey, seedPath };
+  const placeSeed = () => {
+    renameSync(written, seedPath);
+    placed = true;
+  };
+  return { sshUser, sshKey, seedPath, placeSeed };
 }
 
 // --- the spec --------------------------------------------------------------------------------------------------

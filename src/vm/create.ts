@@ -313,6 +313,7 @@ async function makeVm(
   onPhase('defining');
   const defined = await steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-steps.ts)
+    login.placeSeed?.();
     return defineVm(ctx, spec, defineFlags, rollback);
   });
   let dom = defined.dom;

@@ -9,7 +9,7 @@
 // rm finishes (undefining and deleting take milliseconds): stopping half way would leave a VM without its disk or
 // a disk without its VM. Every step can run twice, so a daemon that dies under one is reconnected to and the step
 // is run again.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { NotFoundError, RoostError } from '../errors.js';
@@ -73,26 +73,37 @@ export async function removeVm(
   const ours = await steps.run('disks', `finding VM '${name}''s disks`, () =>
     again(() => ownDisks(client, parsed)),
   );
-  // The last place an interruption stops rm: nothing is changed yet.
-  await steps.boundary('destroy');
+  // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
+  // no later.
   if (running) {
-    await finishing(`powering off VM '${name}'`, () =>
-      client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
-        if (!(await client.isActive(dom))) return; // it stopped meanwhile (or a retry after the first went through)
-        throw e;
-      }),
+    await steps.run('destroy', `powering off VM '${name}'`, () =>
+      again(() =>
+        client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
+          // It stopped meanwhile (or this is the retry, and the first went through).
+          if (!(await client.isActive(dom))) return;
+          throw e;
+        }),
+      ),
     );
   }
-  await steps.pastNoReturn('undefine');
-  await finishing(`undefining VM '${name}'`, () =>
-    client
-      .undefineDomain(
-        dom,
-        UNDEFINE.MANAGED_SAVE | UNDEFINE.SNAPSHOTS_METADATA | UNDEFINE.NVRAM | UNDEFINE.CHECKPOINTS_METADATA,
-      )
-      .catch((e: unknown) => {
-        if (!isNotFound(e)) throw e; // a retry after the first went through
-      }),
+  await steps.run(
+    'undefine',
+    `undefining VM '${name}'`,
+    () =>
+      again(() =>
+        client
+          .undefineDomain(
+            dom,
+            UNDEFINE.MANAGED_SAVE |
+              UNDEFINE.SNAPSHOTS_METADATA |
+              UNDEFINE.NVRAM |
+              UNDEFINE.CHECKPOINTS_METADATA,
+          )
+          .catch((e: unknown) => {
+            if (!isNotFound(e)) throw e; // the retry, and the first went through
+          }),
+      ),
+    { stoppable: !running },
   );
   const seeds = seedsOf(ctx, parsed, name, ours);
   const keptDisks = parsed.disks
@@ -120,15 +131,6 @@ export async function removeVm(
   forgetHostKey(ctx.paths, name);
   if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
   return { name, destroyed: running, deletedDisks, keptDisks };
-}
-
-/** Runs a step that must finish once rm has changed something, reconnecting once if the daemon died under it. */
-async function finishing(doing: string, step: () => Promise<void>): Promise<void> {
-  try {
-    await again(step);
-  } catch (e) {
-    throw explainDaemonLoss(e, doing);
-  }
 }
 
 /** Runs `step`, and once more when the daemon went away under it (the next call reconnects). */
@@ -192,21 +194,27 @@ async function removeLeftovers(ctx: VmContext, name: string): Promise<RemoveResu
   const { client } = ctx;
   const pool = await client.lookupStoragePool(POOL_NAME).catch(() => undefined);
   const vol = pool && (await client.lookupVolume(pool, `${name}.qcow2`).catch(() => undefined));
-  const seed = join(ctx.paths.data, 'seeds', `${name}.iso`);
   const deletedDisks: string[] = [];
   if (vol) {
     const path = await client.getVolumePath(vol);
     await client.deleteVolume(vol);
     deletedDisks.push(path);
   }
-  let seedFound = false;
-  try {
-    rmSync(seed);
-    seedFound = true;
-  } catch {
-    // None.
+  // The seed, placed or still under the name its create wrote it as (NAME.iso.PID.tmp).
+  const seedDir = join(ctx.paths.data, 'seeds');
+  const seedOf = new RegExp(`^${name.replace(/\./g, '\\.')}\\.iso(\\.\\d+\\.tmp)?$`);
+  for (const f of listDir(seedDir).filter((f) => seedOf.test(f))) {
+    rmSync(join(seedDir, f), { force: true });
+    deletedDisks.push(join(seedDir, f));
   }
-  if (!vol && !seedFound) return undefined;
-  if (seedFound) deletedDisks.push(seed);
+  if (deletedDisks.length === 0) return undefined;
   return { name, destroyed: false, deletedDisks, keptDisks: [], leftoversOnly: true };
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

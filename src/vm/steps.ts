@@ -64,10 +64,17 @@ export class Steps {
 
   /**
    * Runs one step: stop here if interrupted, else run it. A daemon that dies under the step becomes a
-   * DaemonGoneError that names the step, instead of the transport's words.
+   * DaemonGoneError that names the step, instead of the transport's words. A step past the point of no return
+   * (`stoppable: false`) runs whatever comes: the command finishes rather than stop half way.
    */
-  async run<T>(name: string, doing: string, body: () => Promise<T>): Promise<T> {
-    await this.boundary(name);
+  async run<T>(
+    name: string,
+    doing: string,
+    body: () => Promise<T>,
+    opts: { stoppable?: boolean } = {},
+  ): Promise<T> {
+    if (opts.stoppable === false) await this.pastNoReturn(name);
+    else await this.boundary(name);
     const running = body();
     if (this.hooked(name)) void afterCallsSent().then(() => testMarker(`in ${this.command}:${name}`));
     try {

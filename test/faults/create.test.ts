@@ -68,6 +68,7 @@ beforeAll(async () => {
   before = await inventory(user, uri);
 });
 afterAll(async () => {
+  signalDaemons(user, 'SIGCONT'); // should a test have failed between stopping and killing it
   await ensureDaemon(user);
   await scope.cleanup();
 });
@@ -228,6 +229,7 @@ describe('two creates of one name at once', () => {
     const inv = await inventory(user, uri);
     expect(inv.domains).toContain(name);
     expect(inv.volumes).toContain(`roost/${name}.qcow2`);
+    expect(inv.files).toContain(join(user.home, '.local/share/roost/seeds', `${name}.iso`));
     expect((await roost(user, ['rm', name])).code).toBe(0);
     await expectNothingLeft();
   });
