@@ -63,7 +63,8 @@ beforeAll(async () => {
   // A first create makes what every later one shares (the pool, roost's ssh key, the accel cache): the
   // inventory is taken after it.
   const warm = scope.name('warm');
-  expect((await roost(user, ['create', warm, ...seededArgs()])).code).toBe(0);
+  const warmed = await roost(user, ['create', warm, ...seededArgs()]);
+  expect(warmed.code, warmed.stderr).toBe(0);
   expect((await roost(user, ['rm', warm])).code).toBe(0);
   before = await inventory(user, uri);
 });
