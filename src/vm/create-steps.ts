@@ -1,7 +1,7 @@
 // The steps of `roost create` after its input was checked (create.ts runs them in order): check the host,
 // resolve the image, sizes, the ssh forward, the disk, the seed, the spec, define, start. Each step that makes
 // something registers its undo with the create's Rollback before (or as) it makes it.
-import { renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { buildDomainXml } from '../domain-xml/build.js';
 import type { DiskSpec, Firmware, NicSpec, VmSpec } from '../domain-xml/spec.js';
@@ -231,16 +231,14 @@ export async function startDisk(
     what: `disk ${path}`,
     fix: `roost rm --force ${name}`,
     run: async () => {
-      if (!(await ours)) return;
-      if (
-        !(await making.then(
-          () => true,
-          () => false,
-        )) &&
-        (await domainExists(client, name))
-      )
-        return;
-      await deleteVolumeAt(client, path);
+      if (!(await ours)) return false;
+      const made = await making.then(
+        () => true,
+        () => false,
+      );
+      // Perhaps made, before the daemon died: not ours if a VM of the name has it.
+      if (!made && (await domainExists(client, name))) return false;
+      return deleteVolumeAt(client, path);
     },
   });
   const made = making.then(
@@ -314,7 +312,11 @@ export async function writeSeed(
   rollback.add({
     what: `seed ${seedPath}`,
     fix: `roost rm --force ${c.name}`,
-    run: async () => rmSync(placed ? seedPath : written, { force: true }),
+    run: async () => {
+      const path = placed ? seedPath : written;
+      if (!existsSync(path)) return false;
+      rmSync(path, { force: true });
+    },
   });
   await createSeed({
     path: written,
@@ -442,6 +444,7 @@ export async function defineVm(
     run: async () => {
       const dom = await ourDomain(client, spec.name, uuid);
       if (dom) await client.undefineDomain(dom, UNDEFINE_NVRAM);
+      const defined = dom !== undefined;
       if (spec.serialLog) rmSync(spec.serialLog, { force: true });
       if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
       const runDir = qemuRunDir(ctx);
@@ -449,6 +452,7 @@ export async function defineVm(
         await endStrayProcesses(ctx, runDir);
         await removeRuntimeFiles(ctx, runDir, spec.name);
       }
+      return defined;
     },
   });
   try {
@@ -473,7 +477,7 @@ export async function startVm(
     fix: `roost rm --force ${dom.name}`,
     run: async () => {
       const ours = await ourDomain(client, dom.name, uuid);
-      if (!ours || !(await client.isActive(ours))) return;
+      if (!ours || !(await client.isActive(ours))) return false;
       await client.destroyDomain(ours, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
         // It stopped on its own meanwhile: nothing to power off.
         if (!(await client.isActive(ours))) return;

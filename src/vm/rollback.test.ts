@@ -31,6 +31,13 @@ describe('Rollback', () => {
     ]);
   });
 
+  it('does not claim to have undone what was never made', async () => {
+    const r = new Rollback();
+    r.add({ what: 'disk d', fix: 'roost rm x', run: async () => false });
+    r.add({ what: 'seed s', fix: 'roost rm x', run: async () => undefined });
+    expect((await r.run()).undone).toEqual(['seed s']);
+  });
+
   it('names leftovers that one command removes on one line', async () => {
     const r = new Rollback();
     r.add({ what: 'disk d', fix: 'roost rm --force x', run: () => Promise.reject(new Error('busy')) });

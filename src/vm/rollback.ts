@@ -8,6 +8,7 @@ export interface Undo {
   what: string;
   /** The command that removes it by hand, should the undo fail. */
   fix: string;
+  /** Undoes it; resolves to false when there was nothing of this command's to undo (it never got made). */
   run(): Promise<unknown>;
 }
 
@@ -49,8 +50,10 @@ export class Rollback {
         continue;
       }
       try {
-        await runOnce(undo).catch((e: unknown) => (isConnectionLoss(e) ? runOnce(undo) : Promise.reject(e)));
-        report.undone.push(undo.what);
+        const did = await runOnce(undo).catch((e: unknown) =>
+          isConnectionLoss(e) ? runOnce(undo) : Promise.reject(e),
+        );
+        if (did !== false) report.undone.push(undo.what);
       } catch (e) {
         report.left.push({ what: undo.what, fix: undo.fix, why: (e as Error)?.message ?? String(e) });
       }

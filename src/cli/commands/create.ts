@@ -112,7 +112,8 @@ Examples:
   roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
   roost create lab --image debian-12 --network user --network bridge=virbr0 --port 8080:80   # both
-Nothing is created when an option is wrong; a failure part way removes what was made.`,
+Nothing is created when an option is wrong; a failure part way, or Ctrl-C (SIGTERM, SIGHUP), removes what was
+made and says what, exiting 1 (130, 143, 129 for the signals).`,
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, interruptible }) => {
