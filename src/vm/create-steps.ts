@@ -449,7 +449,7 @@ export async function defineVm(
       if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
       const runDir = qemuRunDir(ctx);
       if (runDir) {
-        await endStrayProcesses(ctx, runDir);
+        await endStrayProcesses(ctx, runDir, spec.name);
         await removeRuntimeFiles(ctx, runDir, spec.name);
       }
       return defined;

@@ -2,10 +2,11 @@
 //
 // libvirt starts a VM's passt before its QEMU. A daemon killed in between never records the VM as running, so
 // the daemon that starts next does not know that passt: it runs on (its parent gone, PPID 1), holding the VM's
-// host ports. (A QEMU it started can be left the same way.) It is the user's own process, started with `--socket $RT/libvirt/qemu/run/passt/ID-NAME-ALIAS.socket`
-// (ID-NAME is libvirt's "short name": the domain id and the first 20 characters of the name). A passt like that
-// whose ID-NAME is no running domain's belongs to a VM that no longer runs: roost ends it. The same daemon death
-// can leave the VM's state files (NAME.pid, NAME.xml) in libvirt's runtime directory and its QEMU log.
+// host ports. It is the user's own process, started with
+// `--socket $RT/libvirt/qemu/run/passt/ID-NAME-ALIAS.socket` (ID-NAME is libvirt's "short name": the domain id
+// and the first 20 characters of the name). A passt like that whose ID-NAME is no running domain's belongs to a
+// VM that no longer runs: roost ends it. The same daemon death can leave the VM's QEMU (`-pidfile $RT/…/NAME.pid`),
+// its state files in libvirt's runtime directory, and its QEMU log; a rollback removes those of its own VM.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { libvirtRuntimeDir } from '../libvirt/session.js';
@@ -78,11 +79,19 @@ export function strayProcesses(procs: VmProcess[], running: Domain[]): VmProcess
 }
 
 /**
- * Ends the passt and QEMU processes of VMs that no longer run, and removes passt's socket and pid file. Asks the
- * daemon for its running domains only when libvirt runs any such process at all. Returns what it ended.
+ * Ends the passt processes of VMs that no longer run, and removes their socket and pid file; with `qemuOf`, also
+ * a QEMU of that VM that no domain owns (only the VM being rolled back: a QEMU holds a guest's memory, so roost
+ * ends none it did not just start). Asks the daemon for its running domains only when libvirt runs any such
+ * process at all. Returns what it ended.
  */
-export async function endStrayProcesses(ctx: VmContext, runDir: string): Promise<VmProcess[]> {
-  const procs = libvirtVmProcesses(runDir);
+export async function endStrayProcesses(
+  ctx: VmContext,
+  runDir: string,
+  qemuOf?: string,
+): Promise<VmProcess[]> {
+  const procs = libvirtVmProcesses(runDir).filter(
+    (p) => p.kind === 'passt' || (qemuOf !== undefined && basename(p.file) === `${qemuOf}.pid`),
+  );
   if (procs.length === 0) return [];
   const ACTIVE = 1;
   const stray = strayProcesses(procs, await ctx.client.listDomains(ACTIVE));
