@@ -2,6 +2,7 @@
 // (SIGINT), SIGTERM, SIGHUP, a second Ctrl-C during the rollback, the session daemon killed with a call in
 // flight, a stray passt holding a port, two creates of one name. After each: the exit code and message, an
 // inventory of domains, volumes, files and processes equal to the one before, and a retry that succeeds.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -200,12 +201,17 @@ describe('leftovers of an earlier failure', () => {
     );
     expect(started.code, started.stderr).toBe(0);
     const ghost = () => listProcesses().filter((p) => p.argv.includes(sock));
-    expect(ghost().length).toBe(1);
-    const name = scope.name('after-ghost');
-    const r = await roost(user, ['create', name, ...startArgs(), '--no-start']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await waitUntil(() => ghost().length === 0, 5_000)).toBe(true);
-    expect((await roost(user, ['rm', name])).code).toBe(0);
+    try {
+      expect(ghost().length).toBe(1);
+      const name = scope.name('after-ghost');
+      const r = await roost(user, ['create', name, ...startArgs(), '--no-start']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await waitUntil(() => ghost().length === 0, 5_000)).toBe(true);
+      expect((await roost(user, ['rm', name])).code).toBe(0);
+    } finally {
+      for (const p of ghost()) process.kill(p.pid, 'SIGKILL'); // should the test have failed
+      rmSync(sock, { force: true });
+    }
     await expectNothingLeft();
   });
 });
