@@ -2,7 +2,7 @@
 // (SIGINT), SIGTERM, SIGHUP, a second Ctrl-C during the rollback, the session daemon killed with a call in
 // flight, a stray passt holding a port, two creates of one name. After each: the exit code and message, an
 // inventory of domains, volumes, files and processes equal to the one before, and a retry that succeeds.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,11 +13,13 @@ import {
   listProcesses,
   processesOf,
   roost,
+  run,
   runAs,
   tinyCreateArgs,
   tinyGuest,
   waitUntil,
 } from '../harness/index.js';
+import { CLI } from '../harness/cli.js';
 import {
   ensureDaemon,
   expectCleanMessage,
@@ -240,4 +242,38 @@ describe('two creates of one name at once', () => {
     expect((await roost(user, ['rm', name])).code).toBe(0);
     await expectNothingLeft();
   });
+});
+
+describe('a full disk', () => {
+  // A small tmpfs the test mounts (root only) as the data directory: the seed cannot be written there, while the
+  // VM's disk goes to roost's pool as defined before.
+  it.skipIf(process.getuid?.() !== 0)(
+    'a seed that cannot be written (ENOSPC) rolls back the disk',
+    async () => {
+      const full = join(scope.dir, 'full');
+      mkdirSync(full);
+      await run('mount', [
+        '-t',
+        'tmpfs',
+        '-o',
+        `size=64k,mode=0700,uid=${user.uid},gid=${user.gid}`,
+        'tmpfs',
+        full,
+      ]);
+      try {
+        await runAs(user, 'dd', ['if=/dev/zero', `of=${join(full, 'filler')}`, 'bs=4k'], { check: false });
+        const name = scope.name('full');
+        const r = await runAs(user, process.execPath, [CLI, 'create', name, ...seededArgs()], {
+          env: { XDG_DATA_HOME: full },
+          check: false,
+        });
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/ENOSPC|no space/i);
+        expect(r.stderr).toContain('rolled back: disk');
+        expect(await inventory(user, uri)).toEqual(before);
+      } finally {
+        await run('umount', [full], { check: false });
+      }
+    },
+  );
 });
