@@ -19,7 +19,9 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // test/faults: the fault-injection suite (Ctrl-C, a killed daemon, races at each step boundary) on the
+          // same harness.
+          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
           environment: 'node',
           sequence: { groupOrder: 1 },
           globalSetup: ['test/harness/global-setup.ts'],

@@ -15,7 +15,9 @@ import {
   parseCpus,
   parseDiskBytes,
   parseMemoryMiB,
+  parseNetworks,
   quoted,
+  randomMac,
 } from './input.js';
 
 function errorOf(fn: () => unknown): UsageError {
@@ -155,4 +157,28 @@ function fifo(): string {
 }
 afterAll(() => {
   if (fifoPath) rmSync(dirname(fifoPath), { recursive: true, force: true });
+});
+
+describe('--network', () => {
+  it('defaults to one user NIC, and keeps the order given', () => {
+    expect(parseNetworks(undefined, false)).toEqual([{ kind: 'user', ports: [] }]);
+    expect(parseNetworks([], true)).toEqual([{ kind: 'user', ports: [] }]);
+    expect(parseNetworks(['bridge=virbr0', 'user'], true)).toEqual([
+      { kind: 'bridge', bridge: 'virbr0' },
+      { kind: 'user', ports: [] },
+    ]);
+  });
+
+  it('refuses unknown modes, a NIC given twice, and --port without a user NIC', () => {
+    expect(errorOf(() => parseNetworks('nat', false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks('bridge=a;b', false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks(['user', 'user'], false)).code).toBe('INVALID_NETWORK');
+    expect(errorOf(() => parseNetworks('bridge=virbr0', true)).code).toBe('CONFLICTING_OPTIONS');
+  });
+});
+
+describe('randomMac', () => {
+  it("is a MAC in QEMU's locally administered range", () => {
+    for (let i = 0; i < 50; i++) expect(randomMac()).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+  });
 });

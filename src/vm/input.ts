@@ -1,5 +1,6 @@
 // Checking what the user typed before anything is created (DESIGN §8: bad input changes nothing).
 import { existsSync, statSync } from 'node:fs';
+import type { NicSpec } from '../domain-xml/spec.js';
 import { UsageError } from '../errors.js';
 import { checkForwardCount } from '../net/port-spec.js';
 
@@ -256,4 +257,48 @@ export function checkCreateInput(req: CreateInputFields): void {
   if (req.cmdline !== undefined) checkKernelCmdline(req.cmdline);
   if (req.sshUser !== undefined) checkLoginName(req.sshUser);
   if (req.ports !== undefined) checkForwardCount(req.ports);
+}
+
+/**
+ * --network, once or more: each 'user' (passt; at most one, as passt has one set of forwards) or 'bridge=NAME'
+ * (each bridge once). --port needs the user NIC.
+ */
+export function parseNetworks(network: string | string[] | undefined, hasPorts: boolean): NicSpec[] {
+  const given = network === undefined ? ['user'] : Array.isArray(network) ? network : [network];
+  if (given.length === 0) given.push('user');
+  const nics = given.map((n): NicSpec => {
+    // The forwards go in once createVm knows them all (it may add the ssh one).
+    if (n === 'user') return { kind: 'user', ports: [] };
+    if (/^bridge=[A-Za-z0-9_.-]{1,15}$/.test(n)) return { kind: 'bridge', bridge: n.slice('bridge='.length) };
+    throw new UsageError(
+      'INVALID_NETWORK',
+      `invalid --network '${n}': use 'user' or 'bridge=NAME' (e.g. bridge=virbr0)`,
+    );
+  });
+  const seen = new Set<string>();
+  for (const n of given) {
+    if (seen.has(n))
+      throw new UsageError('INVALID_NETWORK', `--network ${n} is given twice: one NIC each`, {
+        hint: n === 'user' ? 'one user NIC carries every --port' : undefined,
+      });
+    seen.add(n);
+  }
+  if (hasPorts && !seen.has('user')) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      '--port needs user networking (passt); a bridged VM is reached at its own IP',
+      { hint: 'drop --port, or add --network user (a NIC for forwards beside the bridge)' },
+    );
+  }
+  return nics;
+}
+
+/**
+ * A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC.
+ * Math.random, not node:crypto: a MAC needs to be unlikely to repeat, not to be unguessable (it is on the wire
+ * for anyone on the link to see), and loading crypto would cost every create ~4 ms.
+ */
+export function randomMac(): string {
+  const byte = () => Math.floor(Math.random() * 256);
+  return `52:54:00:${[byte(), byte(), byte()].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }

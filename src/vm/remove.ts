@@ -1,23 +1,38 @@
 // roost rm NAME: destroy + undefine with NVRAM, snapshot and checkpoint metadata, and the VM's own disks.
 //
-// What counts as the VM's own: writable disks that are volumes of roost's pool (roost made them). A base image,
-// an ISO, a kernel, or a disk a hand-made domain keeps elsewhere is never deleted — a typo in a name must not
-// cost someone a disk they did not give to roost. A running VM needs --force, for the same reason.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseDomainXml } from '../domain-xml/parse.js';
-import { RoostError } from '../errors.js';
+// What counts as the VM's own: writable disks that are volumes of roost's pool (libvirt says which pool a path
+// belongs to: the VM's definition decides, not today's XDG_DATA_HOME), and the cloud-init seed beside that pool.
+// A base image, an ISO, a kernel, or a disk a hand-made domain keeps elsewhere is never deleted — a typo in a
+// name must not cost someone a disk they did not give to roost. A running VM needs --force, for the same reason.
+//
+// Interruptions: a signal before the VM is powered off or undefined stops rm with nothing changed. From there on
+// rm finishes (undefining and deleting take milliseconds): stopping half way would leave a VM without its disk or
+// a disk without its VM. Every step can run twice, so a daemon that dies under one is reconnected to and the step
+// is run again.
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { NotFoundError, RoostError } from '../errors.js';
+import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
+import type { LibvirtClient } from '../libvirt/api.js';
 import type { VmContext } from './context.js';
+import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
-import { deleteVolumeAt } from './storage.js';
+import { deleteVolumeAt, POOL_NAME } from './storage.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
+import { explainDaemonLoss, Steps } from './steps.js';
 
 const DESTROY_REMOVE_LOGS = 2;
 const UNDEFINE = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, CHECKPOINTS_METADATA: 16 } as const;
+const INACTIVE_XML = 2;
 
 export interface RemoveOptions {
   force?: boolean;
   keepStorage?: boolean;
+  /** Aborted when the user interrupts: rm stops if it has changed nothing yet (else it finishes). */
+  signal?: AbortSignal;
+  /** For the test hook (steps.ts): default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RemoveResult {
@@ -25,6 +40,8 @@ export interface RemoveResult {
   destroyed: boolean;
   deletedDisks: string[];
   keptDisks: string[];
+  /** True when no VM of the name existed and only what an interrupted create left was removed. */
+  leftoversOnly?: boolean;
 }
 
 export async function removeVm(
@@ -32,53 +49,172 @@ export async function removeVm(
   name: string,
   opts: RemoveOptions = {},
 ): Promise<RemoveResult> {
-  const { client, paths } = ctx;
-  const dom = await lookupVm(ctx, name);
-  const running = await client.isActive(dom);
+  const { client } = ctx;
+  const steps = new Steps('rm', { signal: opts.signal, env: opts.env });
+  const found = await steps
+    .run('lookup', `looking up VM '${name}'`, () => again(() => lookupVm(ctx, name)))
+    .catch(async (e: unknown) => {
+      if (!(e instanceof NotFoundError)) throw e;
+      const left = await removeLeftovers(ctx, name);
+      if (left) return left;
+      throw e;
+    });
+  if (!('uuid' in found)) return found;
+  const dom = found;
+  const [running, xml] = await steps.run('inspect', `reading VM '${name}'`, () =>
+    again(() => Promise.all([client.isActive(dom), client.getXml(dom, INACTIVE_XML)])),
+  );
   if (running && !opts.force) {
     throw new RoostError('VM_RUNNING', `VM '${name}' is running; it was not removed`, {
       hint: `stop it first (roost stop ${name}), or remove it anyway: roost rm --force ${name}`,
     });
   }
-  const INACTIVE_XML = 2;
-  const parsed = parseDomainXml(await client.getXml(dom, INACTIVE_XML));
-  const ours = parsed.disks.filter(
-    (d) => d.device === 'disk' && !d.readonly && d.path !== undefined && d.path.startsWith(paths.pool + '/'),
+  const parsed = parseDomainXml(xml);
+  const ours = await steps.run('disks', `finding VM '${name}''s disks`, () =>
+    again(() => ownDisks(client, parsed)),
   );
-  if (running) await client.destroyDomain(dom, DESTROY_REMOVE_LOGS);
-  await client.undefineDomain(
-    dom,
-    UNDEFINE.MANAGED_SAVE | UNDEFINE.SNAPSHOTS_METADATA | UNDEFINE.NVRAM | UNDEFINE.CHECKPOINTS_METADATA,
+  // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
+  // no later.
+  if (running) {
+    await steps.run('destroy', `powering off VM '${name}'`, () =>
+      again(() =>
+        client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
+          // It stopped meanwhile (or this is the retry, and the first went through).
+          if (!(await client.isActive(dom))) return;
+          throw e;
+        }),
+      ),
+    );
+  }
+  await steps.run(
+    'undefine',
+    `undefining VM '${name}'`,
+    () =>
+      again(() =>
+        client
+          .undefineDomain(
+            dom,
+            UNDEFINE.MANAGED_SAVE |
+              UNDEFINE.SNAPSHOTS_METADATA |
+              UNDEFINE.NVRAM |
+              UNDEFINE.CHECKPOINTS_METADATA,
+          )
+          .catch((e: unknown) => {
+            if (!isNotFound(e)) throw e; // the retry, and the first went through
+          }),
+      ),
+    { stoppable: !running },
   );
-  const deletedDisks: string[] = [];
-  // The cloud-init seed roost wrote for this VM is roost's own file too, and useless without the VM.
-  const seedDir = join(paths.data, 'seeds') + '/';
-  const seeds = parsed.disks.filter((d) => d.device === 'cdrom' && d.path?.startsWith(seedDir));
+  const seeds = seedsOf(ctx, parsed, name, ours);
   const keptDisks = parsed.disks
-    .filter((d) => d.path && !ours.includes(d) && !seeds.includes(d))
+    .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
     .map((d) => d.path!);
-  if (opts.keepStorage) keptDisks.push(...ours.map((d) => d.path!));
+  const deletedDisks: string[] = [];
+  await steps.pastNoReturn('delete');
+  if (opts.keepStorage) keptDisks.push(...ours);
   else {
-    for (const d of ours) {
+    for (const path of ours) {
       try {
-        if (await deleteVolumeAt(client, d.path!)) deletedDisks.push(d.path!);
+        if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
       } catch (e) {
         throw new RoostError(
           'DISK_DELETE_FAILED',
-          `VM '${name}' was removed but its disk ${d.path} was not: ${(e as Error).message}`,
-          {
-            hint: `delete it by hand: virsh vol-delete ${d.path}`,
-            cause: e,
-          },
+          `VM '${name}' was removed but its disk ${path} was not: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
+          { hint: `delete it by hand: virsh vol-delete ${path}`, cause: e },
         );
       }
     }
   }
-  // roost's own per-VM files: the serial log it asked QEMU to write (libvirt removes the QEMU log itself).
-  if (parsed.serialLog?.startsWith(paths.logs + '/')) rmSync(parsed.serialLog, { force: true });
-  rmSync(join(paths.sockets, `${name}.vnc`), { force: true });
-  for (const d of seeds) rmSync(d.path!, { force: true });
-  forgetHostKey(paths, name);
+  removeOwnFiles(ctx, parsed, name, seeds);
+  const runDir = qemuRunDir(ctx);
+  if (running && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
+  forgetHostKey(ctx.paths, name);
   if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
   return { name, destroyed: running, deletedDisks, keptDisks };
+}
+
+/** Runs `step`, and once more when the daemon went away under it (the next call reconnects). */
+async function again<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (!(e instanceof ConnectionClosedError)) throw e;
+    return step();
+  }
+}
+
+/**
+ * The VM's writable disks that are volumes of roost's pool, by path. libvirt knows which pool a path is in,
+ * wherever that pool's directory is.
+ */
+async function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<string[]> {
+  const candidates = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly && d.path !== undefined);
+  const pools = await Promise.all(
+    candidates.map((d) =>
+      client.lookupVolumeByPath(d.path!).then(
+        (v) => v.pool,
+        (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)),
+      ),
+    ),
+  );
+  return candidates.filter((_, i) => pools[i] === POOL_NAME).map((d) => d.path!);
+}
+
+/**
+ * The cloud-init seed roost wrote for this VM (roost's own file too, and useless without the VM): NAME.iso in
+ * the seeds directory beside roost's pool directory, or in today's.
+ */
+function seedsOf(ctx: VmContext, parsed: ParsedDomain, name: string, ownDisks: string[]): string[] {
+  const dirs = new Set([join(ctx.paths.data, 'seeds')]);
+  for (const d of ownDisks) dirs.add(join(dirname(dirname(d)), 'seeds'));
+  return parsed.disks
+    .filter(
+      (d) =>
+        d.device === 'cdrom' && d.path && basename(d.path) === `${name}.iso` && dirs.has(dirname(d.path)),
+    )
+    .map((d) => d.path!);
+}
+
+/** roost's own per-VM files: the serial log it asked QEMU to write (libvirt removes the QEMU log), the seed. */
+function removeOwnFiles(ctx: VmContext, parsed: ParsedDomain, name: string, seeds: string[]): void {
+  const log = parsed.serialLog;
+  // Where roost writes serial logs (…/roost/logs/NAME.serial.log), under whichever XDG_STATE_HOME it was.
+  if (log && basename(log) === `${name}.serial.log` && /\/roost\/logs$/.test(dirname(log))) {
+    rmSync(log, { force: true });
+  }
+  rmSync(join(ctx.paths.sockets, `${name}.vnc`), { force: true });
+  for (const s of seeds) rmSync(s, { force: true });
+}
+
+/**
+ * No VM of this name: what a create cut short before roost could roll back (a killed process, an older roost)
+ * may still hold the name — its disk in roost's pool and its seed. Removes those; undefined when there are none.
+ */
+async function removeLeftovers(ctx: VmContext, name: string): Promise<RemoveResult | undefined> {
+  const { client } = ctx;
+  const pool = await client.lookupStoragePool(POOL_NAME).catch(() => undefined);
+  const vol = pool && (await client.lookupVolume(pool, `${name}.qcow2`).catch(() => undefined));
+  const deletedDisks: string[] = [];
+  if (vol) {
+    const path = await client.getVolumePath(vol);
+    await client.deleteVolume(vol);
+    deletedDisks.push(path);
+  }
+  // The seed, placed or still under the name its create wrote it as (NAME.iso.PID.tmp).
+  const seedDir = join(ctx.paths.data, 'seeds');
+  const seedOf = new RegExp(`^${name.replace(/\./g, '\\.')}\\.iso(\\.\\d+\\.tmp)?$`);
+  for (const f of listDir(seedDir).filter((f) => seedOf.test(f))) {
+    rmSync(join(seedDir, f), { force: true });
+    deletedDisks.push(join(seedDir, f));
+  }
+  if (deletedDisks.length === 0) return undefined;
+  return { name, destroyed: false, deletedDisks, keptDisks: [], leftoversOnly: true };
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -20,6 +20,26 @@ async function pullProgressFor(
   return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto', stderrStream());
 }
 
+/**
+ * The wait after a create, given up on an interruption. The VM is made by then (the create's last step that
+ * can be undone is behind it): it is kept, and the message says so.
+ */
+async function untilInterrupted<T>(waiting: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+  const { InterruptedError } = await import('../../vm/steps.js');
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new InterruptedError(
+          signal.reason === 'SIGTERM' || signal.reason === 'SIGHUP' ? signal.reason : 'SIGINT',
+          `stopped waiting (${String(signal.reason)}): ${name} was created and is running; remove it with: roost rm --force ${name}`,
+        ),
+      );
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    waiting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export function define(program: Command): void {
   program
     .command('create')
@@ -101,10 +121,11 @@ Examples:
   roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
   roost create lab --image debian-12 --network user --network bridge=virbr0 --port 8080:80   # both
-Nothing is created when an option is wrong; a failure part way removes what was made.`,
+Nothing is created when an option is wrong; a failure part way, or Ctrl-C (SIGTERM, SIGHUP), removes what was
+made and says what, exiting 1 (130, 143, 129 for the signals).`,
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ out, context, interruptible }) => {
         // The connection opens while the modules load (opening one changes nothing); its failure, if any, is
         // reported where it is awaited, below.
         context().catch(() => {});
@@ -132,6 +153,8 @@ Nothing is created when an option is wrong; a failure part way removes what was 
           starting: 'starting VM',
         };
         const progress = createPhaseReporter(stderrStream(), !out.json && !out.quiet);
+        // From here a Ctrl-C (SIGTERM, SIGHUP) stops the create at its next step and undoes what it made.
+        const interruption = interruptible();
         try {
           const ctx = await context();
           const r = await createVm(
@@ -161,11 +184,16 @@ Nothing is created when an option is wrong; a failure part way removes what was 
               onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),
             },
             (p) => progress.phase(labels[p]),
+            interruption,
           );
           let waitedMs: number | undefined;
           if (r.started && wait.kind !== 'none') {
             const { reportWaitPhases } = await import('../wait-phases.js');
-            waitedMs = await waitUntilReady(ctx, r, wait, waitTimeoutS, reportWaitPhases(progress, wait));
+            waitedMs = await untilInterrupted(
+              waitUntilReady(ctx, r, wait, waitTimeoutS, reportWaitPhases(progress, wait)),
+              interruption.signal,
+              r.name,
+            );
           }
           progress.done(wait.kind === 'ssh' && waitedMs !== undefined ? '✓ ssh ready' : undefined);
           if (r.started && opts.autoPorts) {

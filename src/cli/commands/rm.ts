@@ -18,12 +18,25 @@ export function define(program: Command): void {
       '\nExamples:\n  roost rm web\n  roost rm --force --keep-storage web\nBase images, ISOs and disks roost did not create are never deleted.',
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ out, context, interruptible }) => {
         const { removeVm } = await import('../../vm/remove.js');
-        const r = await removeVm(await context(), name, { force: opts.force, keepStorage: opts.keepStorage });
+        // A Ctrl-C before anything changed stops rm; after that, rm finishes (vm/remove.ts says why).
+        const { signal } = interruptible();
+        const r = await removeVm(await context(), name, {
+          force: opts.force,
+          keepStorage: opts.keepStorage,
+          signal,
+        });
+        if (signal.aborted) {
+          out.warn(
+            `interrupted (${String(signal.reason)}) after ${name} was changed: finished removing it rather than leave half a VM`,
+          );
+        }
         out.result(r, () =>
           [
-            `${name} removed${r.destroyed ? ' (it was running: powered off)' : ''}`,
+            r.leftoversOnly
+              ? `no VM named ${name}; removed what an interrupted create of it left`
+              : `${name} removed${r.destroyed ? ' (it was running: powered off)' : ''}`,
             ...r.deletedDisks.map((d) => `  deleted ${d}`),
             ...r.keptDisks.map((d) => `  kept ${d}`),
           ].join('\n'),
