@@ -42,7 +42,7 @@ codename="${VERSION_CODENAME:-}"
 runtime_cmds=(virsh qemu-system-x86_64 qemu-img passt ip ssh)
 runtime_files=()
 guest_cmds=(busybox cpio gcc zstd)
-test_cmds=(debootstrap mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium)
+test_cmds=(debootstrap mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium openssl xz)
 
 missing=()
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -82,7 +82,7 @@ debian_virt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-sto
   libvirt-clients qemu-system-x86 qemu-utils)
 debian_guest=(busybox-static cpio kmod zstd linux-image-amd64 gcc libc6-dev)
 debian_tests=(debootstrap e2fsprogs xorriso genisoimage libxml2-utils python3-libvirt virtinst openssh-server
-  dnsmasq-base chromium procps psmisc util-linux)
+  dnsmasq-base chromium procps psmisc util-linux openssl xz-utils)
 
 # The backports suite lives on the same mirror as the main suite: read it from the existing apt sources
 # (one-line .list files or deb822 .sources files) instead of naming a host here.
@@ -140,7 +140,7 @@ case "$distro:$version" in
       dnsmasq edk2-ovmf iproute openssh-clients)
     [ "$guest_deps" -eq 1 ] && pkgs+=(busybox cpio kmod zstd kernel-core gcc glibc-static)
     [ "$test_deps" -eq 1 ] && pkgs+=(debootstrap e2fsprogs xorriso genisoimage libxml2 python3-libvirt
-      virt-install openssh-server chromium procps-ng)
+      virt-install openssh-server chromium procps-ng openssl xz)
     say "dnf install ${pkgs[*]}"
     as_root dnf install -y "${pkgs[@]}"
     ;;
