@@ -142,6 +142,16 @@ describe('guest agent answers', () => {
       { ip: '10.0.0.9', family: 'ipv4', prefix: 24, mac: MAC, source: 'libvirt-arp', where: 'vnet0' },
     ]);
   });
+  it('leaves out the prefix the ARP source does not know (libvirt says 0): no "/0" in roost ip', () => {
+    const found = fromLibvirtInterfaces(
+      [{ name: 'tap1', hwaddr: MAC, addrs: [{ type: 0, addr: '10.213.9.80', prefix: 0 }] }],
+      MAC,
+      'libvirt-arp',
+    );
+    expect(found).toEqual([
+      { ip: '10.213.9.80', family: 'ipv4', mac: MAC, source: 'libvirt-arp', where: 'tap1' },
+    ]);
+  });
   it('knows which addresses are no use from the host', () => {
     expect(isUsableAddress('127.0.0.1')).toBe(false);
     expect(isUsableAddress('169.254.3.4')).toBe(false);

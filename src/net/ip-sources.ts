@@ -261,7 +261,8 @@ export function fromLibvirtInterfaces(
         .map((a): FoundAddress => ({
           ip: a.addr,
           family: a.type === 1 ? 'ipv6' : 'ipv4',
-          prefix: a.prefix,
+          // The ARP source knows no prefix and says 0: no address of a guest has a /0 network.
+          ...(a.prefix > 0 ? { prefix: a.prefix } : {}),
           mac: m,
           source,
           where: i.name,
