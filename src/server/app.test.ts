@@ -127,4 +127,15 @@ describe('the gate', () => {
     expect(answers.length).toBeGreaterThan(10);
     for (const res of answers) expect(res.headers['set-cookie']).toBeUndefined();
   });
+
+  it('answers everything — page, API, refusals — uncacheable, unframable and under a strict CSP', () => {
+    for (const res of answers) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(String(res.headers['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
+      expect(String(res.headers['content-security-policy'])).toMatch(/script-src 'self'(;|$)/);
+    }
+  });
 });
