@@ -9,12 +9,20 @@
 
 import { StringDecoder } from 'node:string_decoder';
 
-// C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F), and the bidi embeddings, overrides and isolates.
+// C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F), the bidi marks, embeddings, overrides and isolates, and
+// the invisible zero-width and formatting characters (U+200B–U+200F, U+2060–U+206F, the BOM) that make text read
+// differently from what it is. The one list of them: input checks (vm/input.ts) use it too.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
 const UNSAFE_IN_TEXT =
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
+
+/** True when `text` holds a character safeForTerminal would escape: no name, path or login may. */
+export function hasUnsafeChars(text: string): boolean {
+  UNSAFE.lastIndex = 0;
+  return UNSAFE.test(text);
+}
 
 // A whole CSI sequence (colours, cursor moves: ESC [ params intermediates final) or a two-character escape;
 // what is dropped from multi-line text, where a serial log is full of colour codes.

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { NicSpec } from '../domain-xml/spec.js';
 import { UsageError } from '../errors.js';
+import { hasUnsafeChars, safeForTerminal } from '../term/sanitize.js';
 import { checkForwardCount } from '../net/port-spec.js';
 
 /** libvirt accepts more, but these names are safe in file names, URLs, ssh host aliases and shells alike. */
@@ -82,34 +83,14 @@ export function parseTimeout(text: string): number {
 // Hostile input at the entry points (CLI and API): what a user (or a page, or a script) hands roost is checked
 // here before it reaches a file name, a domain XML, a cloud-init seed or a terminal.
 
-/**
- * Characters that have no place in a name, a path or a login given to roost: C0/C1 controls and DEL (a newline
- * splits a message or a config line, an escape sequence drives the reader's terminal) and the invisible
- * formatting characters (bidi overrides, zero-width ones) that make text read differently from what it is.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is what it is for
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/u;
-
-export function hasUnsafeChars(text: string): boolean {
-  return UNSAFE_CHARS.test(text);
-}
+export { hasUnsafeChars };
 
 /**
- * Text the user gave, quoted for a message: unsafe characters escaped (\n, \u202e), cut to `max` characters,
- * so that an error about hostile input is still one readable line.
+ * Text the user gave, quoted for a message: unsafe characters escaped (\n, \u202e) as on any terminal line
+ * (term/sanitize.ts), cut to `max` characters, so that an error about hostile input is still one readable line.
  */
 export function quoted(text: string, max = 80): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  const escaped = cut.replace(new RegExp(UNSAFE_CHARS.source, 'gu'), (c) => {
-    const code = c.codePointAt(0)!;
-    if (c === '\n') return '\\n';
-    if (c === '\t') return '\\t';
-    if (c === '\r') return '\\r';
-    return code <= 0xff
-      ? `\\x${code.toString(16).padStart(2, '0')}`
-      : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-  return `'${escaped}'`;
+  return `'${safeForTerminal(text.length > max ? `${text.slice(0, max)}…` : text)}'`;
 }
 
 /** The longest VM name roost looks up: libvirt's names are free text, but not this long. */
