@@ -22,6 +22,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { ImageRefusedError, Qcow2Error } from './errors.js';
 import { isQcow2, parseQcow2Header, qcow2HeaderSpan } from './qcow2.js';
 import { detectOtherFormat, hasDiskSignature, isIsoImage, RAW_SIGNATURE_SPAN } from './signatures.js';
+import { kindOf } from '../file-kind.js';
 
 export interface ImageFacts {
   format: 'qcow2' | 'raw';
@@ -219,15 +220,6 @@ function unreadable(path: string, what: string, e: unknown): ImageRefusedError {
     code === 'ENOENT' ? `${what} '${path}' does not exist` : `cannot read ${what} '${path}' (${code})`,
     { cause: e },
   );
-}
-
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a file';
 }
 
 /** Up to `length` bytes from `position` (fewer at the end of the file). */

@@ -105,9 +105,9 @@ describe('hostile input at the entry points', () => {
     expect(checkInputFile('/nonexistent/vmlinuz', 'kernel')).toBe('/nonexistent/vmlinuz');
   });
   it.each([
-    ['a directory', () => tmpdir(), /kernel '.*' is a directory/],
-    ['a device', () => '/dev/zero', /kernel '\/dev\/zero' is not a regular file/],
-    ['a FIFO', () => fifo(), /kernel '.*' is a FIFO/],
+    ['a directory', () => tmpdir(), /kernel '.*' is not a regular file \(a directory\)/],
+    ['a device', () => '/dev/zero', /kernel '\/dev\/zero' is not a regular file \(a character device\)/],
+    ['a FIFO', () => fifo(), /kernel '.*' is not a regular file \(a FIFO\)/],
     ['a newline', () => '/tmp/a\nb', /invalid kernel path '\/tmp\/a\\nb'/],
     ['an empty path', () => '', /invalid kernel path ''/],
   ])('refuses %s without opening it', (_label, path, message) => {

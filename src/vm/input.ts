@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { NicSpec } from '../domain-xml/spec.js';
 import { UsageError } from '../errors.js';
+import { kindOf } from '../file-kind.js';
 import { hasUnsafeChars, safeForTerminal } from '../term/sanitize.js';
 import { checkForwardCount } from '../net/port-spec.js';
 
@@ -154,11 +155,9 @@ export function checkInputFile(path: string, what: string, maxBytes?: number): s
     return path;
   }
   if (!st.isFile()) {
-    throw new UsageError(
-      'NOT_A_FILE',
-      `${what} ${quoted(path)} is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file'}`,
-      { hint: `give the path of a ${what} file` },
-    );
+    throw new UsageError('NOT_A_FILE', `${what} ${quoted(path)} is not a regular file (${kindOf(st)})`, {
+      hint: `give the path of a ${what} file`,
+    });
   }
   if (maxBytes !== undefined && st.size > maxBytes) {
     throw new UsageError(

@@ -177,9 +177,9 @@ describe('hostile VM names', () => {
 describe('hostile paths', () => {
   const paths = () =>
     [
-      ['a directory', f.dir, /is a directory/],
-      ['/dev/zero', f.zero, /is not a regular file/],
-      ['a FIFO', f.fifo, /is a FIFO/],
+      ['a directory', f.dir, /is not a regular file \(a directory\)/],
+      ['/dev/zero', f.zero, /is not a regular file \(a character device\)/],
+      ['a FIFO', f.fifo, /is not a regular file \(a FIFO\)/],
       ['a path that does not exist', f.missing, /does not exist/],
       ['a path with a newline', f.newline, /invalid .* path '.*\\n.*'/],
     ] as const;
