@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
+  startSessionDaemon,
   debianGuest,
   freePort,
   harness,
@@ -75,6 +76,9 @@ afterAll(async () => {
   signalDaemons(user, 'SIGCONT'); // should a test have failed between stopping and killing it
   await ensureDaemon(user);
   await scope.cleanup();
+  // The daemon that runs now was started on demand, with an idle timeout: put a harness daemon (none) back for
+  // the files that follow.
+  await startSessionDaemon(user);
 });
 
 describe('Ctrl-C during create rolls back at the next step boundary', () => {

@@ -30,6 +30,24 @@ export function sessionUri(user: TestUser): string {
   return `qemu:///session?socket=${sessionSocketPath(user)}`;
 }
 
+function daemonPidFile(user: TestUser): string {
+  return join(
+    user.runtimeDir,
+    'libvirt',
+    daemonBinary().endsWith('virtqemud') ? 'virtqemud.pid' : 'libvirtd.pid',
+  );
+}
+
+/**
+ * The PID of the user's session daemon now. Not always global setup's: the fault suite kills daemons on purpose
+ * (a new one starts on demand), so a test that asks about "the daemon" asks this.
+ */
+export function liveDaemonPid(user: TestUser): number | undefined {
+  const file = daemonPidFile(user);
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0;
+  return pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
 /** Finds the session daemon binary the way libvirt's client does: the modular one first. */
 export function daemonBinary(): string {
   for (const p of ['/usr/sbin/virtqemud', '/usr/sbin/libvirtd']) if (existsSync(p)) return p;
@@ -39,11 +57,7 @@ export function daemonBinary(): string {
 /** Starts the user's session daemon, or reuses one that already answers on the socket. */
 export async function startSessionDaemon(user: TestUser): Promise<SessionDaemon> {
   const socketPath = sessionSocketPath(user);
-  const pidFile = join(
-    user.runtimeDir,
-    'libvirt',
-    daemonBinary().endsWith('virtqemud') ? 'virtqemud.pid' : 'libvirtd.pid',
-  );
+  const pidFile = daemonPidFile(user);
   const logDir = join(user.home, '.cache', 'roost-test');
   // Every directory made here is the user's: a root-owned ~/.cache (a fresh user has none) stops their daemon.
   const created = mkdirSync(logDir, { recursive: true, mode: 0o700 });

@@ -1,7 +1,7 @@
 // Vitest global setup for the integration project: the test user, the guest fixtures and the user's session
 // daemon, shared by every integration test file (they run one file at a time).
 import type { TestProject } from 'vitest/node';
-import { startSessionDaemon, stopSessionDaemon } from './daemon.js';
+import { liveDaemonPid, startSessionDaemon, stopSessionDaemon } from './daemon.js';
 import { ensureFixtures } from './build-fixtures.js';
 import { cleanupPrefix } from './scope.js';
 import { ensureTestUser, type TestUser } from './test-user.js';
@@ -31,6 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!daemon.startedHere) return;
     // This catches what a crashed test file left, so the next run starts clean.
     await cleanupPrefix(daemon.uri, 'rt-');
-    await stopSessionDaemon(daemon);
+    // The one running now: a test that killed ours (test/faults) left the next one in its place.
+    await stopSessionDaemon({ pid: liveDaemonPid(user) ?? daemon.pid });
   };
 }

@@ -25,7 +25,13 @@ export {
   type DebianGuest,
 } from './fixtures.js';
 export { listProcesses, processesOf, uidOf, isAlive, waitUntil, type ProcessInfo } from './processes.js';
-export { startSessionDaemon, stopSessionDaemon, sessionSocketPath, sessionUri } from './daemon.js';
+export {
+  liveDaemonPid,
+  startSessionDaemon,
+  stopSessionDaemon,
+  sessionSocketPath,
+  sessionUri,
+} from './daemon.js';
 export { freePort, httpGet, tinyPageAnswers } from './net.js';
 export { roost, roostJson, CLI, assertBuilt } from './cli.js';
 export type { TestUser } from './test-user.js';

@@ -12,6 +12,7 @@ import {
   freePort,
   harness,
   httpGet,
+  liveDaemonPid,
   processesOf,
   tinyGuest,
   uidOf,
@@ -21,7 +22,7 @@ import {
 const DESTROY_REMOVE_LOGS = 2;
 const UNDEFINE_NVRAM = 4;
 
-const { user, uri, daemonPid } = harness();
+const { user, uri } = harness();
 const scope = createScope('chain', user, uri);
 let client: LibvirtClient;
 
@@ -54,7 +55,9 @@ function filesNamed(dir: string, needle: string): string[] {
 describe('tiny guest with a passt port forward, rootless', () => {
   it('runs the session daemon as the test user, not root', () => {
     expect(user.uid).not.toBe(0);
-    expect(uidOf(daemonPid)).toBe(user.uid);
+    const daemonPid = liveDaemonPid(user);
+    expect(daemonPid).toBeDefined();
+    expect(uidOf(daemonPid!)).toBe(user.uid);
   });
 
   it('boots, serves its page through 127.0.0.1, and leaves nothing behind when removed', async () => {

@@ -14,6 +14,7 @@ import {
   createScope,
   harness,
   isAlive,
+  liveDaemonPid,
   processesOf,
   runAs,
   tinyGuest,
@@ -25,7 +26,9 @@ import {
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const roostIndex = pathToFileURL(join(repoRoot, 'src', 'index.ts')).href;
 
-const { user, uri, daemonPid } = harness();
+const { user, uri } = harness();
+// The shared daemon as this file starts (an earlier file may have replaced global setup's: test/faults).
+const sharedDaemon = liveDaemonPid(user);
 const scope = createScope('lvdaemon', user, uri);
 
 afterAll(async () => {
@@ -236,10 +239,6 @@ console.log(JSON.stringify({ pid, hostname, started }));
 `;
 
 describe('session daemon autostart, as the test user', () => {
-  it('leaves the shared harness daemon alone', () => {
-    expect(isAlive(daemonPid)).toBe(true);
-  });
-
   it('rejects a call pending on a killed daemon at once, and the next call starts a new daemon (8 rounds)', async () => {
     const rt = userDir(join(scope.dir, 'rt-kill'));
     const rounds = 8;
@@ -378,5 +377,11 @@ describe('session daemon autostart, as the test user', () => {
       expect(uidOf(a!.pid)).toBe(user.uid);
       await stopDaemonsUnder(rt);
     }
+  });
+
+  // Last: every test above used daemons of its own runtime dirs and must not have touched the shared one.
+  it('left the shared harness daemon alone', () => {
+    expect(sharedDaemon).toBeDefined();
+    expect(isAlive(sharedDaemon!)).toBe(true);
   });
 });
