@@ -1,5 +1,5 @@
-// CLI benchmarks (DESIGN §7, issue 4), run by bench/run.ts against its private session daemon with 50 defined
-// domains, as the same unprivileged user:
+// CLI benchmarks (targets in BENCHMARKS.md; issue 4), run by bench/run.ts against its private session daemon
+// with 50 defined domains, as the same unprivileged user:
 // - `roost ls --json` start-to-exit vs bare `node -e 0` (target: within 40 ms);
 // - `roost create` (local image → overlay, passt port forward) to a running domain vs `virt-install --import`
 //   of the same VM (same kernel, memory, disk overlay and forward; target: roost ≥ 3× faster).
@@ -161,7 +161,7 @@ export function cliSection(r: CliBenchResult): string {
   const bestRatio = median(r.virtInstallMs) / median(r.startFloorMs);
   return `## CLI
 
-| benchmark | roost | baseline | result | target (DESIGN §7) | met |
+| benchmark | roost | baseline | result | target | met |
 |---|---:|---:|---:|---|:---:|
 | \`roost ls --json\`, 50 domains, start to exit (ms) vs \`node -e 0\` | ${fmt(r.lsMs)} | ${fmt(r.nodeMs)} | **+${lsOver.toFixed(1)} ms** | ≤ +40 ms | ${lsOver <= 40 ? 'yes' : '**no**'} |
 | for comparison: \`roost --version\` (start-up alone) vs \`node -e 0\` | ${fmt(r.versionMs)} | ${fmt(r.nodeMs)} | +${(median(r.versionMs) - median(r.nodeMs)).toFixed(1)} ms | — | — |

@@ -1,4 +1,5 @@
-// `roost web` benchmarks (DESIGN §7, issue 7), measured in real Chromium against a real session daemon:
+// `roost web` benchmarks (targets in BENCHMARKS.md; issue 7), measured in real Chromium against a real session
+// daemon:
 //
 // - Lifecycle change → visible in the page: a libvirt call (define/undefine, start/destroy of the tiny guest)
 //   is made, and the time the page's DOM shows its effect is taken in the browser with a MutationObserver, on

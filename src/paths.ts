@@ -1,5 +1,5 @@
 // Where roost keeps a user's files, following the XDG base directories like libvirt's session mode does.
-// Everything here is private to the user: directories 0700, files 0600 (DESIGN §8).
+// Everything here is private to the user: directories 0700, files 0600 (docs/architecture.md, Invariants).
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

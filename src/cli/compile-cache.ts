@@ -1,5 +1,5 @@
 // The CLI's compile cache: V8's compiled code for roost's own chunks, kept in the user's cache directory, so that
-// the next `roost` neither parses nor compiles them again (DESIGN §7: `roost ls` within 40 ms of `node -e 0`).
+// the next `roost` neither parses nor compiles them again (BENCHMARKS.md: the start-up target for `roost ls`).
 //
 // Why: parsing and compiling roost's JavaScript was the largest share of what `roost ls` adds to Node's own
 // start-up (counted with callgrind: 263 M instructions for `roost ls --json` over 50 VMs, 220 M with this cache,

@@ -1,5 +1,6 @@
 // Turning any error into what a user reads: one or two lines (what failed and why, then the fix) and an exit
-// code — 2 for bad input, 1 for a failed operation (DESIGN §3). Library errors that carry no hint get one here.
+// code — 2 for bad input, 1 for a failed operation (docs/architecture.md, Exit codes). Library errors that carry
+// no hint get one here.
 import { dirname } from 'node:path';
 import { RoostError } from '../errors.js';
 import { CallTimeoutError, ConnectionClosedError, LibvirtError, VirErrorCode } from '../libvirt/errors.js';

@@ -9,9 +9,9 @@ const VERSION = typeof ROOST_VERSION === 'string' ? ROOST_VERSION : '0.1.0';
 
 /**
  * The program for these arguments (process.argv without node and the script). When they name a command, only
- * that one is defined: the others' options and help texts cost ~6 ms of every start (DESIGN §7: `roost ls`
- * within 40 ms of `node -e 0`). Without arguments, for help, or for a name that is no command, the whole table
- * is defined, so `roost --help` and commander's "did you mean" stay complete.
+ * that one is defined: the others' options and help texts cost time at every start (BENCHMARKS.md has the
+ * start-up target for `roost ls`). Without arguments, for help, or for a name that is no command, the whole
+ * table is defined, so `roost --help` and commander's "did you mean" stay complete.
  */
 export function buildProgram(args: readonly string[] = []): Command {
   const program = new Command('roost')

@@ -1,8 +1,8 @@
 // A strict, single-pass XML 1.0 reader for the documents libvirt exchanges (domain XML, capabilities).
 //
-// Why our own and not a library: `roost ls` parses every domain's XML in a process that lives ~100 ms, and the
-// general-purpose parser we started with needed a separate validation pass plus a conversion into this tree —
-// ~2 ms per domain with a cold JIT, most of `ls`'s time with 50 VMs (DESIGN §7 allows 40 ms over `node -e 0`).
+// Why our own and not a library: `roost ls` parses every domain's XML in a short-lived process, and the
+// general-purpose parser we started with needed a separate validation pass plus a conversion into this tree,
+// which took most of `ls`'s time with 50 VMs (BENCHMARKS.md has the start-up target for `roost ls`).
 // This reader builds the tree directly, checks well-formedness as it goes, and costs a fraction of that.
 //
 // What it accepts: elements, attributes, text, CDATA, comments, processing instructions, the five predefined

@@ -1,4 +1,5 @@
-// roost host bridge-setup: the one-time root steps that let session VMs join a host-only bridge (DESIGN §1).
+// roost host bridge-setup: the one-time root steps that let session VMs join a host-only bridge
+// (docs/architecture.md, host facts).
 // Session libvirt cannot create taps itself; QEMU asks the setuid qemu-bridge-helper, which attaches a tap to a
 // bridge only if /etc/qemu/bridge.conf allows it. Each step below is checked first (facts anyone can read) and
 // only what is missing is printed or, with --apply, run — as root directly, else through sudo, always as an

@@ -31,7 +31,7 @@ describe('procedure table', () => {
     }
   });
 
-  it('has the numbers of docs/libvirt-rpc.md §5', () => {
+  it('has the procedure numbers of libvirt (docs/protocol.md, Procedures)', () => {
     const expected: Partial<Record<ProcedureName, number>> = {
       CONNECT_OPEN: 1,
       CONNECT_CLOSE: 2,

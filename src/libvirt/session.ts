@@ -1,6 +1,6 @@
 // Where the local libvirt daemon listens, and how a session daemon is started on demand — the client-side
 // logic of libvirt's src/remote/remote_sockets.c and virNetSocketNewConnectUNIX, in roost's words.
-// docs/libvirt-rpc.md §4 is the contract.
+// docs/protocol.md, Socket paths and autostart, is the contract.
 
 import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -180,7 +180,8 @@ export interface AutostartOptions {
 }
 
 /**
- * Connects to a local daemon socket, starting the session daemon if nobody listens (docs §4).
+ * Connects to a local daemon socket, starting the session daemon if nobody listens (docs/protocol.md, Socket
+ * paths and autostart).
  *
  * Fast path: one connect() without any lock — a running daemon costs nothing extra. Only when that fails with
  * ENOENT/ECONNREFUSED do we take `$RT/libvirt/<daemon>.lock`, then retry connect() up to 500×10 ms, starting

@@ -1,4 +1,4 @@
-// Checking what the user typed before anything is created (DESIGN §8: bad input changes nothing).
+// Checking what the user typed before anything is created (docs/security.md: bad input changes nothing).
 import { existsSync, statSync } from 'node:fs';
 import type { NicSpec } from '../domain-xml/spec.js';
 import { UsageError } from '../errors.js';

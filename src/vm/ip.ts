@@ -1,5 +1,6 @@
-// roost ip NAME: a session VM's address, found without root (DESIGN §1). For each NIC on a bridge or a libvirt
-// network, by its MAC address, in this order — the first source that knows wins and is named:
+// roost ip NAME: a session VM's address, found without root (docs/architecture.md, host facts). For each NIC on
+// a bridge or a libvirt network, by its MAC address, in this order — the first source that knows wins and is
+// named:
 //   1. the guest agent's guest-network-get-interfaces (exact, but needs qemu-guest-agent in the guest);
 //   2. libvirt's DOMAIN_INTERFACE_ADDRESSES with source AGENT, then ARP (the daemon's neighbour table);
 //   3. dnsmasq lease files this user can read: libvirt networks' /var/lib/libvirt/dnsmasq/*.status and

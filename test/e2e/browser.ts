@@ -1,5 +1,5 @@
-// Debian's Chromium driven by playwright-core (DESIGN §6): headless, no sandbox (we run as root in CI), no
-// network chatter of its own. playwright gives every launch a fresh temporary profile (its own
+// Debian's Chromium driven by playwright-core (docs/architecture.md, Tests): headless, no sandbox (we run as
+// root in CI), no network chatter of its own. playwright gives every launch a fresh temporary profile (its own
 // --user-data-dir, removed on close; it refuses one passed in args).
 import { chromium, type Browser } from 'playwright-core';
 

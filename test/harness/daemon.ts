@@ -1,8 +1,8 @@
 // The test user's libvirt session daemon, started and stopped by the harness.
 //
-// A real user's client autostarts the daemon (docs/libvirt-rpc.md §4) and it exits 120 s after its last
-// client. For tests we start it ourselves, without that idle timeout, so that files run one after another
-// against the same daemon and the teardown can stop it and everything it spawned.
+// A real user's client autostarts the daemon (docs/protocol.md, Socket paths and autostart) and it exits 120 s
+// after its last client. For tests we start it ourselves, without that idle timeout, so that files run one
+// after another against the same daemon and the teardown can stop it and everything it spawned.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync, chownSync } from 'node:fs';
 import { connect } from 'node:net';

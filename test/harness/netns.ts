@@ -1,6 +1,6 @@
 // Network namespaces the tests create for themselves: a bridge with dnsmasq (DHCP, a lease file) and the
 // ability to run any command — including the test user's session daemon — inside. Traffic to the guests on
-// the bridge never leaves the namespace (the network rule in DESIGN §6). Needs root.
+// the bridge never leaves the namespace (the network rule in test/harness/README.md, Rules). Needs root.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';

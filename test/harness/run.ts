@@ -1,5 +1,5 @@
 // Running programs for tests: as the current process, or as the unprivileged test user.
-// Always an argument array, never a shell string (DESIGN §8 applies to tests too).
+// Always an argument array, never a shell string (docs/architecture.md, Invariants: tests keep that rule too).
 import { spawn, type SpawnOptions } from 'node:child_process';
 import type { TestUser } from './test-user.js';
 

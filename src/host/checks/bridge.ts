@@ -1,7 +1,7 @@
-// The host-only bridge path (`--network bridge=virbr0`, DESIGN §1): QEMU attaches a session VM to a host bridge
-// through qemu-bridge-helper, which must be setuid root, and which only uses bridges that /etc/qemu/bridge.conf
-// allows. Debian ships the helper without the setuid bit and no bridge.conf (DESIGN §2). Both are optional —
-// user-mode networking with passt needs neither — so these checks warn, never fail.
+// The host-only bridge path (`--network bridge=virbr0`): QEMU attaches a session VM to a host bridge through
+// qemu-bridge-helper, which must be setuid root, and which only uses bridges that /etc/qemu/bridge.conf allows.
+// Debian ships the helper without the setuid bit and no bridge.conf (docs/architecture.md, host facts). Both are
+// optional — user-mode networking with passt needs neither — so these checks warn, never fail.
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CheckResult } from './types.js';

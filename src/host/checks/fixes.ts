@@ -1,5 +1,5 @@
 // The install commands `roost doctor` prints, for the distribution in /etc/os-release. On Debian 12 libvirt and
-// QEMU must come from bookworm-backports (Debian's own libvirt 9.0.0 refuses passt, DESIGN §2); roost's
+// QEMU must come from bookworm-backports (Debian's own libvirt 9.0.0 refuses passt, docs/architecture.md); roost's
 // scripts/setup-host.sh enables backports from the configured mirror and installs from there, so that is the fix.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,6 @@
 // Does this libvirt accept `<backend type='passt'/>`? Debian 12's libvirt 9.0.0 does not ("Invalid value for
-// attribute 'type' in element 'backend'"), and roost's default networking depends on it (DESIGN §2).
+// attribute 'type' in element 'backend'"), and roost's default networking depends on it (docs/architecture.md,
+// host facts).
 //
 // New libvirt says so in its domain capabilities (`<interface><enum name='backendType'>`). Older libvirt has no
 // such enum, so the only way to know is to ask: define a throwaway domain with the passt backend under

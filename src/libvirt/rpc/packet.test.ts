@@ -5,7 +5,7 @@ import { errorValue, header, replyError } from '../testing.js';
 import { decode, encode } from '../xdr/index.js';
 import { MessageStatus, MessageType, Program, decodeHeader, encodePacket } from './packet.js';
 
-/** Big-endian u32 words, for spelling packets out the way docs/libvirt-rpc.md does. */
+/** Big-endian u32 words, for spelling packets out the way docs/protocol.md does. */
 function words(...ws: number[]): Buffer {
   const b = Buffer.alloc(ws.length * 4);
   ws.forEach((w, i) => b.writeUInt32BE(w >>> 0, i * 4));
@@ -19,7 +19,7 @@ function xdrString(s: string): Buffer {
 }
 
 describe('packet', () => {
-  it('encodes CONNECT_OPEN("qemu:///session") exactly as the example in docs §1', () => {
+  it('encodes CONNECT_OPEN("qemu:///session") exactly as the example in docs/protocol.md, Framing', () => {
     const p = procedures.CONNECT_OPEN;
     const bytes = encodePacket(
       { prog: p.prog, vers: 1, proc: p.proc, type: MessageType.CALL, serial: 1, status: MessageStatus.OK },

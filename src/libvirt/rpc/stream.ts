@@ -1,6 +1,6 @@
 // A libvirt data stream (console, volume upload/download) as a Node Duplex.
 //
-// Wire rules (docs/libvirt-rpc.md §6): every packet reuses the opening call's serial with type STREAM.
+// Wire rules (docs/protocol.md, Streams): every packet reuses the opening call's serial with type STREAM.
 // Data is STREAM/CONTINUE with raw bytes; the peer's end of data is an *empty* CONTINUE. Finishing is
 // a STREAM/OK answered by the daemon's STREAM/OK (or STREAM/ERROR carrying a remote_error); an empty
 // STREAM/ERROR from us aborts.
