@@ -16,7 +16,6 @@ import type { AccelDecision } from '../host/accel.js';
 import { assertIsoImage, assertRegularFile, assertUsableImage } from '../images/probe.js';
 import { exposesToNetwork, exposureWarning } from '../net/ports.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
-import { sshUserProblem } from '../net/ssh-user.js';
 import type { VmContext } from './context.js';
 import {
   buildSpec,
@@ -146,12 +145,6 @@ function readable(path: string, what: string): string {
 export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   checkCreateInput(req);
   const name = checkVmName(req.name);
-  const userProblem = req.sshUser === undefined ? undefined : sshUserProblem(req.sshUser);
-  if (userProblem !== undefined) {
-    throw new UsageError('BAD_SSH_USER', `--user '${req.sshUser}' is ${userProblem}`, {
-      hint: 'for example: --user debian',
-    });
-  }
   const sources = [req.image && '--image', req.iso && '--iso', req.kernel && '--kernel'].filter(Boolean);
   if (sources.length === 0) {
     throw new UsageError('NO_SOURCE', 'nothing to boot: give --image PATH, --iso PATH or --kernel PATH', {
