@@ -34,6 +34,7 @@ import {
   type BridgeConfFacts,
   type FileFacts,
 } from './checks/bridge.js';
+import { processRuns } from '../process-runs.js';
 
 export interface RootCommand {
   argv: string[];
@@ -468,13 +469,7 @@ function modeOf(path: string): number | null {
 
 function pidAlive(pidFile: string): boolean {
   const pid = Number(readText(pidFile)?.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid > 0 && processRuns(pid);
 }
 
 /** Looks a user up in /etc/passwd (no NSS: roost reads the file, as `id` would for local users). */

@@ -5,6 +5,7 @@
 // redundant download, never a corrupt image: the commit is an atomic rename of a verified file.)
 import { hostname } from 'node:os';
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { processRuns } from '../process-runs.js';
 
 export interface FileLock {
   release(): Promise<void>;
@@ -15,15 +16,6 @@ export interface LockOptions {
   onWait?: (pid: number) => void;
   pollMs?: number;
   signal?: AbortSignal;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<FileLock> {
@@ -58,7 +50,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       const st = await stat(path).catch(() => undefined);
       stale = !st || Date.now() - st.mtimeMs > 5_000;
     } else if (host === hostname()) {
-      stale = !alive(pid);
+      stale = !processRuns(pid);
     } else {
       const st = await stat(path).catch(() => undefined);
       stale = !st || Date.now() - st.mtimeMs > 24 * 3600_000;

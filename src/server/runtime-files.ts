@@ -20,6 +20,7 @@ import {
 import { join } from 'node:path';
 import { RoostError } from '../errors.js';
 import { roostPaths } from '../paths.js';
+import { processRuns } from '../process-runs.js';
 
 export interface ServerRecord {
   port: number;
@@ -157,14 +158,5 @@ function readRecord(path: string): ServerRecord | null {
       : null;
   } catch {
     return null;
-  }
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
