@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { kindOf } from '../file-kind.js';
 import { hasUnsafeChars, safeForTerminal } from '../term/sanitize.js';
 import { checkForwardCount } from '../net/port-spec.js';
+import type { CreateRequest } from './create.js';
 
 /** libvirt accepts more, but these names are safe in file names, URLs, ssh host aliases and shells alike. */
 export const VM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -203,18 +204,10 @@ function mustExist(path: string, what: string): void {
 }
 
 /** What checkCreateInput reads of a create request (the CLI's options, the API's body). */
-export interface CreateInputFields {
-  name: string;
-  image?: string;
-  iso?: string;
-  kernel?: string;
-  initrd?: string;
-  cmdline?: string;
-  sshUser?: string;
-  sshKey?: string;
-  cloudInit?: string;
-  ports?: readonly string[];
-}
+export type CreateInputFields = Pick<
+  CreateRequest,
+  'name' | 'image' | 'iso' | 'kernel' | 'initrd' | 'cmdline' | 'sshUser' | 'sshKey' | 'cloudInit' | 'ports'
+>;
 
 /**
  * The text fields of a create request that become paths, XML, a seed or ssh config: checked before anything
