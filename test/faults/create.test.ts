@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
   startSessionDaemon,
-  debianGuest,
   freePort,
   harness,
   listProcesses,
@@ -16,8 +15,6 @@ import {
   roost,
   run,
   runAs,
-  tinyCreateArgs,
-  tinyGuest,
   waitUntil,
 } from '../harness/index.js';
 import { CLI } from '../harness/cli.js';
@@ -27,27 +24,20 @@ import {
   inventory,
   runHooked,
   signalDaemons,
+  runningArgs,
+  unbootedArgs,
   type Inventory,
 } from './faults.js';
 
 const { user, uri } = harness();
 const scope = createScope('fault', user, uri);
-const image = debianGuest(user).disk;
 let port: number;
 let before: Inventory;
 
 /** disk, seed, define — nothing boots. */
-const seededArgs = () => ['--image', image, '--no-start', '--wait', 'none', '--memory', '256M'];
+const seededArgs = () => unbootedArgs(user);
 /** disk, define, start: the tiny guest with a forward (so a passt runs). */
-const startArgs = () => [
-  ...tinyCreateArgs(tinyGuest(user)),
-  '--disk',
-  '16M',
-  '--port',
-  `127.0.0.1:${port}:80`,
-  '--wait',
-  'none',
-];
+const startArgs = () => runningArgs(user, port);
 
 async function expectNothingLeft(): Promise<void> {
   expect(await inventory(user, uri)).toEqual(before);

@@ -7,15 +7,36 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { CLI, assertBuilt } from '../harness/cli.js';
 import {
+  debianGuest,
   domainNames,
   listProcesses,
   poolNames,
   roost,
   spawnOptionsFor,
+  tinyCreateArgs,
+  tinyGuest,
   volumeNames,
   type RunResult,
   type TestUser,
 } from '../harness/index.js';
+
+/** `roost create` arguments for a VM that is made but never boots: disk, seed, define (the Debian image). */
+export function unbootedArgs(user: TestUser): string[] {
+  return ['--image', debianGuest(user).disk, '--no-start', '--wait', 'none', '--memory', '256M'];
+}
+
+/** … for a VM that starts: disk, define, start — the tiny guest with a forward from host `port`, so a passt runs. */
+export function runningArgs(user: TestUser, port: number): string[] {
+  return [
+    ...tinyCreateArgs(tinyGuest(user)),
+    '--disk',
+    '16M',
+    '--port',
+    `127.0.0.1:${port}:80`,
+    '--wait',
+    'none',
+  ];
+}
 
 /** A running `roost` whose stderr is watched for the step hook's markers. */
 export interface HookedRun {

@@ -6,13 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
   startSessionDaemon,
-  debianGuest,
   freePort,
   harness,
   roost,
   runAs,
-  tinyCreateArgs,
-  tinyGuest,
   userEnv,
 } from '../harness/index.js';
 import { CLI } from '../harness/cli.js';
@@ -22,25 +19,18 @@ import {
   inventory,
   runHooked,
   signalDaemons,
+  runningArgs,
+  unbootedArgs,
   type Inventory,
 } from './faults.js';
 
 const { user, uri } = harness();
 const scope = createScope('faultrm', user, uri);
-const image = debianGuest(user).disk;
 let port: number;
 let before: Inventory;
 
-const definedArgs = () => ['--image', image, '--no-start', '--wait', 'none', '--memory', '256M'];
-const runningArgs = () => [
-  ...tinyCreateArgs(tinyGuest(user)),
-  '--disk',
-  '16M',
-  '--port',
-  `127.0.0.1:${port}:80`,
-  '--wait',
-  'none',
-];
+const definedArgs = () => unbootedArgs(user);
+const startedArgs = () => runningArgs(user, port);
 
 async function create(name: string, args: string[]): Promise<void> {
   const r = await roost(user, ['create', name, ...args]);
@@ -66,7 +56,7 @@ afterAll(async () => {
 describe('Ctrl-C during rm', () => {
   it('before the VM is powered off: rm stops with nothing changed (exit 130)', async () => {
     const name = scope.name('keep');
-    await create(name, runningArgs());
+    await create(name, startedArgs());
     const withVm = await inventory(user, uri);
     const run = runHooked(user, ['rm', '--force', name], 'rm:destroy');
     await run.marker('paused before rm:destroy');
@@ -82,7 +72,7 @@ describe('Ctrl-C during rm', () => {
 
   it('after the VM was powered off: rm finishes, says so, and exits 130', async () => {
     const name = scope.name('finish');
-    await create(name, runningArgs());
+    await create(name, startedArgs());
     const run = runHooked(user, ['rm', '--force', name], 'rm:undefine');
     await run.marker('paused before rm:undefine');
     run.signal('SIGINT');
