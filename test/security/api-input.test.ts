@@ -7,8 +7,16 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startWeb, type HttpResult, type RunningWeb } from '../e2e/web-server.js';
-import { createScope, domainNames, freePort, harness, roost, runAs, virsh } from '../harness/index.js';
-import { hostileNames, inventory, makeHostileFiles, type HostileFiles, type Inventory } from './battery.js';
+import { createScope, harness } from '../harness/index.js';
+import {
+  clearGround,
+  hostileNames,
+  inventory,
+  makeGround,
+  makeHostileFiles,
+  type HostileFiles,
+  type Inventory,
+} from './battery.js';
 
 const { user, uri } = harness();
 const scope = createScope('sec-api', user, uri);
@@ -26,21 +34,7 @@ let baseline: Inventory;
 let domainsAtStart: string[];
 
 beforeAll(async () => {
-  domainsAtStart = await domainNames(uri);
-  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '32M']);
-  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', victim, '1M']);
-  const made = await roost(user, [
-    'create',
-    existing,
-    '--kernel',
-    f.kernel,
-    '--memory',
-    '128M',
-    '--port',
-    `${await freePort()}:80`,
-    '--no-start',
-  ]);
-  expect(made.code, made.stderr).toBe(0);
+  ({ domainsAtStart } = await makeGround(user, uri, { base, victim, existing, kernel: f.kernel }));
   sockDir = join('/tmp', `${scope.prefix}sock`);
   mkdirSync(sockDir, { mode: 0o700 });
   if (process.getuid?.() === 0) chownSync(sockDir, user.uid, user.gid);
@@ -50,14 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await web?.stop();
-  for (const d of await domainNames(uri)) {
-    if (!domainsAtStart.includes(d) && !d.startsWith(scope.prefix)) {
-      await virsh(uri, ['undefine', d, '--nvram'], { check: false });
-    }
-  }
-  await scope.cleanup();
-  rmSync(victim, { force: true });
-  for (const m of markers) rmSync(m, { force: true });
+  await clearGround(uri, scope, domainsAtStart, victim, markers);
   if (sockDir) rmSync(sockDir, { recursive: true, force: true });
 });
 

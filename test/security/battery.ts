@@ -2,11 +2,22 @@
 // and roost files, taken through independent witnesses), the hostile files a test points roost at, and the
 // checks every refusal must pass (one clear line, no stack trace, no "INTERNAL").
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { roostPaths } from '../../src/paths.js';
-import { domainNames, poolNames, userEnv, volumeNames, type TestUser } from '../harness/index.js';
+import {
+  domainNames,
+  freePort,
+  poolNames,
+  roost,
+  runAs,
+  userEnv,
+  virsh,
+  volumeNames,
+  type TestScope,
+  type TestUser,
+} from '../harness/index.js';
 
 export interface Inventory {
   domains: string[];
@@ -138,4 +149,47 @@ export function hostileNames(marker: string): [string, string][] {
     ['a semicolon', `a;touch ${marker}`],
     ['backticks', `\`touch ${marker}\``],
   ];
+}
+
+/** What both battery files start from: a blank base image, the image-traversal victim, one stopped VM. */
+export async function makeGround(
+  user: TestUser,
+  uri: string,
+  ground: { base: string; victim: string; existing: string; kernel: string },
+): Promise<{ domainsAtStart: string[] }> {
+  const domainsAtStart = await domainNames(uri);
+  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', ground.base, '32M']);
+  // The file an image-name traversal (issue 15, finding 4) would delete.
+  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', ground.victim, '1M']);
+  const made = await roost(user, [
+    'create',
+    ground.existing,
+    '--kernel',
+    ground.kernel,
+    '--memory',
+    '128M',
+    '--port',
+    `${await freePort()}:80`,
+    '--no-start',
+  ]);
+  expect(made.code, made.stderr).toBe(0);
+  return { domainsAtStart };
+}
+
+/** Removes the ground and anything a wrongly accepted case made, even a VM under a name no scope covers. */
+export async function clearGround(
+  uri: string,
+  scope: TestScope,
+  domainsAtStart: readonly string[],
+  victim: string,
+  markers: readonly string[],
+): Promise<void> {
+  for (const d of await domainNames(uri)) {
+    if (!domainsAtStart.includes(d) && !d.startsWith(scope.prefix)) {
+      await virsh(uri, ['undefine', d, '--nvram'], { check: false });
+    }
+  }
+  await scope.cleanup();
+  rmSync(victim, { force: true });
+  for (const m of markers) rmSync(m, { force: true });
 }

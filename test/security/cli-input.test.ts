@@ -4,14 +4,16 @@
 // volumes and roost files afterwards, and no file appears where a name or a shell command would have put one.
 // No VM is booted: VMs here are defined with --no-start from a stand-in kernel.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScope, domainNames, freePort, harness, roost, runAs, virsh } from '../harness/index.js';
+import { createScope, harness, roost } from '../harness/index.js';
 import {
+  clearGround,
   expectCleanMessage,
   hostileNames,
   inventory,
+  makeGround,
   makeHostileFiles,
   type HostileFiles,
   type Inventory,
@@ -32,36 +34,12 @@ let domainsAtStart: string[];
 const existing = scope.name('vm');
 
 beforeAll(async () => {
-  domainsAtStart = await domainNames(uri);
-  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '32M']);
-  // The file an image-name traversal (issue 15, finding 4) would delete.
-  await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', victim, '1M']);
-  const made = await roost(user, [
-    'create',
-    existing,
-    '--kernel',
-    f.kernel,
-    '--memory',
-    '128M',
-    '--port',
-    `${await freePort()}:80`,
-    '--no-start',
-  ]);
-  expect(made.code, made.stderr).toBe(0);
+  ({ domainsAtStart } = await makeGround(user, uri, { base, victim, existing, kernel: f.kernel }));
   baseline = await inventory(uri, user, markers);
 });
 
-afterAll(async () => {
-  // A case that was wrongly accepted may have made a VM under a name no scope covers: remove it too.
-  for (const d of await domainNames(uri)) {
-    if (!domainsAtStart.includes(d) && !d.startsWith(scope.prefix)) {
-      await virsh(uri, ['undefine', d, '--nvram'], { check: false });
-    }
-  }
-  await scope.cleanup();
-  rmSync(victim, { force: true });
-  for (const m of markers) rmSync(m, { force: true });
-});
+// A case that was wrongly accepted may have made a VM under a name no scope covers: clearGround removes it too.
+afterAll(() => clearGround(uri, scope, domainsAtStart, victim, markers));
 
 interface Case {
   args: string[];
