@@ -40,11 +40,9 @@ export function describeError(err: unknown): UserFacingError {
   if (err instanceof ConnectionClosedError) {
     return {
       code: err.code,
-      // The client's messages already say what happened to the connection: prefixing them again read as
-      // "closed the connection: closed the connection".
-      message: /libvirt|connection/i.test(err.message)
-        ? err.message
-        : `the connection to the libvirt daemon closed: ${err.message}`,
+      // Every ConnectionClosedError the client raises is a whole sentence about the connection (libvirt/errors.ts's
+      // default too): a prefix here once read "closed the connection: closed the connection".
+      message: err.message,
       hint: 'run the command again (a new daemon starts on demand); if it keeps failing: roost doctor',
       exitCode: 1,
     };
