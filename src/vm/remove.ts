@@ -16,6 +16,7 @@ import { NotFoundError, RoostError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import type { VmContext } from './context.js';
+import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
 import { deleteVolumeAt, POOL_NAME } from './storage.js';
@@ -126,6 +127,7 @@ export async function removeVm(
     }
   }
   removeOwnFiles(ctx, parsed, name, seeds);
+  dropAutostartOf(ctx.uri, name, ctx.env);
   const runDir = qemuRunDir(ctx);
   if (running && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
   forgetHostKey(ctx.paths, name);

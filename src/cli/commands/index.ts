@@ -19,6 +19,7 @@ import { define as host } from './host.js';
 import { define as web } from './web.js';
 import { define as events } from './events.js';
 import { define as image } from './image.js';
+import { define as autostart } from './autostart.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -50,4 +51,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['web'], define: web },
   { names: ['events'], define: events },
   { names: ['image'], define: image },
+  { names: ['autostart'], define: autostart },
 ];
