@@ -14,12 +14,12 @@ import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { NotFoundError, RoostError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
-import type { LibvirtClient } from '../libvirt/api.js';
 import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
-import { deleteVolumeAt, POOL_NAME } from './storage.js';
+import { deleteVolumeAt, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
+import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 
@@ -74,6 +74,11 @@ export async function removeVm(
   const ours = await steps.run('disks', `finding VM '${name}''s disks`, () =>
     again(() => ownDisks(client, parsed)),
   );
+  // Undefining drops libvirt's snapshot records, not their files: the memory files and overlays in roost's pool
+  // go with the VM, like its disks.
+  const snapshotFiles = await steps.run('snapshots', `finding VM '${name}''s snapshot files`, () =>
+    again(async () => poolVolumesAmong(client, await snapshotFilesOf(ctx, dom))),
+  );
   // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
   // no later.
   if (running) {
@@ -114,7 +119,7 @@ export async function removeVm(
   await steps.pastNoReturn('delete');
   if (opts.keepStorage) keptDisks.push(...ours);
   else {
-    for (const path of ours) {
+    for (const path of [...ours, ...snapshotFiles.filter((f) => !ours.includes(f))]) {
       try {
         if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
       } catch (e) {
@@ -143,23 +148,6 @@ async function again<T>(step: () => Promise<T>): Promise<T> {
     if (!(e instanceof ConnectionClosedError)) throw e;
     return step();
   }
-}
-
-/**
- * The VM's writable disks that are volumes of roost's pool, by path. libvirt knows which pool a path is in,
- * wherever that pool's directory is.
- */
-async function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<string[]> {
-  const candidates = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly && d.path !== undefined);
-  const pools = await Promise.all(
-    candidates.map((d) =>
-      client.lookupVolumeByPath(d.path!).then(
-        (v) => v.pool,
-        (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)),
-      ),
-    ),
-  );
-  return candidates.filter((_, i) => pools[i] === POOL_NAME).map((d) => d.path!);
 }
 
 /**

@@ -6,6 +6,7 @@ import { firstChild, parseXml, textContent } from '../domain-xml/xml.js';
 import { ensurePrivateDir, type RoostPaths } from '../paths.js';
 import { isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
+import type { ParsedDomain } from '../domain-xml/parse.js';
 import type { StoragePool, StorageVol } from '../libvirt/types.js';
 
 export const POOL_NAME = 'roost';
@@ -102,4 +103,41 @@ export async function deleteVolumeAt(client: LibvirtClient, path: string): Promi
     if (isNotFound(e)) return false;
     throw e;
   }
+}
+
+/** Which of `paths` are volumes of roost's pool. libvirt knows which pool a path is in, wherever its directory is. */
+async function inRoostPool(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  const pools = await Promise.all(
+    paths.map((p) =>
+      client.lookupVolumeByPath(p).then(
+        (v) => v.pool,
+        (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)),
+      ),
+    ),
+  );
+  return paths.filter((_, i) => pools[i] === POOL_NAME);
+}
+
+/** The VM's writable disks that are volumes of roost's pool, by path: what `roost rm` deletes. */
+export function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<string[]> {
+  const candidates = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly && d.path !== undefined);
+  return inRoostPool(
+    client,
+    candidates.map((d) => d.path!),
+  );
+}
+
+/**
+ * Which of `paths` are volumes of roost's pool, after a refresh: files libvirt made for snapshots are volumes
+ * only once the pool has looked. Anything else — a base image, a file of another pool — is not roost's to delete.
+ */
+export async function poolVolumesAmong(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+  if (!pool) return [];
+  await client.refreshStoragePool(pool);
+  return inRoostPool(client, paths);
 }

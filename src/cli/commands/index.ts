@@ -20,6 +20,7 @@ import { define as web } from './web.js';
 import { define as events } from './events.js';
 import { define as image } from './image.js';
 import { define as autostart } from './autostart.js';
+import { define as snapshot } from './snapshot.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -51,5 +52,6 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['web'], define: web },
   { names: ['events'], define: events },
   { names: ['image'], define: image },
+  { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
 ];
