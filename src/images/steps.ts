@@ -18,7 +18,7 @@ export interface Kept {
 }
 
 export class ImageSteps {
-  /** The last boundary passed: how far the command got (an interrupted pull's message depends on it). */
+  /** The last boundary reached: how far the command got (an interrupted pull's message depends on it). */
   reached: string | undefined;
 
   constructor(
@@ -30,13 +30,13 @@ export class ImageSteps {
 
   /** A step boundary: the hook runs, then an interruption stops the command here. */
   async at(step: string): Promise<void> {
+    this.reached = step;
     try {
       await this.hook?.(step);
     } catch (e) {
       if (!this.signal?.aborted) throw e;
     }
     if (this.signal?.aborted) throw new StoppedAtBoundary(step);
-    this.reached = step;
   }
 
   /** A boundary past the commit: the hook runs, but an interruption no longer undoes anything. */

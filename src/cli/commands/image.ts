@@ -21,7 +21,15 @@ async function stepHook(command: string): Promise<(signal: AbortSignal) => StepB
   const { Steps } = await import('../../vm/steps.js');
   return (signal) => {
     const steps = new Steps(command, { signal });
-    return (step) => steps.boundary(step);
+    return async (step) => {
+      // A pull paused by the hook has no socket open: without a timer Node would find nothing left to wait for.
+      const alive = setInterval(() => {}, 60_000);
+      try {
+        await steps.boundary(step);
+      } finally {
+        clearInterval(alive);
+      }
+    };
   };
 }
 
