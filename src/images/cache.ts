@@ -4,6 +4,8 @@
 //                           marker: an image file without it is the leftover of a crash and is never used
 //   NAME.part, NAME.part.json   a download in progress or interrupted (download.ts), resumed by the next pull
 //   NAME.lock               held by the process pulling NAME (lock.ts)
+//   NAME.tmp, NAME.import-tmp, NAME.json.tmp   a decompression, an import's copy, metadata being written: removed
+//                           when the pull or import ends, however it ends (short of SIGKILL)
 // NAME is always a valid image name (names.ts), checked here again by every function that makes a path of it,
 // and metadata read back is trusted only if it names its own files.
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -88,13 +90,13 @@ export async function commitImage(
   const tmpMeta = `${metaPath(dir, meta.name)}.tmp`;
   try {
     await writeFile(tmpMeta, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    await rm(metaPath(dir, meta.name), { force: true });
+    await rename(tmpFile, path);
+    await rename(tmpMeta, metaPath(dir, meta.name));
   } catch (e) {
     await rm(tmpMeta, { force: true });
     throw namingWrittenFile(e, tmpMeta);
   }
-  await rm(metaPath(dir, meta.name), { force: true });
-  await rename(tmpFile, path);
-  await rename(tmpMeta, metaPath(dir, meta.name));
   const { file: _file, ...rest } = stored;
   return { ...rest, path };
 }
