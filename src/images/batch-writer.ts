@@ -4,6 +4,7 @@
 // write (one thread-pool round trip) per chunk. On a fast link that bookkeeping, not the network or the disk,
 // bounded our download rate: batching to 1 MiB with writev made a local 256 MiB pull ~1.5× faster.
 import { open, type FileHandle } from 'node:fs/promises';
+import { namingWrittenFile } from './fs-errors.js';
 
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
 // Flush to disk every so often while the download runs, so that the final fdatasync has little left to do
@@ -56,7 +57,9 @@ export async function openBatchWriter(
   };
   const rethrow = () => {
     if (failure !== undefined)
-      throw new FileWriteError(`cannot write ${path}: ${(failure as Error).message}`, { cause: failure });
+      throw new FileWriteError(`cannot write ${path}: ${(failure as Error).message}`, {
+        cause: namingWrittenFile(failure, path),
+      });
   };
 
   return {

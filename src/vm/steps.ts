@@ -9,22 +9,16 @@
 // once the step's first call is on its way it prints `roost-test: in STEP`. The fault-injection suite
 // (test/faults/) uses it to act at an exact moment instead of sleeping and hoping. Without the variable it costs
 // one lookup per step.
-import { RoostError } from '../errors.js';
+import { InterruptedError, RoostError, type StopSignal } from '../errors.js';
 import { ConnectionClosedError } from '../libvirt/errors.js';
 
-/** Exit codes of a command stopped by a signal: 128 + the signal's number, as a shell reports it. */
-export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+export { InterruptedError, type StopSignal };
 
-/** The command was stopped by a signal (the rollback, if any, has run). */
-export class InterruptedError extends RoostError {
-  constructor(
-    readonly signal: StopSignal,
-    message: string,
-  ) {
-    super('INTERRUPTED', message);
-  }
-}
+/** Exit codes of a command stopped by a signal: 128 + the signal's number, as a shell reports it. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const satisfies Record<
+  StopSignal,
+  number
+>;
 
 /** The daemon went away during a step (it starts again on demand: a retry works). */
 export class DaemonGoneError extends RoostError {}

@@ -49,9 +49,15 @@ export interface HookedRun {
   done: Promise<RunResult>;
 }
 
-export function runHooked(user: TestUser, args: string[], pauseAt: string): HookedRun {
+/** `env` adds to the user's (e.g. XDG_CACHE_HOME for a private image cache). */
+export function runHooked(
+  user: TestUser,
+  args: string[],
+  pauseAt: string,
+  env: NodeJS.ProcessEnv = {},
+): HookedRun {
   assertBuilt();
-  const opts = spawnOptionsFor(user, { env: { ROOST_TEST_PAUSE_AT: pauseAt } });
+  const opts = spawnOptionsFor(user, { env: { ...env, ROOST_TEST_PAUSE_AT: pauseAt } });
   const child = spawn(process.execPath, [CLI, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
