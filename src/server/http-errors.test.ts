@@ -37,6 +37,7 @@ describe('toApiError', () => {
   it('answers a typed error of a layer below with its own code and a status that says whose fault it was', () => {
     const cases: [Error, string, number][] = [
       [new ProtocolError('PROTOCOL_DECODE', 'the reply does not decode'), 'PROTOCOL_DECODE', 502],
+      [new ProtocolError('PROTOCOL_TOO_LARGE', 'a call of 40 MiB'), 'PROTOCOL_TOO_LARGE', 500],
       [new XdrError('XDR_LIMIT', 'a string longer than its maximum'), 'XDR_LIMIT', 502],
       [new DomainXmlError('DOMAIN_XML_INVALID', 'not a <domain> document'), 'DOMAIN_XML_INVALID', 502],
       [new StreamClosedError(), 'LIBVIRT_STREAM_CLOSED', 502],

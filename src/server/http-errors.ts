@@ -24,7 +24,9 @@ const CONFLICTS = new Set([
  * again later), 504 when it did not answer in time.
  */
 const UPSTREAM_STATUS: ReadonlyArray<readonly [code: string | RegExp, status: number]> = [
-  // The daemon's bytes break the protocol or do not decode (ProtocolError, XdrError).
+  // A call roost made too large for the daemon to take: roost's own fault, so the first match keeps it a 500.
+  ['PROTOCOL_TOO_LARGE', 500],
+  // The daemon's bytes break the protocol or do not decode (ProtocolError, XdrError), or it lacks a feature.
   [/^PROTOCOL_/, 502],
   [/^XDR_/, 502],
   // A domain definition in the daemon that is not XML roost can read.
