@@ -33,7 +33,7 @@ export interface AccelDecision {
 }
 
 export interface AccelProbeOptions {
-  /** How long the KVM guest gets to print its line (default 1 s; a working KVM needs a few hundred ms). */
+  /** How long the KVM guest gets to print its line (default 1 s; a working KVM needs far less). */
   timeoutMs?: number;
   qemuBinary?: string;
   kvmDevice?: string;
