@@ -42,21 +42,16 @@ export function describeError(err: unknown): UserFacingError {
     };
   }
   const code = typedCode(err);
+  const message = (err as Error)?.message ?? String(err);
   const hint = code === undefined ? undefined : LIBVIRT_CLIENT_HINTS[code];
-  if (code !== undefined && (hint !== undefined || BAD_INPUT_CODES.has(code))) {
-    return withHint(
-      { code, message: (err as Error).message, exitCode: BAD_INPUT_CODES.has(code) ? 2 : 1 },
-      hint,
-    );
-  }
+  if (code !== undefined && hint !== undefined) return { code, message, hint, exitCode: 1 };
+  if (code !== undefined && BAD_INPUT_CODES.has(code)) return { code, message, exitCode: 2 };
   const full = noSpace(err);
   if (full) return full;
   if (err instanceof LibvirtError) return libvirtError(err);
   // Any other typed error (the protocol's, the ssh tunnel's, domain-xml's…) keeps its own code: a script can
   // tell a garbled reply (PROTOCOL_DECODE) from a refused XML (DOMAIN_XML_INVALID) without reading messages.
-  if (code !== undefined) return { code, message: (err as Error).message, exitCode: 1 };
-  const e = err as Error;
-  return { code: 'INTERNAL', message: e?.message ?? String(err), exitCode: 1 };
+  return { code: code ?? 'INTERNAL', message, exitCode: 1 };
 }
 
 /**
@@ -73,10 +68,6 @@ function typedCode(err: unknown): string | undefined {
   if (typeof errno === 'number' || typeof syscall === 'string' || /(?:^|_)ERR(?:_|$)/.test(code))
     return undefined;
   return code;
-}
-
-function withHint(e: UserFacingError, hint: string | undefined): UserFacingError {
-  return hint === undefined ? e : { ...e, hint };
 }
 
 function libvirtError(err: LibvirtError): UserFacingError {
