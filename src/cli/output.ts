@@ -1,7 +1,7 @@
 // The only place that prints for humans (with term/) or machines (--json). Commands build plain data and hand
 // it here; `--json` output is stable and documented in docs/cli-json.md.
 import { safeTextForTerminal } from '../term/sanitize.js';
-import type { UserFacingError } from './errors.js';
+import type { UserFacingError } from '../describe-error.js';
 import { writeStderr, writeStdout } from './stdio.js';
 
 export interface GlobalOptions {

@@ -1,7 +1,7 @@
 // Where a session VM's IP address can be learnt without root, and the parsers for each (docs/architecture.md,
 // host facts: `virsh domifaddr --source lease` and `net-dhcp-leases` need the system connection). All pure: the
 // caller reads the files and asks the agent; these turn the text into addresses matched by the NIC's MAC address.
-import { ipVersion } from './ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
 
 export type IpSource =
   /** guest-network-get-interfaces, sent to the QEMU guest agent through libvirt. */

@@ -2,7 +2,7 @@
 // same port of 127.0.0.1, and go away when the guest stops listening.
 //
 // Why ssh and not passt: passt's forwards are fixed when it starts, and libvirt 11.3 applies new ones only by
-// re-plugging the NIC (a 1.5–2 s gap, and the guest must run DHCP again: see docs/networking.md) — acceptable
+// re-plugging the NIC (a gap in connectivity, and the guest must run DHCP again: see docs/networking.md) — acceptable
 // for a user's `roost port add`, not for every listen() in the guest. So the watcher keeps one ssh connection
 // (a control master over the VM's forwarded ssh port) and uses it both ways: every second it reads
 // /proc/net/tcp{,6} in the guest, and it adds or cancels `-L` forwards on the master (`ssh -O forward`), which

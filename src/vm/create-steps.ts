@@ -75,8 +75,8 @@ export async function resolveCatalogImage(
   req: CreateRequest,
   signal: AbortSignal | undefined,
 ): Promise<{ image: BaseImage; entry: ImageEntry | undefined }> {
-  // Loaded only here: the catalogue brings a YAML parser and zod (~1 MB of code), which a VM made from a
-  // local file never needs (that half of `roost create`'s start-up time, measured).
+  // Loaded only here: the catalogue brings a YAML parser and zod, much code that a VM made from a local file
+  // never needs and whose loading would be a large part of `roost create`'s start-up.
   const { resolveImage } = await import('../images/store.js');
   const resolved = await resolveImage(ref, {
     paths: ctx.paths,
@@ -201,7 +201,7 @@ export interface DiskInMaking {
 }
 
 /**
- * Starts making the VM's disk, a qcow2 overlay on the base image (libvirt runs qemu-img: ~10 ms), and returns
+ * Starts making the VM's disk, a qcow2 overlay on the base image (libvirt runs qemu-img), and returns
  * without waiting for it: the seed is written meanwhile. The disk is the name's claim — of two creates of one
  * name, the one whose volume libvirt made first goes on — so it is awaited before the VM is defined.
  */
@@ -403,7 +403,7 @@ const DEFINE_VALIDATE = 1;
 
 /**
  * Flags for defining a new VM on a daemon of this version. Not VIR_DOMAIN_DEFINE_VALIDATE where libvirt knows
- * everything roost writes: its RelaxNG pass costs ~15 ms of every create and could only catch a fault of the
+ * everything roost writes: its RelaxNG pass adds to every create and could only catch a fault of the
  * builder, whose every shape the tests check with virt-xml-validate (build.test.ts); what users type is checked
  * before. Below 9.0 the schema check is what turns "passt silently dropped" into a refusal, so it is asked for.
  * (Edits of hand-made domains, edit.ts and ports.ts, always validate.)

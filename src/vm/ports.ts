@@ -1,15 +1,15 @@
 // roost port ls|add|rm: a VM's passt port forwards, persisted in its domain XML and — on a running VM — applied
 // live where that can be done.
 //
-// What libvirt 11.3 does with a running passt NIC (measured, docs/networking.md "Live port editing"):
+// What libvirt 11.3 does with a running passt NIC (docs/networking.md "Live port editing"):
 //  - DOMAIN_UPDATE_DEVICE_FLAGS(LIVE) with changed <portForward>s returns success and changes nothing: the live
 //    XML keeps the old ranges and passt keeps running with its old --tcp-ports. So roost re-reads the live XML
 //    after an update and only believes what it sees there.
 //  - Detaching the NIC (LIVE) and attaching it again with the same MAC and PCI address works: libvirt stops the
 //    old passt, starts a new one with the new forwards, the guest sees its NIC unplugged and plugged back on the
-//    same slot (~1.5 s under TCG). The guest must configure the "new" NIC again (DHCP); distributions with
-//    hotplug-aware networking (systemd-networkd, NetworkManager, ifupdown allow-hotplug) do, a guest that ran
-//    its DHCP client once at boot does not.
+//    same slot. The guest must configure the "new" NIC again (DHCP); distributions with hotplug-aware networking
+//    (systemd-networkd, NetworkManager, ifupdown allow-hotplug) do, a guest that ran its DHCP client once at boot
+//    does not.
 // Hence the default (`auto`): update-device when it really applies; else re-plug when the guest agent answers
 // (a cooperative guest roost can watch come back); else the change waits for the next start. `now` always
 // re-plugs; `next-start` never touches the running VM.
@@ -19,7 +19,7 @@ import type { PortForwardSpec } from '../domain-xml/spec.js';
 import { RoostError, UsageError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import { parseAgentInterfaces } from '../net/ip-sources.js';
-import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../net/nic-xml.js';
+import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../domain-xml/nic-xml.js';
 import { checkForwards } from '../net/port-check.js';
 import { formatPortForward, parsePortForward, type PortForward } from '../net/port-spec.js';
 import {

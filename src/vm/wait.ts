@@ -163,7 +163,7 @@ async function waitForSshLogin(
     const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
     if (res.code === 0) {
       // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
-      // resets connections for a few seconds (seen here). Ready means cloud-init finished and a login works.
+      // resets connections for a while. Ready means cloud-init finished and a login works.
       if (!loggedIn) onStep('cloud-init');
       loggedIn = true;
       const ci = await runSsh(sshArgs(target, ctx.paths, [CLOUD_INIT_WAIT], { batch: true }));

@@ -8,7 +8,7 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 
 /**
  * Download progress, for an --image that createVm will resolve from the catalogue (the same test it applies):
- * the bar's module (~30 KB) is loaded only then.
+ * the bar's module is loaded only then.
  */
 async function pullProgressFor(
   image: string | undefined,

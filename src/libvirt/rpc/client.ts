@@ -229,8 +229,8 @@ export class RpcClient {
   /**
    * Writes a CALL, gathering every call made in the same tick into one writev(): with many calls in flight,
    * replies arrive in bursts and each one's continuation sends the next call, so a burst of replies becomes
-   * one write instead of one syscall (and one daemon wake-up) per call. Measured ~10 % more pipelined
-   * throughput against libvirtd; a lone sequential call waits only for the end of the current tick.
+   * one write instead of one syscall (and one daemon wake-up) per call, which raises pipelined throughput
+   * (BENCHMARKS.md); a lone sequential call waits only for the end of the current tick.
    */
   private writeCoalesced(bytes: Buffer): void {
     if (!this.corked) {

@@ -8,7 +8,7 @@
 // - POST /api/tickets {path} → {ticket, expiresAt}: a single-use, short-lived ticket for the event stream or a
 //   console WebSocket at `path` (EventSource and WebSocket cannot send an Authorization header).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { HttpError } from '../http-errors.js';
 
 function bodyField(body: unknown, key: string): unknown {

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { RoostError } from '../../errors.js';
 import { ESCAPE_BYTE } from '../../vm/console.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { toApiError } from '../http-errors.js';
 import { schemas } from '../validate.js';
 

@@ -1,7 +1,7 @@
 // GET /api/events: the event stream, as Server-Sent Events (EventSource) or — the same URL upgraded — as a
 // WebSocket of JSON text messages. Both are fed by the hub: libvirt pushes, nothing polls.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { SECURITY_HEADERS } from '../security.js';
 
 /** A subscriber whose socket holds more than this is too slow; it is dropped (and reconnects and resyncs). */

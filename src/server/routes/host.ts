@@ -1,7 +1,7 @@
 // /api/connection, /api/doctor, /api/images: the host side, through the same use cases as `roost connection`,
 // `roost doctor` and `roost image` (one image store per process: concurrent pulls of one image share a download).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
 
 export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {

@@ -1,7 +1,7 @@
 // /api/vms: the CLI's verbs over HTTP. Each route checks its input (schemas.ts, zod) and calls the same use
 // case the command calls (src/vm/); no VM logic lives here.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
 
 export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
