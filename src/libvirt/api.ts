@@ -23,7 +23,10 @@ import { RpcClient, type KeepaliveOptions } from './rpc/client.js';
 import type { LibvirtStream } from './rpc/stream.js';
 import type { Transport } from './rpc/transport.js';
 import {
+  AgentCommandTimeout,
   AuthType,
+  ConnectFlags,
+  DomainEventId,
   Feature,
   ListDomainsFlags,
   type Domain,
@@ -48,6 +51,7 @@ export interface OpenClientOptions {
 }
 
 export interface DomainInfo {
+  /** DomainState */
   state: number;
   /** KiB */
   maxMem: bigint;
@@ -69,7 +73,7 @@ export interface VolumeTransferOptions {
   offset?: bigint;
   /** Bytes to transfer; 0 means up to the end of the volume. */
   length?: bigint;
-  /** SPARSE = 1 */
+  /** StorageVolUploadFlags / StorageVolDownloadFlags. */
   flags?: number;
 }
 
@@ -176,6 +180,7 @@ export class LibvirtClient {
 
   // ---- domains ----------------------------------------------------------------------------------
 
+  /** flags: ListDomainsFlags. */
   async listDomains(flags: number = ListDomainsFlags.ACTIVE | ListDomainsFlags.INACTIVE): Promise<Domain[]> {
     return (await this.call('CONNECT_LIST_ALL_DOMAINS', { need_results: 1, flags })).domains;
   }
@@ -185,19 +190,23 @@ export class LibvirtClient {
   async lookupDomainByUuid(uuid: Buffer): Promise<Domain> {
     return (await this.call('DOMAIN_LOOKUP_BY_UUID', { uuid })).dom;
   }
+  /** flags: DomainDefineFlags. */
   async defineDomain(xml: string, flags = 0): Promise<Domain> {
     return (await this.call('DOMAIN_DEFINE_XML_FLAGS', { xml, flags })).dom;
   }
+  /** flags: DomainUndefineFlags. */
   async undefineDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_UNDEFINE_FLAGS', { dom, flags });
   }
-  /** Starts a defined domain; returns the handle with its new id. */
+  /** Starts a defined domain (flags: DomainCreateFlags); returns the handle with its new id. */
   async startDomain(dom: Domain, flags = 0): Promise<Domain> {
     return (await this.call('DOMAIN_CREATE_WITH_FLAGS', { dom, flags })).dom;
   }
+  /** flags: DomainDestroyFlags. */
   async destroyDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_DESTROY_FLAGS', { dom, flags });
   }
+  /** flags: DomainShutdownFlags. */
   async shutdownDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_SHUTDOWN_FLAGS', { dom, flags });
   }
@@ -210,12 +219,14 @@ export class LibvirtClient {
   async resumeDomain(dom: Domain): Promise<void> {
     await this.call('DOMAIN_RESUME', { dom });
   }
+  /** state: DomainState. */
   async getState(dom: Domain): Promise<{ state: number; reason: number }> {
     return this.call('DOMAIN_GET_STATE', { dom, flags: 0 });
   }
   async getInfo(dom: Domain): Promise<DomainInfo> {
     return this.call('DOMAIN_GET_INFO', { dom });
   }
+  /** flags: DomainXmlFlags. */
   async getXml(dom: Domain, flags = 0): Promise<string> {
     return (await this.call('DOMAIN_GET_XML_DESC', { dom, flags })).xml;
   }
@@ -228,7 +239,7 @@ export class LibvirtClient {
   async setAutostart(dom: Domain, autostart: boolean): Promise<void> {
     await this.call('DOMAIN_SET_AUTOSTART', { dom, autostart: autostart ? 1 : 0 });
   }
-  /** Sets custom metadata (type 2 = ELEMENT: `metadata` is XML under namespace `uri`, prefix `key`). */
+  /** Sets custom metadata (type DomainMetadataType; ELEMENT: `metadata` is XML under namespace `uri`, prefix `key`). */
   async setMetadata(
     dom: Domain,
     m: { type: number; metadata: string | null; key?: string | null; uri?: string | null; flags?: number },
@@ -245,10 +256,11 @@ export class LibvirtClient {
   async getMetadata(dom: Domain, type: number, uri: string | null = null, flags = 0): Promise<string> {
     return (await this.call('DOMAIN_GET_METADATA', { dom, type, uri, flags })).metadata;
   }
-  /** source: InterfaceAddressSource (LEASE 0, AGENT 1, ARP 2). */
+  /** source: InterfaceAddressSource. */
   async interfaceAddresses(dom: Domain, source: number, flags = 0): Promise<DomainInterface[]> {
     return (await this.call('DOMAIN_INTERFACE_ADDRESSES', { dom, source, flags })).ifaces;
   }
+  /** flags (also of detachDevice, updateDevice): DomainDeviceModifyFlags. */
   async attachDevice(dom: Domain, xml: string, flags = 0): Promise<void> {
     await this.call('DOMAIN_ATTACH_DEVICE_FLAGS', { dom, xml, flags });
   }
@@ -258,11 +270,16 @@ export class LibvirtClient {
   async updateDevice(dom: Domain, xml: string, flags = 0): Promise<void> {
     await this.call('DOMAIN_UPDATE_DEVICE_FLAGS', { dom, xml, flags });
   }
-  /** Runs a guest-agent JSON command. timeout: -2 block, -1 default, 0 no wait, > 0 seconds. */
-  async agentCommand(dom: Domain, cmd: string, timeout = -1, flags = 0): Promise<string | null> {
+  /** Runs a guest-agent JSON command. timeout: seconds, or one of AgentCommandTimeout. */
+  async agentCommand(
+    dom: Domain,
+    cmd: string,
+    timeout: number = AgentCommandTimeout.DEFAULT,
+    flags = 0,
+  ): Promise<string | null> {
     return (await this.call('QEMU_DOMAIN_AGENT_COMMAND', { dom, cmd, timeout, flags })).result;
   }
-  /** The domain's console (serial by default) as a two-way byte stream. flags: FORCE 1, SAFE 2. */
+  /** The domain's console (serial by default) as a two-way byte stream. flags: DomainConsoleFlags. */
   async openConsole(dom: Domain, devName: string | null = null, flags = 0): Promise<Duplex> {
     return this.openStream('DOMAIN_OPEN_CONSOLE', { dom, dev_name: devName, flags });
   }
@@ -362,9 +379,11 @@ export class LibvirtClient {
   async lookupVolumeByPath(path: string): Promise<StorageVol> {
     return (await this.call('STORAGE_VOL_LOOKUP_BY_PATH', { path })).vol;
   }
+  /** flags: StorageVolCreateFlags. */
   async createVolume(pool: StoragePool, xml: string, flags = 0): Promise<StorageVol> {
     return (await this.call('STORAGE_VOL_CREATE_XML', { pool, xml, flags })).vol;
   }
+  /** flags: StorageVolDeleteFlags. */
   async deleteVolume(vol: StorageVol, flags = 0): Promise<void> {
     await this.call('STORAGE_VOL_DELETE', { vol, flags });
   }
@@ -479,7 +498,7 @@ export class LibvirtClient {
           `the daemon wants auth type ${method}; only none and polkit are supported`,
         );
       }
-      await run('CONNECT_OPEN', { name: this.openName, flags: this.opts.readOnly ? 1 : 0 });
+      await run('CONNECT_OPEN', { name: this.openName, flags: this.opts.readOnly ? ConnectFlags.RO : 0 });
     } catch (err) {
       rpc.close();
       throw err;
@@ -575,7 +594,13 @@ class LifecycleIterator implements AsyncIterableIterator<LifecycleEvent> {
       rpc.onClose((err) => this.fail(err)),
     );
     const p = procedures.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY;
-    const { callbackID } = await rpc.call(p.prog, p.proc, p.args, { eventID: 0, dom: this.domain }, p.ret);
+    const { callbackID } = await rpc.call(
+      p.prog,
+      p.proc,
+      p.args,
+      { eventID: DomainEventId.LIFECYCLE, dom: this.domain },
+      p.ret,
+    );
     this.callbackID = callbackID;
     for (const msg of this.early) if (msg.callbackID === callbackID) this.deliver(msg);
     this.early = [];
