@@ -285,7 +285,7 @@ describe('LibvirtClient reconnect', () => {
     expect(dials).toBe(2);
     dials = 0;
     // That daemon goes away; the next call meets two dying daemons before a live one.
-    (client as unknown as { rpc: { close(): void } }).rpc.close();
+    (await client.connection()).close();
     await expect(client.hostname()).resolves.toBe('h2');
     expect(dials).toBe(3);
   });

@@ -32,7 +32,8 @@ import {
   encodePacket,
   encodePacketPrefix,
 } from './packet.js';
-import type { LibvirtStream, StreamChannel, StreamMode } from './stream.js';
+import type { Procedure } from './procedure.js';
+import type { LibvirtStream, StreamChannel } from './stream.js';
 import type { Transport } from './transport.js';
 
 export interface KeepaliveOptions {
@@ -111,8 +112,8 @@ export class RpcClient {
   }
 
   /** Sends one CALL and resolves with its decoded reply, or rejects with LibvirtError / ConnectionClosedError. */
-  call<A, R>(prog: number, proc: number, args: Codec<A>, value: A, ret: Codec<R>): Promise<R> {
-    return this.callRaw(prog, proc, args, value).then((payload) => decodePayload(ret, payload, proc));
+  call<A, R>(p: Procedure<A, R>, value: A): Promise<R> {
+    return this.callRaw(p, value).then((payload) => decodePayload(p.ret, payload, p.proc));
   }
 
   /**
@@ -120,21 +121,17 @@ export class RpcClient {
    * the call is written, so data arriving right behind the reply is never lost; it is handed out once
    * the daemon's REPLY/OK arrives.
    */
-  async openStream<A>(
-    prog: number,
-    proc: number,
-    args: Codec<A>,
-    value: A,
-    mode: StreamMode,
-  ): Promise<LibvirtStream> {
+  async openStream<A, R>(p: Procedure<A, R>, value: A): Promise<LibvirtStream> {
+    const mode = p.stream;
+    if (!mode) throw new TypeError(`procedure ${p.proc} does not open a stream`);
     // stream.ts, and with it Node's stream machinery, loads with the first stream: most commands open none.
     const { LibvirtStream } = await import('./stream.js');
     let stream: LibvirtStream | null = null;
     // Until the caller holds the stream nobody listens to it; an error before then (the connection
     // dying under the opening call) must not become an unhandled 'error' event.
     const swallow = (): void => {};
-    const reply = this.callRaw(prog, proc, args, value, (serial) => {
-      stream = new LibvirtStream(this.channelFor(prog, proc, serial), mode);
+    const reply = this.callRaw(p, value, (serial) => {
+      stream = new LibvirtStream(this.channelFor(p.prog, p.proc, serial), mode);
       stream.on('error', swallow);
       this.streams.set(serial, stream);
     });
@@ -152,9 +149,9 @@ export class RpcClient {
     );
   }
 
-  /** Subscribes to MESSAGE packets of (prog, proc). Returns the unsubscribe function. */
-  subscribe(prog: number, proc: number, handler: EventHandler): () => void {
-    const key = `${prog}:${proc}`;
+  /** Subscribes to the MESSAGE packets of one event (its program and procedure). Returns the unsubscribe function. */
+  subscribe(event: { prog: number; proc: number }, handler: EventHandler): () => void {
+    const key = `${event.prog}:${event.proc}`;
     let set = this.subscribers.get(key);
     if (!set) this.subscribers.set(key, (set = new Set()));
     set.add(handler);
@@ -180,9 +177,7 @@ export class RpcClient {
   }
 
   private callRaw<A>(
-    prog: number,
-    proc: number,
-    args: Codec<A>,
+    { prog, proc, args }: Procedure<A, unknown>,
     value: A,
     beforeSend?: (serial: number) => void,
   ): Promise<Buffer> {
