@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { RoostError } from '../errors.js';
 import { CallTimeoutError, ConnectionClosedError, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
-import { DaemonUnavailableError, SocketConnectError } from '../libvirt/session.js';
+import { DaemonUnavailableError, SocketConnectError } from '../libvirt/errors.js';
 import { UriError } from '../libvirt/uri.js';
 
 export interface UserFacingError {

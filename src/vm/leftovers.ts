@@ -9,7 +9,7 @@
 // its state files in libvirt's runtime directory, and its QEMU log; a rollback removes those of its own VM.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { libvirtRuntimeDir } from '../libvirt/session.js';
+import { libvirtRuntimeDir } from '../libvirt/dialers/socket-path.js';
 import { parseUri } from '../libvirt/uri.js';
 import { ListDomainsFlags, type Domain } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
