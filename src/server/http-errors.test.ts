@@ -10,7 +10,7 @@ import {
   ProtocolError,
   StreamClosedError,
 } from '../libvirt/errors.js';
-import { DaemonUnavailableError, SocketConnectError } from '../libvirt/session.js';
+import { DaemonUnavailableError, SocketConnectError } from '../libvirt/errors.js';
 import { errorValue } from '../libvirt/testing.js';
 import { UriError } from '../libvirt/uri.js';
 import { XdrError } from '../libvirt/xdr/index.js';

@@ -1,6 +1,6 @@
 // What `roost connection` reports.
 import { parseUri } from '../libvirt/uri.js';
-import { socketPathFor } from '../libvirt/session.js';
+import { socketPathFor } from '../libvirt/dialers/socket-path.js';
 import type { VmContext } from './context.js';
 
 export interface ConnectionInfo {

@@ -11,7 +11,7 @@ import type { ImageEntry } from '../images/types.js';
 import { detectAccel, withAccelRetry, type AccelDecision } from '../host/accel.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import { ConnectionClosedError, isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainDefineFlags, DomainDestroyFlags, DomainUndefineFlags, type Domain } from '../libvirt/types.js';
 import { canBind, checkForwards, type ExistingForward } from '../net/port-check.js';
 import { toPortForwardSpec } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
@@ -399,7 +399,6 @@ export function randomUuid(): string {
 
 /** libvirt 9.0 added passt (`<backend type='passt'>`, `<portForward>`); older daemons drop both without a word. */
 const PASST_SINCE = 9_000_000n;
-const DEFINE_VALIDATE = 1;
 
 /**
  * Flags for defining a new VM on a daemon of this version. Not VIR_DOMAIN_DEFINE_VALIDATE where libvirt knows
@@ -409,11 +408,8 @@ const DEFINE_VALIDATE = 1;
  * (Edits of hand-made domains, edit.ts and ports.ts, always validate.)
  */
 export function defineFlagsFor(libVersion: bigint): number {
-  return libVersion < PASST_SINCE ? DEFINE_VALIDATE : 0;
+  return libVersion < PASST_SINCE ? DomainDefineFlags.VALIDATE : 0;
 }
-
-const UNDEFINE_NVRAM = 4;
-const DESTROY_REMOVE_LOGS = 2;
 
 /** This create's VM, found by name and told from another of that name by its UUID; undefined when gone. */
 async function ourDomain(client: LibvirtClient, name: string, uuid: string): Promise<Domain | undefined> {
@@ -444,7 +440,7 @@ export async function defineVm(
     fix: `roost rm --force ${spec.name}`,
     run: async () => {
       const dom = await ourDomain(client, spec.name, uuid);
-      if (dom) await client.undefineDomain(dom, UNDEFINE_NVRAM);
+      if (dom) await client.undefineDomain(dom, DomainUndefineFlags.NVRAM);
       const defined = dom !== undefined;
       if (spec.serialLog) rmSync(spec.serialLog, { force: true });
       if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
@@ -490,7 +486,7 @@ export async function startVm(
     run: async () => {
       const ours = await ourDomain(client, dom.name, uuid);
       if (!ours || !(await client.isActive(ours))) return false;
-      await client.destroyDomain(ours, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
+      await client.destroyDomain(ours, DomainDestroyFlags.REMOVE_LOGS).catch(async (e: unknown) => {
         // It stopped on its own meanwhile: nothing to power off.
         if (!(await client.isActive(ours))) return;
         throw e;

@@ -3,6 +3,7 @@
 // everything but the edited values) and defined again. A running VM gets the change at its next start.
 import { setMemory, setVcpus } from '../domain-xml/edit.js';
 import { UsageError } from '../errors.js';
+import { DomainDefineFlags, DomainXmlFlags } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import { parseCpus, parseMemoryMiB } from './input.js';
 import { checkMemoryFitsHost } from './host-memory.js';
@@ -20,9 +21,6 @@ export interface EditResult {
   pendingRestart: boolean;
 }
 
-const INACTIVE_XML = 2;
-const SECURE_XML = 1;
-
 export async function editVm(ctx: VmContext, name: string, req: EditRequest): Promise<EditResult> {
   const cpus = req.cpus === undefined ? undefined : parseCpus(req.cpus);
   const memoryMiB = req.memory === undefined ? undefined : parseMemoryMiB(req.memory);
@@ -34,7 +32,7 @@ export async function editVm(ctx: VmContext, name: string, req: EditRequest): Pr
   if (memoryMiB !== undefined) checkMemoryFitsHost(ctx.uri, memoryMiB, req.memory);
   const dom = await lookupVm(ctx, name);
   // SECURE keeps passwords (e.g. a VNC password) in the XML we write back; INACTIVE is the persistent config.
-  let xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  let xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const changed: string[] = [];
   if (cpus !== undefined) {
     xml = setVcpus(xml, cpus);
@@ -44,7 +42,6 @@ export async function editVm(ctx: VmContext, name: string, req: EditRequest): Pr
     xml = setMemory(xml, memoryMiB);
     changed.push(`memory ${memoryMiB} MiB`);
   }
-  const VALIDATE = 1;
-  await ctx.client.defineDomain(xml, VALIDATE);
+  await ctx.client.defineDomain(xml, DomainDefineFlags.VALIDATE);
   return { name, changed, pendingRestart: await ctx.client.isActive(dom) };
 }

@@ -14,7 +14,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { nicSource, parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainState, InterfaceAddressSource, type Domain } from '../libvirt/types.js';
 import {
   addressKey,
   addressProblem,
@@ -33,9 +33,6 @@ import type { PortForward } from '../net/port-spec.js';
 import { fromPortForwardSpec } from '../net/ports.js';
 import type { VmContext } from './context.js';
 import { readVm, stateName, type VmState } from './lookup.js';
-
-const SOURCE_AGENT = 1;
-const SOURCE_ARP = 2;
 
 /** libvirt networks' dnsmasq files; roost host bridge-setup's own bridges (/var/lib/roost/BRIDGE.leases). */
 export const LEASE_DIRS = ['/var/lib/libvirt/dnsmasq', '/var/lib/roost'];
@@ -130,7 +127,7 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
       run: async () => {
         if (!hasAgent) return 'the VM has no guest agent channel';
         return fromLibvirtInterfaces(
-          await ctx.client.interfaceAddresses(dom, SOURCE_AGENT),
+          await ctx.client.interfaceAddresses(dom, InterfaceAddressSource.AGENT),
           mac,
           'libvirt-agent',
         );
@@ -139,7 +136,11 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
     {
       source: 'libvirt-arp',
       run: async () =>
-        fromLibvirtInterfaces(await ctx.client.interfaceAddresses(dom, SOURCE_ARP), mac, 'libvirt-arp'),
+        fromLibvirtInterfaces(
+          await ctx.client.interfaceAddresses(dom, InterfaceAddressSource.ARP),
+          mac,
+          'libvirt-arp',
+        ),
     },
     {
       source: 'lease-file',
@@ -236,7 +237,8 @@ async function addressesIn(
   opts: IpOptions,
 ): Promise<VmAddresses> {
   const name = dom.name;
-  const running = state === 1 || state === 2 || state === 3;
+  const running =
+    state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
   const nics: NicAddresses[] = [];
   for (const n of parsed.nics) {
     const network = networkOf(n);

@@ -17,7 +17,7 @@ import { setPortForwards } from '../domain-xml/edit.js';
 import { parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
 import type { PortForwardSpec } from '../domain-xml/spec.js';
 import { RoostError, UsageError } from '../errors.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainDefineFlags, DomainDeviceModifyFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
 import { parseAgentInterfaces } from '../net/ip-sources.js';
 import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../domain-xml/nic-xml.js';
 import { checkForwards } from '../net/port-check.js';
@@ -38,11 +38,6 @@ import { existingForwards } from './forwards.js';
 import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 import { lookupVm, readVm } from './lookup.js';
 import { readAutoPorts } from './auto-ports.js';
-
-const SECURE_XML = 1;
-const INACTIVE_XML = 2;
-const VALIDATE = 1;
-const AFFECT_LIVE = 1;
 
 export type ApplyMode = 'auto' | 'now' | 'next-start';
 
@@ -141,7 +136,7 @@ export function portRows(
 }
 
 async function liveNicPorts(ctx: VmContext, dom: Domain, mac: string): Promise<PortForwardSpec[] | null> {
-  const live = parseDomainXml(await ctx.client.getXml(dom, SECURE_XML));
+  const live = parseDomainXml(await ctx.client.getXml(dom, DomainXmlFlags.SECURE));
   return live.nics.find((n) => n.mac === mac)?.ports ?? null;
 }
 
@@ -150,7 +145,7 @@ export function listPorts(ctx: VmContext, name: string): Promise<PortList> {
 }
 
 async function portsOf(ctx: VmContext, name: string, dom: Domain): Promise<PortList> {
-  const parsed = parseDomainXml(await ctx.client.getXml(dom, INACTIVE_XML));
+  const parsed = parseDomainXml(await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE));
   const running = await ctx.client.isActive(dom);
   const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
   const nic = parsed.nics[index];
@@ -227,7 +222,7 @@ async function change(
 ): Promise<PortChangeResult> {
   const dom = await lookupVm(ctx, name);
   // SECURE keeps secrets (e.g. a VNC password) in the XML we define again; INACTIVE is the persistent config.
-  const xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  const xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const { index, nic } = passtNic(parseDomainXml(xml), name);
   const running = await ctx.client.isActive(dom);
   const live = running ? await liveNicPorts(ctx, dom, nic.mac) : null;
@@ -243,7 +238,8 @@ async function change(
     ports: edit.next.map((p) => formatPortForward(fromPortForwardSpec(p))),
   };
   const configChanged = !sameForwardSet(nic.ports, edit.next);
-  if (configChanged) await ctx.client.defineDomain(setPortForwards(xml, index, edit.next), VALIDATE);
+  if (configChanged)
+    await ctx.client.defineDomain(setPortForwards(xml, index, edit.next), DomainDefineFlags.VALIDATE);
   if (!running) return { ...base, applied: configChanged ? 'stopped' : 'unchanged' };
   if (live !== null && sameForwardSet(live, edit.next)) {
     return { ...base, applied: configChanged ? 'live-update' : 'unchanged' };
@@ -262,7 +258,7 @@ async function applyLive(
 ): Promise<LiveOutcome> {
   const mode = opts.apply ?? 'auto';
   if (mode === 'next-start') return { applied: 'next-start', reason: 'asked for --apply next-start' };
-  const liveXml = await ctx.client.getXml(dom, SECURE_XML);
+  const liveXml = await ctx.client.getXml(dom, DomainXmlFlags.SECURE);
   if (!hasInterface(liveXml, mac)) {
     return { applied: 'next-start', reason: 'the running VM has no NIC with that MAC address' };
   }
@@ -271,7 +267,7 @@ async function applyLive(
   // 1. In place. Believe only the live XML afterwards: libvirt 11.3 accepts the call and ignores the change.
   let why: string;
   try {
-    await ctx.client.updateDevice(dom, interfaceXml(wanted, mac), AFFECT_LIVE);
+    await ctx.client.updateDevice(dom, interfaceXml(wanted, mac), DomainDeviceModifyFlags.LIVE);
     const now = await liveNicPorts(ctx, dom, mac);
     if (now !== null && sameForwardSet(now, desired)) return { applied: 'live-update' };
     why = 'libvirt accepts update-device on a passt NIC but does not apply port forward changes to it';
@@ -311,7 +307,7 @@ async function replug(
 ): Promise<LiveOutcome> {
   const { client } = ctx;
   const t0 = Date.now();
-  await client.detachDevice(dom, interfaceXml(liveXml, mac), AFFECT_LIVE);
+  await client.detachDevice(dom, interfaceXml(liveXml, mac), DomainDeviceModifyFlags.LIVE);
   // The call returns once the guest acknowledged the unplug or after libvirt's own 5 s wait; then the device
   // removal finishes asynchronously. Attach only once the NIC is really gone, or the PCI slot is still taken.
   const deadline = t0 + (opts.detachTimeoutMs ?? 30_000);
@@ -326,10 +322,12 @@ async function replug(
     await sleep(100);
   }
   try {
-    await client.attachDevice(dom, interfaceXmlForAttach(wanted, mac), AFFECT_LIVE);
+    await client.attachDevice(dom, interfaceXmlForAttach(wanted, mac), DomainDeviceModifyFlags.LIVE);
   } catch (e) {
     // Put the old NIC back so the guest is not left without one, then report.
-    await client.attachDevice(dom, interfaceXmlForAttach(liveXml, mac), AFFECT_LIVE).catch(() => {});
+    await client
+      .attachDevice(dom, interfaceXmlForAttach(liveXml, mac), DomainDeviceModifyFlags.LIVE)
+      .catch(() => {});
     throw new RoostError(
       'NIC_REPLUG_FAILED',
       `re-plugging the NIC with the new forwards failed: ${(e as Error).message}`,

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { NotFoundError, RoostError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
+import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
@@ -22,10 +23,6 @@ import { deleteVolumeAt, ownDisks, POOL_NAME, poolVolumesAmong } from './storage
 import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
-
-const DESTROY_REMOVE_LOGS = 2;
-const UNDEFINE = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, CHECKPOINTS_METADATA: 16 } as const;
-const INACTIVE_XML = 2;
 
 export interface RemoveOptions {
   force?: boolean;
@@ -63,7 +60,7 @@ export async function removeVm(
   if (!('uuid' in found)) return found;
   const dom = found;
   const [running, xml] = await steps.run('inspect', `reading VM '${name}'`, () =>
-    again(() => Promise.all([client.isActive(dom), client.getXml(dom, INACTIVE_XML)])),
+    again(() => Promise.all([client.isActive(dom), client.getXml(dom, DomainXmlFlags.INACTIVE)])),
   );
   if (running && !opts.force) {
     throw new RoostError('VM_RUNNING', `VM '${name}' is running; it was not removed`, {
@@ -84,7 +81,7 @@ export async function removeVm(
   if (running) {
     await steps.run('destroy', `powering off VM '${name}'`, () =>
       again(() =>
-        client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
+        client.destroyDomain(dom, DomainDestroyFlags.REMOVE_LOGS).catch(async (e: unknown) => {
           // It stopped meanwhile (or this is the retry, and the first went through).
           if (!(await client.isActive(dom))) return;
           throw e;
@@ -100,10 +97,10 @@ export async function removeVm(
         client
           .undefineDomain(
             dom,
-            UNDEFINE.MANAGED_SAVE |
-              UNDEFINE.SNAPSHOTS_METADATA |
-              UNDEFINE.NVRAM |
-              UNDEFINE.CHECKPOINTS_METADATA,
+            DomainUndefineFlags.MANAGED_SAVE |
+              DomainUndefineFlags.SNAPSHOTS_METADATA |
+              DomainUndefineFlags.NVRAM |
+              DomainUndefineFlags.CHECKPOINTS_METADATA,
           )
           .catch((e: unknown) => {
             if (!isNotFound(e)) throw e; // the retry, and the first went through

@@ -2,11 +2,11 @@
 // --force pulls the plug (libvirt's destroy). A guest that ignores the request is reported with the way out,
 // never forced off without being asked.
 import { RoostError } from '../errors.js';
+import { DomainState } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 
 export const DEFAULT_STOP_TIMEOUT_S = 60;
-const SHUTOFF = 5;
 const RESEND_SHUTDOWN_MS = 5_000;
 
 export interface StopOptions {
@@ -36,7 +36,8 @@ export async function stopVm(
       await client.shutdownDomain(dom).catch(() => {});
       nextRequest = Date.now() + RESEND_SHUTDOWN_MS;
     }
-    if ((await client.getState(dom)).state === SHUTOFF) return { name, alreadyStopped: false, forced: false };
+    if ((await client.getState(dom)).state === DomainState.SHUTOFF)
+      return { name, alreadyStopped: false, forced: false };
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new RoostError(

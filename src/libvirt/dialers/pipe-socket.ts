@@ -8,7 +8,7 @@
 //
 // The handle is reached through process.binding(), which Node keeps for these wraps but does not document.
 // So this is used only on the Node majors it was tested with, only when every piece looks as expected, and
-// otherwise `connectPipe` returns undefined and the caller uses net.Socket (session.ts). The integration tests
+// otherwise `connectPipe` returns undefined and the caller uses net.Socket (unix-socket.ts). The integration tests
 // run over this path; its unit tests cover data, flow control, EOF, close and connect errors.
 
 import { EventEmitter } from 'node:events';
