@@ -497,8 +497,12 @@ export async function startVm(
       });
     },
   });
-  return client.startDomain(dom).catch(async (e: unknown) => {
+  const start = await import('./start.js');
+  const started = await client.startDomain(dom).catch(async (e: unknown) => {
     // passt's own words for a port it cannot bind, said as roost's (which port, and the fix).
-    throw (await (await import('./start.js')).passtStartError(dom.name, e, ports)) ?? e;
+    throw (await start.passtStartError(dom.name, e, ports)) ?? e;
   });
+  // passt drops a forward it cannot bind without failing: a port taken since the checks is found here.
+  await start.stopUnlessForwarded(ctx, started, ports);
+  return started;
 }
