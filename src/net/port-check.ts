@@ -177,9 +177,11 @@ export async function explainBindFailure(
 // --- who listens on a forwarded port, after the fact ------------------------------------------------------------
 //
 // passt given several forwards binds those it can and drops the others without failing (it fails only when it can
-// bind none), so a VM can start "fine" with a forward that leads nowhere. After a start, roost reads the host's
-// listening sockets (/proc/net/tcp, tcp6, udp, udp6) and checks that each forwarded port is held by one of the
-// VM's passt processes (their sockets, by inode, from /proc/PID/fd); if another program holds it, it says which.
+// bind none), so a VM can start "fine" with a forward that leads nowhere. roost reads the host's listening sockets
+// (/proc/net/tcp, tcp6, udp, udp6) before and after passt starts. passt makes itself unreadable (not dumpable:
+// its /proc/PID/fd is root's), so its sockets are known as what it adds: a listener on a forwarded port that is
+// the user's own and new since before the start is passt's; one that was there before belongs to another
+// program, which the error names.
 
 /** A socket listening on this host (TCP in LISTEN, UDP unconnected), from /proc/net. */
 export interface HostListener {
@@ -227,6 +229,11 @@ export function hostListeners(procNet = '/proc/net'): HostListener[] {
   ];
 }
 
+/** The inodes of every listening socket now: what a start is compared with afterwards. */
+export function listenerInodes(listeners: readonly HostListener[] = hostListeners()): Set<number> {
+  return new Set(listeners.map((l) => l.inode));
+}
+
 /** The inodes of a process's sockets (readable for the caller's own processes only). */
 export function socketInodes(pid: number): Set<number> {
   const inodes = new Set<number>();
@@ -262,21 +269,24 @@ export interface UnboundPort {
   holder?: string;
 }
 
-/** The ports of `forwards` that no socket of `passtPids` listens on. */
+/**
+ * The ports of `forwards` that no new socket of this user listens on: `before` holds the inodes of the
+ * listeners from before passt started (listenerInodes), `listeners` the ones now.
+ */
 export function unboundPorts(
   forwards: readonly PortForward[],
-  passtPids: readonly number[],
+  before: ReadonlySet<number>,
   listeners: readonly HostListener[] = hostListeners(),
+  uid: number = process.getuid?.() ?? -1,
 ): UnboundPort[] {
-  const ours = new Set(passtPids.flatMap((pid) => [...socketInodes(pid)]));
   const out: UnboundPort[] = [];
   for (const f of forwards) {
     for (let port = f.hostStart; port <= f.hostEnd; port++) {
       const on = listeners.filter(
         (l) => l.proto === f.proto && l.port === port && addressesClash(l.address, f.address),
       );
-      if (on.some((l) => ours.has(l.inode))) continue;
-      const other = on[0];
+      if (on.some((l) => l.uid === uid && !before.has(l.inode))) continue;
+      const other = on.find((l) => before.has(l.inode)) ?? on[0];
       out.push({ forward: f, port, holder: other ? holderOf(other) : undefined });
     }
   }

@@ -2,13 +2,13 @@
 //
 // passt binds the forwards it can and drops the others without a word (it fails only when it can bind none), so
 // a VM could start, or `port add` re-plug its NIC, "fine" while a forward leads nowhere because another program
-// holds the host port. roost looks at the host's listening sockets and the VM's passt processes' own sockets
-// (net/port-check.ts), and fails naming the port and who holds it. Only for a local session: over a remote
+// holds the host port. roost compares the host's listening sockets before and after passt started
+// (net/port-check.ts says why that way), and fails naming the port and who holds it. Only for a local session: over a remote
 // connection the passt runs on another host, out of sight.
 import { basename } from 'node:path';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
-import { unboundMessage, unboundPorts, type UnboundPort } from '../net/port-check.js';
+import { listenerInodes, unboundMessage, unboundPorts, type UnboundPort } from '../net/port-check.js';
 import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { libvirtVmProcesses, qemuRunDir } from './leftovers.js';
@@ -42,25 +42,30 @@ export function passtPidsOf(runDir: string, dom: Pick<Domain, 'id' | 'name'>): n
     .map((p) => p.pid);
 }
 
+/** The listeners before a start or a plug-in, for checkForwardsBound; undefined where roost cannot look. */
+export function listenersBefore(ctx: Pick<VmContext, 'uri' | 'env'>): Set<number> | undefined {
+  return qemuRunDir(ctx) ? listenerInodes() : undefined;
+}
+
 /**
- * Throws ForwardNotBoundError when a forward of the running `dom` is not listened on by its passt. Says nothing
- * when roost cannot see the passt (a remote connection, or none found): it never fails a VM on a guess.
+ * Throws ForwardNotBoundError when a forward of the running `dom` is not listened on by its passt (a listener of
+ * this user that was not there `before`). Says nothing when roost cannot see the passt (a remote connection, or
+ * none found): it never fails a VM on a guess.
  */
 export async function checkForwardsBound(
   ctx: Pick<VmContext, 'uri' | 'env'>,
   dom: Pick<Domain, 'id' | 'name'>,
   forwards: readonly PortForward[],
+  before: Set<number> | undefined,
 ): Promise<void> {
-  if (forwards.length === 0) return;
   const runDir = qemuRunDir(ctx);
-  if (!runDir || dom.id <= 0) return;
-  const pids = passtPidsOf(runDir, dom);
-  if (pids.length === 0) return;
+  if (forwards.length === 0 || !before || !runDir || dom.id <= 0) return;
+  if (passtPidsOf(runDir, dom).length === 0) return;
   // passt listens before libvirt lets the start finish; a port nobody holds gets a moment's grace all the same.
-  let unbound = unboundPorts(forwards, pids);
+  let unbound = unboundPorts(forwards, before);
   for (let i = 0; i < 10 && unbound.length > 0 && unbound.every((u) => !u.holder); i++) {
     await new Promise((r) => setTimeout(r, 100));
-    unbound = unboundPorts(forwards, pids);
+    unbound = unboundPorts(forwards, before);
   }
   if (unbound.length > 0) throw new ForwardNotBoundError(dom.name, unbound);
 }

@@ -10,6 +10,7 @@ import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../net/nic-xm
 import { sameForwardSet } from '../net/ports.js';
 import type { VmContext } from './context.js';
 import { libvirtVmProcesses, qemuRunDir } from './leftovers.js';
+import { listenersBefore } from './port-bound.js';
 import type { Undo } from './rollback.js';
 
 const SECURE_XML = 1;
@@ -52,9 +53,18 @@ export async function unplugNic(
   }
 }
 
-/** Plugs the NIC described in `domainXml` (by MAC) back in, on its old PCI address. */
-export async function plugNic(ctx: VmContext, nic: LiveNic, domainXml: string): Promise<void> {
+/**
+ * Plugs the NIC described in `domainXml` (by MAC) back in, on its old PCI address. `onListeners` gets the host's
+ * listeners from just before (for checkForwardsBound).
+ */
+export async function plugNic(
+  ctx: VmContext,
+  nic: LiveNic,
+  domainXml: string,
+  onListeners: (before: Set<number> | undefined) => void = () => {},
+): Promise<void> {
   await endOrphanPasst(ctx, nic.dom);
+  onListeners(listenersBefore(ctx));
   await ctx.client.attachDevice(nic.dom, interfaceXmlForAttach(domainXml, nic.mac), AFFECT_LIVE);
 }
 
@@ -70,7 +80,7 @@ export function restoreNicUndo(
   before: readonly PortForwardSpec[],
 ): Undo {
   return {
-    what: `the re-plugged network interface of VM '${nic.dom.name}' (its old forwards are live again)`,
+    what: `the re-plug of VM '${nic.dom.name}''s network interface (its old forwards are live again)`,
     fix: `roost restart ${nic.dom.name}`,
     run: async () => {
       const nowXml = await ctx.client.getXml(nic.dom, SECURE_XML);

@@ -42,7 +42,7 @@ import { readAutoPorts } from './auto-ports.js';
 import { checkForwardsBound } from './port-bound.js';
 import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
 import { Rollback, withRollback } from './rollback.js';
-import { explainDaemonLoss, InterruptedError, Steps } from './steps.js';
+import { DaemonGoneError, explainDaemonLoss, InterruptedError, Steps } from './steps.js';
 
 const SECURE_XML = 1;
 const INACTIVE_XML = 2;
@@ -292,6 +292,7 @@ async function change(
     if (rollback.empty) throw nothingChanged(err);
     await steps.beforeRollback();
     const report = await rollback.run(opts.stopRollback);
+    if (report.undone.length === 0 && report.left.length === 0) throw nothingChanged(err);
     throw withRollback(err, report);
   }
 }
@@ -323,7 +324,9 @@ function nothingChanged(err: unknown): unknown {
   if (err instanceof InterruptedError) {
     return new InterruptedError(err.signal, `${err.message}: nothing was changed`);
   }
-  return explainDaemonLoss(err, 'reading the VM');
+  const e = explainDaemonLoss(err, 'reading the VM');
+  if (!(e instanceof DaemonGoneError)) return e;
+  return new DaemonGoneError(e.code, `${e.message}: nothing was changed`, { hint: e.hint, cause: e.cause });
 }
 
 async function applyChange(
@@ -339,7 +342,7 @@ async function applyChange(
   if (configChanged) {
     await steps.run('define', 'saving the new forwards', async () => {
       rollback.add({
-        what: `the new forwards in VM '${name}''s definition`,
+        what: `the change to VM '${name}''s saved forwards`,
         fix: p.revert,
         run: async () => {
           const now = parseDomainXml(await client.getXml(p.dom, INACTIVE_XML)).nics.find(
@@ -439,11 +442,12 @@ async function replug(
   );
   // Past the point of no return: the NIC is out, and goes back in with the new forwards whatever comes.
   let recovered: string | undefined;
+  let before: Set<number> | undefined;
   await steps.run(
     'attach',
     'plugging the network interface back in with the new forwards',
     () =>
-      plugNic(ctx, nic, wanted).catch(async (e: unknown) => {
+      plugNic(ctx, nic, wanted, (b) => (before = b)).catch(async (e: unknown) => {
         if (!(e instanceof ConnectionClosedError)) throw e;
         // The daemon went away with the plug-in in flight: the new one knows whether it was carried out.
         const now = await livePorts(ctx, nic).catch(() => null);
@@ -457,7 +461,7 @@ async function replug(
   await steps.run(
     'check',
     'checking the forwards are listened on',
-    () => checkForwardsBound(ctx, nic.dom, desired.map(fromPortForwardSpec)),
+    () => checkForwardsBound(ctx, nic.dom, desired.map(fromPortForwardSpec), before),
     { stoppable: false },
   );
   const nicGapMs = Date.now() - t0;

@@ -18,7 +18,7 @@ import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
-import { checkForwardsBound } from './port-bound.js';
+import { checkForwardsBound, listenersBefore } from './port-bound.js';
 import { forwardFor, type WaitFor } from './wait.js';
 
 const SECURE_XML = 1;
@@ -53,6 +53,7 @@ export async function startVm(ctx: VmContext, name: string, opts: StartOptions =
   if (await ctx.client.isActive(dom)) return { name, alreadyRunning: true, autoPorts, ports };
   let started: Domain;
   let accelChanged: string | undefined;
+  const before = listenersBefore(ctx);
   try {
     const asDefined: AccelDecision = {
       accel: parsed.accel === 'kvm' ? 'kvm' : 'tcg',
@@ -75,7 +76,7 @@ export async function startVm(ctx: VmContext, name: string, opts: StartOptions =
   } catch (e) {
     throw await startError(name, e, ports);
   }
-  await stopUnlessForwarded(ctx, started, ports);
+  await stopUnlessForwarded(ctx, started, ports, before);
   return { name, alreadyRunning: false, autoPorts, ports, ...(accelChanged ? { accelChanged } : {}) };
 }
 
@@ -100,22 +101,26 @@ export function tcgXml(xml: string): string {
 
 /**
  * After a start: every forward must be listened on by the VM's passt; if one is not (another program holds the
- * port), the VM is powered off again and the error says which port and who holds it.
+ * port), the VM is powered off again and the error says which port and who holds it. `before`: the listeners
+ * from before the start (port-bound.ts listenersBefore).
  */
 export async function stopUnlessForwarded(
   ctx: VmContext,
   dom: Domain,
   ports: readonly PortForward[],
+  before: Set<number> | undefined,
 ): Promise<void> {
   try {
-    await checkForwardsBound(ctx, dom, ports);
+    await checkForwardsBound(ctx, dom, ports, before);
   } catch (e) {
     if (!(e instanceof RoostError)) throw e;
     await ctx.client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(() => undefined);
     const stopped = !(await ctx.client.isActive(dom).catch(() => true));
     throw new RoostError(
       e.code,
-      `VM '${dom.name}' did not start: ${e.message}; ${stopped ? 'it was stopped again' : `stopping it failed: roost stop --force ${dom.name}`}`,
+      stopped
+        ? `VM '${dom.name}' was stopped again right after its start: ${e.message}`
+        : `VM '${dom.name}' started, but ${e.message}; stopping it again failed (roost stop --force ${dom.name})`,
       { hint: e.hint, cause: e },
     );
   }
