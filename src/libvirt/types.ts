@@ -209,6 +209,26 @@ export const DomainXmlFlags = { SECURE: 1, INACTIVE: 2, UPDATE_CPU: 4, MIGRATABL
 /** virDomainDeviceModifyFlags (its first three are virDomainModificationImpact's AFFECT_*). */
 export const DomainDeviceModifyFlags = { CURRENT: 0, LIVE: 1, CONFIG: 2, FORCE: 4 } as const;
 
+/** virDomainSnapshotCreateFlags. DISK_ONLY: no memory; QUIESCE: freeze filesystems through the guest agent first. */
+export const DomainSnapshotCreateFlags = {
+  REDEFINE: 1,
+  CURRENT: 2,
+  NO_METADATA: 4,
+  HALT: 8,
+  DISK_ONLY: 16,
+  REUSE_EXT: 32,
+  QUIESCE: 64,
+  ATOMIC: 128,
+  LIVE: 256,
+  VALIDATE: 512,
+} as const;
+
+/** virDomainSnapshotRevertFlags: the state to leave the domain in after a revert, when not the snapshot's own. */
+export const DomainSnapshotRevertFlags = { RUNNING: 1, PAUSED: 2, FORCE: 4, RESET_NVRAM: 8 } as const;
+
+/** virDomainSnapshotDeleteFlags. */
+export const DomainSnapshotDeleteFlags = { CHILDREN: 1, METADATA_ONLY: 2, CHILDREN_ONLY: 4 } as const;
+
 /** virDomainConsoleFlags. FORCE: take the console from another client; SAFE: only if the driver can do so safely. */
 export const DomainConsoleFlags = { FORCE: 1, SAFE: 2 } as const;
 

@@ -493,8 +493,13 @@ export async function startVm(
       });
     },
   });
-  return client.startDomain(dom).catch(async (e: unknown) => {
+  const start = await import('./start.js');
+  const before = (await import('./port-bound.js')).listenersBefore(ctx);
+  const started = await client.startDomain(dom).catch(async (e: unknown) => {
     // passt's own words for a port it cannot bind, said as roost's (which port, and the fix).
-    throw (await (await import('./start.js')).passtStartError(dom.name, e, ports)) ?? e;
+    throw (await start.passtStartError(dom.name, e, ports)) ?? e;
   });
+  // passt drops a forward it cannot bind without failing: a port taken since the checks is found here.
+  await start.stopUnlessForwarded(ctx, started, ports, before);
+  return started;
 }

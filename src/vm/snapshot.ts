@@ -17,16 +17,17 @@ import {
 } from '../domain-xml/snapshot-xml.js';
 import { NotFoundError, RoostError, UsageError } from '../errors.js';
 import { isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
-import type { Domain, DomainSnapshot } from '../libvirt/types.js';
+import {
+  DomainSnapshotCreateFlags as CREATE,
+  DomainSnapshotRevertFlags as REVERT,
+  DomainXmlFlags,
+  type Domain,
+  type DomainSnapshot,
+} from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import { quoted } from './input.js';
 import { lookupVm } from './lookup.js';
 import { ensurePool, poolVolumesAmong } from './storage.js';
-
-/** virDomainSnapshotCreateFlags, virDomainSnapshotRevertFlags, virDomainSnapshotDeleteFlags, virDomainXMLFlags. */
-const CREATE = { DISK_ONLY: 16, QUIESCE: 64, ATOMIC: 128 } as const;
-const REVERT = { RUNNING: 1 } as const;
-const INACTIVE_XML = 2;
 
 /** Snapshot names become file names in roost's pool: the same rule as VM names. */
 export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -171,7 +172,7 @@ export async function createVmSnapshot(
   const name = checkSnapshotName(snapName ?? defaultSnapshotName());
   const dom = await lookupVm(ctx, vmName);
   const [xml, running, existing] = await Promise.all([
-    ctx.client.getXml(dom, INACTIVE_XML),
+    ctx.client.getXml(dom, DomainXmlFlags.INACTIVE),
     ctx.client.isActive(dom),
     readSnapshots(ctx, dom),
   ]);

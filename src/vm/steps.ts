@@ -1,4 +1,4 @@
-// Named steps of a multi-step command (create, rm): where an interruption takes effect, and what a failure
+// Named steps of a multi-step command (create, rm, port add/rm): where an interruption takes effect, and what a failure
 // inside a step is reported as.
 //
 // An interruption (Ctrl-C, SIGTERM, SIGHUP: an aborted AbortSignal) never cuts a libvirt call in half: the call
@@ -29,13 +29,15 @@ export interface StepsOptions {
   /** Aborted when the user interrupts again, during the rollback. */
   stopRollback?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** The command as messages name it, when the hook's name is shorter (`port add` for the hook's `port`). */
+  title?: string;
 }
 
 export class Steps {
   private readonly pauseAt: Set<string>;
 
   constructor(
-    /** The command, as the hook names it: `create`, `rm`. */
+    /** The command, as the hook names it: `create`, `rm`, `port`. */
     private readonly command: string,
     private readonly opts: StepsOptions = {},
   ) {
@@ -52,7 +54,7 @@ export class Steps {
     const signal = this.opts.signal;
     if (signal?.aborted) {
       const name = signalName(signal.reason);
-      throw new InterruptedError(name, `roost ${this.command} was interrupted (${name})`);
+      throw new InterruptedError(name, `roost ${this.opts.title ?? this.command} was interrupted (${name})`);
     }
   }
 

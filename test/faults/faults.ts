@@ -167,6 +167,14 @@ export async function inventory(user: TestUser, uri: string): Promise<Inventory>
   };
 }
 
+/** The user's processes whose command name matches `comm`, as `comm argv`; exited ones not yet reaped left out. */
+export function processLines(user: TestUser, comm: RegExp): string[] {
+  return listProcesses()
+    .filter((p) => p.uid === user.uid && comm.test(p.comm) && !isZombie(p.pid))
+    .map((p) => `${p.comm} ${p.argv.join(' ')}`)
+    .sort();
+}
+
 /** An exited process its parent has not reaped yet holds nothing (no port, no file): not a leftover. */
 function isZombie(pid: number): boolean {
   try {

@@ -27,6 +27,7 @@ export function define(program: Command): void {
         const autoPorts = await import('../../vm/auto-ports.js');
         await autoPorts.stopAutoPortsWatcher(ctx.paths, name);
         const r = await startVm(ctx, name);
+        if (r.accelChanged) out.warn(r.accelChanged);
         if (r.autoPorts) autoPorts.ensureAutoPortsWatcher(ctx, name);
         out.result({ name, restarted: true }, () => `${name} restarted`);
       }),

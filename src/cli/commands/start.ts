@@ -33,6 +33,7 @@ export function define(program: Command): void {
         const ctx = await context();
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
+        if (r.accelChanged) out.warn(r.accelChanged);
         if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(ctx, name);
         let waitedMs: number | null = null;
         if (wait.kind !== 'none') {
