@@ -34,6 +34,7 @@ import { applyMirrors, parseMirrorEnv, type MirrorRule } from './mirror.js';
 import { checkImageName, isImageName } from './names.js';
 import { assertRegularFile, assertUsableImage, probeImage } from './probe.js';
 import type { Compression, Firmware, ImageEntry, PullEvent, PullProgress, ResolvedImage } from './types.js';
+import type { ImageListing, RemovedImage } from '../shared/host.js';
 
 export interface ImageStoreOptions {
   paths?: RoostPaths;
@@ -50,28 +51,7 @@ export interface ImageStoreOptions {
   };
 }
 
-export interface ImageListing {
-  name: string;
-  aliases: string[];
-  os: string;
-  user: string;
-  firmware: Firmware;
-  origin: ImageEntry['origin'];
-  /** No download URL: only `roost image import` can provide it. */
-  importOnly: boolean;
-  cached: boolean;
-  path?: string;
-  /** Bytes on disk of the cached file. */
-  size?: number;
-  virtualSize?: number;
-  url?: string;
-  /** What a VM from it gets at least (create raises --disk and --memory defaults to these). */
-  minDiskGiB?: number;
-  minMemoryMiB?: number;
-  /** Where the download is verified from: 'sha256 from URL' or 'sha512 (digest in the entry)'. */
-  checksum?: string;
-  notes?: string;
-}
+export type { ImageListing } from '../shared/host.js';
 
 export interface PullOptions {
   onProgress?: PullProgress;
@@ -98,7 +78,7 @@ export interface ImageStore {
   resolve(ref: string, opts?: PullOptions): Promise<ResolvedImage>;
   import(file: string, opts: ImportOptions): Promise<CachedImage>;
   /** Removes a cached image; refuses while overlays in roost's pool use it, unless `force`. */
-  remove(ref: string, opts?: { force?: boolean }): Promise<{ name: string; removed: string[] }>;
+  remove(ref: string, opts?: { force?: boolean }): Promise<RemovedImage>;
 }
 
 export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {

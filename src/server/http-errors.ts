@@ -1,11 +1,11 @@
-// Errors on the wire: every failure is `{error: {code, message, hint?}}` with a status that says whose fault
-// it was. The codes are the CLI's (describeError), so a script sees the same code either way.
+// Errors on the wire: every failure is `{error: {code, message, hint?, detail?}}` (src/shared/errors.ts) with a
+// status that says whose fault it was. The codes are the CLI's (describeError): a script sees the same either way.
 import { describeError } from '../cli/errors.js';
 import { NotFoundError, RoostError, UsageError } from '../errors.js';
+import { errorBody, type ErrorBody } from '../shared/errors.js';
 
-export interface ApiError {
-  error: { code: string; message: string; hint?: string };
-}
+/** The body of every failure (src/shared/errors.ts), as the CLI prints it with --json. */
+export type ApiError = ErrorBody;
 
 /** Codes that mean "not in this state": the request was fine, the VM was not ready for it. */
 const CONFLICTS = new Set(['VM_RUNNING', 'VM_NOT_RUNNING', 'NAME_TAKEN', 'IMAGE_EXISTS', 'CONSOLE_BUSY']);
@@ -22,13 +22,12 @@ export class HttpError extends RoostError {
 }
 
 export function toApiError(err: unknown): { status: number; body: ApiError } {
-  if (err instanceof HttpError)
-    return { status: err.status, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof HttpError) return { status: err.status, body: errorBody(err) };
   if (isZodError(err)) {
     const message = err.issues
       .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
       .join('; ');
-    return { status: 400, body: { error: { code: 'INVALID_REQUEST', message } } };
+    return { status: 400, body: errorBody({ code: 'INVALID_REQUEST', message }) };
   }
   const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
   if (
@@ -39,7 +38,7 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
     // fastify's own: a body that is not JSON, too large, a wrong content type.
     return {
       status: fastifyErr.statusCode,
-      body: { error: { code: 'INVALID_REQUEST', message: fastifyErr.message ?? 'bad request' } },
+      body: errorBody({ code: 'INVALID_REQUEST', message: fastifyErr.message ?? 'bad request' }),
     };
   }
   const e = describeError(err);
@@ -51,9 +50,7 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
         : err instanceof UsageError
           ? 400
           : 500;
-  const body: ApiError = { error: { code: e.code, message: e.message } };
-  if (e.hint) body.error.hint = e.hint;
-  return { status, body };
+  return { status, body: errorBody(e) };
 }
 
 /** zod's error, recognised without importing zod (schemas.ts loads it on the first request that needs it). */

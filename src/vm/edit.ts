@@ -3,6 +3,7 @@
 // everything but the edited values) and defined again. A running VM gets the change at its next start.
 import { setMemory, setVcpus } from '../domain-xml/edit.js';
 import { UsageError } from '../errors.js';
+import type { EditedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { parseCpus, parseMemoryMiB } from './input.js';
 import { checkMemoryFitsHost } from './host-memory.js';
@@ -13,12 +14,8 @@ export interface EditRequest {
   memory?: string;
 }
 
-export interface EditResult {
-  name: string;
-  changed: string[];
-  /** True when the VM runs: the change applies at its next start. */
-  pendingRestart: boolean;
-}
+/** The change, as `roost edit --json` prints it. */
+export type EditResult = EditedVm;
 
 const INACTIVE_XML = 2;
 const SECURE_XML = 1;

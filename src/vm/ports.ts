@@ -38,6 +38,7 @@ import { existingForwards } from './forwards.js';
 import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 import { lookupVm, readVm } from './lookup.js';
 import { readAutoPorts } from './auto-ports.js';
+import type { PortChangeResult } from '../shared/ports.js';
 
 const SECURE_XML = 1;
 const INACTIVE_XML = 2;
@@ -48,36 +49,7 @@ export type ApplyMode = 'auto' | 'now' | 'next-start';
 
 export type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 
-/** How a change reached the VM. */
-export type Applied =
-  /** Nothing to change. */
-  | 'unchanged'
-  /** The VM is not running: its next start uses the new forwards. */
-  | 'stopped'
-  /** libvirt changed the running NIC in place. */
-  | 'live-update'
-  /** The NIC was unplugged and plugged back with the new forwards. */
-  | 'replug'
-  /** Saved; the running VM keeps its old forwards until it is stopped and started. */
-  | 'next-start';
-
-export interface PortChangeResult {
-  name: string;
-  added: string[];
-  removed: string[];
-  /** Forwards `port add` was given that the VM already has (nothing changed for them). */
-  already: string[];
-  applied: Applied;
-  /** Why a running VM did not get the change live (for 'next-start'). */
-  reason?: string;
-  /** Replug: how long the guest had no NIC (ms, detach call to attach done). */
-  nicGapMs?: number;
-  /** Replug: ms from the detach until the guest agent reported an IPv4 address on the NIC again; null if it did not within the wait. */
-  guestBackMs?: number | null;
-  warnings: string[];
-  /** The VM's forwards now (persistent config). */
-  ports: string[];
-}
+export type { Applied, PortChangeResult } from '../shared/ports.js';
 
 interface PasstNic {
   index: number;
