@@ -9,7 +9,7 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON (the shape of roost ls --json plus disks, boot, firmware, serialLog, vncSocket, roost)',
+      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, ip, ipSource)',
     )
     .addHelpText('after', '\nExamples:\n  roost info web\n  roost info web --json | jq .ports')
     .action(async (name, _opts, cmd) =>
