@@ -1,30 +1,10 @@
 // `roost image ls`: every catalogue entry joined with the cache, and cached images whose entry is gone.
 import { listCached, type CachedImage } from './cache.js';
 import { catalogueOf, type StoreContext } from './context.js';
-import type { Firmware, ImageEntry } from './types.js';
+import type { ImageEntry } from './types.js';
+import type { ImageListing } from '../shared/host.js';
 
-export interface ImageListing {
-  name: string;
-  aliases: string[];
-  os: string;
-  user: string;
-  firmware: Firmware;
-  origin: ImageEntry['origin'];
-  /** No download URL: only `roost image import` can provide it. */
-  importOnly: boolean;
-  cached: boolean;
-  path?: string;
-  /** Bytes on disk of the cached file. */
-  size?: number;
-  virtualSize?: number;
-  url?: string;
-  /** What a VM from it gets at least (create raises --disk and --memory defaults to these). */
-  minDiskGiB?: number;
-  minMemoryMiB?: number;
-  /** Where the download is verified from: 'sha256 from URL' or 'sha512 (digest in the entry)'. */
-  checksum?: string;
-  notes?: string;
-}
+export type { ImageListing } from '../shared/host.js';
 
 export async function listImages(ctx: StoreContext): Promise<ImageListing[]> {
   const [all, cached] = await Promise.all([catalogueOf(ctx), listCached(ctx.dir)]);

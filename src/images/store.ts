@@ -15,6 +15,7 @@ import { assertUsableImage } from './probe.js';
 import { createPull, type PulledImage, type PullOptions } from './pull.js';
 import { removeImage } from './remove.js';
 import type { ImageEntry, PullProgress, ResolvedImage } from './types.js';
+import type { RemovedImage } from '../shared/host.js';
 
 export type { ImageListing, ImportOptions, PullOptions };
 
@@ -37,7 +38,7 @@ export interface ImageStore {
   resolve(ref: string, opts?: PullOptions): Promise<ResolvedImage>;
   import(file: string, opts: ImportOptions): Promise<CachedImage>;
   /** Removes a cached image; refuses while overlays in roost's pool use it, unless `force`. */
-  remove(ref: string, opts?: { force?: boolean }): Promise<{ name: string; removed: string[] }>;
+  remove(ref: string, opts?: { force?: boolean }): Promise<RemovedImage>;
 }
 
 export function createImageStore(opts: ImageStoreOptions = {}): ImageStore {

@@ -1,11 +1,11 @@
-// Errors on the wire: every failure is `{error: {code, message, hint?}}` with a status that says whose fault
-// it was. The codes are the CLI's (describeError), so a script sees the same code either way.
+// Errors on the wire: every failure is `{error: {code, message, hint?, detail?}}` (src/shared/errors.ts) with a
+// status that says whose fault it was. The codes are the CLI's (describeError): a script sees the same either way.
 import { describeError } from '../describe-error.js';
 import { NotFoundError, RoostError } from '../errors.js';
+import { errorBody, type ErrorBody } from '../shared/errors.js';
 
-export interface ApiError {
-  error: { code: string; message: string; hint?: string };
-}
+/** The body of every failure (src/shared/errors.ts), as the CLI prints it with --json. */
+export type ApiError = ErrorBody;
 
 /** Codes that mean "not in this state": the request was fine, the VM was not ready for it. */
 const CONFLICTS = new Set([
@@ -54,13 +54,12 @@ export class HttpError extends RoostError {
 }
 
 export function toApiError(err: unknown): { status: number; body: ApiError } {
-  if (err instanceof HttpError)
-    return { status: err.status, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof HttpError) return { status: err.status, body: errorBody(err) };
   if (isZodError(err)) {
     const message = err.issues
       .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
       .join('; ');
-    return { status: 400, body: { error: { code: 'INVALID_REQUEST', message } } };
+    return { status: 400, body: errorBody({ code: 'INVALID_REQUEST', message }) };
   }
   const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
   if (
@@ -71,14 +70,12 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
     // fastify's own: a body that is not JSON, too large, a wrong content type.
     return {
       status: fastifyErr.statusCode,
-      body: { error: { code: 'INVALID_REQUEST', message: fastifyErr.message ?? 'bad request' } },
+      body: errorBody({ code: 'INVALID_REQUEST', message: fastifyErr.message ?? 'bad request' }),
     };
   }
   const e = describeError(err);
   const status = statusFor(err, e.code, e.exitCode);
-  const body: ApiError = { error: { code: e.code, message: e.message } };
-  if (e.hint) body.error.hint = e.hint;
-  return { status, body };
+  return { status, body: errorBody(e) };
 }
 
 function statusFor(err: unknown, code: string, exitCode: 1 | 2): number {

@@ -4,6 +4,7 @@
 import { setMemory, setVcpus } from '../domain-xml/edit.js';
 import { UsageError } from '../errors.js';
 import { DomainDefineFlags, DomainXmlFlags } from '../libvirt/types.js';
+import type { EditedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { parseCpus, parseMemoryMiB } from './input.js';
 import { checkMemoryFitsHost } from './host-memory.js';
@@ -14,12 +15,8 @@ export interface EditRequest {
   memory?: string;
 }
 
-export interface EditResult {
-  name: string;
-  changed: string[];
-  /** True when the VM runs: the change applies at its next start. */
-  pendingRestart: boolean;
-}
+/** The change, as `roost edit --json` prints it. */
+export type EditResult = EditedVm;
 
 export async function editVm(ctx: VmContext, name: string, req: EditRequest): Promise<EditResult> {
   const cpus = req.cpus === undefined ? undefined : parseCpus(req.cpus);

@@ -25,36 +25,20 @@ import {
   parseLeaseFile,
   parseProcNetArp,
   runChain,
-  type Attempt,
   type ChainStep,
   type FoundAddress,
 } from '../net/ip-sources.js';
 import type { PortForward } from '../net/port-spec.js';
 import { fromPortForwardSpec } from '../net/ports.js';
 import type { VmContext } from './context.js';
-import { readVm, stateName, type VmState } from './lookup.js';
+import { readVm, stateName } from './lookup.js';
+import type { NicAddresses, VmAddresses } from '../shared/ports.js';
 
 /** libvirt networks' dnsmasq files; roost host bridge-setup's own bridges (/var/lib/roost/BRIDGE.leases). */
 export const LEASE_DIRS = ['/var/lib/libvirt/dnsmasq', '/var/lib/roost'];
 export const LEASE_FILES = ['/var/lib/misc/dnsmasq.leases', '/var/lib/dnsmasq/dnsmasq.leases'];
 
-export interface NicAddresses {
-  mac: string | null;
-  /** 'bridge:virbr0', 'network:default', 'user (passt)'… */
-  network: string;
-  addresses: FoundAddress[];
-  /** passt: the host endpoints that reach the guest, e.g. '127.0.0.1:8080 → 80/tcp'. */
-  endpoints?: string[];
-  tried: Attempt[];
-}
-
-export interface VmAddresses {
-  name: string;
-  state: VmState;
-  /** The first address found (IPv4 preferred), or null. */
-  ip: string | null;
-  nics: NicAddresses[];
-}
+export type { NicAddresses, VmAddresses } from '../shared/ports.js';
 
 export interface IpOptions {
   /** Extra lease files to read (dnsmasq format or libvirt .status JSON). */

@@ -43,45 +43,13 @@ import { checkForwardsBound } from './port-bound.js';
 import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
 import { Rollback, withRollback } from './rollback.js';
 import { DaemonGoneError, explainDaemonLoss, InterruptedError, Steps } from './steps.js';
+import type { PortChangeResult } from '../shared/ports.js';
 
 export type ApplyMode = 'auto' | 'now' | 'next-start';
 
 export type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 
-/** How a change reached the VM. */
-export type Applied =
-  /** Nothing to change. */
-  | 'unchanged'
-  /** The VM is not running: its next start uses the new forwards. */
-  | 'stopped'
-  /** libvirt changed the running NIC in place. */
-  | 'live-update'
-  /** The NIC was unplugged and plugged back with the new forwards. */
-  | 'replug'
-  /** Saved; the running VM keeps its old forwards until it is stopped and started. */
-  | 'next-start';
-
-export interface PortChangeResult {
-  name: string;
-  added: string[];
-  removed: string[];
-  /** Forwards `port add` was given that the VM already has (nothing changed for them). */
-  already: string[];
-  applied: Applied;
-  /** Why a running VM did not get the change live (for 'next-start'). */
-  reason?: string;
-  /** Replug: how long the guest had no NIC (ms, detach call to attach done). */
-  nicGapMs?: number;
-  /** Replug: ms from the detach until the guest agent reported an IPv4 address on the NIC again; null if it did not within the wait. */
-  guestBackMs?: number | null;
-  warnings: string[];
-  /** The VM's forwards now (persistent config). */
-  ports: string[];
-  /** The daemon went away during the change, and roost found it complete all the same: what happened. */
-  recovered?: string;
-  /** A signal that came once the NIC was unplugged: the change was finished rather than undone. */
-  interruptedBy?: string;
-}
+export type { Applied, PortChangeResult } from '../shared/ports.js';
 
 interface PasstNic {
   index: number;

@@ -15,6 +15,7 @@ import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { NotFoundError, RoostError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
 import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags } from '../libvirt/types.js';
+import type { RemovedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
@@ -33,14 +34,8 @@ export interface RemoveOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface RemoveResult {
-  name: string;
-  destroyed: boolean;
-  deletedDisks: string[];
-  keptDisks: string[];
-  /** True when no VM of the name existed and only what an interrupted create left was removed. */
-  leftoversOnly?: boolean;
-}
+/** What was removed, as `roost rm --json` prints it. */
+export type RemoveResult = RemovedVm;
 
 export async function removeVm(
   ctx: VmContext,

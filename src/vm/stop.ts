@@ -3,6 +3,7 @@
 // never forced off without being asked.
 import { RoostError } from '../errors.js';
 import { DomainState } from '../libvirt/types.js';
+import type { StoppedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 
@@ -14,11 +15,7 @@ export interface StopOptions {
   timeoutS?: number;
 }
 
-export async function stopVm(
-  ctx: VmContext,
-  name: string,
-  opts: StopOptions = {},
-): Promise<{ name: string; alreadyStopped: boolean; forced: boolean }> {
+export async function stopVm(ctx: VmContext, name: string, opts: StopOptions = {}): Promise<StoppedVm> {
   const { client } = ctx;
   const dom = await lookupVm(ctx, name);
   if (!(await client.isActive(dom))) return { name, alreadyStopped: true, forced: false };

@@ -49,8 +49,8 @@ export function define(program: Command): void {
             throw e;
           }
         }
-        const result = { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
-        out.result(result, () => {
+        const { startedVm } = await import('../../vm/wire.js');
+        out.result(startedVm(r, waitedMs), () => {
           const line = r.alreadyRunning ? `${name} was already running` : `${name} started`;
           return waitedMs === null ? line : `${line}; ready after ${(waitedMs / 1000).toFixed(1)} s`;
         });

@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.js';
 import { runAction } from '../action.js';
 import type { Output } from '../output.js';
 import { stderrStream, stdoutStream, writeStdout } from '../stdio.js';
+import type { WebLinkInfo, WebServerInfo } from '../../shared/web.js';
 
 export function define(program: Command): void {
   const web = program
@@ -58,7 +59,7 @@ removed when it stops); it never appears on a command line.`,
           runtimeDir: runtimeDir(),
           linkTtlMs: testLinkTtl(process.env),
         });
-        const info = {
+        const info: WebServerInfo = {
           url: server.url,
           origin: server.origin,
           port: server.port,
@@ -111,7 +112,7 @@ Each link works once, for 5 minutes; links already handed out stay good until th
               expiresAt: link.expiresAt,
               origin: server.origin,
               port: server.port,
-            }) + '\n',
+            } satisfies WebLinkInfo) + '\n',
           );
         } else {
           writeStdout(`roost web: open ${link.url}\n`);
