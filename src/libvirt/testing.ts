@@ -381,6 +381,17 @@ export class FakeLibvirt {
       this.volumes.set(path, v);
       return { vol: this.volRef(v) };
     },
+    STORAGE_VOL_LOOKUP_BY_NAME: (a: { pool: { name: string }; name: string }) => {
+      const path = `${this.pool(a.pool).dir}/${a.name}`;
+      if (!this.volumes.has(path)) {
+        throw new FakeLibvirtError(
+          VIR_ERR.NO_STORAGE_VOL,
+          `Storage volume not found: no storage vol with matching name '${a.name}'`,
+          VIR_FROM.STORAGE,
+        );
+      }
+      return { vol: this.volRef(this.volume(path)) };
+    },
     STORAGE_VOL_GET_PATH: (a: { vol: { key: string } }) => ({ name: this.volume(a.vol.key).path }),
     STORAGE_VOL_LOOKUP_BY_PATH: (a: { path: string }) => ({ vol: this.volRef(this.volume(a.path)) }),
     STORAGE_VOL_DELETE: (a: { vol: { key: string } }) =>
