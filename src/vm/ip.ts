@@ -126,28 +126,7 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
           'libvirt-arp',
         ),
     },
-    {
-      source: 'lease-file',
-      run: () => {
-        const now = Math.floor(Date.now() / 1000);
-        const read = leaseFileCandidates(opts, ctx.env).flatMap((file) => {
-          const text = readIfReadable(file);
-          return text === undefined ? [] : [{ file, leases: leasesFor(parseLeaseFile(text), mac, now) }];
-        });
-        if (read.length === 0) return Promise.resolve('no lease file is readable');
-        return Promise.resolve(
-          read.flatMap(({ file, leases }) =>
-            leases.map((l): FoundAddress => ({
-              ip: l.ip,
-              family: l.ip.includes(':') ? 'ipv6' : 'ipv4',
-              mac,
-              source: 'lease-file',
-              where: file,
-            })),
-          ),
-        );
-      },
-    },
+    { source: 'lease-file', run: () => Promise.resolve(fromLeaseFiles(ctx, mac, opts)) },
     {
       source: 'arp-table',
       run: () => {
@@ -168,6 +147,25 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
       },
     },
   ];
+}
+
+/** A readable dnsmasq lease file's (or libvirt network status file's) entries for `mac`. */
+function fromLeaseFiles(ctx: VmContext, mac: string, opts: IpOptions): FoundAddress[] | string {
+  const now = Math.floor(Date.now() / 1000);
+  const read = leaseFileCandidates(opts, ctx.env).flatMap((file) => {
+    const text = readIfReadable(file);
+    return text === undefined ? [] : [{ file, leases: leasesFor(parseLeaseFile(text), mac, now) }];
+  });
+  if (read.length === 0) return 'no lease file is readable';
+  return read.flatMap(({ file, leases }) =>
+    leases.map((l): FoundAddress => ({
+      ip: l.ip,
+      family: l.ip.includes(':') ? 'ipv6' : 'ipv4',
+      mac,
+      source: 'lease-file',
+      where: file,
+    })),
+  );
 }
 
 /** The addresses this host itself holds, in addressKey's spelling. */

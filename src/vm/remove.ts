@@ -14,7 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { NotFoundError, RoostError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
-import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags } from '../libvirt/types.js';
+import type { LibvirtClient } from '../libvirt/api.js';
+import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
 import type { RemovedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
@@ -44,14 +45,7 @@ export async function removeVm(
 ): Promise<RemoveResult> {
   const { client } = ctx;
   const steps = new Steps('rm', { signal: opts.signal, env: opts.env });
-  const found = await steps
-    .run('lookup', `looking up VM '${name}'`, () => again(() => lookupVm(ctx, name)))
-    .catch(async (e: unknown) => {
-      if (!(e instanceof NotFoundError)) throw e;
-      const left = await removeLeftovers(ctx, name);
-      if (left) return left;
-      throw e;
-    });
+  const found = await findVmOrLeftovers(ctx, name, steps);
   if (!('uuid' in found)) return found;
   const dom = found;
   const [running, xml] = await steps.run('inspect', `reading VM '${name}'`, () =>
@@ -73,20 +67,58 @@ export async function removeVm(
   );
   // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
   // no later.
-  if (running) {
-    await steps.run('destroy', `powering off VM '${name}'`, () =>
-      again(() =>
-        client.destroyDomain(dom, DomainDestroyFlags.REMOVE_LOGS).catch(async (e: unknown) => {
-          // It stopped meanwhile (or this is the retry, and the first went through).
-          if (!(await client.isActive(dom))) return;
-          throw e;
-        }),
-      ),
-    );
-  }
+  if (running) await powerOff(client, dom, steps);
+  await undefine(client, dom, steps, running);
+  const seeds = seedsOf(ctx, parsed, name, ours);
+  const keptDisks = parsed.disks
+    .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
+    .map((d) => d.path!);
+  await steps.pastNoReturn('delete');
+  let deletedDisks: string[] = [];
+  if (opts.keepStorage) keptDisks.push(...ours);
+  else
+    deletedDisks = await deleteOwnDisks(client, name, [
+      ...ours,
+      ...snapshotFiles.filter((f) => !ours.includes(f)),
+    ]);
+  await cleanUpAfter(ctx, parsed, name, seeds, running);
+  return { name, destroyed: running, deletedDisks, keptDisks };
+}
+
+/** The VM; or, when there is none, what an interrupted create left under its name, removed. */
+async function findVmOrLeftovers(ctx: VmContext, name: string, steps: Steps): Promise<Domain | RemoveResult> {
+  return steps
+    .run('lookup', `looking up VM '${name}'`, () => again(() => lookupVm(ctx, name)))
+    .catch(async (e: unknown) => {
+      if (!(e instanceof NotFoundError)) throw e;
+      const left = await removeLeftovers(ctx, name);
+      if (left) return left;
+      throw e;
+    });
+}
+
+async function powerOff(client: LibvirtClient, dom: Domain, steps: Steps): Promise<void> {
+  await steps.run('destroy', `powering off VM '${dom.name}'`, () =>
+    again(() =>
+      client.destroyDomain(dom, DomainDestroyFlags.REMOVE_LOGS).catch(async (e: unknown) => {
+        // It stopped meanwhile (or this is the retry, and the first went through).
+        if (!(await client.isActive(dom))) return;
+        throw e;
+      }),
+    ),
+  );
+}
+
+/** Undefines the VM with its NVRAM and metadata; past the point of no return once it was powered off. */
+async function undefine(
+  client: LibvirtClient,
+  dom: Domain,
+  steps: Steps,
+  poweredOff: boolean,
+): Promise<void> {
   await steps.run(
     'undefine',
-    `undefining VM '${name}'`,
+    `undefining VM '${dom.name}'`,
     () =>
       again(() =>
         client
@@ -101,35 +133,41 @@ export async function removeVm(
             if (!isNotFound(e)) throw e; // the retry, and the first went through
           }),
       ),
-    { stoppable: !running },
+    { stoppable: !poweredOff },
   );
-  const seeds = seedsOf(ctx, parsed, name, ours);
-  const keptDisks = parsed.disks
-    .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
-    .map((d) => d.path!);
+}
+
+/** Deletes the VM's own disks; one that cannot be deleted is named with the command that deletes it. */
+async function deleteOwnDisks(client: LibvirtClient, name: string, ours: string[]): Promise<string[]> {
   const deletedDisks: string[] = [];
-  await steps.pastNoReturn('delete');
-  if (opts.keepStorage) keptDisks.push(...ours);
-  else {
-    for (const path of [...ours, ...snapshotFiles.filter((f) => !ours.includes(f))]) {
-      try {
-        if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
-      } catch (e) {
-        throw new RoostError(
-          'DISK_DELETE_FAILED',
-          `VM '${name}' was removed but its disk ${path} was not: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
-          { hint: `delete it by hand: virsh vol-delete ${path}`, cause: e },
-        );
-      }
+  for (const path of ours) {
+    try {
+      if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
+    } catch (e) {
+      throw new RoostError(
+        'DISK_DELETE_FAILED',
+        `VM '${name}' was removed but its disk ${path} was not: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
+        { hint: `delete it by hand: virsh vol-delete ${path}`, cause: e },
+      );
     }
   }
+  return deletedDisks;
+}
+
+/** What else the VM had on the host: roost's files, stray processes, its ssh host key and config. */
+async function cleanUpAfter(
+  ctx: VmContext,
+  parsed: ParsedDomain,
+  name: string,
+  seeds: string[],
+  wasRunning: boolean,
+): Promise<void> {
   removeOwnFiles(ctx, parsed, name, seeds);
   dropAutostartOf(ctx.uri, name, ctx.env);
   const runDir = qemuRunDir(ctx);
-  if (running && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
+  if (wasRunning && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
   forgetHostKey(ctx.paths, name);
   if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
-  return { name, destroyed: running, deletedDisks, keptDisks };
 }
 
 /** Runs `step`, and once more when the daemon went away under it (the next call reconnects). */

@@ -17,8 +17,13 @@ Examples:
 
 The unit is ~/.config/systemd/user/roost-vm-NAME.service; roost rm NAME removes it too.`,
     );
+  defineAutostartOn(autostart);
+  defineAutostartOff(autostart);
+  defineAutostartLs(autostart);
+}
 
-  autostart
+function defineAutostartOn(parent: Command): void {
+  parent
     .command('on')
     .description('write and enable the unit that starts NAME at login')
     .argument('<name>', 'VM name')
@@ -51,8 +56,10 @@ The unit is ~/.config/systemd/user/roost-vm-NAME.service; roost rm NAME removes 
         });
       }),
     );
+}
 
-  autostart
+function defineAutostartOff(parent: Command): void {
+  parent
     .command('off')
     .description('disable and remove the unit of NAME')
     .argument('<name>', 'VM name')
@@ -71,8 +78,10 @@ The unit is ~/.config/systemd/user/roost-vm-NAME.service; roost rm NAME removes 
         );
       }),
     );
+}
 
-  autostart
+function defineAutostartLs(parent: Command): void {
+  parent
     .command('ls')
     .description('list the VMs that start at login')
     .option(

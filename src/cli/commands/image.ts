@@ -38,7 +38,13 @@ export function define(program: Command): void {
     .command('image')
     .description('list, download, import and remove VM base images')
     .addHelpText('after', EXAMPLES);
+  defineList(image);
+  definePull(image);
+  defineRemove(image);
+  defineImport(image);
+}
 
+function defineList(image: Command): void {
   image
     .command('ls')
     .alias('list')
@@ -77,7 +83,9 @@ export function define(program: Command): void {
         );
       }),
     );
+}
 
+function definePull(image: Command): void {
   image
     .command('pull')
     .description('download an image into the cache, verifying its published checksum')
@@ -111,7 +119,9 @@ export function define(program: Command): void {
         );
       }),
     );
+}
 
+function defineRemove(image: Command): void {
   image
     .command('rm')
     .alias('remove')
@@ -133,7 +143,9 @@ export function define(program: Command): void {
         out.result(r, () => [`${r.name} removed`, ...r.removed.map((f) => `  deleted ${f}`)].join('\n'));
       }),
     );
+}
 
+function defineImport(image: Command): void {
   image
     .command('import')
     .description('add a local qcow2/raw image (.xz/.zst/.gz too) to the cache under a name')

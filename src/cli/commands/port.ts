@@ -59,7 +59,13 @@ Examples:
   roost port add web 0.0.0.0:8443:443        (reachable from the network: prints a warning)
   roost port rm web 8080                      (by host port, or a full spec)`,
     );
+  defineWatch(port);
+  defineList(port);
+  defineAdd(port);
+  defineRemove(port);
+}
 
+function defineWatch(port: Command): void {
   port
     .command('watch')
     .description(
@@ -96,7 +102,9 @@ Examples:
         await watchAutoPorts(ctx, name, { signal: stop.signal, log: (l) => out.info(l) });
       }),
     );
+}
 
+function defineList(port: Command): void {
   port
     .command('ls')
     .description('list the forwards: configured, and whether the running VM has them')
@@ -137,7 +145,9 @@ Examples:
         });
       }),
     );
+}
 
+function defineAdd(port: Command): void {
   port
     .command('add')
     .description('forward host ports to the VM (saved in its XML; live on a running VM where possible)')
@@ -173,7 +183,9 @@ Examples:
         );
       }),
     );
+}
 
+function defineRemove(port: Command): void {
   port
     .command('rm')
     .alias('remove')

@@ -16,8 +16,14 @@ Examples:
   roost snapshot revert web before-upgrade
   roost snapshot rm web before-upgrade`,
     );
+  defineSnapshotCreate(snapshot);
+  defineSnapshotLs(snapshot);
+  defineSnapshotRevert(snapshot);
+  defineSnapshotRm(snapshot);
+}
 
-  snapshot
+function defineSnapshotCreate(parent: Command): void {
+  parent
     .command('create')
     .description('take a snapshot (named by the time when SNAP is left out)')
     .argument('<name>', 'VM name')
@@ -49,8 +55,10 @@ Examples:
         });
       }),
     );
+}
 
-  snapshot
+function defineSnapshotLs(parent: Command): void {
+  parent
     .command('ls')
     .alias('list')
     .description("list a VM's snapshots, oldest first")
@@ -82,8 +90,10 @@ Examples:
         );
       }),
     );
+}
 
-  snapshot
+function defineSnapshotRevert(parent: Command): void {
+  parent
     .command('revert')
     .description('put the VM back to a snapshot (a memory snapshot comes back running)')
     .argument('<name>', 'VM name')
@@ -98,8 +108,10 @@ Examples:
         out.result(r, () => `${name} is back at snapshot ${snap} (${r.running ? 'running' : 'shut off'})`);
       }),
     );
+}
 
-  snapshot
+function defineSnapshotRm(parent: Command): void {
+  parent
     .command('rm')
     .alias('remove')
     .description('delete a snapshot (its changes are merged into what follows it)')

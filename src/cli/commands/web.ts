@@ -82,6 +82,11 @@ removed when it stops); it never appears on a command line.`,
       }),
     );
 
+  // `--port` is web's own option (commander gives it to the parent wherever it stands); '0' is its default.
+  defineLink(web, () => web.opts().port);
+}
+
+function defineLink(web: Command, webPort: () => string): void {
   web
     .command('link')
     .description('print a new one-time login link of the running roost web (--port N: of the one on N)')
@@ -101,8 +106,7 @@ Each link works once, for 5 minutes; links already handed out stay good until th
       runAction(cmd, async ({ out }) => {
         const { findServers, runtimeDir } = await import('../../server/runtime-files.js');
         const dir = runtimeDir();
-        // `--port` is web's own option (commander gives it to the parent wherever it stands); '0' is its default.
-        const port = web.opts().port;
+        const port = webPort();
         const server = pickServer(findServers(dir), port === '0' ? undefined : port, dir);
         const link = await requestLink(server, opts.open === true);
         if (out.json) {
