@@ -96,7 +96,7 @@ async function growDisk(
   if (bytes < now) {
     throw new UsageError(
       'DISK_SHRINK',
-      `VM '${dom.name}''s disk is ${sizeText(now)}: it cannot shrink to ${sizeText(bytes)} (that would cut off the guest's data)`,
+      `the disk of VM '${dom.name}' is ${sizeText(now)}: it cannot shrink to ${sizeText(bytes)} (that would cut off the guest's data)`,
       { hint: `give a size of ${sizeText(now)} or more` },
     );
   }

@@ -168,7 +168,7 @@ describe('roost edit --disk', () => {
     expect(await capacity(`${src}.qcow2`)).toBe(32 * 1024 ** 2);
     const shrink = await roost(user, ['edit', src, '--disk', '8M']);
     expect(shrink.code, text(shrink)).toBe(2);
-    expect(shrink.stderr).toContain('is 32 MiB');
+    expect(shrink.stderr).toContain(`the disk of VM '${src}' is 32 MiB`);
     expect(shrink.stderr).toContain('cannot shrink');
     expect(await capacity(`${src}.qcow2`)).toBe(32 * 1024 ** 2);
   }, 120_000);
