@@ -240,6 +240,11 @@ export class LibvirtClient {
     return this.openStream('DOMAIN_OPEN_CONSOLE', { dom, dev_name: devName, flags });
   }
 
+  /** Grows a running domain's disk (target name like 'vda', or its path); flag 1 (BYTES): `size` in bytes. */
+  async blockResize(dom: Domain, disk: string, size: bigint, flags = 0): Promise<void> {
+    await this.call('DOMAIN_BLOCK_RESIZE', { dom, disk, size, flags });
+  }
+
   // ---- snapshots --------------------------------------------------------------------------------
 
   async createSnapshot(dom: Domain, xml: string, flags = 0): Promise<DomainSnapshot> {
@@ -338,6 +343,10 @@ export class LibvirtClient {
   /** flags: StorageVolCreateFlags. */
   async createVolume(pool: StoragePool, xml: string, flags = 0): Promise<StorageVol> {
     return (await this.call('STORAGE_VOL_CREATE_XML', { pool, xml, flags })).vol;
+  }
+  /** A new volume from `xml` holding a copy of `from`'s data (libvirt runs qemu-img convert: a full copy). */
+  async createVolumeFrom(pool: StoragePool, xml: string, from: StorageVol, flags = 0): Promise<StorageVol> {
+    return (await this.call('STORAGE_VOL_CREATE_XML_FROM', { pool, xml, clonevol: from, flags })).vol;
   }
   /** flags: StorageVolDeleteFlags. */
   async deleteVolume(vol: StorageVol, flags = 0): Promise<void> {

@@ -117,6 +117,7 @@ const table = {
     struct({ dom, type: int, uri: optStr, flags: uint }),
     struct({ metadata: str }),
   ),
+  DOMAIN_BLOCK_RESIZE: remote(251, struct({ dom, disk: str, size: uhyper, flags: uint }), empty),
   DOMAIN_OPEN_CONSOLE: remote(201, struct({ dom, dev_name: optStr, flags: uint }), empty, 'both'),
 
   // Snapshots.

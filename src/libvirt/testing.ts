@@ -394,6 +394,12 @@ export class FakeLibvirt {
       }
       return { vol: this.volRef(this.volume(path)) };
     },
+    STORAGE_POOL_LIST_ALL_VOLUMES: (a: { pool: { name: string } }) => {
+      const pool = this.pool(a.pool);
+      const vols = [...this.volumes.values()].filter((v) => v.pool === pool.name).map((v) => this.volRef(v));
+      return { vols, ret: vols.length };
+    },
+    STORAGE_VOL_GET_XML_DESC: (a: { vol: { key: string } }) => ({ xml: this.volume(a.vol.key).xml }),
     STORAGE_VOL_GET_PATH: (a: { vol: { key: string } }) => ({ name: this.volume(a.vol.key).path }),
     STORAGE_VOL_LOOKUP_BY_PATH: (a: { path: string }) => ({ vol: this.volRef(this.volume(a.path)) }),
     STORAGE_VOL_DELETE: (a: { vol: { key: string } }) =>

@@ -12,7 +12,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
-import { NotFoundError, RoostError } from '../errors.js';
+import { NotFoundError, RoostError, UsageError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
@@ -21,7 +21,7 @@ import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
-import { deleteVolumeAt, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
+import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
 import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
@@ -62,6 +62,14 @@ export async function removeVm(
   );
   // Undefining drops libvirt's snapshot records, not their files: the memory files and overlays in roost's pool
   // go with the VM, like its disks.
+  const clones = opts.keepStorage ? [] : await again(() => linkedClonesOf(client, ours));
+  if (clones.length > 0) {
+    throw new UsageError(
+      'DISK_IN_USE',
+      `VM '${name}' was not removed: its disk is the base of linked clones (${clones.join(', ')})`,
+      { hint: `remove the clones first (roost rm CLONE), or keep the disk: roost rm --keep-storage ${name}` },
+    );
+  }
   const snapshotFiles = await steps.run('snapshots', `finding VM '${name}''s snapshot files`, () =>
     again(async () => poolVolumesAmong(client, await snapshotFilesOf(ctx, dom))),
   );

@@ -141,3 +141,30 @@ export async function poolVolumesAmong(client: LibvirtClient, paths: readonly st
   await client.refreshStoragePool(pool);
   return inRoostPool(client, paths);
 }
+
+/**
+ * The VMs whose disk is a linked clone (a qcow2 overlay) of one of `paths`: what `roost rm` of the source must
+ * not pull from under them. Read from the volumes of roost's pool, where every clone's disk is.
+ */
+export async function linkedClonesOf(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const pool = await client
+    .lookupStoragePool(POOL_NAME)
+    .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  if (!pool) return [];
+  const vols = await client.listVolumes(pool);
+  // Pipelined: one round trip's wait for all of them, not one per volume.
+  const xmls = await Promise.all(vols.map((vol) => client.getVolumeXml(vol).catch(() => '')));
+  return vols
+    .filter((_, i) => {
+      const backing = /<backingStore>\s*<path>([^<]+)<\/path>/.exec(xmls[i]!)?.[1];
+      return backing !== undefined && paths.includes(unescapeXml(backing));
+    })
+    .map((vol) => vol.name);
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#(\d+)|lt|gt|amp|quot|apos);/g, (_, e: string, n?: string) =>
+    n ? String.fromCharCode(Number(n)) : { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e]!,
+  );
+}
