@@ -26,15 +26,20 @@ export function poolXml(dir: string): string {
 `;
 }
 
+/** roost's pool, or undefined when it was never made (any other failure is thrown). */
+async function findPool(client: LibvirtClient): Promise<StoragePool | undefined> {
+  return client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+}
+
 /** roost's pool and the directory its volumes' files go in, defining, building and starting it on first use. */
 export async function ensurePool(
   client: LibvirtClient,
   paths: RoostPaths,
 ): Promise<{ pool: StoragePool; dir: string }> {
-  let pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
+  let pool = await findPool(client);
   if (!pool) {
     ensurePrivateDir(paths.pool);
     pool = await client.defineStoragePool(poolXml(paths.pool));
@@ -133,10 +138,7 @@ export function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<s
  */
 export async function poolVolumesAmong(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
   if (paths.length === 0) return [];
-  const pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
+  const pool = await findPool(client);
   if (!pool) return [];
   await client.refreshStoragePool(pool);
   return inRoostPool(client, paths);
@@ -148,9 +150,7 @@ export async function poolVolumesAmong(client: LibvirtClient, paths: readonly st
  */
 export async function linkedClonesOf(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
   if (paths.length === 0) return [];
-  const pool = await client
-    .lookupStoragePool(POOL_NAME)
-    .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  const pool = await findPool(client);
   if (!pool) return [];
   const vols = await client.listVolumes(pool);
   // Pipelined: one round trip's wait for all of them, not one per volume.
