@@ -2,16 +2,19 @@
 // docs/api.md. No imports but sibling shapes: the browser uses it too.
 import type { VmDetails } from './vms.js';
 
-export type LifecycleName =
-  | 'defined'
-  | 'undefined'
-  | 'started'
-  | 'suspended'
-  | 'resumed'
-  | 'stopped'
-  | 'shutdown'
-  | 'pmsuspended'
-  | 'crashed';
+/** libvirt's lifecycle event types (virDomainEventType), in libvirt's numbering order. */
+export const LIFECYCLE_NAMES = [
+  'defined',
+  'undefined',
+  'started',
+  'suspended',
+  'resumed',
+  'stopped',
+  'shutdown',
+  'pmsuspended',
+  'crashed',
+] as const;
+export type LifecycleName = (typeof LIFECYCLE_NAMES)[number];
 
 /** A lifecycle event of one VM; `vm` is its state right after the event (null once it is undefined). */
 export interface VmLifecycleEvent {

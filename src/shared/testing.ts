@@ -2,6 +2,8 @@
 // never loads zod to print): contract.test.ts holds the docs' examples and each schema's inferred type to the
 // TypeScript types, and tests of the code that builds an answer parse what it built. Strict: no unknown field.
 import { z } from 'zod';
+import { LIFECYCLE_NAMES } from './events.js';
+import { VM_STATES } from './vms.js';
 
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
 const str = z.string();
@@ -9,16 +11,7 @@ const num = z.number();
 const bool = z.boolean();
 const strs = z.array(str);
 
-const VmState = z.enum([
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-]);
+const VmState = z.enum(VM_STATES);
 const summaryFields = {
   name: str,
   uuid: str,
@@ -211,17 +204,7 @@ const BridgeSetupReport = obj({
 
 const VmLifecycleEvent = obj({
   type: z.literal('vm'),
-  event: z.enum([
-    'defined',
-    'undefined',
-    'started',
-    'suspended',
-    'resumed',
-    'stopped',
-    'shutdown',
-    'pmsuspended',
-    'crashed',
-  ]),
+  event: z.enum(LIFECYCLE_NAMES),
   detail: str,
   name: str,
   uuid: str,

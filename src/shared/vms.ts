@@ -1,8 +1,18 @@
 // The shapes of one VM and of what the VM verbs answer: `roost ls|info|create|start|stop|edit|rm|restart|logs
 // --json` and the same routes under /api/vms (docs/cli-json.md, docs/api.md). No imports: the browser uses it too.
 
-export type VmState =
-  'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
+/** libvirt's domain states (virDomainState), in libvirt's numbering order. */
+export const VM_STATES = [
+  'nostate',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+] as const;
+export type VmState = (typeof VM_STATES)[number];
 
 /** One VM as `roost ls --json` and `GET /api/vms` list it. */
 export interface VmSummary {

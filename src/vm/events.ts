@@ -4,22 +4,13 @@
 import { LifecycleEventType } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import type { LifecycleName, RoostEvent, VmLifecycleEvent } from '../shared/api-types.js';
+import { LIFECYCLE_NAMES } from '../shared/events.js';
 import { vmDetails } from './list.js';
 import { formatUuid } from './lookup.js';
 
 export type { LifecycleName, RoostEvent, RoostOwnEvent, VmLifecycleEvent } from '../shared/api-types.js';
 
-const NAMES: LifecycleName[] = [
-  'defined',
-  'undefined',
-  'started',
-  'suspended',
-  'resumed',
-  'stopped',
-  'shutdown',
-  'pmsuspended',
-  'crashed',
-];
+const NAMES: readonly LifecycleName[] = LIFECYCLE_NAMES;
 
 // virDomainEvent*DetailType, per event type, in libvirt's order.
 const DETAILS: Record<number, string[]> = {

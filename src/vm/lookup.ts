@@ -2,7 +2,7 @@
 import { NotFoundError } from '../errors.js';
 import { isNotFound } from '../libvirt/errors.js';
 import type { Domain } from '../libvirt/types.js';
-import type { VmState } from '../shared/api-types.js';
+import { VM_STATES, type VmState } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { checkVmRef, quoted } from './input.js';
 
@@ -73,16 +73,7 @@ export function isGone(e: unknown): boolean {
 }
 
 /** libvirt's domain states by number (virDomainState). */
-export const STATE_NAMES = [
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-] as const satisfies readonly VmState[];
+export const STATE_NAMES = VM_STATES;
 export type { VmState } from '../shared/api-types.js';
 
 export function stateName(n: number): VmState {
