@@ -30,16 +30,15 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   type Stats,
 } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { Script } from 'node:vm';
+import { writePrivateFile } from '../private-file.js';
 
 type Compile = (this: NodeModule, content: string, filename: string) => unknown;
 
@@ -182,9 +181,7 @@ function writeCache(
     const why = untrustedLocation(loc, euid);
     if (why) return rejected(why);
     for (const { script, file } of missing) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-      renameSync(tmp, file);
+      writePrivateFile(file, script.createCachedData());
     }
     const current = new Set(readdirSync(prefix).map((name) => `${name}.cache`));
     for (const name of readdirSync(cacheDir)) {

@@ -6,19 +6,10 @@
 // through the BIOS, and a Linux kernel on it can then hang for good (at "Probing EDD"). Either way TCG is the
 // better choice. The answer is cached per host boot (the kernel's boot_id), because it cannot change before a
 // reboot and the probe costs up to a few seconds.
-import {
-  accessSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  renameSync,
-  statSync,
-} from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writePrivateFile } from '../private-file.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -202,12 +193,8 @@ function readCache(file: string, bootId: string): AccelDecision | undefined {
 
 function writeCache(file: string, d: AccelDecision): void {
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ accel: d.accel, reason: d.reason, bootId: d.bootId }) + '\n', {
-      mode: 0o600,
-    });
-    renameSync(tmp, file);
+    const text = JSON.stringify({ accel: d.accel, reason: d.reason, bootId: d.bootId }) + '\n';
+    writePrivateFile(file, text, { makeParent: true });
   } catch {
     // A cache we cannot write only costs a probe next time.
   }

@@ -9,9 +9,10 @@
 // that applies to every host the user ever reaches. Each value is checked against what its keyword can hold
 // and written as one ssh_config argument; an entry with a value that fails is refused (SSH_CONFIG_BAD_VALUE),
 // and the caller leaves that VM out and says why (vm/ssh.ts syncSshConfig).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writePrivateFile } from '../private-file.js';
 import { RoostError } from '../errors.js';
 import { ipVersion } from '../ip-literal.js';
 import { SSH_USER_PATTERN } from '../ssh-user.js';
@@ -135,10 +136,7 @@ export function renderSshConfig(entries: SshHostEntry[]): string {
 }
 
 function writePrivate(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, file);
+  writePrivateFile(file, text, { makeParent: true });
 }
 
 /** Writes the include file and makes sure ~/.ssh/config includes it. Returns true when ~/.ssh/config changed. */

@@ -16,8 +16,9 @@
 // never binds a host port some program already holds on 127.0.0.1 or ::1 (a guest must not take over a name a
 // host service answers to). Each port left out is said once in the log and listed in the state file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePrivateFile } from '../private-file.js';
 import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
 import { unprivilegedPortStart } from '../net/port-check.js';
@@ -68,8 +69,7 @@ export function readAutoPorts(paths: RoostPaths, name: string): AutoPortsState |
 function writeState(paths: RoostPaths, st: AutoPortsState): void {
   const file = autoPortsStateFile(paths, st.vm);
   mkdirSync(join(paths.state, 'auto-ports'), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, JSON.stringify(st, null, 2) + '\n', { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writePrivateFile(file, JSON.stringify(st, null, 2) + '\n');
 }
 
 export interface WatchOptions {

@@ -10,19 +10,10 @@
 // The unit is a file roost owns: `off` and `roost rm` remove it; a file of that name roost did not write (no
 // marker line) is never overwritten or removed. Every value that goes into the unit is checked for characters
 // that would end a line or start a directive, and quoted the way systemd reads ExecStart arguments.
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { writePrivateFile } from '../private-file.js';
 import { RoostError, UsageError } from '../errors.js';
 import { parseUri } from '../libvirt/uri.js';
 import { cliEntryFile } from '../package-root.js';
@@ -155,10 +146,7 @@ export function checkAutostartUri(uri: string): void {
 
 /** The unit appears whole or not at all (a login in between must not read half a unit); 0600 like all of roost's. */
 function writeUnitFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, path);
+  writePrivateFile(path, text);
 }
 
 /** Whether a file at `path` is a unit roost wrote for `vm` (a hand-written unit of the same name is not). */
