@@ -25,7 +25,7 @@ const median = (xs: number[]) => {
   return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
 };
 
-function timed(user: TestUser, cmd: string, args: string[]): Promise<number> {
+export function timed(user: TestUser, cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let err = '';

@@ -10,19 +10,18 @@
 //
 // Usage: tsx bench/run.ts [--rounds N] [--seconds S] [--out FILE]
 import { spawn } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyDomainXml } from '../scripts/lib/tiny-domain-xml.js';
 import { connect } from '../src/index.js';
-import { startSessionDaemon, stopSessionDaemon } from '../test/harness/daemon.js';
 import { tinyGuest } from '../test/harness/fixtures.js';
 import { run, spawnOptionsFor } from '../test/harness/run.js';
-import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
 import type { CaseResult } from './rpc.js';
 import { benchCli, cliSection, type CliBenchResult } from './cli.js';
 import { option } from './options.js';
+import { startPrivateDaemon } from './private-daemon.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(option('rounds', '5'));
@@ -35,20 +34,10 @@ const log = (msg: string) => console.log(`bench: ${msg}`);
 
 // ---- the daemon ---------------------------------------------------------------------------------------
 
-const realUser = ensureTestUser();
-// Under ~/.cache, named for us: removed before and after the run.
-const benchHome = join(realUser.home, '.cache', 'roost-bench');
+log('starting a private session daemon as the test user');
+const daemon = await startPrivateDaemon('roost-bench');
 /** The test user with a private home and runtime dir: its own daemon, config, domains and logs. */
-const user: TestUser = { ...realUser, home: benchHome, runtimeDir: join(benchHome, 'run') };
-rmSync(benchHome, { recursive: true, force: true });
-// All made here and the user's: startSessionDaemon would create ~/.cache as root, where the daemon needs to write.
-for (const d of [benchHome, user.runtimeDir, join(benchHome, '.cache'), join(benchHome, '.config')]) {
-  mkdirSync(d, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) chownSync(d, user.uid, user.gid);
-}
-
-log(`starting a session daemon as ${user.name} (uid ${user.uid}) under ${benchHome}`);
-const daemon = await startSessionDaemon(user);
+const { user, realUser } = daemon;
 const guest = tinyGuest(realUser);
 const results: CaseResult[] = [];
 let startupMs: number[] = [];
@@ -109,8 +98,7 @@ try {
   log('CLI: roost ls --json and roost create vs virt-install');
   cliResult = await benchCli({ user, repoRoot, guest });
 } finally {
-  await stopSessionDaemon(daemon);
-  rmSync(benchHome, { recursive: true, force: true });
+  await daemon.stop();
 }
 
 // ---- the report ---------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 # python3-libvirt is the baseline), npm ci, build, the test user and the tiny guest fixture (its kernel paths
 # go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
 # measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
-# BENCHMARKS.md; then bench/web.ts appends the web console's numbers (measured in Chromium), bench/images.ts the
+# BENCHMARKS.md; then bench/scale.ts appends how roost grows with the number of domains (and writes
+# docs/img/bench-scale.svg), bench/web.ts the web console's numbers (measured in Chromium), bench/images.ts the
 # images' and bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here).
 #
 # Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
@@ -15,6 +16,9 @@ echo "bench: test user and guest fixtures (tiny; Debian for bench/net.ts)"
 npx tsx test/harness/prepare.ts tiny debian
 echo "bench: libvirt RPC and CLI (a few minutes)"
 npx tsx bench/run.ts "$@"
+echo "bench: scaling (roost ls vs virsh list at 10/100/500 domains; RPC at 500; a cold client)"
+scale=$(npx tsx bench/scale.ts)
+printf '\n%s\n' "$scale" >> BENCHMARKS.md
 echo "bench: web console in Chromium"
 web=$(npx tsx bench/web.ts)
 printf '\n%s\n' "$web" >> BENCHMARKS.md

@@ -4,6 +4,7 @@
 #
 # Usage: /usr/bin/python3 bench/baselines/rpc.py URI DOMAIN SECONDS CASE...
 #   seq       lookupByName(DOMAIN).state(), one after the other   -> ops/s
+#   cold      seq with no warm-up, in a fresh process (what a short script gets)
 #   threads16 the same from 16 threads on one connection (the C library releases the GIL during calls)
 #   list      listAllDomains(0)                                   -> calls/s
 #   connect   libvirt.open(URI) + close()                         -> median and mean ms
@@ -38,6 +39,11 @@ def main():
         if case == "seq":
             conn = libvirt.open(uri)
             ops, s = timed(lambda: conn.lookupByName(domain).state(), secs)
+            conn.close()
+            out = {"ops": ops, "seconds": s}
+        elif case == "cold":
+            conn = libvirt.open(uri)
+            ops, s = timed(lambda: conn.lookupByName(domain).state(), secs, warmup=0)
             conn.close()
             out = {"ops": ops, "seconds": s}
         elif case == "threads16":
