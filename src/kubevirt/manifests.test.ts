@@ -1,10 +1,12 @@
 // What a laptop VM becomes in KubeVirt (docs/kubevirt.md): the mapping of each field, the notes for what does not
 // map, the objects' references to each other, and the YAML stream kubectl reads.
+import type { V1CPU } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
 import { buildKubevirtManifests, kubevirtYaml } from './index.js';
-import { DEBIAN_URL, SAMPLES } from './testing.js';
+import { DEBIAN_URL, FIXTURES, SAMPLES } from './testing.js';
 import type { KubeObject, KubevirtSource } from './types.js';
 
 const [web, tiny, buildBox, db] = SAMPLES.map((s) => s.src) as [
@@ -180,14 +182,19 @@ describe('the Service for the port forwards', () => {
     );
   });
 
-  it('says how to reach a ClusterIP forward from the laptop, and that UDP cannot be port-forwarded', () => {
+  it('says how to reach a loopback-only forward from this machine again, TCP or UDP', () => {
     const { notes } = build(web);
     expect(notes).toContain(
-      'port tcp 127.0.0.1:2222: reachable inside the cluster only (ClusterIP); on this machine: kubectl port-forward service/web 2222:2222',
+      "port tcp 127.0.0.1:2222: reachable inside the cluster only (ClusterIP); on this machine's loopback as before: virtctl port-forward vm/web 2222:22",
     );
     expect(notes).toContain(
-      'port udp 127.0.0.1:5353: reachable inside the cluster only (ClusterIP); kubectl port-forward carries TCP only',
+      "port udp 127.0.0.1:5353: reachable inside the cluster only (ClusterIP); on this machine's loopback as before: virtctl port-forward vm/web udp/5353:53",
     );
+    expect(
+      build(web, { namespace: 'lab' }).notes.some((n) =>
+        n.endsWith('virtctl port-forward vm/web/lab 2222:22'),
+      ),
+    ).toBe(true);
   });
 
   it('makes one Service port of two forwards that differ only in their address', () => {
@@ -273,5 +280,21 @@ describe('the YAML stream', () => {
     const a = kubevirtYaml(buildKubevirtManifests(web));
     const b = kubevirtYaml(buildKubevirtManifests(structuredClone(web)));
     expect(a).toBe(b);
+  });
+});
+
+describe('docs/kubevirt.md', () => {
+  it('shows the export of the sample VM web exactly as the code writes it', () => {
+    const doc = readFileSync(`${FIXTURES}/../../../docs/kubevirt.md`, 'utf8');
+    const block = /<!-- kubevirt-sample: web -->\n```yaml\n([\s\S]*?)```\n/.exec(doc)?.[1];
+    expect(block).toBe(kubevirtYaml(buildKubevirtManifests(web)));
+  });
+});
+
+describe('the typed KubeVirt models', () => {
+  it('make a misspelt field a compile error (npm run typecheck checks this file)', () => {
+    // @ts-expect-error: KubeVirt's CPU has `cores`, not `core`
+    const cpu: V1CPU = { core: 2 };
+    expect(cpu).toEqual({ core: 2 });
   });
 });

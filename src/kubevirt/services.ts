@@ -40,7 +40,7 @@ export function buildServices(
   const servicePorts = uniqueForwards(ports, notes).map((p) => servicePort(p, type, notes));
   if (servicePorts.length === 0) return [];
   for (const p of ports) {
-    const note = reachNote(p, type, kubeName);
+    const note = reachNote(p, type, vmTarget(kubeName, opts.namespace));
     if (note !== undefined) notes.push(note);
   }
   return [
@@ -94,8 +94,13 @@ function servicePort(p: KubevirtPort, type: KubevirtServiceType, notes: string[]
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
+/** virtctl's name for the VM: vm/NAME, or vm/NAME/NAMESPACE. */
+function vmTarget(kubeName: string, namespace: string | undefined): string {
+  return namespace === undefined ? `vm/${kubeName}` : `vm/${kubeName}/${namespace}`;
+}
+
 /** What changes about who can reach the forward, if anything. */
-function reachNote(p: KubevirtPort, type: KubevirtServiceType, kubeName: string): string | undefined {
+function reachNote(p: KubevirtPort, type: KubevirtServiceType, vm: string): string | undefined {
   const where = `port ${p.proto} ${p.address ?? '*'}:${p.hostPort}`;
   const loopback = p.address !== undefined && LOOPBACK.test(p.address);
   if (type === 'NodePort' && loopback) {
@@ -103,9 +108,8 @@ function reachNote(p: KubevirtPort, type: KubevirtServiceType, kubeName: string)
   }
   if (type === 'NodePort') return undefined;
   if (loopback) {
-    return p.proto === 'tcp'
-      ? `${where}: reachable inside the cluster only (ClusterIP); on this machine: kubectl port-forward service/${kubeName} ${p.hostPort}:${p.hostPort}`
-      : `${where}: reachable inside the cluster only (ClusterIP); kubectl port-forward carries TCP only`;
+    const proto = p.proto === 'udp' ? 'udp/' : '';
+    return `${where}: reachable inside the cluster only (ClusterIP); on this machine's loopback as before: virtctl port-forward ${vm} ${proto}${p.hostPort}:${p.guestPort}`;
   }
   return `${where}: the laptop published it on its network, a ClusterIP Service only inside the cluster; export with NodePort (or make it a LoadBalancer) to reach it from outside`;
 }
