@@ -110,3 +110,31 @@ describe('the validator refuses what the API server would', () => {
     });
   });
 });
+
+// What KubeVirt's admission webhook refuses beyond the schema (a disk without its volume, an interface without its
+// network, inline user-data over 2048 bytes), and references between the objects that must resolve in the stream.
+describe('the objects fit together as KubeVirt’s webhook and CDI require', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type Json = any;
+  const names = (list: Json[] | undefined): string[] => (list ?? []).map((x) => x.name as string).sort();
+
+  for (const sample of SAMPLES) {
+    it(sample.title, () => {
+      const { manifests } = buildKubevirtManifests(sample.src, sample.opts);
+      const vm = manifests.find((m) => m.kind === 'VirtualMachine') as Json;
+      const spec = vm.spec.template.spec;
+      expect(names(spec.domain.devices.disks)).toEqual(names(spec.volumes));
+      expect(names(spec.domain.devices.interfaces)).toEqual(names(spec.networks));
+      const present = new Set(manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+      for (const v of spec.volumes as Json[]) {
+        if (v.dataVolume) expect(present).toContain(`DataVolume/${v.dataVolume.name}`);
+        if (v.cloudInitNoCloud?.secretRef)
+          expect(present).toContain(`Secret/${v.cloudInitNoCloud.secretRef.name}`);
+        if (v.cloudInitNoCloud?.userData) {
+          expect(new TextEncoder().encode(v.cloudInitNoCloud.userData).length).toBeLessThanOrEqual(2048);
+        }
+      }
+      expect(['Always', 'RerunOnFailure', 'Manual', 'Halted', 'Once']).toContain(vm.spec.runStrategy);
+    });
+  }
+});
