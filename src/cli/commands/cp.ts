@@ -1,5 +1,7 @@
 // roost cp [-r] SRC… DEST: copy files between this host and a VM; NAME:PATH on exactly one side.
 import { Option, type Command } from '@commander-js/extra-typings';
+import type { CopyResult } from '../../shared/api-types.js';
+import { formatBytes } from '../../term/progress.js';
 import { runAction } from '../action.js';
 
 export function define(program: Command): void {
@@ -49,16 +51,9 @@ whose guest agent answers is copied through the agent: single files, absolute pa
     );
 }
 
-function summary(r: {
-  bytes: number;
-  elapsedMs: number;
-  via: string;
-  vm: string;
-  direction: string;
-}): string {
-  const mib = r.bytes / 1024 ** 2;
+function summary(r: CopyResult): string {
   const secs = r.elapsedMs / 1000;
-  const rate = secs > 0 ? `, ${(mib / secs).toFixed(1)} MiB/s` : '';
+  const rate = secs > 0 && r.bytes > 0 ? `, ${formatBytes(r.bytes / secs)}/s` : '';
   const way = r.direction === 'to-guest' ? `to ${r.vm}` : `from ${r.vm}`;
-  return `copied ${mib.toFixed(1)} MiB ${way} in ${secs.toFixed(1)} s${rate} (${r.via === 'agent' ? 'guest agent' : 'ssh'})`;
+  return `copied ${formatBytes(r.bytes)} ${way} in ${secs.toFixed(1)} s${rate} (${r.via === 'agent' ? 'guest agent' : 'ssh'})`;
 }
