@@ -146,6 +146,11 @@ describe('checkLocalSide', () => {
       'CP_DEST_NOT_DIRECTORY',
     );
     expect(() => checkLocalSide(download(['/a', '/b'], dir))).not.toThrow();
+    const fifo = join(tmp, 'dest-fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(errorOf(() => checkLocalSide(download(['/a'], fifo))).message).toMatch(
+      /not a regular file \(a FIFO\)/,
+    );
   });
 });
 

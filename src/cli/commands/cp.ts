@@ -53,7 +53,8 @@ whose guest agent answers is copied through the agent: single files, absolute pa
 
 function summary(r: CopyResult): string {
   const secs = r.elapsedMs / 1000;
-  const rate = secs > 0 && r.bytes > 0 ? `, ${formatBytes(r.bytes / secs)}/s` : '';
+  // A rate says something only for a large copy: a small one is all login.
+  const rate = secs > 0 && r.bytes >= 1024 ** 2 ? `, ${formatBytes(Math.round(r.bytes / secs))}/s` : '';
   const way = r.direction === 'to-guest' ? `to ${r.vm}` : `from ${r.vm}`;
   return `copied ${formatBytes(r.bytes)} ${way} in ${secs.toFixed(1)} s${rate} (${r.via === 'agent' ? 'guest agent' : 'ssh'})`;
 }
