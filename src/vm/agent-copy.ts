@@ -8,13 +8,13 @@ import {
   closeSync,
   fsyncSync,
   openSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { RoostError, UsageError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
@@ -161,22 +161,30 @@ async function upload(
   target: string,
   preserve: boolean,
 ): Promise<number> {
-  const data = await readFile(src);
-  const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: target, mode: 'w' });
+  const fd = openSync(src, 'r');
+  let total = 0;
   try {
-    for (let off = 0; off < data.length; off += AGENT_CHUNK) {
-      const chunk = data.subarray(off, off + AGENT_CHUNK);
-      await agentCall(ctx, dom, 'guest-file-write', { handle, 'buf-b64': chunk.toString('base64') });
+    const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: target, mode: 'w' });
+    try {
+      const buf = Buffer.alloc(AGENT_CHUNK);
+      for (let n; (n = readSync(fd, buf, 0, AGENT_CHUNK, null)) > 0; total += n) {
+        await agentCall(ctx, dom, 'guest-file-write', {
+          handle,
+          'buf-b64': buf.subarray(0, n).toString('base64'),
+        });
+      }
+    } finally {
+      await agentCall(ctx, dom, 'guest-file-close', { handle }).catch(() => {});
     }
   } finally {
-    await agentCall(ctx, dom, 'guest-file-close', { handle }).catch(() => {});
+    closeSync(fd);
   }
   if (preserve) {
     const st = statSync(src);
     await expectExec(ctx, dom, ['chmod', (st.mode & 0o7777).toString(8), '--', target]);
     await expectExec(ctx, dom, ['touch', '-m', '-d', `@${Math.floor(st.mtimeMs / 1000)}`, '--', target]);
   }
-  return data.length;
+  return total;
 }
 
 async function expectExec(ctx: VmContext, dom: Domain, argv: string[]): Promise<string> {

@@ -264,7 +264,8 @@ export async function copyFiles(
   const started = Date.now();
   const route = await chooseRoute(ctx, plan, opts);
   if (route.via === 'agent') {
-    const { copyThroughAgent } = await import('./agent-copy.js');
+    const { checkAgentPlan, copyThroughAgent } = await import('./agent-copy.js');
+    checkAgentPlan(plan);
     if (!opts.quiet) opts.progress?.('copying through the guest agent: slower than ssh, one file at a time');
     const bytes = await copyThroughAgent(ctx, dom, plan, { quiet: opts.quiet, progress: opts.progress });
     return resultOf(plan, 'agent', bytes, started);
