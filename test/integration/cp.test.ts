@@ -90,7 +90,7 @@ describe('roost cp over ssh', () => {
     const dir = userDir('big');
     const src = join(dir, 'big.bin');
     writeFileSync(src, randomBytes(64 * 1024 * 1024));
-    const up = await cp([src, `${name}:/tmp/`, '--json']);
+    const up = await cp([src, `${name}:/tmp/`, '--json'], 600_000);
     expect(up.code, up.stderr).toBe(0);
     const result = JSON.parse(up.stdout) as CopyResult;
     expect(result).toMatchObject({ vm: name, direction: 'to-guest', via: 'ssh', bytes: 64 * 1024 * 1024 });
@@ -99,11 +99,11 @@ describe('roost cp over ssh', () => {
     expect(remote.stdout.split(' ')[0]).toBe(sha256(src));
 
     const back = join(userDir('big-back'), 'big.bin');
-    const down = await cp([`${name}:/tmp/big.bin`, back, '--json']);
+    const down = await cp([`${name}:/tmp/big.bin`, back, '--json'], 600_000);
     expect(down.code, down.stderr).toBe(0);
     expect((JSON.parse(down.stdout) as CopyResult).bytes).toBe(64 * 1024 * 1024);
     expect(sha256(back)).toBe(sha256(src));
-  }, 600_000);
+  }, 1_300_000);
 
   it('-r copies a tree both ways with its modes and modification times', async () => {
     const root = userDir('tree', 'proj');
