@@ -32,6 +32,12 @@ function userDir(...parts: string[]): string {
   return dir;
 }
 
+/** Files the test (root) made, handed to the test user: roost runs as that user and must read them. */
+function own(path: string): void {
+  chownSync(path, user.uid, user.gid);
+  if (statSync(path).isDirectory()) for (const e of readdirSync(path)) own(join(path, e));
+}
+
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const inGuest = (...command: string[]) => roost(user, ['ssh', name, '--', ...command]);
 const cp = (args: string[], timeoutMs = 240_000) => roost(user, ['cp', ...args], { timeoutMs });
@@ -90,6 +96,7 @@ describe('roost cp over ssh', () => {
     const dir = userDir('big');
     const src = join(dir, 'big.bin');
     writeFileSync(src, randomBytes(64 * 1024 * 1024));
+    own(src);
     const up = await cp([src, `${name}:/tmp/`, '--json'], 600_000);
     expect(up.code, up.stderr).toBe(0);
     const result = JSON.parse(up.stdout) as CopyResult;
@@ -121,6 +128,7 @@ describe('roost cp over ssh', () => {
       'bin/run.sh': 1_400_000_000,
     };
     for (const [f, t] of Object.entries(times)) utimesSync(join(root, f), t, t);
+    own(root);
 
     const up = await cp(['-r', root, `${name}:/tmp/`]);
     expect(up.code, up.stderr).toBe(0);
@@ -162,6 +170,7 @@ describe('roost cp over ssh', () => {
     const b = join(dir, 'b.txt');
     writeFileSync(a, 'the file named with a star\n');
     writeFileSync(b, 'a file the star would match\n');
+    own(dir);
     const mk = await inGuest('mkdir', '-p', "'/tmp/cp dir'");
     expect(mk.code, mk.stderr).toBe(0);
     const literal = `/tmp/cp dir/it's $(touch /tmp/pwned) *.txt`;
@@ -180,6 +189,7 @@ describe('roost cp over ssh', () => {
   it('a local name starting with - is a file, not an option', async () => {
     const dir = userDir('dash');
     writeFileSync(join(dir, '-oProxyCommand=x'), 'dash\n');
+    own(dir);
     const r = await roost(user, ['cp', '--', join(dir, '-oProxyCommand=x'), `${name}:/tmp/`]);
     expect(r.code, r.stderr).toBe(0);
     expect((await inGuest('cat', '/tmp/-oProxyCommand=x')).stdout).toBe('dash\n');
@@ -232,6 +242,7 @@ describe('roost cp through the guest agent', () => {
     writeFileSync(src, randomBytes(3 * 1024 * 1024 + 17));
     chmodSync(src, 0o640);
     utimesSync(src, 1_600_000_000, 1_600_000_000);
+    own(src);
     const up = await cp(['--via', 'agent', src, `${name}:/tmp/`]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/through the guest agent: slower than ssh/);
