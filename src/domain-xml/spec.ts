@@ -116,7 +116,7 @@ export interface VmSpec {
   guestAgent: boolean;
   /** Default 'virtio'. */
   memballoon?: 'virtio' | 'none';
-  /** Default true: libvirt reads the guest CPU's features in 3 QMP calls, not ~460 (see quick-cpu-probe.ts). */
+  /** Default true: libvirt reads the guest CPU's features in 3 QMP calls, not one per property (quick-cpu-probe.ts). */
   quickCpuProbe?: boolean;
   roost: RoostMetadata;
 }

@@ -56,7 +56,7 @@ export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed)).sort(byName);
 }
 
-// Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
+// Code-unit order, as virsh prints: localeCompare would first load ICU's collator, a large cost for `roost ls`.
 function byName(a: VmSummary, b: VmSummary): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CopyResult } from '../../src/shared/api-types.js';
+import type { CopyResult } from '../../src/shared/files.js';
 import { createScope, debianGuest, freePort, harness, roost, roostJson } from '../harness/index.js';
 
 const { user, uri } = harness();

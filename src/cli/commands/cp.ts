@@ -1,6 +1,6 @@
 // roost cp [-r] SRC… DEST: copy files between this host and a VM; NAME:PATH on exactly one side.
 import { Option, type Command } from '@commander-js/extra-typings';
-import type { CopyResult } from '../../shared/api-types.js';
+import type { CopyResult } from '../../shared/files.js';
 import { formatBytes } from '../../term/progress.js';
 import { runAction } from '../action.js';
 

@@ -8,7 +8,7 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 
 /**
  * Download progress, for an --image that createVm will resolve from the catalogue (the same test it applies):
- * the bar's module (~30 KB) is loaded only then.
+ * the bar's module is loaded only then.
  */
 async function pullProgressFor(
   image: string | undefined,
@@ -202,29 +202,21 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
           }
           if (r.accel.accel === 'tcg' && opts.accel === 'auto') out.warn(r.accel.reason);
           for (const w of r.warnings) out.warn(w);
-          const { formatPortForward } = await import('../../net/port-spec.js');
-          out.result(
-            {
-              name: r.name,
-              uuid: r.uuid,
-              state: r.started ? 'running' : 'shutoff',
-              accel: r.accel.accel,
-              disk: r.disk ?? null,
-              ports: r.ports.map(formatPortForward),
-              sshUser: r.sshUser ?? null,
-              waitedMs: waitedMs ?? null,
-            },
-            () =>
-              [
-                `${r.name} ${r.started ? 'is running' : 'is defined (not started: roost start ' + r.name + ')'}`,
-                ...r.ports.map(
-                  (p) =>
-                    `  ${formatPortForward(p)}${r.addedPorts.includes(p) ? '  (ssh, added by roost)' : ''}`,
-                ),
-                ...(r.sshUser
-                  ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
-                  : []),
-              ].join('\n'),
+          const [{ formatPortForward }, { createdVm }] = await Promise.all([
+            import('../../net/port-spec.js'),
+            import('../../vm/wire.js'),
+          ]);
+          out.result(createdVm(r, waitedMs ?? null), () =>
+            [
+              `${r.name} ${r.started ? 'is running' : 'is defined (not started: roost start ' + r.name + ')'}`,
+              ...r.ports.map(
+                (p) =>
+                  `  ${formatPortForward(p)}${r.addedPorts.includes(p) ? '  (ssh, added by roost)' : ''}`,
+              ),
+              ...(r.sshUser
+                ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
+                : []),
+            ].join('\n'),
           );
         } catch (e) {
           progress.fail();
