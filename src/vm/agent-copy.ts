@@ -22,8 +22,12 @@ import type { VmContext } from './context.js';
 import type { CopyPlan } from './copy.js';
 import { quoted } from './input.js';
 
-/** Raw bytes per agent call: in base64 well under libvirt's 4 MiB limit on one agent command or reply. */
-export const AGENT_CHUNK = 1024 * 1024;
+/**
+ * Raw bytes per agent call: small enough that one call ends well inside its timeout in a slow guest (qemu-ga
+ * parses each command's JSON a character at a time, and an emulated guest on a busy host is slow at it), and far
+ * under libvirt's 4 MiB limit on one agent command or reply.
+ */
+export const AGENT_CHUNK = 256 * 1024;
 /** Seconds libvirt waits for one agent call. */
 const CALL_TIMEOUT_S = 60;
 
@@ -165,16 +169,17 @@ async function upload(
   let total = 0;
   try {
     const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: target, mode: 'w' });
+    let closed = false;
     try {
       const buf = Buffer.alloc(AGENT_CHUNK);
       for (let n; (n = readSync(fd, buf, 0, AGENT_CHUNK, null)) > 0; total += n) {
-        await agentCall(ctx, dom, 'guest-file-write', {
-          handle,
-          'buf-b64': buf.subarray(0, n).toString('base64'),
-        });
+        await writeAll(ctx, dom, handle, buf.subarray(0, n), target);
       }
+      // Closing flushes the guest's buffer: its failure (a full disk) is the copy's failure.
+      closed = true;
+      await agentCall(ctx, dom, 'guest-file-close', { handle });
     } finally {
-      await agentCall(ctx, dom, 'guest-file-close', { handle }).catch(() => {});
+      if (!closed) await agentCall(ctx, dom, 'guest-file-close', { handle }).catch(() => {});
     }
   } finally {
     closeSync(fd);
@@ -185,6 +190,22 @@ async function upload(
     await expectExec(ctx, dom, ['touch', '-m', '-d', `@${Math.floor(st.mtimeMs / 1000)}`, '--', target]);
   }
   return total;
+}
+
+/** guest-file-write may write less than it was given (it reports the count): the rest goes again. */
+async function writeAll(ctx: VmContext, dom: Domain, handle: number, data: Buffer, target: string) {
+  for (let off = 0; off < data.length;) {
+    const { count } = await agentCall<{ count: number }>(ctx, dom, 'guest-file-write', {
+      handle,
+      'buf-b64': data.subarray(off).toString('base64'),
+    });
+    if (!(count > 0)) {
+      throw new RoostError('AGENT_COPY_FAILED', `the guest agent wrote nothing to ${quoted(target)}`, {
+        hint: 'is the guest’s disk full? roost ssh NAME -- df -h',
+      });
+    }
+    off += count;
+  }
 }
 
 async function expectExec(ctx: VmContext, dom: Domain, argv: string[]): Promise<string> {

@@ -92,26 +92,6 @@ afterAll(async () => {
 });
 
 describe('roost cp over ssh', () => {
-  it('copies a 64 MiB file into the guest and back, bytes unchanged', async () => {
-    const dir = userDir('big');
-    const src = join(dir, 'big.bin');
-    writeFileSync(src, randomBytes(64 * 1024 * 1024));
-    own(src);
-    const up = await cp([src, `${name}:/tmp/`, '--json'], 600_000);
-    expect(up.code, up.stderr).toBe(0);
-    const result = JSON.parse(up.stdout) as CopyResult;
-    expect(result).toMatchObject({ vm: name, direction: 'to-guest', via: 'ssh', bytes: 64 * 1024 * 1024 });
-    console.log(`roost cp 64 MiB to the guest: ${result.elapsedMs} ms`);
-    const remote = await inGuest('sha256sum', '/tmp/big.bin');
-    expect(remote.stdout.split(' ')[0]).toBe(sha256(src));
-
-    const back = join(userDir('big-back'), 'big.bin');
-    const down = await cp([`${name}:/tmp/big.bin`, back, '--json'], 600_000);
-    expect(down.code, down.stderr).toBe(0);
-    expect((JSON.parse(down.stdout) as CopyResult).bytes).toBe(64 * 1024 * 1024);
-    expect(sha256(back)).toBe(sha256(src));
-  }, 1_300_000);
-
   it('-r copies a tree both ways with its modes and modification times', async () => {
     const root = userDir('tree', 'proj');
     mkdirSync(join(root, 'bin'));
@@ -164,26 +144,33 @@ describe('roost cp over ssh', () => {
     expect(statSync(join(back, 'proj', 'bin')).mode & 0o777).toBe(0o750);
   }, 300_000);
 
-  it('takes a VM path literally: spaces, quotes, $( ) and glob characters are part of the name', async () => {
+  it('takes a VM path literally: spaces, quotes, $( ), backquotes and glob characters are part of the name', async () => {
     const dir = userDir('names');
     const a = join(dir, 'a.txt');
     const b = join(dir, 'b.txt');
-    writeFileSync(a, 'the file named with a star\n');
-    writeFileSync(b, 'a file the star would match\n');
+    writeFileSync(a, 'the file named with the glob\n');
+    writeFileSync(b, 'a file the glob would match\n');
     own(dir);
     const mk = await inGuest('mkdir', '-p', "'/tmp/cp dir'");
     expect(mk.code, mk.stderr).toBe(0);
-    const literal = `/tmp/cp dir/it's $(touch /tmp/pwned) *.txt`;
-    expect((await cp([a, `${name}:${literal}`])).code).toBe(0);
-    expect((await cp([b, `${name}:/tmp/cp dir/it's $(touch /tmp/pwned) x.txt`])).code).toBe(0);
+    // One file name each (a name holds no '/'), in a directory whose name has a space. A shell would run the
+    // $( ) and the backquotes in the login's home; a glob would match the decoy and not the name itself.
+    const literal = "it's $(touch pwned) `touch pwned2` *?[ab]\\.txt";
+    const decoy = "it's $(touch pwned) `touch pwned2` xxa.txt";
+    const up = await cp([a, `${name}:/tmp/cp dir/${literal}`]);
+    expect(up.code, up.stderr).toBe(0);
+    const up2 = await cp([b, `${name}:/tmp/cp dir/${decoy}`]);
+    expect(up2.code, up2.stderr).toBe(0);
+    const listed = await inGuest('ls', '-1', "'/tmp/cp dir'");
+    expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual([literal, decoy].sort());
 
     const back = userDir('names-back');
-    const down = await cp([`${name}:${literal}`, back]);
+    const down = await cp([`${name}:/tmp/cp dir/${literal}`, back]);
     expect(down.code, down.stderr).toBe(0);
-    // The star matched nothing but itself: one file came back, the one named with the star.
-    expect(readdirSync(back)).toEqual([`it's $(touch /tmp/pwned) *.txt`]);
-    expect(readFileSync(join(back, readdirSync(back)[0]!), 'utf8')).toBe('the file named with a star\n');
-    expect((await inGuest('test', '-e', '/tmp/pwned')).code).toBe(1);
+    // The glob matched nothing but itself: one file came back, the one named with the glob.
+    expect(readdirSync(back)).toEqual([literal]);
+    expect(readFileSync(join(back, literal), 'utf8')).toBe('the file named with the glob\n');
+    expect((await inGuest('ls', '-A')).stdout).not.toMatch(/pwned/);
   }, 300_000);
 
   it('a local name starting with - is a file, not an option', async () => {
@@ -239,12 +226,14 @@ describe('roost cp through the guest agent', () => {
   it('--via agent copies a file in and out, mode and time kept, and says it is slower', async () => {
     const dir = userDir('agent');
     const src = join(dir, 'agent.bin');
-    writeFileSync(src, randomBytes(3 * 1024 * 1024 + 17));
+    writeFileSync(src, randomBytes(1024 * 1024 + 17));
     chmodSync(src, 0o640);
     utimesSync(src, 1_600_000_000, 1_600_000_000);
     own(src);
+    const started = Date.now();
     const up = await cp(['--via', 'agent', src, `${name}:/tmp/`]);
     expect(up.code, up.stderr).toBe(0);
+    console.log(`roost cp --via agent, 1 MiB to the guest: ${Date.now() - started} ms`);
     expect(up.stdout).toMatch(/through the guest agent: slower than ssh/);
     const sum = await inGuest('sha256sum', '/tmp/agent.bin');
     expect(sum.stdout.split(' ')[0]).toBe(sha256(src));
@@ -257,7 +246,7 @@ describe('roost cp through the guest agent', () => {
     const down = await roostJson<CopyResult>(user, ['cp', '--via', 'agent', `${name}:/tmp/agent.bin`, back], {
       timeoutMs: 240_000,
     });
-    expect(down).toMatchObject({ via: 'agent', direction: 'from-guest', bytes: 3 * 1024 * 1024 + 17 });
+    expect(down).toMatchObject({ via: 'agent', direction: 'from-guest', bytes: 1024 * 1024 + 17 });
     expect(sha256(back)).toBe(sha256(src));
     expect(statSync(back).mode & 0o7777).toBe(0o640);
     expect(Math.floor(statSync(back).mtimeMs / 1000)).toBe(1_600_000_000);
@@ -279,4 +268,27 @@ describe('roost cp through the guest agent', () => {
     expect(r.stderr).toMatch(/guest agent failed guest-file-open|stat in the guest failed/);
     expect(readdirSync(join(scope.dir, 'agent-missing'))).toEqual([]);
   });
+});
+
+// Last: the slowest case, so that a slow host reports the others first.
+describe('roost cp with a large file', () => {
+  it('copies a 64 MiB file into the guest and back, bytes unchanged', async () => {
+    const dir = userDir('big');
+    const src = join(dir, 'big.bin');
+    writeFileSync(src, randomBytes(64 * 1024 * 1024));
+    own(src);
+    const up = await cp([src, `${name}:/tmp/`, '--json'], 600_000);
+    expect(up.code, up.stderr).toBe(0);
+    const result = JSON.parse(up.stdout) as CopyResult;
+    expect(result).toMatchObject({ vm: name, direction: 'to-guest', via: 'ssh', bytes: 64 * 1024 * 1024 });
+    console.log(`roost cp 64 MiB to the guest: ${result.elapsedMs} ms`);
+    const remote = await inGuest('sha256sum', '/tmp/big.bin');
+    expect(remote.stdout.split(' ')[0]).toBe(sha256(src));
+
+    const back = join(userDir('big-back'), 'big.bin');
+    const down = await cp([`${name}:/tmp/big.bin`, back, '--json'], 600_000);
+    expect(down.code, down.stderr).toBe(0);
+    expect((JSON.parse(down.stdout) as CopyResult).bytes).toBe(64 * 1024 * 1024);
+    expect(sha256(back)).toBe(sha256(src));
+  }, 1_300_000);
 });
