@@ -5,7 +5,8 @@
 # measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
 # BENCHMARKS.md; then bench/scale.ts appends how roost grows with the number of domains (and writes
 # docs/img/bench-scale.svg), bench/web.ts the web console's numbers (measured in Chromium), bench/images.ts the
-# images' and bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here).
+# images', bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here) and
+# bench/cp.ts roost cp against plain scp (another boot of it).
 #
 # Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
 set -euo pipefail
@@ -28,4 +29,5 @@ printf '\n%s\n' "$images" >> BENCHMARKS.md
 echo "bench: networking (passt vs slirp, roost ip, auto-ports; one Debian guest boot, a few minutes)"
 net=$(npx tsx bench/net.ts)
 printf '\n%s\n' "$net" >> BENCHMARKS.md
+echo "bench: roost cp vs plain scp (one Debian guest boot, a 256 MiB file)"; cpb=$(npx tsx bench/cp.ts); printf '\n%s\n' "$cpb" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"

@@ -43,6 +43,7 @@ interface Types {
   TicketGranted: T.TicketGranted;
   WebServerInfo: T.WebServerInfo;
   WebLinkInfo: T.WebLinkInfo;
+  CopyResult: T.CopyResult;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -73,6 +74,7 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   TicketGranted: true,
   WebServerInfo: true,
   WebLinkInfo: true,
+  CopyResult: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

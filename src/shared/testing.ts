@@ -245,6 +245,17 @@ const WebServerInfo = obj({
   unix: str.nullable(),
 });
 const WebLinkInfo = obj({ url: str, expiresAt: str, origin: str, port: num });
+export const CopyResult = obj({
+  vm: str,
+  direction: z.enum(['to-guest', 'from-guest']),
+  via: z.enum(['ssh', 'agent']),
+  sources: strs,
+  destination: str,
+  recursive: bool,
+  preserved: bool,
+  bytes: num,
+  elapsedMs: num,
+});
 
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
@@ -275,4 +286,5 @@ export const SHAPES = {
   TicketGranted,
   WebServerInfo,
   WebLinkInfo,
+  CopyResult,
 } as const;

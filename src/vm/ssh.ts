@@ -118,9 +118,21 @@ export function sshArgs(
     /** More ssh options, e.g. -M -S CTL for a control master. */ extra?: string[];
   } = {},
 ): string[] {
+  const args = ['-p', String(target.port), ...sshIdentityOptions(target, paths)];
+  if (opts.batch) args.push('-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5');
+  if (opts.extra) args.push(...opts.extra);
+  args.push('-l', target.user, target.host);
+  if (command.length) args.push('--', ...command);
+  return args;
+}
+
+/**
+ * The options that make any OpenSSH client (ssh, scp, sftp) check the VM's host key in roost's known_hosts
+ * under the VM's alias and log in with the key roost recorded. Every one is `-o`/`-i` with its value, which the
+ * three programs read alike (their port and user flags differ: each caller adds its own).
+ */
+export function sshIdentityOptions(target: SshTarget, paths: RoostPaths): string[] {
   const args = [
-    '-p',
-    String(target.port),
     '-o',
     `HostKeyAlias=${target.alias}`,
     '-o',
@@ -131,10 +143,6 @@ export function sshArgs(
     'LogLevel=ERROR',
   ];
   if (target.identityFile) args.push('-i', target.identityFile, '-o', 'IdentitiesOnly=yes');
-  if (opts.batch) args.push('-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5');
-  if (opts.extra) args.push(...opts.extra);
-  args.push('-l', target.user, target.host);
-  if (command.length) args.push('--', ...command);
   return args;
 }
 
