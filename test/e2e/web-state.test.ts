@@ -40,7 +40,7 @@ const startsAtLogin = async () => (await roostJson<AutostartList>(user, ['autost
 
 beforeAll(async () => {
   mkdirSync(IMG, { recursive: true });
-  const r = await roost(user, ['create', name, ...tinyCreateArgs(guest), '--no-start']);
+  const r = await roost(user, ['create', name, ...tinyCreateArgs(guest), '--disk', '64M', '--no-start']);
   expect(r.code, r.stderr).toBe(0);
   web = await startWeb(user);
   browser = await launchChromium();
@@ -66,7 +66,14 @@ describe('snapshots, clone and autostart in the console', () => {
     await form.getByLabel('Snapshot name').fill('s1');
     await form.getByLabel('Description').fill('before the change');
     await form.getByRole('button', { name: 'Take snapshot' }).click();
-    await snapRow('s1').waitFor({ timeout: 60_000 });
+    await Promise.race([
+      snapRow('s1').waitFor({ timeout: 60_000 }),
+      // A refusal would show here: fail with its words rather than a timeout.
+      page
+        .locator('.snapshots [role="alert"]')
+        .waitFor({ timeout: 60_000 })
+        .then(async () => expect.fail(await page.locator('.snapshots [role="alert"]').innerText())),
+    ]);
     await form.getByLabel('Snapshot name').fill('s2');
     await form.getByRole('button', { name: 'Take snapshot' }).click();
     await page.locator('[data-snapshot="s2"][data-current="true"]').waitFor({ timeout: 60_000 });

@@ -13,6 +13,8 @@ export function AutostartToggle({ vm }: { vm: VmSummary }) {
   useEffect(() => setOn(vm.autostart), [vm.name, vm.autostart]);
 
   const change = async (want: boolean) => {
+    // The box shows what was asked at once, and goes back if the server refuses.
+    setOn(want);
     setBusy(true);
     setNote(null);
     setError(null);
@@ -24,8 +26,8 @@ export function AutostartToggle({ vm }: { vm: VmSummary }) {
         await api.autostartOff(vm.name);
         setNote(`${vm.name} no longer starts when you log in.`);
       }
-      setOn(want);
     } catch (e) {
+      setOn(!want);
       setError(asFailure(e));
     } finally {
       setBusy(false);

@@ -99,7 +99,7 @@ export function Snapshots({ vm }: { vm: VmSummary }) {
                   {saved(s)}, {s.kind}
                 </td>
                 <td>{s.description ?? ''}</td>
-                <td class="actions">
+                <td class="snapshot-actions">
                   <button
                     type="button"
                     disabled={!!busy}
