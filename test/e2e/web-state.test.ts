@@ -19,7 +19,11 @@ import {
   tinyGuest,
 } from '../harness/index.js';
 import { launchChromium } from './browser.js';
-import { startWeb, type RunningWeb } from './web-server.js';
+import {
+  AutostartList as AutostartListShape,
+  SnapshotList as SnapshotListShape,
+} from '../../src/shared/testing.js';
+import { http, startWeb, type RunningWeb } from './web-server.js';
 
 const { user, uri } = harness();
 const scope = createScope('webstate', user, uri);
@@ -36,6 +40,19 @@ const row = (vm: string, state?: string) =>
   page.locator(`tr[data-vm="${vm}"]${state ? `[data-state="${state}"]` : ''}`);
 const snapRow = (snap: string) => page.locator(`[data-snapshot="${snap}"]`);
 const snapshotsOf = (vm: string) => roostJson<SnapshotList>(user, ['snapshot', 'ls', vm]);
+/** A request to the API as a script makes it: the token, the server's own Host, and `headers` on top. */
+const api = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
+  http(web, {
+    method,
+    path,
+    headers: {
+      host: `127.0.0.1:${web.port}`,
+      authorization: `Bearer ${web.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 const startsAtLogin = async () => (await roostJson<AutostartList>(user, ['autostart', 'ls'])).vms;
 
 beforeAll(async () => {
@@ -153,5 +170,30 @@ describe('snapshots, clone and autostart in the console', () => {
     expect(await startsAtLogin()).not.toContain(name);
     expect(await page.locator('.autostart [role="alert"], .clone [role="alert"]').count()).toBe(0);
     expect(web.stderr()).not.toMatch(/error/i);
+  });
+
+  it('answers the API as the CLI prints, in the shared shapes', async () => {
+    const [overApi, overCli] = await Promise.all([
+      api('GET', `/api/vms/${name}/snapshots`),
+      snapshotsOf(name),
+    ]);
+    expect(overApi.status).toBe(200);
+    expect(SnapshotListShape.parse(JSON.parse(overApi.body))).toEqual(SnapshotListShape.parse(overCli));
+    const list = await api('GET', '/api/autostart');
+    expect(AutostartListShape.parse(JSON.parse(list.body))).toEqual(
+      await roostJson<AutostartList>(user, ['autostart', 'ls']),
+    );
+  });
+
+  it('holds its routes to the Origin and credential rules of every /api/ route', async () => {
+    const foreign = await api('PUT', `/api/vms/${name}/autostart`, { origin: 'https://evil.example' }, {});
+    expect(foreign.status).toBe(403);
+    const noToken = await api('POST', `/api/vms/${name}/snapshots`, { authorization: '' }, { name: 'x' });
+    expect(noToken.status).toBe(401);
+    const badName = await api('DELETE', `/api/vms/${name}/snapshots/..%2Fs1`);
+    expect(badName.status).toBe(400);
+    // None of them did anything.
+    expect(await startsAtLogin()).not.toContain(name);
+    expect((await snapshotsOf(name)).snapshots.map((s) => s.name)).toEqual(['s1']);
   });
 });
