@@ -8,5 +8,6 @@ export type * from './events.js';
 export type * from './files.js';
 export type * from './host.js';
 export type * from './ports.js';
+export type * from './state.js';
 export type * from './vms.js';
 export type * from './web.js';

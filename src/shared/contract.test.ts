@@ -30,6 +30,14 @@ interface Types {
   PortList: T.PortList;
   PortChangeResult: T.PortChangeResult;
   VmAddresses: T.VmAddresses;
+  SnapshotList: T.SnapshotList;
+  CreatedSnapshot: T.CreatedSnapshot;
+  RevertedSnapshot: T.RevertedSnapshot;
+  RemovedSnapshot: T.RemovedSnapshot;
+  ClonedVm: T.ClonedVm;
+  AutostartEnabled: T.AutostartEnabled;
+  AutostartDisabled: T.AutostartDisabled;
+  AutostartList: T.AutostartList;
   DoctorReport: T.DoctorReport;
   ConnectionInfo: T.ConnectionInfo;
   ImageListing: T.ImageListing;
@@ -61,6 +69,14 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   PortList: true,
   PortChangeResult: true,
   VmAddresses: true,
+  SnapshotList: true,
+  CreatedSnapshot: true,
+  RevertedSnapshot: true,
+  RemovedSnapshot: true,
+  ClonedVm: true,
+  AutostartEnabled: true,
+  AutostartDisabled: true,
+  AutostartList: true,
   DoctorReport: true,
   ConnectionInfo: true,
   ImageListing: true,

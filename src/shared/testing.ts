@@ -22,6 +22,7 @@ const summaryFields = {
   ports: strs,
   networks: strs,
   managedBy: z.enum(['roost', 'other']),
+  autostart: bool,
 };
 export const VmSummary = obj(summaryFields);
 const detailsFields = {
@@ -54,6 +55,7 @@ export const VmInfo = obj({
   ...detailsFields,
   ip: str.nullable(),
   ipSource: obj({ source: AddressSource, where: str.nullable() }).nullable(),
+  snapshots: obj({ count: num, current: str.nullable() }),
 });
 export const CreatedVm = obj({
   name: str,
@@ -140,6 +142,51 @@ export const VmAddresses = obj({
       ),
     }),
   ),
+});
+
+const snapshotFields = {
+  name: str,
+  description: str.nullable(),
+  createdAt: str.nullable(),
+  state: str.nullable(),
+  parent: str.nullable(),
+  kind: z.enum(['internal', 'external']),
+  memory: bool,
+  current: bool,
+};
+export const SnapshotList = obj({
+  name: str,
+  current: str.nullable(),
+  snapshots: z.array(obj(snapshotFields)),
+});
+export const CreatedSnapshot = obj({ vm: str, ...snapshotFields, kindReason: str, quiesced: bool });
+export const RevertedSnapshot = obj({ vm: str, snapshot: str, running: bool });
+export const RemovedSnapshot = obj({ vm: str, snapshot: str });
+export const ClonedVm = obj({
+  name: str,
+  source: str,
+  uuid: str,
+  linked: bool,
+  state: z.literal('shutoff'),
+  disks: strs,
+  ports: strs,
+  chosenPorts: strs,
+  stoppedSource: bool,
+  sshUser: str.nullable(),
+  warnings: strs,
+});
+export const AutostartEnabled = obj({
+  name: str,
+  unit: str,
+  path: str,
+  atBoot: bool,
+  lingerCommand: str.nullable(),
+  warnings: strs,
+});
+export const AutostartDisabled = obj({ name: str, removed: bool });
+export const AutostartList = obj({
+  vms: strs,
+  systemd: obj({ installed: bool, running: bool, userManager: bool, linger: bool }),
 });
 
 export const DoctorReport = obj({
@@ -273,6 +320,14 @@ export const SHAPES = {
   PortList,
   PortChangeResult,
   VmAddresses,
+  SnapshotList,
+  CreatedSnapshot,
+  RevertedSnapshot,
+  RemovedSnapshot,
+  ClonedVm,
+  AutostartEnabled,
+  AutostartDisabled,
+  AutostartList,
   DoctorReport,
   ConnectionInfo,
   ImageListing,

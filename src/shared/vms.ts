@@ -1,5 +1,7 @@
 // The shapes of one VM and of what the VM verbs answer: `roost ls|info|create|start|stop|edit|rm|restart|logs
-// --json` and the same routes under /api/vms (docs/cli-json.md, docs/api.md). No imports: the browser uses it too.
+// --json` and the same routes under /api/vms (docs/cli-json.md, docs/api.md). No imports but its siblings: the
+// browser uses it too.
+import type { SnapshotSummary } from './state.js';
 
 /** libvirt's domain states (virDomainState), in libvirt's numbering order. */
 export const VM_STATES = [
@@ -28,6 +30,8 @@ export interface VmSummary {
   /** 'user' (passt or slirp), 'bridge:NAME', 'network:NAME' per NIC. */
   networks: string[];
   managedBy: 'roost' | 'other';
+  /** roost's systemd user unit starts it at login (`roost autostart on`); false on a remote connection. */
+  autostart: boolean;
 }
 
 export interface VmDisk {
@@ -77,6 +81,8 @@ export interface VmInfo extends VmDetails {
   /** null when the VM is stopped, has passt NICs only, or no source knows it. */
   ip: string | null;
   ipSource: { source: AddressSource; where: string | null } | null;
+  /** How many snapshots it has and which is current (`roost snapshot ls` lists them). */
+  snapshots: SnapshotSummary;
 }
 
 /** `roost create --json` and `POST /api/vms`. */

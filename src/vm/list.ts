@@ -5,6 +5,7 @@ import { parseDomainSummary, type DomainSummary } from '../domain-xml/summary.js
 import type { LibvirtClient } from '../libvirt/api.js';
 import { DomainState, type Domain } from '../libvirt/types.js';
 import { formatPortForward } from '../net/port-spec.js';
+import { autostartVms, checkAutostartUri } from './autostart.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import type { VmDetails, VmSummary } from '../shared/api-types.js';
@@ -12,7 +13,7 @@ import { formatUuid, readEachVm, readVm, stateName } from './lookup.js';
 
 export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
-function summarize(dom: Domain, state: number, p: DomainSummary): VmSummary {
+function summarize(dom: Domain, state: number, p: DomainSummary, autostart: ReadonlySet<string>): VmSummary {
   return {
     name: dom.name,
     uuid: formatUuid(dom.uuid),
@@ -25,7 +26,21 @@ function summarize(dom: Domain, state: number, p: DomainSummary): VmSummary {
       n.type === 'user' ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}` : nicSource(n),
     ),
     managedBy: p.managedByRoost ? 'roost' : 'other',
+    autostart: autostart.has(dom.name),
   };
+}
+
+/**
+ * The VMs roost's user units start at login: local files, read once per listing. Only a local session
+ * connection's VMs are what those units start; a VM of the same name elsewhere is not.
+ */
+function startsAtLogin(ctx: VmContext): ReadonlySet<string> {
+  try {
+    checkAutostartUri(ctx.uri);
+  } catch {
+    return new Set();
+  }
+  return autostartVms(ctx.env);
 }
 
 /**
@@ -53,7 +68,8 @@ async function readOne<T>(
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   const doms = await ctx.client.listDomains();
   const rows = await readEachVm(doms, (d) => readOne(ctx.client, d, parseDomainSummary));
-  return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed)).sort(byName);
+  const autostart = startsAtLogin(ctx);
+  return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed, autostart)).sort(byName);
 }
 
 // Code-unit order, as virsh prints: localeCompare would first load ICU's collator, a large cost for `roost ls`.
@@ -77,7 +93,7 @@ export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails
         ? `cdrom ${p.boot.iso}`
         : 'disk';
   return {
-    ...summarize(dom, state, { ...p, managedByRoost: p.roost !== undefined }),
+    ...summarize(dom, state, { ...p, managedByRoost: p.roost !== undefined }, startsAtLogin(ctx)),
     id: dom.id >= 0 ? dom.id : null,
     disks: p.disks.map((d) => ({
       path: d.path ?? null,

@@ -34,6 +34,7 @@ const details: VmDetails = {
   ports: ['127.0.0.1:8080:80/tcp'],
   networks: ['user', 'bridge:virbr0'],
   managedBy: 'roost',
+  autostart: false,
   id: 1,
   disks: [],
   boot: 'disk',
@@ -102,13 +103,18 @@ describe('vmInfo', () => {
         },
       ],
     };
-    expect(VmInfo.parse(vmInfo(details, found))).toMatchObject({
+    expect(VmInfo.parse(vmInfo(details, found, { count: 2, current: 'b' }))).toMatchObject({
       ip: '10.0.0.5',
       ipSource: { source: 'lease-file', where: '/x.status' },
+      snapshots: { count: 2, current: 'b' },
     });
   });
 
   it('says null for both when nothing was found or the VM is stopped', () => {
-    expect(VmInfo.parse(vmInfo(details, null))).toMatchObject({ ip: null, ipSource: null });
+    expect(VmInfo.parse(vmInfo(details, null, { count: 0, current: null }))).toMatchObject({
+      ip: null,
+      ipSource: null,
+      snapshots: { count: 0, current: null },
+    });
   });
 });

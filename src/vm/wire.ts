@@ -2,6 +2,7 @@
 // the REST API both send is built, so the two cannot drift apart.
 import { formatPortForward } from '../net/port-spec.js';
 import type { VmAddresses } from '../shared/ports.js';
+import type { SnapshotSummary } from '../shared/state.js';
 import type { CreatedVm, StartedVm, VmDetails, VmInfo } from '../shared/vms.js';
 import type { CreateResult } from './create.js';
 import type { StartResult } from './start.js';
@@ -27,12 +28,16 @@ export function startedVm(r: StartResult, waitedMs: number | null): StartedVm {
   return { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
 }
 
-/** `roost info --json` and `GET /api/vms/:name`: the details, and the address `roost ip` found first. */
-export function vmInfo(details: VmDetails, found: VmAddresses | null): VmInfo {
+/**
+ * `roost info --json` and `GET /api/vms/:name`: the details, the address `roost ip` found first, and how many
+ * snapshots the VM has.
+ */
+export function vmInfo(details: VmDetails, found: VmAddresses | null, snapshots: SnapshotSummary): VmInfo {
   const source = found?.nics.flatMap((n) => n.addresses).find((a) => a.ip === found.ip);
   return {
     ...details,
     ip: found?.ip ?? null,
     ipSource: source ? { source: source.source, where: source.where ?? null } : null,
+    snapshots: { count: snapshots.count, current: snapshots.current },
   };
 }

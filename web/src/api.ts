@@ -4,6 +4,11 @@
 // get a single-use ticket first. Errors come back as {error:{code,message,hint?,detail?}} and are thrown as
 // ApiError. Every answer's type is the server's own (src/shared), so the page cannot drift from the API.
 import type {
+  AutostartDisabled,
+  AutostartEnabled,
+  AutostartList,
+  ClonedVm,
+  CreatedSnapshot,
   CreatedVm,
   DoctorReport,
   ConnectionInfo,
@@ -12,8 +17,11 @@ import type {
   LinkCreated,
   PortChangeResult,
   PortList,
+  RemovedSnapshot,
   RemovedVm,
+  RevertedSnapshot,
   SessionGranted,
+  SnapshotList,
   StartedVm,
   StoppedVm,
   TicketGranted,
@@ -138,6 +146,18 @@ export const api = {
   removePort: (name: string, spec: string) =>
     call<PortChangeResult>('DELETE', `${vm(name)}/ports/${encodeURIComponent(spec)}`),
   ip: (name: string) => call<VmAddresses>('GET', `${vm(name)}/ip`),
+  snapshots: (name: string) => call<SnapshotList>('GET', `${vm(name)}/snapshots`),
+  createSnapshot: (name: string, body: { name?: string; description?: string }) =>
+    call<CreatedSnapshot>('POST', `${vm(name)}/snapshots`, body),
+  revertSnapshot: (name: string, snap: string) =>
+    call<RevertedSnapshot>('POST', `${vm(name)}/snapshots/${encodeURIComponent(snap)}/revert`, {}),
+  deleteSnapshot: (name: string, snap: string) =>
+    call<RemovedSnapshot>('DELETE', `${vm(name)}/snapshots/${encodeURIComponent(snap)}`),
+  clone: (name: string, body: { name: string; linked: boolean; stop?: boolean }) =>
+    call<ClonedVm>('POST', `${vm(name)}/clone`, body),
+  autostart: () => call<AutostartList>('GET', '/api/autostart'),
+  autostartOn: (name: string) => call<AutostartEnabled>('PUT', `${vm(name)}/autostart`, {}),
+  autostartOff: (name: string) => call<AutostartDisabled>('DELETE', `${vm(name)}/autostart`),
   doctor: () => call<DoctorReport>('GET', '/api/doctor'),
   images: () => call<ImageListing[]>('GET', '/api/images'),
   connection: () => call<ConnectionInfo>('GET', '/api/connection'),

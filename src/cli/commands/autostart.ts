@@ -31,21 +31,26 @@ function defineAutostartOn(parent: Command): void {
       '--at-boot',
       'start it when the host boots, before any login (needs lingering, enabled once by root)',
     )
-    .option('--json', 'print the result as JSON: {name, unit, path, atBoot, lingerCommand, warnings}')
+    .option(
+      '--json',
+      'print the result as JSON: {name, unit, path, atBoot, lingerCommand, warnings} (see docs/cli-json.md)',
+    )
     .addHelpText('after', '\nExamples:\n  roost autostart on web\n  roost autostart on web --at-boot')
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const [{ autostartOn, checkAutostartUri }, { lookupVm }, { defaultUri }] = await Promise.all([
-          import('../../vm/autostart.js'),
-          import('../../vm/lookup.js'),
-          import('../../libvirt/uri.js'),
-        ]);
+        const [{ autostartOn, checkAutostartUri }, { autostartEnabled }, { lookupVm }, { defaultUri }] =
+          await Promise.all([
+            import('../../vm/autostart.js'),
+            import('../../vm/wire-state.js'),
+            import('../../vm/lookup.js'),
+            import('../../libvirt/uri.js'),
+          ]);
         // Before connecting: a remote host is refused without dialling it.
         checkAutostartUri(globals.connect ?? defaultUri());
         const ctx = await context();
         // The name becomes a unit file: it must be an existing VM's before anything is written.
         await lookupVm(ctx, name);
-        const r = await autostartOn(ctx.uri, name, !!opts.atBoot, { env: ctx.env });
+        const r = autostartEnabled(await autostartOn(ctx.uri, name, !!opts.atBoot, { env: ctx.env }));
         for (const w of r.warnings) out.warn(w);
         out.result(r, () => {
           const lines = [`${name} starts when you log in (${r.path})`];
@@ -63,16 +68,17 @@ function defineAutostartOff(parent: Command): void {
     .command('off')
     .description('disable and remove the unit of NAME')
     .argument('<name>', 'VM name')
-    .option('--json', 'print the result as JSON: {name, removed}')
+    .option('--json', 'print the result as JSON: {name, removed} (see docs/cli-json.md)')
     .addHelpText('after', '\nExamples:\n  roost autostart off web')
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out }) => {
-        const [{ autostartOff }, { checkVmRef }] = await Promise.all([
+        const [{ autostartOff }, { autostartDisabled }, { checkVmRef }] = await Promise.all([
           import('../../vm/autostart.js'),
+          import('../../vm/wire-state.js'),
           import('../../vm/input.js'),
         ]);
         // No lookup: a unit left behind by a VM someone removed with virsh must still be removable.
-        const r = autostartOff(checkVmRef(name));
+        const r = autostartDisabled(autostartOff(checkVmRef(name)));
         out.result(r, () =>
           r.removed ? `${name} no longer starts at login` : `${name} did not start at login: nothing to do`,
         );
@@ -91,10 +97,13 @@ function defineAutostartLs(parent: Command): void {
     .addHelpText('after', '\nExamples:\n  roost autostart ls\n  roost autostart ls --json')
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out }) => {
-        const { autostartVms, systemdState } = await import('../../vm/autostart.js');
-        const vms = [...autostartVms()].sort();
-        const systemd = systemdState();
-        out.result({ vms, systemd }, () => {
+        const [{ autostartVms, systemdState }, { autostartList }] = await Promise.all([
+          import('../../vm/autostart.js'),
+          import('../../vm/wire-state.js'),
+        ]);
+        const r = autostartList(autostartVms(), systemdState());
+        const { vms, systemd } = r;
+        out.result(r, () => {
           if (vms.length === 0) return 'no VM starts at login';
           const boot = systemd.linger ? ' (and at boot: lingering is on)' : '';
           return `start at login${boot}:\n${vms.map((v) => `  ${v}`).join('\n')}`;

@@ -6,22 +6,6 @@ import { stderrStream } from '../stdio.js';
 type CloneResult = import('../../vm/clone.js').CloneResult;
 type Format = (p: CloneResult['ports'][number]) => string;
 
-/** `roost clone --json`. */
-function clonedJson(r: CloneResult, fmt: Format) {
-  return {
-    name: r.name,
-    source: r.source,
-    uuid: r.uuid,
-    linked: r.linked,
-    state: 'shutoff',
-    disks: r.disks,
-    ports: r.ports.map(fmt),
-    chosenPorts: r.chosenPorts.map(fmt),
-    stoppedSource: r.stoppedSource,
-    sshUser: r.sshUser ?? null,
-  };
-}
-
 function clonedText(r: CloneResult, fmt: Format): string {
   const shut = r.stoppedSource ? ` (${r.source} was shut down)` : '';
   return [
@@ -66,11 +50,14 @@ Ctrl-C, removes what was made.`,
     )
     .action(async (source, name, opts, cmd) =>
       runAction(cmd, async ({ out, context, interruptible }) => {
-        const [{ cloneVm }, { createPhaseReporter }, { formatPortForward }] = await Promise.all([
-          import('../../vm/clone.js'),
-          import('../../term/phases.js'),
-          import('../../net/port-spec.js'),
-        ]);
+        const [{ cloneVm }, { clonedVm }, { createPhaseReporter }, { formatPortForward }] = await Promise.all(
+          [
+            import('../../vm/clone.js'),
+            import('../../vm/wire-state.js'),
+            import('../../term/phases.js'),
+            import('../../net/port-spec.js'),
+          ],
+        );
         const labels = {
           stopping: `shutting down ${source}`,
           disk: opts.linked ? 'making the overlay disk' : 'copying the disk',
@@ -88,7 +75,7 @@ Ctrl-C, removes what was made.`,
           );
           progress.done();
           for (const w of r.warnings) out.warn(w);
-          out.result(clonedJson(r, formatPortForward), () => clonedText(r, formatPortForward));
+          out.result(clonedVm(r), () => clonedText(r, formatPortForward));
         } catch (e) {
           progress.fail();
           throw e;

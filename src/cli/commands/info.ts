@@ -9,7 +9,7 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, ip, ipSource)',
+      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, ip, ipSource, snapshots)',
     )
     .addHelpText('after', '\nExamples:\n  roost info web\n  roost info web --json | jq .ports')
     .action(async (name, _opts, cmd) =>
@@ -46,6 +46,8 @@ export function define(program: Command): void {
             `serial log:  ${safe(v.serialLog ?? 'none')}`,
             `vnc socket:  ${safe(v.vncSocket ?? 'none')}`,
             `guest agent: ${v.guestAgent ? 'channel present' : 'no channel'}`,
+            `snapshots:   ${v.snapshots.count}${v.snapshots.current ? ` (current: ${safe(v.snapshots.current)})` : ''}`,
+            `autostart:   ${v.autostart ? 'at login (roost autostart off to stop)' : 'no'}`,
             ...(v.roost
               ? [`created:     ${safe(v.roost.createdAt ?? '?')} by ${safe(v.roost.createdBy ?? '?')}`]
               : []),

@@ -9,7 +9,7 @@ export function define(program: Command): void {
     .description('list VMs with their state, size and forwarded ports')
     .option(
       '--json',
-      'print JSON: an array of {name, uuid, state, accel, cpus, memoryMiB, ports, networks, managedBy}',
+      'print JSON: an array of {name, uuid, state, accel, cpus, memoryMiB, ports, networks, managedBy, autostart}',
     )
     .addHelpText(
       'after',
@@ -28,7 +28,7 @@ export function define(program: Command): void {
           vms.length === 0
             ? 'no VMs yet — create one: roost create NAME --image PATH (see roost create --help)'
             : renderTable(
-                ['NAME', 'STATE', 'CPUS', 'MEMORY', 'NETWORK', 'PORTS'],
+                ['NAME', 'STATE', 'CPUS', 'MEMORY', 'NETWORK', 'PORTS', 'AUTOSTART'],
                 vms.map((v) => [
                   v.managedBy === 'roost' ? safe(v.name) : `${safe(v.name)}*`,
                   v.state,
@@ -36,6 +36,7 @@ export function define(program: Command): void {
                   `${v.memoryMiB}M`,
                   safe(v.networks.join(',')) || '-',
                   safe(v.ports.join(' ')) || '-',
+                  v.autostart ? 'login' : '-',
                 ]),
               ) + (vms.some((v) => v.managedBy !== 'roost') ? '\n* not created by roost' : ''),
         );

@@ -43,13 +43,16 @@ function defineSnapshotCreate(parent: Command): void {
     )
     .action(async (name, snap, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { createVmSnapshot } = await import('../../vm/snapshot.js');
+        const [{ createVmSnapshot }, { createdSnapshot }] = await Promise.all([
+          import('../../vm/snapshot.js'),
+          import('../../vm/wire-state.js'),
+        ]);
         const r = await createVmSnapshot(await context(), name, snap, {
           description: opts.description,
           diskOnly: !!opts.diskOnly,
           kind: opts.kind,
         });
-        out.result(r, () => {
+        out.result(createdSnapshot(r), () => {
           const what = r.memory ? 'disks and memory' : r.quiesced ? 'disks, filesystems frozen' : 'disks';
           return `${name}: snapshot ${r.name} taken (${what}; ${r.kind}: ${r.kindReason})`;
         });
@@ -67,11 +70,12 @@ function defineSnapshotLs(parent: Command): void {
     .addHelpText('after', '\nExamples:\n  roost snapshot ls web\n  roost snapshot ls web --json')
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const [{ listVmSnapshots }, { renderTable }] = await Promise.all([
+        const [{ listVmSnapshots }, { snapshotList }, { renderTable }] = await Promise.all([
           import('../../vm/snapshot.js'),
+          import('../../vm/wire-state.js'),
           import('../../term/table.js'),
         ]);
-        const r = await listVmSnapshots(await context(), name);
+        const r = snapshotList(await listVmSnapshots(await context(), name));
         out.result(r, () =>
           r.snapshots.length === 0
             ? `${name} has no snapshots`
@@ -99,12 +103,17 @@ function defineSnapshotRevert(parent: Command): void {
     .argument('<name>', 'VM name')
     .argument('<snap>', 'snapshot name')
     .option('--start', 'start the VM after reverting to a snapshot without memory')
-    .option('--json', 'print {vm, snapshot, running}')
+    .option('--json', 'print {vm, snapshot, running} (see docs/cli-json.md)')
     .addHelpText('after', '\nExamples:\n  roost snapshot revert web before-upgrade')
     .action(async (name, snap, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { revertVmSnapshot } = await import('../../vm/snapshot.js');
-        const r = await revertVmSnapshot(await context(), name, snap, { start: !!opts.start });
+        const [{ revertVmSnapshot }, { revertedSnapshot }] = await Promise.all([
+          import('../../vm/snapshot.js'),
+          import('../../vm/wire-state.js'),
+        ]);
+        const r = revertedSnapshot(
+          await revertVmSnapshot(await context(), name, snap, { start: !!opts.start }),
+        );
         out.result(r, () => `${name} is back at snapshot ${snap} (${r.running ? 'running' : 'shut off'})`);
       }),
     );
@@ -117,12 +126,15 @@ function defineSnapshotRm(parent: Command): void {
     .description('delete a snapshot (its changes are merged into what follows it)')
     .argument('<name>', 'VM name')
     .argument('<snap>', 'snapshot name')
-    .option('--json', 'print {vm, snapshot}')
+    .option('--json', 'print {vm, snapshot} (see docs/cli-json.md)')
     .addHelpText('after', '\nExamples:\n  roost snapshot rm web before-upgrade')
     .action(async (name, snap, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { deleteVmSnapshot } = await import('../../vm/snapshot.js');
-        const r = await deleteVmSnapshot(await context(), name, snap);
+        const [{ deleteVmSnapshot }, { removedSnapshot }] = await Promise.all([
+          import('../../vm/snapshot.js'),
+          import('../../vm/wire-state.js'),
+        ]);
+        const r = removedSnapshot(await deleteVmSnapshot(await context(), name, snap));
         out.result(r, () => `${name}: snapshot ${snap} removed`);
       }),
     );

@@ -3,14 +3,41 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
+import { registerStateRoutes } from './state.js';
 
 export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
+  registerVmReads(app, deps);
+  registerVmChanges(app, deps);
+  registerVmPower(app, deps);
+  registerPortRoutes(app, deps);
+  registerStateRoutes(app, deps);
+}
+
+/** The list, one VM, and its addresses. */
+function registerVmReads(app: FastifyInstance, deps: AppDeps): void {
   const ctx = () => deps.context();
 
   app.get('/api/vms', async () => {
     const { listVms } = await import('../../vm/list.js');
     return listVms(await ctx());
   });
+
+  app.get('/api/vms/:name', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { describeVm } = await import('../../vm/info.js');
+    return (await describeVm(await ctx(), name)).info;
+  });
+
+  app.get('/api/vms/:name/ip', async (req) => {
+    const { name } = (await schemas()).NameParams.parse(req.params);
+    const { vmAddresses } = await import('../../vm/ip.js');
+    return vmAddresses(await ctx(), name);
+  });
+}
+
+/** Create, edit, remove. */
+function registerVmChanges(app: FastifyInstance, deps: AppDeps): void {
+  const ctx = () => deps.context();
 
   app.post('/api/vms', async (req, reply) => {
     const body = (await schemas()).CreateBody.parse(req.body ?? {});
@@ -26,12 +53,6 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
     return createdVm(r, null);
   });
 
-  app.get('/api/vms/:name', async (req) => {
-    const { name } = (await schemas()).NameParams.parse(req.params);
-    const { describeVm } = await import('../../vm/info.js');
-    return (await describeVm(await ctx(), name)).info;
-  });
-
   app.patch('/api/vms/:name', async (req) => {
     const s = await schemas();
     const { name } = s.NameParams.parse(req.params);
@@ -39,6 +60,19 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { editVm } = await import('../../vm/edit.js');
     return editVm(await ctx(), name, body);
   });
+
+  app.delete('/api/vms/:name', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const q = s.DeleteQuery.parse(req.query);
+    const { removeVm } = await import('../../vm/remove.js');
+    return removeVm(await ctx(), name, { force: q.force, keepStorage: q.keepStorage });
+  });
+}
+
+/** Start and stop. */
+function registerVmPower(app: FastifyInstance, deps: AppDeps): void {
+  const ctx = () => deps.context();
 
   app.post('/api/vms/:name/start', async (req) => {
     const { name } = (await schemas()).NameParams.parse(req.params);
@@ -61,14 +95,11 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { stopVm } = await import('../../vm/stop.js');
     return stopVm(await ctx(), name, { force: body.force, timeoutS: body.timeout });
   });
+}
 
-  app.delete('/api/vms/:name', async (req) => {
-    const s = await schemas();
-    const { name } = s.NameParams.parse(req.params);
-    const q = s.DeleteQuery.parse(req.query);
-    const { removeVm } = await import('../../vm/remove.js');
-    return removeVm(await ctx(), name, { force: q.force, keepStorage: q.keepStorage });
-  });
+/** A VM's port forwards; each change goes out as a {type:'ports'} event. */
+function registerPortRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const ctx = () => deps.context();
 
   app.get('/api/vms/:name/ports', async (req) => {
     const { name } = (await schemas()).NameParams.parse(req.params);
@@ -94,11 +125,5 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
     const r = await removePorts(await ctx(), name, [spec], { apply });
     deps.hub.publish({ type: 'ports', name, ports: r.ports });
     return r;
-  });
-
-  app.get('/api/vms/:name/ip', async (req) => {
-    const { name } = (await schemas()).NameParams.parse(req.params);
-    const { vmAddresses } = await import('../../vm/ip.js');
-    return vmAddresses(await ctx(), name);
   });
 }

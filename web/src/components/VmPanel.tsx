@@ -7,12 +7,13 @@ import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
 import { StateBadge } from './VmList.js';
+import { VmState } from './VmState.js';
 
 // Each console is its own chunk: xterm.js and noVNC are fetched the first time one is opened.
 const SerialConsole = lazy(() => import('./SerialConsole.js'));
 const VncConsole = lazy(() => import('./VncConsole.js'));
 
-type Tab = 'overview' | 'ports' | 'serial' | 'vnc';
+type Tab = 'overview' | 'ports' | 'state' | 'serial' | 'vnc';
 
 export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
   const [tab, setTab] = useState<Tab>('overview');
@@ -43,12 +44,14 @@ export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void })
       <div role="tablist" aria-label={`${vm.name} views`} class="subtabs">
         {button('overview', 'Overview')}
         {button('ports', 'Ports')}
+        {button('state', 'Snapshots & clone')}
         {button('serial', 'Serial console', !up)}
         {button('vnc', 'Graphical console', !up)}
       </div>
       <div class="panel-body">
         {tab === 'overview' && <Overview vm={vm} />}
         {tab === 'ports' && <PortEditor vm={vm} />}
+        {tab === 'state' && <VmState vm={vm} />}
         <Suspense fallback={<p>Loading the console…</p>}>
           {tab === 'serial' && up && <SerialConsole name={vm.name} />}
           {tab === 'vnc' && up && <VncConsole name={vm.name} />}
