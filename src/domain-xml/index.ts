@@ -5,8 +5,11 @@ export { DomainXmlError, isDomainXmlError, type DomainXmlErrorCode } from './err
 export { buildDomainXml } from './build.js';
 export { parseDomainXml, toVmSpec, type ParsedDisk, type ParsedDomain, type ParsedNic } from './parse.js';
 export type { PortExclusion } from './ports.js';
+export { MAX_TAG_BYTES, guestDirProblem, tagProblem, type ParsedFilesystem } from './filesystems.js';
 export {
   addDisk,
+  addFilesystem,
+  removeFilesystem,
   removeDisk,
   setMemory,
   setPortForwards,
