@@ -36,6 +36,33 @@ export interface VmDetails extends VmSummary {
   guestAgent: boolean;
   /** roost's metadata, absent for domains roost did not make. */
   roost: { imageRef?: string; sshUser?: string; createdBy?: string; createdAt?: string } | null;
+  /** Shared folders (the persistent definition). */
+  mounts: MountRow[];
+}
+
+/** One shared folder of a VM (`roost mount ls`, `roost info`). */
+export interface MountRow {
+  /** The mount tag the guest mounts it by. */
+  tag: string;
+  /** '9p' or 'virtiofs' (or another `<filesystem>` type a hand-made domain has). */
+  type: string;
+  /** The real host directory libvirt shares. */
+  hostDir: string;
+  /** The path the user gave, when a symlink led from it to hostDir. */
+  hostDirGiven: string | null;
+  /** Where the guest mounts it; null when roost did not record it (a domain made elsewhere). */
+  guestDir: string | null;
+  mode: 'ro' | 'rw';
+  /** libvirt's accessmode: squash for roost's 9p, passthrough for virtiofs. */
+  accessmode: string;
+  /** On a running VM: whether it runs with it; 'configured' for a VM that is not running. */
+  state: 'active' | 'next-start' | 'removed-at-next-start' | 'configured';
+}
+
+export interface MountList {
+  name: string;
+  running: boolean;
+  mounts: MountRow[];
 }
 
 /** Where a forward stands on a running VM; 'configured' for a VM that is not running. */

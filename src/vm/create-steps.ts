@@ -5,6 +5,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { buildDomainXml } from '../domain-xml/build.js';
 import type { DiskSpec, Firmware, HostAccess, NicSpec, VmSpec } from '../domain-xml/spec.js';
+import type { SeedMount } from '../cloud-init/mounts.js';
 import { RoostError, UsageError } from '../errors.js';
 import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry } from '../images/types.js';
@@ -22,6 +23,7 @@ import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
+import { guestMountOptions, type MountPlan } from './mounts.js';
 import type { Rollback } from './rollback.js';
 import { createDisk, deleteVolumeAt, ensurePool } from './storage.js';
 
@@ -300,6 +302,7 @@ export async function writeSeed(
   entry: ImageEntry | undefined,
   nics: NicSpec[],
   rollback: Rollback,
+  shares?: MountPlan,
 ): Promise<Login> {
   const { paths } = ctx;
   const { createSeed, ensureRoostSshKey } = await cloudInitModule();
@@ -327,12 +330,31 @@ export async function writeSeed(
     mac: nics[0]!.mac,
     otherMacs: nics.slice(1).map((n) => n.mac!),
     extra: c.cloudInit,
+    ...(shares ? seedMounts(shares) : {}),
   });
   const placeSeed = () => {
     renameSync(written, seedPath);
     placed = true;
   };
   return { sshUser, sshKey, seedPath, placeSeed };
+}
+
+/**
+ * The shared folders for the seed, and the login user's uid: the host user's own where it is an ordinary one
+ * (1000–59999), so files in a shared folder belong to the same uid on both sides. A system uid (below 1000) could
+ * clash with one of the image's own system users, so the image's default stays then.
+ */
+export function seedMounts(
+  shares: MountPlan,
+  uid = process.getuid?.(),
+): { mounts: SeedMount[]; uid?: number } {
+  const mounts = shares.guest.map((g) => ({
+    tag: g.tag,
+    guestDir: g.guestDir,
+    type: g.type,
+    options: guestMountOptions(g.type, g.readonly),
+  }));
+  return uid !== undefined && uid >= 1000 && uid < 60000 ? { mounts, uid } : { mounts };
 }
 
 // --- the spec --------------------------------------------------------------------------------------------------
@@ -346,6 +368,7 @@ export function buildSpec(
   nics: NicSpec[],
   diskPath: string | undefined,
   login: Login,
+  shares?: MountPlan,
 ): VmSpec {
   const { paths } = ctx;
   const disks: DiskSpec[] = [];
@@ -369,6 +392,7 @@ export function buildSpec(
     boot: c.boot,
     disks,
     network: nics,
+    ...(shares ? { filesystems: shares.filesystems } : {}),
     serialLog: `${paths.logs}/${c.name}.serial.log`,
     vnc: { socket: `${paths.sockets}/${c.name}.vnc` },
     guestAgent: true,
@@ -380,6 +404,7 @@ export function buildSpec(
       sshUser: login.sshUser,
       sshKeyPath: login.sshKey,
       autoPorts: req.autoPorts || undefined,
+      ...(shares ? { mounts: shares.metadata } : {}),
     },
   };
 }

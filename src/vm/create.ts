@@ -36,6 +36,16 @@ import {
 } from './create-steps.js';
 import { checkMemoryFitsHost } from './host-memory.js';
 import {
+  checkMounts,
+  chooseMountType,
+  guestMountCommand,
+  hostMountSupport,
+  mountWarnings,
+  planMounts,
+  type CheckedMount,
+  type MountTypeChoice,
+} from './mounts.js';
+import {
   checkCreateInput,
   checkVmName,
   parseCpus,
@@ -78,6 +88,12 @@ export interface CreateRequest {
   autoPorts?: boolean;
   /** What the guest may reach on the host (spec.ts HostAccess); default 'loopback'. */
   hostAccess?: HostAccess;
+  /** Shared folders: HOSTDIR[:GUESTDIR][:ro] each (vm/mounts.ts). */
+  mounts?: string[];
+  /** virtiofs, 9p, or auto (the default: virtiofs where the host can run it). */
+  mountType?: MountTypeChoice;
+  /** Allow sharing the user's whole home directory. */
+  mountHome?: boolean;
   /** Start the VM once defined (default true). */
   start?: boolean;
   /** For image downloads: progress events (term/progress.ts renders them). */
@@ -102,6 +118,19 @@ export interface CreateResult {
   xml: string;
   /** What the user should know about what was made: a forward on 0.0.0.0 or :: reachable from the network. */
   warnings: string[];
+  /** Shared folders, and whether the seed mounts them in the guest (else: how to mount them by hand). */
+  mounts: CreatedMount[];
+}
+
+export interface CreatedMount {
+  tag: string;
+  type: '9p' | 'virtiofs';
+  hostDir: string;
+  guestDir: string;
+  mode: 'ro' | 'rw';
+  /** The seed mounts it at every boot (a cloud image); false: mount it by hand (guestCommand). */
+  bySeed: boolean;
+  guestCommand: string;
 }
 
 export const DEFAULT_MEMORY = '2G';
@@ -122,6 +151,7 @@ export interface Checked {
   diskGiven: boolean;
   cloudInit?: CloudConfig;
   ports: PortForward[];
+  mounts: CheckedMount[];
   /** One per --network, in order; a user NIC's forwards are filled in by createVm. */
   nics: NicSpec[];
   firmware: Firmware;
@@ -142,7 +172,10 @@ function readable(path: string, what: string): string {
 }
 
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
-export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
+export async function checkCreateRequest(
+  req: CreateRequest,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Checked> {
   checkCreateInput(req);
   const name = checkVmName(req.name);
   const sources = [req.image && '--image', req.iso && '--iso', req.kernel && '--kernel'].filter(Boolean);
@@ -163,6 +196,10 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
   const memoryMiB = parseMemoryMiB(req.memory ?? DEFAULT_MEMORY);
   const cpus = parseCpus(req.cpus ?? DEFAULT_CPUS);
   const ports = (req.ports ?? []).map(parsePortForward);
+  const mounts = checkMounts(req.mounts ?? [], { home: env.HOME, mountHome: req.mountHome });
+  if (req.mountType !== undefined && mounts.length === 0) {
+    throw new UsageError('CONFLICTING_OPTIONS', '--mount-type needs --mount');
+  }
 
   const nics = parseNetworks(req.network, ports.length > 0);
   const hostAccess = hostAccessProblem(req.hostAccess ?? 'loopback', nics);
@@ -233,6 +270,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
     diskBytes,
     diskGiven: req.disk !== undefined,
     ports,
+    mounts,
     nics,
     firmware,
     cloudInit,
@@ -259,7 +297,7 @@ export async function createVm(
   control: CreateControl = {},
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
-  const c = await checkCreateRequest(req);
+  const c = await checkCreateRequest(req, ctx.env);
   checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const steps = new Steps('create', control);
   const rollback = new Rollback();
@@ -286,6 +324,11 @@ async function makeVm(
   defineFlags: Promise<number>,
 ): Promise<CreateResult> {
   const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
+  const shares =
+    c.mounts.length > 0
+      ? planMounts(c.mounts, chooseMountType(req.mountType ?? 'auto', await hostMountSupport(ctx)))
+      : undefined;
   let image = c.image;
   let entry: ImageEntry | undefined;
   if (c.imageRef) {
@@ -313,10 +356,10 @@ async function makeVm(
   if (withSeed) {
     onPhase('seed');
     login = await steps.run('seed', 'writing the cloud-init seed', () =>
-      writeSeed(ctx, c, req, entry, nics, rollback),
+      writeSeed(ctx, c, req, entry, nics, rollback, shares),
     );
   }
-  const spec = buildSpec(ctx, c, req, sizes, accel, nics, disk?.path, login);
+  const spec = buildSpec(ctx, c, req, sizes, accel, nics, disk?.path, login, shares);
   onPhase('defining');
   const defined = await steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-steps.ts)
@@ -352,8 +395,18 @@ async function makeVm(
     sshKey: login.sshKey,
     seed: login.seedPath,
     xml: defined.xml,
+    mounts: (shares?.guest ?? []).map((g, i) => ({
+      tag: g.tag,
+      type: g.type,
+      hostDir: c.mounts[i]!.hostDir,
+      guestDir: g.guestDir,
+      mode: g.readonly ? 'ro' : 'rw',
+      bySeed: withSeed,
+      guestCommand: guestMountCommand(g),
+    })),
     warnings: [
       ...ports.filter(exposesToNetwork).map(exposureWarning),
+      ...mountWarnings(c.mounts),
       ...(synced?.skipped ?? []).map((k) => `ssh config: VM '${k.vm}' left out: ${k.reason}`),
     ],
   };

@@ -96,6 +96,22 @@ export function define(program: Command): void {
         'firmware (default: uefi for images and ISOs, bios for --kernel)',
       ).choices(['uefi', 'bios'] as const),
     )
+    .addOption(
+      new Option(
+        '--mount <spec>',
+        'share HOSTDIR[:GUESTDIR][:ro] with the guest (repeatable; GUESTDIR defaults to HOSTDIR; a cloud image ' +
+          'mounts it at every boot)',
+      )
+        .argParser(collect)
+        .default([] as string[], 'none'),
+    )
+    .addOption(
+      new Option(
+        '--mount-type <type>',
+        'shared folder type (default: virtiofs where the host can run it, else 9p)',
+      ).choices(['virtiofs', '9p'] as const),
+    )
+    .option('--mount-home', 'allow --mount of your whole home directory (add :ro to keep it read-only)')
     .option('--user <name>', "login user the cloud-init seed creates (default: the image's, e.g. debian)")
     .option('--ssh-key <path>', 'ssh key to authorise (default: ~/.ssh/id_*.pub, else a key roost generates)')
     .option('--cloud-init <file>', "cloud-config YAML merged into the seed's user-data")
@@ -121,6 +137,7 @@ Examples:
   roost create tiny --kernel ./vmlinuz --initrd ./initrd.img --cmdline console=ttyS0 --memory 256M --port 18080:80 --wait port:80
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
   roost create lab --image debian-12 --network user --network bridge=virbr0 --port 8080:80   # both
+  roost create dev --image debian-12 --mount ~/src --mount ~/data:/data:ro   # shared folders (roost mount ls dev)
 Nothing is created when an option is wrong; a failure part way, or Ctrl-C (SIGTERM, SIGHUP), removes what was
 made and says what, exiting 1 (130, 143, 129 for the signals).`,
     )
@@ -179,6 +196,9 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
               noCloudInit: opts.cloudInit === false,
               autoPorts: opts.autoPorts,
               hostAccess: opts.hostAccess,
+              mounts: opts.mount,
+              mountType: opts.mountType,
+              mountHome: opts.mountHome,
               start: opts.start,
               // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
               onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),
@@ -212,6 +232,7 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
               disk: r.disk ?? null,
               ports: r.ports.map(formatPortForward),
               sshUser: r.sshUser ?? null,
+              mounts: r.mounts,
               waitedMs: waitedMs ?? null,
             },
             () =>
@@ -221,6 +242,15 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
                   (p) =>
                     `  ${formatPortForward(p)}${r.addedPorts.includes(p) ? '  (ssh, added by roost)' : ''}`,
                 ),
+                ...r.mounts.map(
+                  (m) => `  ${m.hostDir} → ${m.guestDir} in the guest (${m.mode}, ${m.type}, tag ${m.tag})`,
+                ),
+                ...(r.mounts.some((m) => !m.bySeed)
+                  ? [
+                      'mount the shared folders in the guest (no cloud-init seed to do it):',
+                      ...r.mounts.map((m) => `  ${m.guestCommand}`),
+                    ]
+                  : []),
                 ...(r.sshUser
                   ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
                   : []),
