@@ -20,6 +20,12 @@ import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import type { FilesystemSpec, FilesystemType, MountMetadata } from '../domain-xml/spec.js';
 import { RoostError, UsageError } from '../errors.js';
 import type { MountList, MountRow } from '../shared/api-types.js';
+import {
+  findVirtiofsd,
+  sharedFolderSupport,
+  VIRTIOFSD_SOURCES,
+  type SharedFolderSupport,
+} from '../host/checks/shared-folders.js';
 import type { VmContext } from './context.js';
 import { hasUnsafeChars, MAX_PATH_LENGTH, quoted } from './input.js';
 import { lookupVm, readVm } from './lookup.js';
@@ -268,55 +274,9 @@ export function mountWarnings(mounts: readonly CheckedMount[]): string[] {
 
 // --- which type ------------------------------------------------------------------------------------------------
 
-/** libvirt 10.0 is the first to run virtiofsd for the session connection (unprivileged, with an ID map). */
-export const VIRTIOFS_SESSION_SINCE = 10_000_000n;
+export type MountSupport = SharedFolderSupport;
 
-/** Where distributions put virtiofsd (Debian/Ubuntu's qemu packages, Fedora's virtiofsd, the Rust crate). */
-export const VIRTIOFSD_PATHS = ['/usr/libexec/virtiofsd', '/usr/lib/qemu/virtiofsd'];
-
-/** The virtiofsd program on this host: the usual places, then PATH; undefined when there is none. */
-export function findVirtiofsd(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = (env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
-  for (const path of [...VIRTIOFSD_PATHS, ...dirs.map((d) => `${d}/virtiofsd`)]) {
-    try {
-      accessSync(path, constants.X_OK);
-      if (statSync(path).isFile()) return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-export interface MountSupport {
-  /** What `auto` gives on this host. */
-  best: FilesystemType;
-  virtiofsd: string | undefined;
-  /** Why virtiofs cannot be used, when it cannot. */
-  virtiofsProblem?: string;
-}
-
-export function formatLibVersion(v: bigint): string {
-  const n = Number(v);
-  return `${Math.floor(n / 1_000_000)}.${Math.floor(n / 1000) % 1000}.${n % 1000}`;
-}
-
-/** Which shared-folder type this host gives, from libvirt's version and the virtiofsd found. */
-export function mountSupport(libVersion: bigint, virtiofsd: string | undefined): MountSupport {
-  let problem: string | undefined;
-  if (virtiofsd === undefined) {
-    problem = `no virtiofsd on this host (looked in ${VIRTIOFSD_PATHS.join(', ')} and PATH)`;
-  } else if (libVersion < VIRTIOFS_SESSION_SINCE) {
-    problem = `libvirt ${formatLibVersion(libVersion)} cannot run virtiofsd for the session connection (needs 10.0 or later)`;
-  }
-  return problem === undefined
-    ? { best: 'virtiofs', virtiofsd }
-    : { best: '9p', virtiofsd, virtiofsProblem: problem };
-}
-
-export const VIRTIOFS_HINT =
-  'use 9p (leave out --mount-type), or install virtiofsd: Debian 13 and bookworm-backports ship it as the ' +
-  'virtiofsd package, elsewhere build the Rust crate (cargo install virtiofsd) and put it in /usr/libexec; see docs/files.md';
+export const VIRTIOFS_HINT = `use 9p (leave out --mount-type, or --mount-type 9p); for virtiofs: ${VIRTIOFSD_SOURCES}`;
 
 /** The type to use (with the facts it came from); a forced virtiofs the host cannot run is an error. */
 export function chooseMountType(
@@ -348,7 +308,7 @@ function pickType(want: MountTypeChoice, support: MountSupport): FilesystemType 
 
 /** What this host gives, asked of the daemon and the file system. */
 export async function hostMountSupport(ctx: VmContext): Promise<MountSupport> {
-  return mountSupport(await ctx.client.libVersion(), findVirtiofsd(ctx.env));
+  return sharedFolderSupport(Number(await ctx.client.libVersion()), findVirtiofsd(ctx.env));
 }
 
 // --- tags, devices, metadata -----------------------------------------------------------------------------------
