@@ -24,4 +24,5 @@ printf '\n%s\n' "$images" >> BENCHMARKS.md
 echo "bench: networking (passt vs slirp, roost ip, auto-ports; one Debian guest boot, a few minutes)"
 net=$(npx tsx bench/net.ts)
 printf '\n%s\n' "$net" >> BENCHMARKS.md
+echo "bench: shared folders (mount vs the guest's own disk; one tiny guest boot)"; printf '\n%s\n' "$(npx tsx bench/mounts.ts)" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"
