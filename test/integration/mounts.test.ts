@@ -146,19 +146,24 @@ describe('a tiny guest with a read-write and a read-only 9p share', () => {
         bySeed: boolean;
         guestCommand: string;
       }[];
-    }>(user, [
-      'create',
-      name,
-      ...tinyCreateArgs(guest),
-      '--port',
-      `127.0.0.1:${port}:80`,
-      '--mount',
-      `${share}:/share`,
-      '--mount',
-      `${readonly}:/ro:ro`,
-      '--wait',
-      'port:80',
-    ]);
+    }>(
+      user,
+      [
+        'create',
+        name,
+        ...tinyCreateArgs(guest),
+        '--port',
+        `127.0.0.1:${port}:80`,
+        '--mount',
+        `${share}:/share`,
+        '--mount',
+        `${readonly}:/ro:ro`,
+        '--wait',
+        'port:80',
+      ],
+      // As long as the CLI's own wait may take (--wait-timeout 600): a TCG boot's length follows the host's load.
+      { timeoutMs: 600_000 },
+    );
     expect(r.state).toBe('running');
     expect(r.mounts.map((m) => [m.tag, m.guestDir, m.mode, m.type, m.bySeed])).toEqual([
       ['roost0', '/share', 'rw', '9p', false],
