@@ -407,10 +407,16 @@ async function makeVm(
     warnings: [
       ...ports.filter(exposesToNetwork).map(exposureWarning),
       ...mountWarnings(c.mounts),
+      ...(shares?.type === '9p' && entry?.name.startsWith('debian-') ? [NINEP_DEBIAN_CLOUD] : []),
       ...(synced?.skipped ?? []).map((k) => `ssh config: VM '${k.vm}' left out: ${k.reason}`),
     ],
   };
 }
+
+// Debian's cloud images boot its "cloud" kernel flavour, built without 9p (CONFIG_NET_9P unset in bookworm's).
+const NINEP_DEBIAN_CLOUD =
+  "Debian's cloud images run a kernel without 9p: the guest cannot mount the shared folders (the boot goes on " +
+  'without them). Use a host with virtiofsd (roost doctor), or an image whose kernel has 9p, e.g. ubuntu-24.04 or fedora-44';
 
 /** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */
 export function looksLikeCatalogName(ref: string): boolean {
