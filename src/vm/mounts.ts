@@ -456,8 +456,8 @@ export interface AddMountOptions {
 
 function notLiveReason(type: string): string {
   return type === '9p'
-    ? 'libvirt cannot hot-plug a 9p filesystem: it applies at the next start (roost restart NAME)'
-    : 'a virtiofs filesystem needs the shared memory the VM was started with: it applies at the next start (roost restart NAME)';
+    ? 'libvirt cannot hot-plug a 9p filesystem'
+    : 'a virtiofs filesystem needs the shared memory the VM was started with';
 }
 
 /** `mount add NAME HOSTDIR[:GUESTDIR][:ro]`: a new shared folder in the VM's definition. */
