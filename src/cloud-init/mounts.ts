@@ -14,6 +14,9 @@ export interface SeedMount {
   options: string;
 }
 
+const MOUNT_OR_SAY =
+  'mount "$1" || echo "roost: shared folder $1 not mounted: does this kernel have $2? (roost mount ls on the host)" >&2';
+
 /** The fstab line of a shared folder. */
 export function fstabLine(m: SeedMount): string {
   return `${m.tag} ${m.guestDir} ${m.type} ${m.options},nofail 0 0`;
@@ -30,9 +33,12 @@ export function mountsCloudConfig(mounts: readonly SeedMount[]): CloudConfig {
         content: `# roost shared folders (roost mount ls NAME on the host)\n${mounts.map(fstabLine).join('\n')}\n`,
       },
     ],
+    // A folder the guest cannot mount (a kernel without 9p, as Debian's cloud kernel) must not turn cloud-init's
+    // status into an error: runcmd's exit status is its last command's. The path and type are arguments of the
+    // script, never part of it.
     runcmd: mounts.flatMap((m) => [
       ['mkdir', '-p', m.guestDir],
-      ['mount', m.guestDir],
+      ['sh', '-c', MOUNT_OR_SAY, 'roost-mount', m.guestDir, m.type],
     ]),
   };
 }
