@@ -1,11 +1,11 @@
 // Bundles the CLI into dist/cli/main.js (src/cli/bin.ts: the executable) plus lazily loaded chunks, as CommonJS.
 //
-// Why a bundle: Node resolves every module file on its own, and roost has ~150 of them plus its dependencies:
-// that cost ~100 ms before `roost ls` could do anything. esbuild's code splitting keeps each command's lazy
+// Why a bundle: Node resolves every module file on its own, and roost has well over a hundred of them plus its
+// dependencies: that cost most of `roost ls`'s start-up before it could do anything. esbuild's code splitting keeps each command's lazy
 // imports lazy, with every module in exactly one chunk (one copy of each error class, so `instanceof` holds).
 //
-// Why CommonJS: Node's ESM loader costs ~20 ms more than require() for the same chunks (measured on `roost ls`
-// and `roost --version`: resolving URLs, module jobs, linking), and only CommonJS lets roost hand V8 the code it
+// Why CommonJS: Node's ESM loader costs more than require() for the same chunks (resolving URLs, module jobs,
+// linking), and only CommonJS lets roost hand V8 the code it
 // compiled last time (src/cli/compile-cache.ts): Node 20 has no compile cache of its own.
 // esbuild splits only ES modules, so the chunks are built as ESM and each file is then rewritten to CommonJS on
 // its own: static imports become require(), `import()` becomes a deferred require(), exports stay live getters.
@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 const OUT = 'dist/cli';
 
 // commander requires node:child_process at load, only for executable subcommands (`spawn`), which roost does
-// not use. child_process loads net, dgram and the stream machinery: ~10 M instructions on every command. Hand
+// not use. child_process loads net, dgram and the stream machinery, a cost on every command. Hand
 // commander an object that loads it on first use instead.
 function lazyChildProcessForCommander() {
   return {

@@ -36,6 +36,23 @@ export class UsageError extends RoostError {
 /** A VM, image or snapshot the user named does not exist. */
 export class NotFoundError extends RoostError {}
 
+/** The signals that stop a multi-step command (src/vm/steps.ts gives their exit codes). */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/**
+ * The command was stopped by a signal, at a step boundary; the message says what was undone or kept. Here, at the
+ * bottom, so that every layer (an image pull as much as a create) can say what its interruption left.
+ */
+export class InterruptedError extends RoostError {
+  constructor(
+    readonly signal: StopSignal,
+    message: string,
+    opts: RoostErrorOptions = {},
+  ) {
+    super('INTERRUPTED', message, opts);
+  }
+}
+
 /**
  * Names `path` on a filesystem error that lacks one. Node reports a failed write (ENOSPC, EDQUOT, EIO) on the
  * file descriptor without the file's name; the user needs it to know which filesystem is full.

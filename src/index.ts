@@ -19,7 +19,7 @@ export {
   VirErrorCode,
 } from './libvirt/errors.js';
 export { parseUri, defaultUri, UriError, type LibvirtUri } from './libvirt/uri.js';
-export { DaemonUnavailableError, SocketConnectError } from './libvirt/session.js';
+export { DaemonUnavailableError, SocketConnectError } from './libvirt/errors.js';
 export { SshTunnelError } from './libvirt/dialers/ssh.js';
 export * from './libvirt/types.js';
 export { detectAccel, type Accel, type AccelDecision } from './host/accel.js';

@@ -4,7 +4,7 @@
 import type { VmContext } from '../vm/context.js';
 import { describeRollback, rollbackOf } from '../vm/rollback.js';
 import { InterruptedError, SIGNAL_EXIT_CODES, type StopSignal } from '../vm/steps.js';
-import { describeError, type UserFacingError } from './errors.js';
+import { describeError, type UserFacingError } from '../describe-error.js';
 import { createOutput, type GlobalOptions, type Output } from './output.js';
 
 /** What a multi-step command passes to its use case so that a signal stops it at a step boundary. */

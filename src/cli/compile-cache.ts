@@ -2,9 +2,7 @@
 // the next `roost` neither parses nor compiles them again (BENCHMARKS.md: the start-up target for `roost ls`).
 //
 // Why: parsing and compiling roost's JavaScript was the largest share of what `roost ls` adds to Node's own
-// start-up (counted with callgrind: 263 M instructions for `roost ls --json` over 50 VMs, 220 M with this cache,
-// against 90 M for an empty script). Node 22 has the same thing built in (module.enableCompileCache); Node 20
-// does not.
+// start-up. Node 22 has the same thing built in (module.enableCompileCache); Node 20 does not.
 //
 // Why a chunk's file name is its key: the bundle's chunks are named after a hash of their content
 // (scripts/bundle-cli.mjs), so a new build has new names and no stale code can sit under an old one. V8 checks

@@ -39,7 +39,8 @@ process.on('exit', () => {
 /**
  * Ends the process once stdout and stderr have passed on what the command wrote. A command is done when main()
  * settles; Node's own exit would then still wait for V8's background jobs — optimising compiles of the functions
- * the command ran hot (the XML reader under `roost ls`), which never run again: 10–50 ms of a short command.
+ * the command ran hot (the XML reader under `roost ls`), which never run again: a noticeable share of a short
+ * command.
  * (Turning the optimising compiler off instead, with v8.setFlagsFromString, changes V8's flags hash, and then
  * every Node built-in module loaded later, and every chunk in the compile cache, is compiled from source.)
  */

@@ -1,7 +1,8 @@
 // The only place that prints for humans (with term/) or machines (--json). Commands build plain data and hand
 // it here; `--json` output is stable and documented in docs/cli-json.md.
+import { errorBody } from '../shared/errors.js';
 import { safeTextForTerminal } from '../term/sanitize.js';
-import type { UserFacingError } from './errors.js';
+import type { UserFacingError } from '../describe-error.js';
 import { writeStderr, writeStdout } from './stdio.js';
 
 export interface GlobalOptions {
@@ -45,11 +46,7 @@ export function createOutput(
     // Messages may quote what a guest or a domain definition said: no escape sequence of theirs reaches a terminal.
     warn: (line) => err.write(`roost: warning: ${safeTextForTerminal(line)}\n`),
     error: (e) => {
-      if (json)
-        err.write(
-          JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, detail: e.detail } }) +
-            '\n',
-        );
+      if (json) err.write(JSON.stringify(errorBody(e)) + '\n');
       else {
         const detail = e.detail ? safeTextForTerminal(e.detail).replace(/^/gm, '  ') + '\n' : '';
         const hint = e.hint ? `  fix: ${safeTextForTerminal(e.hint)}\n` : '';

@@ -1,4 +1,5 @@
 import { CommanderError, type Command } from '@commander-js/extra-typings';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COMMANDS } from './commands/index.js';
 import { buildProgram, commandNamedIn } from './program.js';
@@ -13,6 +14,13 @@ function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command
 
 describe('the command tree', () => {
   afterEach(() => vi.restoreAllMocks());
+
+  it("says package.json's version for --version: one place to change it", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(buildProgram(['--version']).version()).toBe(pkg.version);
+  });
 
   it('has nested commands (the case commander leaves exiting with 1)', () => {
     const paths = walk(buildProgram()).map((c) => c.path.join(' '));

@@ -1,11 +1,9 @@
 // The command tree: every verb under commands/ registered on one commander program, with usage errors turned into
 // exceptions everywhere in it (main.ts maps them to exit 2). Kept apart from main.ts so tests can walk the tree.
 import { Command } from '@commander-js/extra-typings';
+import { VERSION } from '../version.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { writeStderr, writeStdout } from './stdio.js';
-
-declare const ROOST_VERSION: string | undefined;
-const VERSION = typeof ROOST_VERSION === 'string' ? ROOST_VERSION : '0.1.0';
 
 /**
  * The program for these arguments (process.argv without node and the script). When they name a command, only

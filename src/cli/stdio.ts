@@ -3,7 +3,7 @@
 // (`logs -f`, `events`, `console`, progress bars), through stdoutStream()/stderrStream().
 //
 // Why: process.stdout is built on first use, and for a pipe (how a script, or the benchmark, reads `roost ip`)
-// that is a net.Socket: loading net and the stream machinery and compiling their write path costs several ms of
+// that is a net.Socket: loading net and the stream machinery and compiling their write path is a real cost to
 // a command that prints a few hundred bytes once. Node writes to files and pipes synchronously on Linux anyway.
 //
 // A reader that went away (`roost ls | head -1`) is not worth a stack trace about EPIPE, whichever way the

@@ -260,11 +260,58 @@ function volumeDescriptor(
   return d;
 }
 
+/** Fixed sectors of the image (see the layout above); the files' data follows from FIRST_FILE. */
+const AT = {
+  PVD: 16,
+  L_PATH: 19,
+  M_PATH: 20,
+  JL_PATH: 21,
+  JM_PATH: 22,
+  ROOT: 23,
+  CONT: 24,
+  JROOT: 25,
+  FIRST_FILE: 26,
+} as const;
+const ROOT_EXTENT = { sector: AT.ROOT, size: SECTOR };
+const JROOT_EXTENT = { sector: AT.JROOT, size: SECTOR };
+
+/** A file with its data as bytes. */
+interface FileBytes {
+  name: string;
+  data: Buffer;
+}
+
 /** Builds the whole image in memory (seeds are a few KiB). */
 export function buildIso9660(opts: IsoOptions): Buffer {
   const date = opts.timestamp ?? new Date();
   if (!opts.volumeId || opts.volumeId.length > 16) throw new Error('ISO volume id must be 1-16 characters');
-  const files = opts.files.map((f) => ({
+  const files = checkedFiles(opts.files);
+  let next: number = AT.FIRST_FILE;
+  const extents = files.map((f) => {
+    const e = { sector: next, size: f.data.length };
+    next += Math.ceil(f.data.length / SECTOR);
+    return e;
+  });
+  const totalSectors = next + PADDING_SECTORS;
+  const erEntry = er();
+
+  const image = Buffer.alloc(totalSectors * SECTOR);
+  const put = (sector: number, data: Buffer) => data.copy(image, sector * SECTOR);
+  putDescriptors(put, opts.volumeId, totalSectors, date);
+  put(AT.L_PATH, pathTable(AT.ROOT, false));
+  put(AT.M_PATH, pathTable(AT.ROOT, true));
+  put(AT.JL_PATH, pathTable(AT.JROOT, false));
+  put(AT.JM_PATH, pathTable(AT.JROOT, true));
+  put(AT.ROOT, directorySector(primaryRootRecords(files, extents, date, erEntry.length)));
+  put(AT.CONT, erEntry);
+  put(AT.JROOT, directorySector(jolietRootRecords(files, extents, date)));
+  files.forEach((f, i) => put(extents[i]!.sector, f.data));
+  return image;
+}
+
+/** The files as buffers, their names checked: 1-64 characters, no slash or NUL, no duplicates. */
+function checkedFiles(given: IsoOptions['files']): FileBytes[] {
+  const files = given.map((f) => ({
     name: f.name,
     data: Buffer.isBuffer(f.data) ? f.data : Buffer.from(f.data),
   }));
@@ -276,28 +323,48 @@ export function buildIso9660(opts: IsoOptions): Buffer {
     if (seen.has(f.name)) throw new Error(`duplicate ISO file name '${f.name}'`);
     seen.add(f.name);
   }
+  return files;
+}
 
-  // Fixed sectors (see the layout above), then the files' data.
-  const PVD = 16,
-    L_PATH = 19,
-    M_PATH = 20,
-    JL_PATH = 21,
-    JM_PATH = 22,
-    ROOT = 23,
-    CONT = 24,
-    JROOT = 25;
-  let next = 26;
-  const extents = files.map((f) => {
-    const e = { sector: next, size: f.data.length };
-    next += Math.ceil(f.data.length / SECTOR);
-    return e;
-  });
-  const totalSectors = next + PADDING_SECTORS;
-  const rootExtent = { sector: ROOT, size: SECTOR };
-  const jrootExtent = { sector: JROOT, size: SECTOR };
+/** The primary and Joliet volume descriptors and the set terminator. */
+function putDescriptors(
+  put: (sector: number, data: Buffer) => void,
+  volumeId: string,
+  totalSectors: number,
+  date: Date,
+): void {
+  // The descriptors embed a bare 34-byte root record (no System Use).
+  put(
+    AT.PVD,
+    volumeDescriptor(1, {
+      volumeId,
+      totalSectors,
+      lPath: AT.L_PATH,
+      mPath: AT.M_PATH,
+      root: dirRecord(SELF, ROOT_EXTENT, true, date),
+      date,
+    }),
+  );
+  put(
+    AT.PVD + 1,
+    volumeDescriptor(2, {
+      volumeId,
+      totalSectors,
+      lPath: AT.JL_PATH,
+      mPath: AT.JM_PATH,
+      root: dirRecord(SELF, JROOT_EXTENT, true, date),
+      date,
+    }),
+  );
+  const term = Buffer.alloc(SECTOR);
+  term[0] = 255;
+  term.write('CD001', 1, 'latin1');
+  term[6] = 1;
+  put(AT.PVD + 2, term);
+}
 
-  // Primary tree: level-1 names, Rock Ridge entries carrying the real names. Records sorted by ISO name.
-  const erEntry = er();
+/** Primary tree: level-1 names, Rock Ridge entries carrying the real names. Records sorted by ISO name. */
+function primaryRootRecords(files: FileBytes[], extents: Extent[], date: Date, erLength: number): Buffer[] {
   const isoNames = level1Names(files.map((f) => f.name));
   const primary = files
     .map((f, i) => ({ iso: `${isoNames[i]};1`, f, e: extents[i]! }))
@@ -311,66 +378,24 @@ export function buildIso9660(opts: IsoOptions): Buffer {
         Buffer.concat([rr(0x89), px(MODE_FILE, 1), tf(date), nm(f.name)]),
       ),
     );
-  const rootRecords = [
+  return [
     dirRecord(
       SELF,
-      rootExtent,
+      ROOT_EXTENT,
       true,
       date,
-      Buffer.concat([sp(), rr(0x81), px(MODE_DIR, 2), tf(date), ce(CONT, erEntry.length)]),
+      Buffer.concat([sp(), rr(0x81), px(MODE_DIR, 2), tf(date), ce(AT.CONT, erLength)]),
     ),
-    dirRecord(PARENT, rootExtent, true, date, Buffer.concat([rr(0x81), px(MODE_DIR, 2), tf(date)])),
+    dirRecord(PARENT, ROOT_EXTENT, true, date, Buffer.concat([rr(0x81), px(MODE_DIR, 2), tf(date)])),
     ...primary,
   ];
+}
 
-  // Joliet tree: UCS-2 names, sorted by their code units.
+/** Joliet tree: UCS-2 names, sorted by their code units. */
+function jolietRootRecords(files: FileBytes[], extents: Extent[], date: Date): Buffer[] {
   const joliet = files
     .map((f, i) => ({ id: ucs2be(f.name), e: extents[i]! }))
     .sort((a, b) => Buffer.compare(a.id, b.id))
     .map(({ id, e }) => dirRecord(id, e, false, date));
-  const jrootRecords = [
-    dirRecord(SELF, jrootExtent, true, date),
-    dirRecord(PARENT, jrootExtent, true, date),
-    ...joliet,
-  ];
-
-  const image = Buffer.alloc(totalSectors * SECTOR);
-  const put = (sector: number, data: Buffer) => data.copy(image, sector * SECTOR);
-  // The descriptors embed a bare 34-byte root record (no System Use).
-  put(
-    PVD,
-    volumeDescriptor(1, {
-      volumeId: opts.volumeId,
-      totalSectors,
-      lPath: L_PATH,
-      mPath: M_PATH,
-      root: dirRecord(SELF, rootExtent, true, date),
-      date,
-    }),
-  );
-  put(
-    PVD + 1,
-    volumeDescriptor(2, {
-      volumeId: opts.volumeId,
-      totalSectors,
-      lPath: JL_PATH,
-      mPath: JM_PATH,
-      root: dirRecord(SELF, jrootExtent, true, date),
-      date,
-    }),
-  );
-  const term = Buffer.alloc(SECTOR);
-  term[0] = 255;
-  term.write('CD001', 1, 'latin1');
-  term[6] = 1;
-  put(PVD + 2, term);
-  put(L_PATH, pathTable(ROOT, false));
-  put(M_PATH, pathTable(ROOT, true));
-  put(JL_PATH, pathTable(JROOT, false));
-  put(JM_PATH, pathTable(JROOT, true));
-  put(ROOT, directorySector(rootRecords));
-  put(CONT, erEntry);
-  put(JROOT, directorySector(jrootRecords));
-  files.forEach((f, i) => put(extents[i]!.sector, f.data));
-  return image;
+  return [dirRecord(SELF, JROOT_EXTENT, true, date), dirRecord(PARENT, JROOT_EXTENT, true, date), ...joliet];
 }

@@ -5,16 +5,15 @@
 //  - UEFI through `<os firmware='efi'>`: libvirt picks the OVMF build from /usr/share/qemu/firmware/*.json and,
 //    on the session connection, creates the NVRAM copy itself in ~/.config/libvirt/qemu/nvram/NAME_VARS.fd (the
 //    user's own dir). Secure boot is turned off in the request: the secure builds need SMM, which is slow under
-//    TCG, and roost's images don't need it. Found on this host (libvirt 11.3, QEMU 10, session define as an
-//    unprivileged user): see the note at the end of this file.
+//    TCG, and roost's images don't need it (buildOs says how);
 //  - BIOS (SeaBIOS) is simply no firmware attribute;
 //  - CPU: host-passthrough under KVM; `maximum` under TCG (QEMU's `-cpu max`), because the default qemu64 lacks
 //    x86-64-v2, which current distributions require;
 //  - serial console on a pty with a log file, a console on top of it (what `virsh console` and roost use);
 //  - VNC on a UNIX socket: a TCP port on localhost is reachable by every local user;
 //  - the guest agent channel, a virtio RNG (guests boot without waiting for entropy), and a memballoon;
-//  - one QEMU-namespace capability override that takes ~460 QMP round trips out of every start
-//    (quick-cpu-probe.ts explains it).
+//  - one QEMU-namespace capability override that spares libvirt a QMP round trip per CPU property at every
+//    start (quick-cpu-probe.ts explains it).
 import { checkDisk, checkSpec } from './check.js';
 import { assignTargets, buildDisk, buildInterface } from './devices.js';
 import { buildFilesystem, buildSharedMemoryBacking, needsSharedMemory } from './filesystems.js';
@@ -62,6 +61,13 @@ export function buildDomainXml(spec: VmSpec): string {
   return serializeXml(indent(buildDomainTree(spec), 0)) + '\n';
 }
 
+/**
+ * `<os firmware='efi'>` alone lets libvirt fill in the loader and the NVRAM from the firmware descriptors (roost
+ * never guesses their paths). Left to itself it takes the highest-priority descriptor, the secure build with
+ * Microsoft's keys, and turns SMM on; the two `<feature enabled='no'>` lines make it take plain OVMF instead. The
+ * NVRAM file is copied from its template at the first start, and a plain undefine then fails: `roost rm` passes
+ * the NVRAM flag.
+ */
 function buildOs(spec: VmSpec, machine: MachineType): XmlElement {
   const boot = spec.boot;
   const efi = spec.firmware === 'uefi';
@@ -98,7 +104,7 @@ function buildDevices(spec: VmSpec, machine: MachineType): XmlElement {
   return element('devices', {}, [
     ...disks,
     // SCSI drives hang off virtio-scsi: every cloud kernel has its driver, while Debian's cloud kernel has no
-    // AHCI at all, so a cloud-init seed on q35's SATA is invisible to it (seen here: DataSourceNone).
+    // AHCI at all, so a cloud-init seed on q35's SATA is invisible to it (cloud-init falls back to DataSourceNone).
     drives.some((d) => 'bus' in d && d.bus === 'scsi') &&
       element('controller', { type: 'scsi', model: 'virtio-scsi' }),
     ...(spec.filesystems ?? []).map((fs, i) => buildFilesystem(fs, `filesystem ${i + 1}`)),
@@ -115,7 +121,7 @@ function buildDevices(spec: VmSpec, machine: MachineType): XmlElement {
     spec.vnc !== null &&
       spec.vnc !== undefined &&
       element('graphics', { type: 'vnc' }, [element('listen', { type: 'socket', socket: spec.vnc.socket })]),
-    // Without it libvirt adds a cirrus card (seen in dumpxml here), a legacy device QEMU itself discourages;
+    // Without it libvirt adds a cirrus card, a legacy device QEMU itself discourages;
     // virtio (virtio-vga as the primary card) works with SeaBIOS, OVMF and Linux's virtio-gpu driver.
     spec.vnc !== null &&
       spec.vnc !== undefined &&
@@ -124,20 +130,3 @@ function buildDevices(spec: VmSpec, machine: MachineType): XmlElement {
     element('memballoon', { model: spec.memballoon ?? 'virtio' }),
   ]);
 }
-
-// UEFI on the session connection — what was checked here (libvirt 11.3, QEMU 10, OVMF from Debian's ovmf, as an
-// unprivileged user with its own XDG_RUNTIME_DIR, `virsh -c qemu:///session define --validate` then `start`):
-//  - `<os firmware='efi'>` alone is enough: no loader or nvram path needed (nor allowed to be guessed by us).
-//    libvirt reads /usr/share/qemu/firmware/*.json and fills in the loader and the nvram.
-//  - Without the two `<feature enabled='no'>` lines it picks the highest-priority descriptor,
-//    40-edk2-x86_64-secure-enrolled.json: OVMF_CODE_4M.ms.fd with Microsoft keys, secure='yes', and turns on
-//    `<smm state='on'/>` by itself. With them it picks 60-edk2-x86_64.json: /usr/share/OVMF/OVMF_CODE_4M.fd, and
-//    the template OVMF_VARS_4M.fd. No SMM — which is what we want under TCG.
-//  - The NVRAM path becomes ~/.config/libvirt/qemu/nvram/NAME_VARS.fd, in the user's own home. The file is not
-//    made by define but copied from the template at the first start (0600, owned by the user), and
-//    `undefine --nvram` (VIR_DOMAIN_UNDEFINE_NVRAM) deletes it; once the file exists a plain undefine fails with
-//    "cannot undefine domain with nvram" (VIR_ERR_OPERATION_INVALID), so roost rm must pass the flag.
-//  - The domain ran under TCG with the passt NIC: passt listened on 127.0.0.1:PORT as the user, the serial log
-//    file was created 0600, the VNC socket was created in the given directory.
-//  - libvirt rewrites `<listen type='socket'>` graphics as `<graphics type='vnc' socket=…>` plus the listen
-//    element; parse.ts accepts both spellings.

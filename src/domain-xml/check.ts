@@ -1,7 +1,7 @@
 // Checks on VmSpec values before they become XML. Only what XML or libvirt's schema needs is checked here
 // (user-facing rules such as the VM name pattern or privileged ports belong to the CLI): a spec that passes
 // produces a document that `virt-xml-validate` accepts.
-import { ipVersion } from '../net/ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
 import { DomainXmlError } from './errors.js';
 import { checkFilesystems } from './filesystems.js';
 import type { DiskSpec, PortForwardSpec, VmSpec } from './spec.js';

@@ -246,3 +246,65 @@ export function removeFilesystem(xml: string, tag: string): string {
     }
   });
 }
+
+/** What makes a copy of a domain a domain of its own (`roost clone`). */
+export interface CloneIdentity {
+  name: string;
+  uuid: string;
+  /** New MAC addresses, one per `<interface>` in document order. */
+  macs: readonly string[];
+  /** Disk sources to replace: old path → new path (the copied disk, the new seed). */
+  paths: ReadonlyMap<string, string>;
+  serialLog?: string;
+  vncSocket?: string;
+}
+
+/**
+ * The source domain's XML made into the clone's: its name, UUID and MACs; the disks it names moved to the clone's
+ * files (a disk's recorded `<backingStore>` goes too: libvirt reads the new file's chain); roost's serial log and
+ * VNC socket under the new name. What libvirt fills in per domain is dropped so that it fills it in afresh: the
+ * NVRAM path (a fresh copy of the firmware's template, never the source's file) and the guest agent socket.
+ * Everything else — devices, tuning, other applications' metadata — is kept as the source has it.
+ */
+export function cloneDomainXml(xml: string, id: CloneIdentity): string {
+  return editDomainXml(xml, (domain) => {
+    setText(ensureChild(domain, 'name', 1, 0), id.name);
+    const uuid = firstChild(domain, 'uuid');
+    if (uuid !== undefined) setText(uuid, id.uuid);
+    else insertChild(domain, element('uuid', {}, [id.uuid]), 1, 1);
+    const os = firstChild(domain, 'os');
+    const nvram = firstChild(os, 'nvram');
+    if (os !== undefined && nvram !== undefined) removeChild(os, nvram);
+    const devices = devicesOf(domain);
+    for (const disk of childElements(devices, 'disk')) {
+      const source = firstChild(disk, 'source');
+      const from = source?.attrs.get('file');
+      const to = from === undefined ? undefined : id.paths.get(from);
+      if (source === undefined || to === undefined) continue;
+      source.attrs.set('file', to);
+      const backing = firstChild(disk, 'backingStore');
+      if (backing !== undefined) removeChild(disk, backing);
+    }
+    const nics = childElements(devices, 'interface');
+    if (nics.length !== id.macs.length) {
+      throw new DomainXmlError(
+        'DOMAIN_XML_BAD_SPEC',
+        `the domain has ${nics.length} NICs but ${id.macs.length} new MAC addresses were given`,
+      );
+    }
+    nics.forEach((nic, i) => ensureChild(nic, 'mac', 3, 0).attrs.set('address', id.macs[i]!));
+    const log = firstChild(firstChild(devices, 'serial'), 'log');
+    if (log !== undefined && id.serialLog !== undefined) log.attrs.set('file', id.serialLog);
+    for (const graphics of childElements(devices, 'graphics')) {
+      if (graphics.attrs.get('type') !== 'vnc' || id.vncSocket === undefined) continue;
+      if (graphics.attrs.has('socket')) graphics.attrs.set('socket', id.vncSocket);
+      for (const listen of childElements(graphics, 'listen')) {
+        if (listen.attrs.get('type') === 'socket') listen.attrs.set('socket', id.vncSocket);
+      }
+    }
+    for (const channel of childElements(devices, 'channel')) {
+      const source = firstChild(channel, 'source');
+      if (channel.attrs.get('type') === 'unix' && source !== undefined) removeChild(channel, source);
+    }
+  });
+}

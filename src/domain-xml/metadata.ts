@@ -4,7 +4,7 @@
 //   </roost:vm>
 // Other applications keep their own children of `<metadata>`; libvirt allows one child per namespace, so ours is
 // found by namespace URI (whatever prefix it carries) and replaced as a whole.
-import { sshUserProblem } from '../net/ssh-user.js';
+import { sshUserProblem } from '../ssh-user.js';
 import { checkString } from './check.js';
 import { DomainXmlError } from './errors.js';
 import { guestDirProblem, tagProblem } from './filesystems.js';

@@ -173,7 +173,7 @@ function parseNic(iface: XmlElement): ParsedNic {
 
 /**
  * The NICs of a domain document written by libvirt, without reading the rest of it: the port-conflict checks of
- * `create` and `port add` read every other VM's XML, and this is ~5× less parsing than parseDomainXml. It relies
+ * `create` and `port add` read every other VM's XML, and this parses a small part of what parseDomainXml does. It relies
  * on libvirt's own layout: `<devices>` after `<metadata>`, and `<interface>` elements that do not nest. Each NIC
  * is still read by the strict reader. (A hand-written document goes through the daemon, which rewrites it so.)
  */

@@ -2,9 +2,9 @@
 //
 // After QEMU starts, libvirt reads back the guest CPU's features. When QEMU advertises the
 // `unavailable-features` CPU property (capability `cpu-unavailable-features`; QEMU 10.0 does), libvirt 11.3 reads
-// them one QMP `qom-get` per boolean CPU property: ~460 round trips per start, ~150–250 ms under TCG on this
-// 2-core host — most of a tiny guest's `virsh start` (measured: median 267 ms with it, 106 ms without). QEMU ≥ 10.1
-// answers them in one `qom-list-get`, which libvirt 11.3 does not use yet.
+// them one QMP `qom-get` per boolean CPU property: hundreds of round trips per start, most of a small guest's
+// start time under TCG (BENCHMARKS.md has the numbers). QEMU ≥ 10.1 answers them in one `qom-list-get`, which
+// libvirt 11.3 does not use yet.
 //
 // Taking that capability away for this domain (`<qemu:capabilities><qemu:del …/>`) sends libvirt down its older
 // x86 path: three calls (`qom-list`, `feature-words`, `filtered-features`). That is all libvirt needs for roost's

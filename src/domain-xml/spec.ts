@@ -144,7 +144,7 @@ export interface VmSpec {
   memballoon?: 'virtio' | 'none';
   /** Shared folders; virtiofs ones also give the domain shared memory backing. */
   filesystems?: FilesystemSpec[];
-  /** Default true: libvirt reads the guest CPU's features in 3 QMP calls, not ~460 (see quick-cpu-probe.ts). */
+  /** Default true: libvirt reads the guest CPU's features in 3 QMP calls, not one per property (quick-cpu-probe.ts). */
   quickCpuProbe?: boolean;
   roost: RoostMetadata;
 }

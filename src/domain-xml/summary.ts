@@ -1,7 +1,7 @@
 // What `roost ls` shows of a domain, read from the XML libvirt wrote without building its tree.
 //
-// `roost ls` reads every VM's XML in a process that lives ~100 ms; the full reader (parse.ts) took ~10 ms of it
-// for 50 domains. These few fields sit at known places in libvirt's own layout — `<domain type>`, then
+// `roost ls` reads every VM's XML in a short-lived process, where building every domain's tree with the full
+// reader (parse.ts) was a large share of its time. These few fields sit at known places in libvirt's own layout — `<domain type>`, then
 // `<metadata>`, then `<memory>` and `<vcpu>` before anything else of those names, then `<devices>` — so native
 // regular expressions find them; the NICs still go through the strict reader (parseNicsOnly). summary.test.ts
 // checks that this gives what parseDomainXml gives, on libvirt's output and on every shape roost builds.

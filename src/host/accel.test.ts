@@ -44,7 +44,7 @@ describe('detectAccel', () => {
     const cacheFile = join(dir, 'accel.json');
     const first = await detectAccel({ cacheFile });
     // Independent witness: boot the probe under KVM with a generous limit and time it. KVM counts as working only
-    // when it is quick (here it takes ~5.5 s and a Linux kernel never gets past early boot).
+    // when it is quick (a broken nested KVM takes seconds, and a Linux kernel on it never gets past early boot).
     const started = Date.now();
     const kvmBoots = (await bootsWith('kvm', 10_000)) === true;
     const quick = kvmBoots && Date.now() - started < DEFAULT_PROBE_TIMEOUT_MS;

@@ -2,10 +2,10 @@
 //
 // /dev/kvm existing is not enough: under nested virtualisation it can open fine and then hang the guest in early
 // boot. So we boot a 512-byte guest that writes a line to its serial port and give it one second. A working KVM
-// prints within a few hundred milliseconds (TCG takes ~0.15 s); a broken nested KVM either never prints or takes
-// seconds to get through the BIOS — seen here: 5.5 s for the sector, and a Linux kernel then stuck for good at
-// "Probing EDD". Either way TCG is the better choice. The answer is cached per host boot (the kernel's boot_id), because it cannot change before a reboot
-// and the probe costs up to a few seconds.
+// prints well within that, and so does TCG; a broken nested KVM either never prints or takes seconds to get
+// through the BIOS, and a Linux kernel on it can then hang for good (at "Probing EDD"). Either way TCG is the
+// better choice. The answer is cached per host boot (the kernel's boot_id), because it cannot change before a
+// reboot and the probe costs up to a few seconds.
 import {
   accessSync,
   constants,
@@ -33,7 +33,7 @@ export interface AccelDecision {
 }
 
 export interface AccelProbeOptions {
-  /** How long the KVM guest gets to print its line (default 1 s; a working KVM needs a few hundred ms). */
+  /** How long the KVM guest gets to print its line (default 1 s; a working KVM needs far less). */
   timeoutMs?: number;
   qemuBinary?: string;
   kvmDevice?: string;

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { LibvirtClient } from '../libvirt/api.js';
-import { findSessionDaemon } from '../libvirt/session.js';
+import { findSessionDaemon } from '../libvirt/dialers/socket-path.js';
 import { defaultUri } from '../libvirt/uri.js';
 import { detectAccel as defaultDetectAccel, reconcileWithDaemon, type AccelDecision } from './accel.js';
 import {

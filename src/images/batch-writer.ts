@@ -2,12 +2,13 @@
 //
 // Why not fs.createWriteStream: an HTTP response arrives in 16–64 KiB chunks, and a write stream issues one
 // write (one thread-pool round trip) per chunk. On a fast link that bookkeeping, not the network or the disk,
-// bounded our download rate: batching to 1 MiB with writev made a local 256 MiB pull ~1.5× faster.
+// bounded the download rate; batches written with writev lift it (BENCHMARKS.md, images).
 import { open, type FileHandle } from 'node:fs/promises';
+import { namingWrittenFile } from './fs-errors.js';
 
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
-// Flush to disk every so often while the download runs, so that the final fdatasync has little left to do
-// (a 256 MiB file flushed only at the end took ~120 ms more here, a fifth of the whole download).
+// Flush to disk every so often while the download runs, so that the final fdatasync has little left to do: a
+// large file flushed only at the end makes the user wait for all of it after the last byte has arrived.
 const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 export interface BatchWriter {
@@ -56,7 +57,9 @@ export async function openBatchWriter(
   };
   const rethrow = () => {
     if (failure !== undefined)
-      throw new FileWriteError(`cannot write ${path}: ${(failure as Error).message}`, { cause: failure });
+      throw new FileWriteError(`cannot write ${path}: ${(failure as Error).message}`, {
+        cause: namingWrittenFile(failure, path),
+      });
   };
 
   return {

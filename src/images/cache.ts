@@ -4,11 +4,14 @@
 //                           marker: an image file without it is the leftover of a crash and is never used
 //   NAME.part, NAME.part.json   a download in progress or interrupted (download.ts), resumed by the next pull
 //   NAME.lock               held by the process pulling NAME (lock.ts)
+//   NAME.tmp, NAME.import-tmp, NAME.json.tmp   a decompression, an import's copy, metadata being written: removed
+//                           when the pull or import ends, however it ends (short of SIGKILL)
 // NAME is always a valid image name (names.ts), checked here again by every function that makes a path of it,
 // and metadata read back is trusted only if it names its own files.
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoostPaths } from '../paths.js';
+import { namingWrittenFile } from './fs-errors.js';
 import { checkImageName, isImageName, pathInside } from './names.js';
 import type { HashAlgorithm, ImageEntry, ImageFormat } from './types.js';
 
@@ -69,20 +72,31 @@ export async function listCached(dir: string): Promise<CachedImage[]> {
   return all.filter((c): c is CachedImage => c !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Moves a verified file into the cache as NAME.FORMAT and writes its metadata: both by atomic rename. */
+/**
+ * Moves a verified file into the cache as NAME.FORMAT and writes its metadata: both by atomic rename. The
+ * metadata is written (to a temporary name) first, so that a full disk fails before anything moved.
+ */
 export async function commitImage(
   dir: string,
   tmpFile: string,
   meta: Omit<CachedImage, 'path' | 'addedAt'>,
 ): Promise<CachedImage> {
   const path = cachePath(dir, meta.name, meta.format);
-  const file = `${meta.name}.${meta.format}`;
-  await rm(metaPath(dir, meta.name), { force: true });
-  await rename(tmpFile, path);
-  const stored: StoredMeta = { ...meta, file, addedAt: new Date().toISOString() };
+  const stored: StoredMeta = {
+    ...meta,
+    file: `${meta.name}.${meta.format}`,
+    addedAt: new Date().toISOString(),
+  };
   const tmpMeta = `${metaPath(dir, meta.name)}.tmp`;
-  await writeFile(tmpMeta, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmpMeta, metaPath(dir, meta.name));
+  try {
+    await writeFile(tmpMeta, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    await rm(metaPath(dir, meta.name), { force: true });
+    await rename(tmpFile, path);
+    await rename(tmpMeta, metaPath(dir, meta.name));
+  } catch (e) {
+    await rm(tmpMeta, { force: true });
+    throw namingWrittenFile(e, tmpMeta);
+  }
   const { file: _file, ...rest } = stored;
   return { ...rest, path };
 }

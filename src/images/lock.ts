@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { processRuns } from '../process-runs.js';
+import { namingWrittenFile } from './fs-errors.js';
 
 export interface FileLock {
   release(): Promise<void>;
@@ -27,6 +28,10 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       const fh = await open(path, 'wx', 0o600);
       try {
         await fh.writeFile(me);
+      } catch (e) {
+        // An empty lock (a full disk) would hold off every other pull until it looked stale.
+        await rm(path, { force: true });
+        throw namingWrittenFile(e, path);
       } finally {
         await fh.close();
       }

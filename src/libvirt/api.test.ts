@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type OpenClientOptions, openClient } from './api.js';
+import { LibvirtClient, type OpenClientOptions, openClient } from './api.js';
 import { ConnectionClosedError, LibvirtError } from './errors.js';
 import { type ProcedureName, events, procedures } from './procedures.js';
 import { MessageStatus, MessageType, type Packet } from './rpc/packet.js';
@@ -81,6 +81,26 @@ describe('LibvirtClient handshake', () => {
     const { calls } = await connect({}, { readOnly: true }, [2]);
     expect(calls.map((c) => c.name)).toEqual(['AUTH_LIST', 'AUTH_POLKIT', 'CONNECT_OPEN']);
     expect(calls[2]!.args).toEqual({ name: 'qemu:///session', flags: 1 });
+  });
+
+  it('LibvirtClient.open runs the handshake; a client constructed directly dials on its first call', async () => {
+    const first = fakeDaemon();
+    const opened = await LibvirtClient.open(first.clientEnd, 'qemu:///session', { keepalive: false });
+    expect(first.calls.map((c) => c.name)).toEqual(['AUTH_LIST', 'CONNECT_OPEN']);
+    await opened.close();
+
+    const later = fakeDaemon({ CONNECT_GET_HOSTNAME: () => ({ hostname: 'h' }) });
+    let dials = 0;
+    const lazy = new LibvirtClient('qemu:///session', {
+      keepalive: false,
+      reconnect: async () => (dials++, later.clientEnd),
+    });
+    expect(lazy.closed).toBe(true);
+    expect(dials).toBe(0);
+    await expect(lazy.hostname()).resolves.toBe('h');
+    expect(dials).toBe(1);
+    expect(later.calls.map((c) => c.name)).toEqual(['AUTH_LIST', 'CONNECT_OPEN', 'CONNECT_GET_HOSTNAME']);
+    await lazy.close();
   });
 
   it('fails clearly when the daemon wants SASL', async () => {
@@ -285,7 +305,7 @@ describe('LibvirtClient reconnect', () => {
     expect(dials).toBe(2);
     dials = 0;
     // That daemon goes away; the next call meets two dying daemons before a live one.
-    (client as unknown as { rpc: { close(): void } }).rpc.close();
+    (await client.connection()).close();
     await expect(client.hostname()).resolves.toBe('h2');
     expect(dials).toBe(3);
   });

@@ -1,30 +1,15 @@
-// LibvirtClient: readable methods over the procedure table, plus the handshake and lazy reconnect.
-//
-// Reconnect contract: with `reconnect` set, a call made after the connection closed dials again and
-// redoes the handshake before it is sent. A handshake cut off by a closing connection (a daemon killed a moment
-// ago still accepts connections until the kernel has torn it down; the next dial starts a new one) is dialled
-// again a few times: the handshake changes nothing on the daemon, so repeating it is always safe. Calls in flight when the connection dies still fail with
-// ConnectionClosedError (they may or may not have run; only the caller can decide to retry). Nothing is
-// re-registered: event iterators end with ConnectionClosedError and must be started again, open
-// streams fail, and feature answers are asked again.
+// LibvirtClient: readable methods over the procedure table. The connection underneath (handshake, typed calls,
+// lazy reconnect and its contract) is connection.ts; lifecycle events are lifecycle-events.ts.
 
 import type { Duplex, Readable } from 'node:stream';
-import { ConnectionClosedError, EventOverflowError, ProtocolError } from './errors.js';
-import {
-  type ArgsOf,
-  type LifecycleEventMessage,
-  type Procedure,
-  type ProcedureName,
-  type RetOf,
-  events,
-  procedures,
-} from './procedures.js';
-import { RpcClient, type KeepaliveOptions } from './rpc/client.js';
+import { LibvirtConnection, type ArgsParam, type OpenClientOptions } from './connection.js';
+import { lifecycleEvents, type LifecycleEvent } from './lifecycle-events.js';
+import type { ArgsOf, ProcedureName, RetOf } from './procedures.js';
+import type { RpcClient } from './rpc/client.js';
 import type { LibvirtStream } from './rpc/stream.js';
 import type { Transport } from './rpc/transport.js';
 import {
-  AuthType,
-  Feature,
+  AgentCommandTimeout,
   ListDomainsFlags,
   type Domain,
   type DomainInterface,
@@ -34,20 +19,11 @@ import {
   type StoragePool,
   type StorageVol,
 } from './types.js';
-import { decode } from './xdr/index.js';
 
-export interface OpenClientOptions {
-  /** Open the connection read-only (VIR_CONNECT_RO). */
-  readOnly?: boolean;
-  /** Active keepalive probing; `false` turns it off. Default: a PING after 5 s of silence, give up after 6. */
-  keepalive?: KeepaliveOptions | false;
-  /** Dials a fresh transport; enables "the next call reconnects" after the connection closed. */
-  reconnect?: () => Promise<Transport>;
-  /** Fail a call with CallTimeoutError when its reply takes longer (ms); streams and events have no limit. */
-  callTimeoutMs?: number;
-}
+export type { LifecycleEvent, OpenClientOptions };
 
 export interface DomainInfo {
+  /** DomainState */
   state: number;
   /** KiB */
   maxMem: bigint;
@@ -58,88 +34,72 @@ export interface DomainInfo {
   cpuTime: bigint;
 }
 
-export interface LifecycleEvent {
-  dom: Domain;
-  /** LifecycleEventType */
-  event: number;
-  detail: number;
-}
-
 export interface VolumeTransferOptions {
   offset?: bigint;
   /** Bytes to transfer; 0 means up to the end of the volume. */
   length?: bigint;
-  /** SPARSE = 1 */
+  /** StorageVolUploadFlags / StorageVolDownloadFlags. */
   flags?: number;
 }
 
-type ArgsParam<N extends ProcedureName> = ArgsOf<N> extends void ? [] : [ArgsOf<N>];
-
-const DEFAULT_KEEPALIVE: KeepaliveOptions = { intervalMs: 5000, maxMissed: 6 };
-/** Dials (first one included) for a handshake the connection's closing cut off, and the pause between them. */
-const HANDSHAKE_ATTEMPTS = 5;
-const HANDSHAKE_RETRY_MS = 50;
-const EVENT_QUEUE_MAX = 10_000;
-
 /** Opens a libvirt connection over an already dialled transport: AUTH_LIST, AUTH_POLKIT if needed, CONNECT_OPEN. */
-export async function openClient(
+export function openClient(
   transport: Transport,
   openName: string,
   opts: OpenClientOptions = {},
 ): Promise<LibvirtClient> {
-  const client = new LibvirtClient(openName, opts);
-  await client['open'](transport); // private on purpose: the handshake is not public API
-  return client;
+  return LibvirtClient.open(transport, openName, opts);
 }
 
 export class LibvirtClient {
-  private rpc: RpcClient | null = null;
-  private connecting: Promise<RpcClient> | null = null;
-  private closedByUser = false;
-  private features = new Map<number, Promise<boolean>>();
-  private lastCloseError: ConnectionClosedError | null = null;
+  private readonly conn: LibvirtConnection;
 
-  /** Use openClient(). */
-  constructor(
-    private readonly openName: string,
-    private readonly opts: OpenClientOptions,
-  ) {}
+  /** Prefer openClient(): a client made here is not connected, and its first call dials with `opts.reconnect`. */
+  constructor(openName: string, opts: OpenClientOptions) {
+    this.conn = new LibvirtConnection(openName, opts);
+  }
+
+  /** A client whose handshake ran on `transport` (openClient). */
+  static async open(
+    transport: Transport,
+    openName: string,
+    opts: OpenClientOptions = {},
+  ): Promise<LibvirtClient> {
+    const client = new LibvirtClient(openName, opts);
+    await client.conn.start(transport);
+    return client;
+  }
 
   // ---- raw access -------------------------------------------------------------------------------
 
   /** Calls any procedure of the table with typed arguments and reply. */
-  async call<N extends ProcedureName>(name: N, ...args: ArgsParam<N>): Promise<RetOf<N>> {
-    const p = procedures[name] as unknown as Procedure<ArgsOf<N>, RetOf<N>>;
-    const rpc = await this.connection();
-    return rpc.call(p.prog, p.proc, p.args, args[0] as ArgsOf<N>, p.ret);
+  call<N extends ProcedureName>(name: N, ...args: ArgsParam<N>): Promise<RetOf<N>> {
+    return this.conn.call(name, ...args);
   }
 
   /** True once the current connection closed (a later call reconnects when `reconnect` was given). */
   get closed(): boolean {
-    return this.closedByUser || !this.rpc || this.rpc.closed;
+    return this.conn.closed;
   }
 
   /** Says goodbye (CONNECT_CLOSE) and closes the transport. */
-  async close(): Promise<void> {
-    if (this.closedByUser) return;
-    this.closedByUser = true;
-    const rpc = this.rpc;
-    if (!rpc || rpc.closed) return;
-    const p = procedures.CONNECT_CLOSE;
-    await rpc.call(p.prog, p.proc, p.args, undefined, p.ret).catch(() => {});
-    rpc.close();
+  close(): Promise<void> {
+    return this.conn.close();
   }
 
-  async supportsFeature(feature: number): Promise<boolean> {
-    const rpc = await this.connection();
-    let answer = this.features.get(feature);
-    if (!answer) {
-      const p = procedures.CONNECT_SUPPORTS_FEATURE;
-      answer = rpc.call(p.prog, p.proc, p.args, { feature }, p.ret).then((r) => r.supported !== 0);
-      answer.catch(() => this.features.delete(feature));
-      this.features.set(feature, answer);
-    }
-    return answer;
+  /** Whether the daemon supports a Feature (VIR_DRV_FEATURE_*); asked once per connection. */
+  supportsFeature(feature: number): Promise<boolean> {
+    return this.conn.supportsFeature(feature);
+  }
+
+  /** @internal The live RPC connection, re-dialled if it closed and `reconnect` allows. */
+  connection(): Promise<RpcClient> {
+    return this.conn.connection();
+  }
+
+  /** @internal Calls a stream-opening procedure; resolves with the stream after the daemon's REPLY/OK. */
+  openStream<N extends ProcedureName>(name: N, args: ArgsOf<N>): Promise<LibvirtStream> {
+    return this.conn.openStream(name, args);
   }
 
   // ---- connection facts -------------------------------------------------------------------------
@@ -176,6 +136,7 @@ export class LibvirtClient {
 
   // ---- domains ----------------------------------------------------------------------------------
 
+  /** flags: ListDomainsFlags. */
   async listDomains(flags: number = ListDomainsFlags.ACTIVE | ListDomainsFlags.INACTIVE): Promise<Domain[]> {
     return (await this.call('CONNECT_LIST_ALL_DOMAINS', { need_results: 1, flags })).domains;
   }
@@ -185,19 +146,23 @@ export class LibvirtClient {
   async lookupDomainByUuid(uuid: Buffer): Promise<Domain> {
     return (await this.call('DOMAIN_LOOKUP_BY_UUID', { uuid })).dom;
   }
+  /** flags: DomainDefineFlags. */
   async defineDomain(xml: string, flags = 0): Promise<Domain> {
     return (await this.call('DOMAIN_DEFINE_XML_FLAGS', { xml, flags })).dom;
   }
+  /** flags: DomainUndefineFlags. */
   async undefineDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_UNDEFINE_FLAGS', { dom, flags });
   }
-  /** Starts a defined domain; returns the handle with its new id. */
+  /** Starts a defined domain (flags: DomainCreateFlags); returns the handle with its new id. */
   async startDomain(dom: Domain, flags = 0): Promise<Domain> {
     return (await this.call('DOMAIN_CREATE_WITH_FLAGS', { dom, flags })).dom;
   }
+  /** flags: DomainDestroyFlags. */
   async destroyDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_DESTROY_FLAGS', { dom, flags });
   }
+  /** flags: DomainShutdownFlags. */
   async shutdownDomain(dom: Domain, flags = 0): Promise<void> {
     await this.call('DOMAIN_SHUTDOWN_FLAGS', { dom, flags });
   }
@@ -210,12 +175,14 @@ export class LibvirtClient {
   async resumeDomain(dom: Domain): Promise<void> {
     await this.call('DOMAIN_RESUME', { dom });
   }
+  /** state: DomainState. */
   async getState(dom: Domain): Promise<{ state: number; reason: number }> {
     return this.call('DOMAIN_GET_STATE', { dom, flags: 0 });
   }
   async getInfo(dom: Domain): Promise<DomainInfo> {
     return this.call('DOMAIN_GET_INFO', { dom });
   }
+  /** flags: DomainXmlFlags. */
   async getXml(dom: Domain, flags = 0): Promise<string> {
     return (await this.call('DOMAIN_GET_XML_DESC', { dom, flags })).xml;
   }
@@ -228,7 +195,7 @@ export class LibvirtClient {
   async setAutostart(dom: Domain, autostart: boolean): Promise<void> {
     await this.call('DOMAIN_SET_AUTOSTART', { dom, autostart: autostart ? 1 : 0 });
   }
-  /** Sets custom metadata (type 2 = ELEMENT: `metadata` is XML under namespace `uri`, prefix `key`). */
+  /** Sets custom metadata (type DomainMetadataType; ELEMENT: `metadata` is XML under namespace `uri`, prefix `key`). */
   async setMetadata(
     dom: Domain,
     m: { type: number; metadata: string | null; key?: string | null; uri?: string | null; flags?: number },
@@ -245,10 +212,11 @@ export class LibvirtClient {
   async getMetadata(dom: Domain, type: number, uri: string | null = null, flags = 0): Promise<string> {
     return (await this.call('DOMAIN_GET_METADATA', { dom, type, uri, flags })).metadata;
   }
-  /** source: InterfaceAddressSource (LEASE 0, AGENT 1, ARP 2). */
+  /** source: InterfaceAddressSource. */
   async interfaceAddresses(dom: Domain, source: number, flags = 0): Promise<DomainInterface[]> {
     return (await this.call('DOMAIN_INTERFACE_ADDRESSES', { dom, source, flags })).ifaces;
   }
+  /** flags (also of detachDevice, updateDevice): DomainDeviceModifyFlags. */
   async attachDevice(dom: Domain, xml: string, flags = 0): Promise<void> {
     await this.call('DOMAIN_ATTACH_DEVICE_FLAGS', { dom, xml, flags });
   }
@@ -258,13 +226,23 @@ export class LibvirtClient {
   async updateDevice(dom: Domain, xml: string, flags = 0): Promise<void> {
     await this.call('DOMAIN_UPDATE_DEVICE_FLAGS', { dom, xml, flags });
   }
-  /** Runs a guest-agent JSON command. timeout: -2 block, -1 default, 0 no wait, > 0 seconds. */
-  async agentCommand(dom: Domain, cmd: string, timeout = -1, flags = 0): Promise<string | null> {
+  /** Runs a guest-agent JSON command. timeout: seconds, or one of AgentCommandTimeout. */
+  async agentCommand(
+    dom: Domain,
+    cmd: string,
+    timeout: number = AgentCommandTimeout.DEFAULT,
+    flags = 0,
+  ): Promise<string | null> {
     return (await this.call('QEMU_DOMAIN_AGENT_COMMAND', { dom, cmd, timeout, flags })).result;
   }
-  /** The domain's console (serial by default) as a two-way byte stream. flags: FORCE 1, SAFE 2. */
+  /** The domain's console (serial by default) as a two-way byte stream. flags: DomainConsoleFlags. */
   async openConsole(dom: Domain, devName: string | null = null, flags = 0): Promise<Duplex> {
     return this.openStream('DOMAIN_OPEN_CONSOLE', { dom, dev_name: devName, flags });
+  }
+
+  /** Grows a running domain's disk (target name like 'vda', or its path); flag 1 (BYTES): `size` in bytes. */
+  async blockResize(dom: Domain, disk: string, size: bigint, flags = 0): Promise<void> {
+    await this.call('DOMAIN_BLOCK_RESIZE', { dom, disk, size, flags });
   }
 
   // ---- snapshots --------------------------------------------------------------------------------
@@ -302,7 +280,7 @@ export class LibvirtClient {
    * iterator throws ConnectionClosedError; it is not re-registered after a reconnect.
    */
   lifecycleEvents(opts: { domain?: Domain } = {}): AsyncIterableIterator<LifecycleEvent> {
-    return new LifecycleIterator(this, opts.domain ?? null);
+    return lifecycleEvents(this.conn, opts.domain ?? null);
   }
 
   // ---- storage pools ----------------------------------------------------------------------------
@@ -362,9 +340,15 @@ export class LibvirtClient {
   async lookupVolumeByPath(path: string): Promise<StorageVol> {
     return (await this.call('STORAGE_VOL_LOOKUP_BY_PATH', { path })).vol;
   }
+  /** flags: StorageVolCreateFlags. */
   async createVolume(pool: StoragePool, xml: string, flags = 0): Promise<StorageVol> {
     return (await this.call('STORAGE_VOL_CREATE_XML', { pool, xml, flags })).vol;
   }
+  /** A new volume from `xml` holding a copy of `from`'s data (libvirt runs qemu-img convert: a full copy). */
+  async createVolumeFrom(pool: StoragePool, xml: string, from: StorageVol, flags = 0): Promise<StorageVol> {
+    return (await this.call('STORAGE_VOL_CREATE_XML_FROM', { pool, xml, clonevol: from, flags })).vol;
+  }
+  /** flags: StorageVolDeleteFlags. */
   async deleteVolume(vol: StorageVol, flags = 0): Promise<void> {
     await this.call('STORAGE_VOL_DELETE', { vol, flags });
   }
@@ -426,194 +410,5 @@ export class LibvirtClient {
   }
   async dhcpLeases(net: Network, mac: string | null = null): Promise<NetworkDhcpLease[]> {
     return (await this.call('NETWORK_GET_DHCP_LEASES', { net, mac, need_results: 1, flags: 0 })).leases;
-  }
-
-  // ---- internals --------------------------------------------------------------------------------
-
-  /** @internal The live RPC connection, re-dialled if it closed and `reconnect` allows. */
-  async connection(): Promise<RpcClient> {
-    if (this.closedByUser) throw new ConnectionClosedError('libvirt client was closed');
-    if (this.rpc && !this.rpc.closed) return this.rpc;
-    const reconnect = this.opts.reconnect;
-    if (!reconnect) throw this.lastCloseError ?? new ConnectionClosedError();
-    this.connecting ??= this.open(null).finally(() => (this.connecting = null));
-    return this.connecting;
-  }
-
-  /** Handshake on `first` (or a fresh dial), dialling again while the connection closes under the handshake. */
-  private async open(first: Transport | null): Promise<RpcClient> {
-    const reconnect = this.opts.reconnect;
-    for (let attempt = 1; ; attempt++) {
-      const transport = first ?? (await reconnect!());
-      first = null;
-      try {
-        return await this.attach(transport);
-      } catch (err) {
-        const retry =
-          err instanceof ConnectionClosedError &&
-          !this.closedByUser &&
-          reconnect !== undefined &&
-          attempt < HANDSHAKE_ATTEMPTS;
-        if (!retry) throw err;
-        await new Promise((r) => setTimeout(r, HANDSHAKE_RETRY_MS * attempt));
-      }
-    }
-  }
-
-  private async attach(transport: Transport): Promise<RpcClient> {
-    const keepalive = this.opts.keepalive === false ? undefined : (this.opts.keepalive ?? DEFAULT_KEEPALIVE);
-    const rpc = new RpcClient(transport, { keepalive, callTimeoutMs: this.opts.callTimeoutMs });
-    rpc.onClose((err) => (this.lastCloseError = err));
-    const run = <N extends ProcedureName>(name: N, ...args: ArgsParam<N>): Promise<RetOf<N>> => {
-      const p = procedures[name] as unknown as Procedure<ArgsOf<N>, RetOf<N>>;
-      return rpc.call(p.prog, p.proc, p.args, args[0] as ArgsOf<N>, p.ret);
-    };
-    try {
-      const { types } = await run('AUTH_LIST');
-      // Like libvirt's remote driver: the daemon's first listed method is the one to use.
-      const method = types[0] ?? AuthType.NONE;
-      if (method === AuthType.POLKIT) await run('AUTH_POLKIT');
-      else if (method !== AuthType.NONE) {
-        throw new ProtocolError(
-          'PROTOCOL_UNSUPPORTED',
-          `the daemon wants auth type ${method}; only none and polkit are supported`,
-        );
-      }
-      await run('CONNECT_OPEN', { name: this.openName, flags: this.opts.readOnly ? 1 : 0 });
-    } catch (err) {
-      rpc.close();
-      throw err;
-    }
-    if (this.closedByUser) {
-      // close() ran while we were (re)connecting.
-      rpc.close();
-      throw new ConnectionClosedError('libvirt client was closed');
-    }
-    this.rpc = rpc;
-    this.features = new Map();
-    return rpc;
-  }
-
-  /** @internal Calls a stream-opening procedure; resolves with the stream after the daemon's REPLY/OK. */
-  async openStream<N extends ProcedureName>(name: N, args: ArgsOf<N>): Promise<LibvirtStream> {
-    const p = procedures[name] as unknown as Procedure<ArgsOf<N>, RetOf<N>>;
-    if (!p.stream) throw new TypeError(`${name} does not open a stream`);
-    const rpc = await this.connection();
-    return rpc.openStream(p.prog, p.proc, p.args, args, p.stream);
-  }
-}
-
-/** Async iterator over lifecycle events of one registration (see LibvirtClient.lifecycleEvents). */
-class LifecycleIterator implements AsyncIterableIterator<LifecycleEvent> {
-  private readonly queue: LifecycleEvent[] = [];
-  private waiter: { resolve(r: IteratorResult<LifecycleEvent>): void; reject(e: Error): void } | null = null;
-  private failure: Error | null = null;
-  private finished = false;
-  private started: Promise<void> | null = null;
-  private rpc: RpcClient | null = null;
-  private callbackID: number | null = null;
-  private early: LifecycleEventMessage[] = [];
-  private cleanups: (() => void)[] = [];
-
-  constructor(
-    private readonly client: LibvirtClient,
-    private readonly domain: Domain | null,
-  ) {}
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<LifecycleEvent> {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<LifecycleEvent>> {
-    this.started ??= this.start().catch((err: Error) => this.fail(err));
-    const item = this.queue.shift();
-    if (item) return { value: item, done: false };
-    if (this.failure) throw this.failure;
-    if (this.finished) return { value: undefined, done: true };
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
-  }
-
-  async return(): Promise<IteratorResult<LifecycleEvent>> {
-    if (!this.finished) {
-      this.finished = true;
-      this.stop();
-      await this.started?.catch(() => {});
-      const rpc = this.rpc;
-      if (rpc && !rpc.closed && this.callbackID !== null) {
-        const p = procedures.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY;
-        await rpc.call(p.prog, p.proc, p.args, { callbackID: this.callbackID }, p.ret).catch(() => {});
-      }
-      this.wake({ value: undefined, done: true });
-    }
-    return { value: undefined, done: true };
-  }
-
-  private async start(): Promise<void> {
-    const rpc = await this.client.connection();
-    if (!(await this.client.supportsFeature(Feature.REMOTE_EVENT_CALLBACK))) {
-      throw new ProtocolError(
-        'PROTOCOL_UNSUPPORTED',
-        'the daemon does not support event callbacks (feature 14)',
-      );
-    }
-    if (this.finished) return;
-    this.rpc = rpc;
-    const ev = events.DOMAIN_EVENT_CALLBACK_LIFECYCLE;
-    // Subscribe before registering: an event may arrive right behind the registration's reply,
-    // before we know our callbackID; those wait in `early`.
-    this.cleanups.push(
-      rpc.subscribe(ev.prog, ev.proc, (payload) => {
-        let msg: LifecycleEventMessage;
-        try {
-          msg = decode(ev.msg, payload);
-        } catch {
-          return; // a malformed event is dropped, the stream of events goes on
-        }
-        if (this.callbackID === null) this.early.push(msg);
-        else if (msg.callbackID === this.callbackID) this.deliver(msg);
-      }),
-      rpc.onClose((err) => this.fail(err)),
-    );
-    const p = procedures.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY;
-    const { callbackID } = await rpc.call(p.prog, p.proc, p.args, { eventID: 0, dom: this.domain }, p.ret);
-    this.callbackID = callbackID;
-    for (const msg of this.early) if (msg.callbackID === callbackID) this.deliver(msg);
-    this.early = [];
-    if (this.finished) {
-      // return() ran while we were registering: undo it.
-      const d = procedures.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY;
-      await rpc.call(d.prog, d.proc, d.args, { callbackID }, d.ret).catch(() => {});
-    }
-  }
-
-  private deliver(msg: LifecycleEventMessage): void {
-    if (this.finished || this.failure) return;
-    const event: LifecycleEvent = { dom: msg.dom, event: msg.event, detail: msg.detail };
-    if (this.waiter) return this.wake({ value: event, done: false });
-    if (this.queue.length >= EVENT_QUEUE_MAX) {
-      this.fail(new EventOverflowError(`more than ${EVENT_QUEUE_MAX} lifecycle events waiting to be read`));
-      return;
-    }
-    this.queue.push(event);
-  }
-
-  private fail(err: Error): void {
-    if (this.finished || this.failure) return;
-    this.failure = err;
-    this.stop();
-    const w = this.waiter;
-    this.waiter = null;
-    w?.reject(err);
-  }
-
-  private wake(r: IteratorResult<LifecycleEvent>): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.resolve(r);
-  }
-
-  private stop(): void {
-    for (const c of this.cleanups) c();
-    this.cleanups = [];
   }
 }

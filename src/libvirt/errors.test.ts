@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionClosedError, LibvirtError, ProtocolError, isNotFound } from './errors.js';
+import { ConnectionClosedError, LibvirtError, ProtocolError, VirErrorCode, isNotFound } from './errors.js';
 import { errorValue } from './testing.js';
 
 describe('errors', () => {
@@ -35,5 +35,35 @@ describe('errors', () => {
     expect(c.code).toBe('LIBVIRT_CONNECTION_CLOSED');
     expect(c.cause).toBe(cause);
     expect(new ProtocolError('PROTOCOL_BAD_LENGTH', 'x').code).toBe('PROTOCOL_BAD_LENGTH');
+  });
+
+  it("VirErrorCode has virErrorNumber's values (include/libvirt/virterror.h)", () => {
+    expect(VirErrorCode).toMatchObject({
+      INTERNAL_ERROR: 1,
+      NO_SUPPORT: 3,
+      INVALID_ARG: 8,
+      OPERATION_FAILED: 9,
+      XML_ERROR: 27,
+      DOM_EXIST: 28,
+      XML_DETAIL: 35,
+      SYSTEM_ERROR: 38,
+      RPC: 39,
+      NO_DOMAIN: 42,
+      NO_NETWORK: 43,
+      AUTH_FAILED: 45,
+      NO_STORAGE_POOL: 49,
+      NO_STORAGE_VOL: 50,
+      OPERATION_INVALID: 55,
+      CONFIG_UNSUPPORTED: 67,
+      OPERATION_TIMEOUT: 68,
+      NO_DOMAIN_SNAPSHOT: 72,
+      ARGUMENT_UNSUPPORTED: 74,
+      OPERATION_UNSUPPORTED: 84,
+      AGENT_UNRESPONSIVE: 86,
+      RESOURCE_BUSY: 87,
+      ACCESS_DENIED: 88,
+      STORAGE_VOL_EXIST: 90,
+      XML_INVALID_SCHEMA: 92,
+    });
   });
 });

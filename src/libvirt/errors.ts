@@ -11,6 +11,7 @@ export const VirErrorCode = {
   OPERATION_FAILED: 9,
   XML_ERROR: 27,
   DOM_EXIST: 28,
+  XML_DETAIL: 35,
   SYSTEM_ERROR: 38,
   RPC: 39,
   NO_DOMAIN: 42,
@@ -28,6 +29,7 @@ export const VirErrorCode = {
   RESOURCE_BUSY: 87,
   ACCESS_DENIED: 88,
   STORAGE_VOL_EXIST: 90,
+  XML_INVALID_SCHEMA: 92,
   AGENT_COMMAND_TIMEOUT: 112,
   AGENT_COMMAND_FAILED: 113,
 } as const;
@@ -146,4 +148,50 @@ export function isNotFound(err: unknown): boolean {
     if (e instanceof LibvirtError) return e.isNotFound();
   }
   return false;
+}
+
+// ---- dialing a local daemon socket ----------------------------------------------------------------------
+
+/** The daemon could not be reached and none could be started. `reason` says which step failed. */
+export class DaemonUnavailableError extends Error {
+  readonly code = 'DAEMON_UNAVAILABLE';
+  constructor(
+    message: string,
+    readonly reason: 'autostart-disabled' | 'not-installed' | 'spawn-failed' | 'timeout' | 'lock-failed',
+    readonly socketPath: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DaemonUnavailableError';
+  }
+}
+
+/** connect() failed for a reason that starting a daemon cannot fix (permissions, not a socket, ...). */
+export class SocketConnectError extends Error {
+  readonly code = 'SOCKET_CONNECT_FAILED';
+  constructor(
+    readonly socketPath: string,
+    readonly errno: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot connect to the libvirt socket ${socketPath}: ${describeErrno(errno, options?.cause)}`,
+      options,
+    );
+    this.name = 'SocketConnectError';
+  }
+}
+
+function describeErrno(errno: string | undefined, cause: unknown): string {
+  switch (errno) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied — the socket belongs to another user; run roost as that user';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory; check ?socket= and $XDG_RUNTIME_DIR';
+    case 'ENAMETOOLONG':
+      return 'the path is too long for a UNIX socket (108 bytes); use a shorter ?socket= path';
+    default:
+      return errno ?? (cause instanceof Error ? cause.message : String(cause));
+  }
 }

@@ -3,6 +3,7 @@
 // change once released). `stream` marks calls whose serial carries a data stream after the reply.
 
 import { Program } from './rpc/packet.js';
+import type { EventMessage, Procedure } from './rpc/procedure.js';
 import type { StreamMode } from './rpc/stream.js';
 import {
   AUTH_TYPE_LIST_MAX,
@@ -27,13 +28,7 @@ import {
 } from './types.js';
 import { type Codec, type Infer, array, empty, int, struct, uhyper, uint } from './xdr/index.js';
 
-export interface Procedure<A, R> {
-  readonly prog: number;
-  readonly proc: number;
-  readonly args: Codec<A>;
-  readonly ret: Codec<R>;
-  readonly stream?: StreamMode;
-}
+export type { EventMessage, Procedure };
 
 function remote<A, R>(proc: number, args: Codec<A>, ret: Codec<R>, stream?: StreamMode): Procedure<A, R> {
   return { prog: Program.REMOTE, proc, args, ret, ...(stream ? { stream } : {}) };
@@ -58,7 +53,7 @@ const xmlFlags = struct({ xml: str, flags: uint });
 const listArgs = struct({ need_results: int, flags: uint });
 const volStreamArgs = struct({ vol, offset: uhyper, length: uhyper, flags: uint });
 
-export const procedures = {
+const table = {
   // Connection and handshake.
   CONNECT_OPEN: remote(1, struct({ name: optStr, flags: uint }), empty),
   CONNECT_CLOSE: remote(2, empty, empty),
@@ -122,6 +117,7 @@ export const procedures = {
     struct({ dom, type: int, uri: optStr, flags: uint }),
     struct({ metadata: str }),
   ),
+  DOMAIN_BLOCK_RESIZE: remote(251, struct({ dom, disk: str, size: uhyper, flags: uint }), empty),
   DOMAIN_OPEN_CONSOLE: remote(201, struct({ dom, dev_name: optStr, flags: uint }), empty, 'both'),
 
   // Snapshots.
@@ -217,17 +213,23 @@ export const procedures = {
   ),
 } as const;
 
-export type ProcedureName = keyof typeof procedures;
-export type ArgsOf<N extends ProcedureName> = Infer<(typeof procedures)[N]['args']>;
-export type RetOf<N extends ProcedureName> = Infer<(typeof procedures)[N]['ret']>;
+export type ProcedureName = keyof typeof table;
+export type ArgsOf<N extends ProcedureName> = Infer<(typeof table)[N]['args']>;
+export type RetOf<N extends ProcedureName> = Infer<(typeof table)[N]['ret']>;
+
+/** The table, typed so that `procedures[name]` is a Procedure of that name's argument and reply, even for a generic name. */
+export const procedures: { readonly [N in ProcedureName]: Procedure<ArgsOf<N>, RetOf<N>> } = table;
 
 /** Event MESSAGE packets: routed by (prog, proc), decoded with `msg`. */
 export const events = {
-  DOMAIN_EVENT_CALLBACK_LIFECYCLE: {
-    prog: Program.REMOTE,
-    proc: 318,
-    msg: struct({ callbackID: int, dom, event: int, detail: int }),
-  },
+  DOMAIN_EVENT_CALLBACK_LIFECYCLE: remoteEvent(
+    318,
+    struct({ callbackID: int, dom, event: int, detail: int }),
+  ),
 } as const;
+
+function remoteEvent<M>(proc: number, msg: Codec<M>): EventMessage<M> {
+  return { prog: Program.REMOTE, proc, msg };
+}
 
 export type LifecycleEventMessage = Infer<typeof events.DOMAIN_EVENT_CALLBACK_LIFECYCLE.msg>;

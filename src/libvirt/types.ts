@@ -127,6 +127,14 @@ export const Feature = {
   REMOTE_CLOSE_CALLBACK: 15,
 } as const;
 
+// Flags and enums of libvirt's public API (include/libvirt/libvirt-domain.h, libvirt-storage.h, libvirt-host.h,
+// libvirt-qemu.h), under libvirt's names without the common prefix: DomainUndefineFlags.NVRAM is
+// VIR_DOMAIN_UNDEFINE_NVRAM. Values are part of libvirt's stable ABI; types.test.ts pins each against the header.
+
+/** virConnectFlags: how CONNECT_OPEN opens the connection. */
+export const ConnectFlags = { RO: 1 } as const;
+
+/** virDomainState: what DOMAIN_GET_STATE and DOMAIN_GET_INFO report. */
 export const DomainState = {
   NOSTATE: 0,
   RUNNING: 1,
@@ -138,6 +146,10 @@ export const DomainState = {
   PMSUSPENDED: 7,
 } as const;
 
+/** virDomainEventID: the event a CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY subscribes to. */
+export const DomainEventId = { LIFECYCLE: 0 } as const;
+
+/** virDomainEventType: the `event` of a lifecycle event. */
 export const LifecycleEventType = {
   DEFINED: 0,
   UNDEFINED: 1,
@@ -153,8 +165,93 @@ export const LifecycleEventType = {
 /** virConnectListAllDomainsFlags (the ones roost uses). */
 export const ListDomainsFlags = { ACTIVE: 1, INACTIVE: 2, PERSISTENT: 4, TRANSIENT: 8 } as const;
 
+/** virDomainDefineFlags. VALIDATE: check the XML against libvirt's schema before defining. */
+export const DomainDefineFlags = { VALIDATE: 1 } as const;
+
+/** virDomainUndefineFlagsValues. */
+export const DomainUndefineFlags = {
+  MANAGED_SAVE: 1,
+  SNAPSHOTS_METADATA: 2,
+  NVRAM: 4,
+  KEEP_NVRAM: 8,
+  CHECKPOINTS_METADATA: 16,
+  TPM: 32,
+  KEEP_TPM: 64,
+} as const;
+
+/** virDomainCreateFlags: how DOMAIN_CREATE_WITH_FLAGS starts a defined domain. */
+export const DomainCreateFlags = {
+  NONE: 0,
+  START_PAUSED: 1,
+  START_AUTODESTROY: 2,
+  START_BYPASS_CACHE: 4,
+  START_FORCE_BOOT: 8,
+  START_VALIDATE: 16,
+  START_RESET_NVRAM: 32,
+} as const;
+
+/** virDomainDestroyFlagsValues. REMOVE_LOGS: also delete the domain's QEMU log file. */
+export const DomainDestroyFlags = { DEFAULT: 0, GRACEFUL: 1, REMOVE_LOGS: 2 } as const;
+
+/** virDomainShutdownFlagValues: which way to ask the guest (DEFAULT: the hypervisor picks). */
+export const DomainShutdownFlags = {
+  DEFAULT: 0,
+  ACPI_POWER_BTN: 1,
+  GUEST_AGENT: 2,
+  INITCTL: 4,
+  SIGNAL: 8,
+  PARAVIRT: 16,
+} as const;
+
+/** virDomainXMLFlags: what DOMAIN_GET_XML_DESC returns. */
+export const DomainXmlFlags = { SECURE: 1, INACTIVE: 2, UPDATE_CPU: 4, MIGRATABLE: 8 } as const;
+
+/** virDomainDeviceModifyFlags (its first three are virDomainModificationImpact's AFFECT_*). */
+export const DomainDeviceModifyFlags = { CURRENT: 0, LIVE: 1, CONFIG: 2, FORCE: 4 } as const;
+
+/** virDomainSnapshotCreateFlags. DISK_ONLY: no memory; QUIESCE: freeze filesystems through the guest agent first. */
+export const DomainSnapshotCreateFlags = {
+  REDEFINE: 1,
+  CURRENT: 2,
+  NO_METADATA: 4,
+  HALT: 8,
+  DISK_ONLY: 16,
+  REUSE_EXT: 32,
+  QUIESCE: 64,
+  ATOMIC: 128,
+  LIVE: 256,
+  VALIDATE: 512,
+} as const;
+
+/** virDomainSnapshotRevertFlags: the state to leave the domain in after a revert, when not the snapshot's own. */
+export const DomainSnapshotRevertFlags = { RUNNING: 1, PAUSED: 2, FORCE: 4, RESET_NVRAM: 8 } as const;
+
+/** virDomainSnapshotDeleteFlags. */
+export const DomainSnapshotDeleteFlags = { CHILDREN: 1, METADATA_ONLY: 2, CHILDREN_ONLY: 4 } as const;
+
+/** virDomainConsoleFlags. FORCE: take the console from another client; SAFE: only if the driver can do so safely. */
+export const DomainConsoleFlags = { FORCE: 1, SAFE: 2 } as const;
+
+/** virDomainMetadataType. ELEMENT: custom XML under a namespace URI. */
+export const DomainMetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
+
 /** virDomainInterfaceAddressesSource. */
 export const InterfaceAddressSource = { LEASE: 0, AGENT: 1, ARP: 2 } as const;
+
+/** virDomainQemuAgentCommandTimeoutValues (libvirt-qemu.h); a positive timeout is in seconds. */
+export const AgentCommandTimeout = { BLOCK: -2, DEFAULT: -1, NOWAIT: 0 } as const;
+
+/** virStorageVolCreateFlags. */
+export const StorageVolCreateFlags = { PREALLOC_METADATA: 1, REFLINK: 2, VALIDATE: 4 } as const;
+
+/** virStorageVolDeleteFlags. */
+export const StorageVolDeleteFlags = { NORMAL: 0, ZEROED: 1, WITH_SNAPSHOTS: 2 } as const;
+
+/** virStorageVolUploadFlags. SPARSE_STREAM: the stream may carry holes. */
+export const StorageVolUploadFlags = { SPARSE_STREAM: 1 } as const;
+
+/** virStorageVolDownloadFlags. SPARSE_STREAM: the stream may carry holes. */
+export const StorageVolDownloadFlags = { SPARSE_STREAM: 1 } as const;
 
 /** Formats a 16-byte UUID as libvirt prints it. */
 export function formatUuid(bytes: Uint8Array): string {

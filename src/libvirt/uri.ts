@@ -11,7 +11,7 @@
 
 export type Transport = 'unix' | 'ssh';
 export type Scope = 'session' | 'system';
-/** Which local daemon socket to use: auto picks the modular one when it exists (see session.ts). */
+/** Which local daemon socket to use: auto picks the modular one when it exists (see dialers/socket-path.ts). */
 export type SocketMode = 'auto' | 'direct' | 'legacy';
 /** What runs on the far side of an SSH tunnel: virt-ssh-helper, netcat, or the helper with a netcat fallback. */
 export type SshProxy = 'auto' | 'netcat' | 'native';

@@ -1,30 +1,13 @@
 // Where a session VM's IP address can be learnt without root, and the parsers for each (docs/architecture.md,
 // host facts: `virsh domifaddr --source lease` and `net-dhcp-leases` need the system connection). All pure: the
 // caller reads the files and asks the agent; these turn the text into addresses matched by the NIC's MAC address.
-import { ipVersion } from './ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
+import type { Attempt, FoundAddress } from '../shared/ports.js';
+import type { AddressSource as IpSource } from '../shared/vms.js';
 
-export type IpSource =
-  /** guest-network-get-interfaces, sent to the QEMU guest agent through libvirt. */
-  | 'agent'
-  /** virDomainInterfaceAddresses with source AGENT (libvirt asks the same agent, parsed by libvirt). */
-  | 'libvirt-agent'
-  /** virDomainInterfaceAddresses with source ARP (the daemon reads its own neighbour table). */
-  | 'libvirt-arp'
-  /** A dnsmasq lease file or a libvirt network's .status file that this user can read. */
-  | 'lease-file'
-  /** /proc/net/arp of the namespace roost runs in. */
-  | 'arp-table';
-
-export interface FoundAddress {
-  ip: string;
-  family: 'ipv4' | 'ipv6';
-  prefix?: number;
-  /** Lower-case MAC address of the NIC the address belongs to. */
-  mac: string;
-  source: IpSource;
-  /** Guest interface name (agent) or host device / file the entry came from. */
-  where?: string;
-}
+// The shapes `roost ip --json` prints (src/shared/ports.ts): one definition for the parsers and the wire.
+export type { Attempt, FoundAddress } from '../shared/ports.js';
+export type { AddressSource as IpSource } from '../shared/vms.js';
 
 export function normalizeMac(mac: string): string {
   return mac.trim().toLowerCase();
@@ -276,13 +259,6 @@ export function sortAddresses(list: FoundAddress[]): FoundAddress[] {
 }
 
 /** One step of the discovery chain, as `roost ip --json` reports it. */
-export interface Attempt {
-  source: IpSource;
-  /** 'found', 'none' (asked, nothing for this MAC), 'skipped' (not applicable) or 'error'. */
-  result: 'found' | 'none' | 'skipped' | 'error';
-  detail?: string;
-}
-
 export interface ChainStep {
   source: IpSource;
   /** Returns the addresses found for the MAC, or a string saying why the step does not apply. */

@@ -1,11 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
 import {
   checkForwards,
   explainBindFailure,
+  hostListeners,
   isPasstBindFailure,
+  listenerInodes,
+  parseHostListeners,
+  unboundPorts,
   unprivilegedPortStart,
+  type HostListener,
 } from './port-check.js';
 import { parsePortForward } from './port-spec.js';
 
@@ -101,3 +107,72 @@ describe('a passt that could not bind, explained', () => {
     expect(await explainBindFailure([parsePortForward('18412:80')], 'web')).toBeUndefined();
   });
 });
+
+describe('which forwarded ports a passt really listens on', () => {
+  const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A029 00000000:0000 0A 00000000:00000000 00:00000000 00000000   985        0 694382 1 0 100 0 0 10 0
+   1: 0100007F:A02A 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000   985        0 694390 1 0 100 0 0 10 0
+   2: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1682 1 0 100 0 0 10 0
+`;
+  const udp6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  5: 00000000000000000000000000000000:14E9 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000   985        0 777 2 0 0
+`;
+
+  it('reads listening TCP sockets and unconnected UDP ones, with owner and inode, from /proc/net', () => {
+    expect(parseHostListeners(tcp, 'tcp')).toEqual([
+      { proto: 'tcp', address: '127.0.0.1', port: 41001, uid: 985, inode: 694382 },
+      { proto: 'tcp', address: '0.0.0.0', port: 8080, uid: 0, inode: 1682 },
+    ]);
+    expect(parseHostListeners(udp6, 'udp')).toEqual([
+      { proto: 'udp', address: '::', port: 5353, uid: 985, inode: 777 },
+    ]);
+    expect(parseHostListeners('garbage\n1: zz:zz 0A', 'tcp')).toEqual([]);
+  });
+
+  const me = 985;
+  const l = (port: number, uid: number, inode: number, address = '127.0.0.1'): HostListener => ({
+    proto: 'tcp',
+    address,
+    port,
+    uid,
+    inode,
+  });
+
+  it("counts a port as passt's when a listener of this user on it is new since before the start", () => {
+    const before = new Set([1]);
+    const f = [parsePortForward('41001:80'), parsePortForward('41002-41003:82-83')];
+    const now = [l(41001, me, 10), l(41002, me, 11), l(41003, me, 12)];
+    expect(unboundPorts(f, before, now, me)).toEqual([]);
+  });
+
+  it('names who holds a port passt could not take: the listener from before, of any user', () => {
+    const before = new Set([1, 2]);
+    const f = [parsePortForward('41001:80'), parsePortForward('41002:80'), parsePortForward('41003:80')];
+    const now = [l(41001, 0, 1, '0.0.0.0'), l(41002, me, 2), l(41003, me, 13, '10.0.0.5')];
+    const unbound = unboundPorts(f, before, now, me);
+    expect(unbound.map((u) => u.port)).toEqual([41001, 41002, 41003]);
+    // Another user's process is named by its user; a wildcard listener takes the loopback port too.
+    expect(unbound[0]!.holder).toMatch(/^a process of (user root \(uid 0\)|uid 0)$/);
+    expect(unbound[1]!.holder).toBeDefined();
+    // A listener on another address does not take 127.0.0.1's port: nobody holds it, passt just did not bind.
+    expect(unbound[2]!.holder).toBeUndefined();
+  });
+
+  it('finds the process of this user that holds a port, by pid and name', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as { port: number }).port;
+      const listeners = hostListeners();
+      const before = listenerInodes(listeners);
+      const [u] = unboundPorts([parsePortForward(`${port}:80`)], before, listeners);
+      expect(u?.holder).toBe(`pid ${process.pid} (${readComm()})`);
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+function readComm(): string {
+  return readFileSync('/proc/self/comm', 'utf8').trim();
+}

@@ -2,10 +2,11 @@
 // program already listens on, or one another VM already forwards. passt itself would only fail at VM start,
 // with a message in a log file; we say it up front, with the reason.
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { UsageError } from '../errors.js';
 import { formatPortForward, forwardsOverlap, type PortForward } from './port-spec.js';
+import { procNetAddress } from './proc-net-tcp.js';
 
 /** A forward some VM already has, for conflict checks. */
 export interface ExistingForward {
@@ -171,4 +172,174 @@ export async function explainBindFailure(
     }
   }
   return undefined;
+}
+
+// --- who listens on a forwarded port, after the fact ------------------------------------------------------------
+//
+// passt given several forwards binds those it can and drops the others without failing (it fails only when it can
+// bind none), so a VM can start "fine" with a forward that leads nowhere. roost reads the host's listening sockets
+// (/proc/net/tcp, tcp6, udp, udp6) before and after passt starts. passt makes itself unreadable (not dumpable:
+// its /proc/PID/fd is root's), so its sockets are known as what it adds: a listener on a forwarded port that is
+// the user's own and new since before the start is passt's; one that was there before belongs to another
+// program, which the error names.
+
+/** A socket listening on this host (TCP in LISTEN, UDP unconnected), from /proc/net. */
+export interface HostListener {
+  proto: 'tcp' | 'udp';
+  address: string;
+  port: number;
+  uid: number;
+  inode: number;
+}
+
+const TCP_LISTEN = '0A';
+const UDP_UNCONNECTED = '07';
+
+/** Parses one /proc/net/{tcp,udp}{,6} file; lines that are not a listening socket are skipped. */
+export function parseHostListeners(text: string, proto: 'tcp' | 'udp'): HostListener[] {
+  const out: HostListener[] = [];
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 10 || cols[3] !== (proto === 'tcp' ? TCP_LISTEN : UDP_UNCONNECTED)) continue;
+    const m = /^([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/.exec(cols[1]!);
+    if (!m) continue;
+    out.push({
+      proto,
+      address: procNetAddress(m[1]!),
+      port: Number.parseInt(m[2]!, 16),
+      uid: Number(cols[7]),
+      inode: Number(cols[9]),
+    });
+  }
+  return out;
+}
+
+/** The listening sockets of this host's network namespace (the one passt runs in: the caller's). */
+export function hostListeners(procNet = '/proc/net'): HostListener[] {
+  const read = (file: string) => {
+    try {
+      return readFileSync(`${procNet}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return [
+    ...parseHostListeners(read('tcp') + '\n' + read('tcp6'), 'tcp'),
+    ...parseHostListeners(read('udp') + '\n' + read('udp6'), 'udp'),
+  ];
+}
+
+/** The inodes of every listening socket now: what a start is compared with afterwards. */
+export function listenerInodes(listeners: readonly HostListener[] = hostListeners()): Set<number> {
+  return new Set(listeners.map((l) => l.inode));
+}
+
+/** The inodes of a process's sockets (readable for the caller's own processes only). */
+export function socketInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(Number(m[1]));
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return inodes;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/** Whether a socket bound to `a` takes the port from one on `b` (the same address, or either is a wildcard). */
+function addressesClash(a: string, b: string): boolean {
+  return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
+}
+
+/** A forwarded host port that the VM's passt does not listen on, and who does, if anyone. */
+export interface UnboundPort {
+  forward: PortForward;
+  port: number;
+  /** 'pid 123 (python3)', 'a process of user alice (uid 1001)'; undefined when nothing listens on it. */
+  holder?: string;
+}
+
+/**
+ * The ports of `forwards` that no new socket of this user listens on: `before` holds the inodes of the
+ * listeners from before passt started (listenerInodes), `listeners` the ones now.
+ */
+export function unboundPorts(
+  forwards: readonly PortForward[],
+  before: ReadonlySet<number>,
+  listeners: readonly HostListener[] = hostListeners(),
+  uid: number = process.getuid?.() ?? -1,
+): UnboundPort[] {
+  const out: UnboundPort[] = [];
+  for (const f of forwards) {
+    for (let port = f.hostStart; port <= f.hostEnd; port++) {
+      const on = listeners.filter(
+        (l) => l.proto === f.proto && l.port === port && addressesClash(l.address, f.address),
+      );
+      if (on.some((l) => l.uid === uid && !before.has(l.inode))) continue;
+      const other = on.find((l) => before.has(l.inode)) ?? on[0];
+      out.push({ forward: f, port, holder: other ? holderOf(other) : undefined });
+    }
+  }
+  return out;
+}
+
+/** Who holds a socket, as precisely as this user may know: the process if it is ours, else its user. */
+export function holderOf(l: Pick<HostListener, 'uid' | 'inode'>, procDir = '/proc'): string {
+  const me = process.getuid?.();
+  if (l.uid === me) {
+    let pids: string[] = [];
+    try {
+      pids = readdirSync(procDir).filter((e) => /^\d+$/.test(e));
+    } catch {
+      // No /proc: fall back to the user.
+    }
+    for (const pid of pids) {
+      if (!socketInodes(Number(pid)).has(l.inode)) continue;
+      let comm = '?';
+      try {
+        comm = readFileSync(`${procDir}/${pid}/comm`, 'utf8').trim();
+      } catch {
+        // It exited meanwhile: the pid is still the best name.
+      }
+      return `pid ${pid} (${comm})`;
+    }
+  }
+  return `a process of ${userName(l.uid)}`;
+}
+
+function userName(uid: number): string {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
+    const name = line?.split(':')[0];
+    if (name) return `user ${name} (uid ${uid})`;
+  } catch {
+    // Fall through to the bare uid.
+  }
+  return `uid ${uid}`;
+}
+
+/** The message for a forward that is not in effect: which port, who holds it, and the fix. */
+export function unboundMessage(vm: string, u: UnboundPort): { message: string; hint: string } {
+  const spec = formatPortForward(u.forward);
+  const where = `host port ${u.port}/${u.forward.proto} on ${u.forward.address}`;
+  return {
+    message: u.holder
+      ? `${where} (${spec}) is held by ${u.holder}: passt could not listen on it`
+      : `${where} (${spec}) is not listened on: passt did not take it`,
+    hint: u.holder
+      ? `stop that program or free the port, or move the forward: roost port rm ${vm} ${spec}, then roost port add ${vm} …`
+      : `see the VM's QEMU log: roost logs ${vm} --qemu`,
+  };
 }

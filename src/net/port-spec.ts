@@ -1,7 +1,7 @@
 // Port forward specifications as users type them: `[ADDR:]HOST:GUEST[/tcp|udp]`, where HOST and GUEST may be
 // equal-length ranges (`8000-8010:8000-8010`) and ADDR may be an IPv4 address or a bracketed IPv6 one.
 // roost listens on 127.0.0.1 unless an address is given: a forwarded port is then reachable only from this host.
-import { ipVersion } from './ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
 import { UsageError } from '../errors.js';
 
 export type Proto = 'tcp' | 'udp';

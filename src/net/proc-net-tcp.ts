@@ -57,6 +57,11 @@ function parseBounded(text: string, family: 'tcp' | 'tcp6'): { listeners: Listen
   return { listeners: out, complete: true };
 }
 
+/** An address as /proc/net/{tcp,udp}{,6} write it (hex, 8 digits for IPv4, 32 for IPv6), in the usual notation. */
+export function procNetAddress(hex: string): string {
+  return hex.length === 8 ? ipv4(hex) : ipv6(hex);
+}
+
 function parseLine(line: string, family: 'tcp' | 'tcp6'): Listener | undefined {
   const cols = line.trim().split(/\s+/);
   if (cols.length < 4 || cols[3] !== LISTEN) return undefined;

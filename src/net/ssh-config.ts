@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RoostError } from '../errors.js';
-import { ipVersion } from './ip-literal.js';
-import { SSH_USER_PATTERN } from './ssh-user.js';
+import { ipVersion } from '../ip-literal.js';
+import { SSH_USER_PATTERN } from '../ssh-user.js';
 
 export interface SshHostEntry {
   alias: string;

@@ -1,8 +1,8 @@
 // Waiting until a service in the guest answers through a forwarded port.
 //
 // With passt, a TCP connect to the host port succeeds even when the guest is not up yet: passt accepts at once
-// and holds the connection while it tries to reach the guest (seen here: a tiny guest's forwards accept and stay
-// silent for the ~10 s it takes to boot under TCG). So "connected" and even "stays open" mean nothing. We count a
+// and holds the connection while it tries to reach the guest (a booting guest's forwards accept and stay silent
+// until its service is up). So "connected" and even "stays open" mean nothing. We count a
 // port as ready only when bytes come back: either the service speaks first (ssh, SMTP, MySQL) or it answers the
 // one line we send — `HEAD / HTTP/1.0` and a blank line, which HTTP servers answer, line protocols answer with an
 // error, and echo servers echo. A service that does neither (e.g. PostgreSQL, which waits for a binary startup

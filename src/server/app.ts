@@ -4,8 +4,7 @@
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { VmContext } from '../vm/context.js';
-import type { EventHub } from './event-hub.js';
+import type { AppDeps } from './deps.js';
 import { HttpError, toApiError } from './http-errors.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerConsoleRoutes } from './routes/consoles.js';
@@ -19,22 +18,8 @@ import {
   SECURITY_HEADERS,
   ticketKind,
   type HostPolicy,
-  type LoginLink,
   type WebAuth,
 } from './security.js';
-
-export interface AppDeps {
-  context: () => Promise<VmContext>;
-  hub: EventHub;
-  /** The libvirt URI, for messages (doctor). */
-  uri?: string;
-  /** The built page (dist/web); null serves a note saying how to build it. */
-  staticDir: string | null;
-  /** The server's credentials: login links, page sessions, tickets, the API token. */
-  auth: WebAuth;
-  /** A new login link, with its URL (and, when asked for, a 0600 file that redirects to it, for a browser). */
-  newLink(opts: { opener: boolean }): LoginLink & { url: string; opener: string | null };
-}
 
 export interface AppOptions {
   host: HostPolicy;

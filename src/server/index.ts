@@ -80,15 +80,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError('INVALID_PORT', `invalid port '${port}': expected 0 to 65535`);
   }
-  // One connection for the server's life; the client redials by itself after the daemon went away.
-  let ctx: Promise<VmContext> | null = null;
-  const context = () => {
-    ctx ??= openContext({ uri: opts.uri, env: opts.env }).catch((e: unknown) => {
-      ctx = null;
-      throw e;
-    });
-    return ctx;
-  };
+  const { context, closeContext } = sharedContext(opts);
   const hub = createEventHub({
     context,
     onFeedError: (err) => process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`),
@@ -97,19 +89,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
   // The origin is known after listen; links are only made after that.
   let origin = '';
   const openers = new Set<string>();
-  const newLink = ({ opener = false }: { opener?: boolean } = {}): NewLink => {
-    const link = auth.newLink();
-    const url = `${origin}/#login=${link.secret}`;
-    const file = opener && opts.runtimeDir ? writeOpenerPage(opts.runtimeDir, url) : null;
-    if (file) {
-      openers.add(file);
-      void link.settled.then(() => {
-        openers.delete(file);
-        removeFile(file);
-      });
-    }
-    return { ...link, url, opener: file };
-  };
+  const newLink = linkMaker(auth, opts.runtimeDir, () => origin, openers);
   const deps = {
     context,
     hub,
@@ -126,7 +106,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     for (const file of openers) removeFile(file);
     await Promise.all(apps.map((a) => a.close().catch(() => {})));
     await hub.close();
-    if (ctx) await ctx.then((c) => c.close()).catch(() => {});
+    await closeContext();
   };
   try {
     // The TCP app is built first with a placeholder port: the Host check needs the real one, known after
@@ -140,15 +120,8 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
       throw new RoostError('LISTEN_FAILED', 'no TCP address after listen');
     hostPolicy.port = addr.port;
 
-    let unixPath: string | null = null;
-    if (opts.unixPath) {
-      const unix = await buildApp(deps, { host: { port: null, listen: '127.0.0.1' }, requireAuth: false });
-      apps.push(unix);
-      await listenUnix(unix, opts.unixPath);
-      unixPath = opts.unixPath;
-    }
-    const hostPart = listen.includes(':') ? `[${listen}]` : listen === '0.0.0.0' ? '127.0.0.1' : listen;
-    origin = `http://${hostPart === '::' || hostPart === '[::]' ? '[::1]' : hostPart}:${addr.port}`;
+    const unixPath = opts.unixPath ? await serveUnix(deps, opts.unixPath, apps) : null;
+    origin = originOf(listen, addr.port);
     let tokenFile: string | null = null;
     if (opts.runtimeDir) {
       const files = writeServerFiles(opts.runtimeDir, {
@@ -180,6 +153,68 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     await cleanup();
     throw e;
   }
+}
+
+/** One connection for the server's life; the client redials by itself after the daemon went away. */
+function sharedContext(opts: WebServerOptions): {
+  context: () => Promise<VmContext>;
+  closeContext: () => Promise<void>;
+} {
+  let ctx: Promise<VmContext> | null = null;
+  const context = () => {
+    ctx ??= openContext({ uri: opts.uri, env: opts.env }).catch((e: unknown) => {
+      ctx = null;
+      throw e;
+    });
+    return ctx;
+  };
+  const closeContext = async () => {
+    if (ctx) await ctx.then((c) => c.close()).catch(() => {});
+  };
+  return { context, closeContext };
+}
+
+/**
+ * Makes one-time login links on `origin()`; with `opener`, also a page in the runtime directory that opens it
+ * (removed, and dropped from `openers`, once the link is used or expires).
+ */
+function linkMaker(
+  auth: WebAuth,
+  runtimeDir: string | undefined,
+  origin: () => string,
+  openers: Set<string>,
+): (o?: { opener?: boolean }) => NewLink {
+  return ({ opener = false } = {}) => {
+    const link = auth.newLink();
+    const url = `${origin()}/#login=${link.secret}`;
+    const file = opener && runtimeDir ? writeOpenerPage(runtimeDir, url) : null;
+    if (file) {
+      openers.add(file);
+      void link.settled.then(() => {
+        openers.delete(file);
+        removeFile(file);
+      });
+    }
+    return { ...link, url, opener: file };
+  };
+}
+
+/** The URL origin a browser on this host uses for a server listening on `listen` (any address: loopback). */
+function originOf(listen: string, port: number): string {
+  const hostPart = listen.includes(':') ? `[${listen}]` : listen === '0.0.0.0' ? '127.0.0.1' : listen;
+  return `http://${hostPart === '::' || hostPart === '[::]' ? '[::1]' : hostPart}:${port}`;
+}
+
+/** The API on a UNIX socket as well: no token (the socket's mode guards it), added to `apps` for the clean-up. */
+async function serveUnix(
+  deps: Parameters<typeof buildApp>[0],
+  path: string,
+  apps: FastifyInstance[],
+): Promise<string> {
+  const unix = await buildApp(deps, { host: { port: null, listen: '127.0.0.1' }, requireAuth: false });
+  apps.push(unix);
+  await listenUnix(unix, path);
+  return path;
 }
 
 /** True when `listen` keeps the server on this machine. */

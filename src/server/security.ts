@@ -16,7 +16,7 @@
 //   No token, wrong token → 401, on every API route and upgrade. The page itself (HTML, JS, CSS) holds no
 //   secret and is served to anyone who passes the Host check.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ipVersion } from '../net/ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
 
 export const TOKEN_BYTES = 32;
 

@@ -1,4 +1,4 @@
-// The request schemas (schemas.ts), imported on first use: zod costs ~10 MiB of memory, and a server that
+// The request schemas (schemas.ts), imported on first use: zod costs a good deal of memory, and a server that
 // only serves the page and streams events never needs it. Routes: `(await schemas()).CreateBody.parse(…)`.
 type Schemas = typeof import('./schemas.js');
 

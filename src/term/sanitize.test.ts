@@ -5,6 +5,7 @@ import {
   safeForTerminal,
   safeTextForTerminal,
 } from './sanitize.js';
+import { hasUnsafeChars } from '../unsafe-chars.js';
 
 // Anything a terminal acts on: C0 but for the allowed layout characters, DEL, C1, bidi formatting.
 // eslint-disable-next-line no-control-regex
@@ -23,6 +24,15 @@ const hostile = [
   'nul\u0000del\u007fbell\u0007',
   'two\nlines\ttab',
 ];
+
+describe('the one list of unsafe characters (src/unsafe-chars.ts)', () => {
+  it('is what multi-line text escapes too, but for the line breaks and tabs it keeps', () => {
+    const differ = Array.from({ length: 0x10000 }, (_, i) => String.fromCharCode(i)).filter(
+      (ch) => (safeTextForTerminal(ch) !== ch) !== (hasUnsafeChars(ch) && !'\n\t'.includes(ch)),
+    );
+    expect(differ).toEqual([]);
+  });
+});
 
 describe('safeForTerminal', () => {
   it('leaves ordinary text alone', () => {

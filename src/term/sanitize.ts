@@ -8,44 +8,22 @@
 // multi-line text is allowed), no DEL, no C1 control character and no bidirectional formatting character.
 
 import { StringDecoder } from 'node:string_decoder';
+import { escapeUnsafeChars, showChar, UNSAFE_CHARS } from '../unsafe-chars.js';
 
-// C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F), the bidi marks, embeddings, overrides and isolates, and
-// the invisible zero-width and formatting characters (U+200B–U+200F, U+2060–U+206F, the BOM) that make text read
-// differently from what it is. The one list of them: input checks (vm/input.ts) use it too.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
-const UNSAFE_IN_TEXT =
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
-
-/** True when `text` holds a character safeForTerminal would escape: no name, path or login may. */
-export function hasUnsafeChars(text: string): boolean {
-  UNSAFE.lastIndex = 0;
-  return UNSAFE.test(text);
-}
+/** The unsafe characters of src/unsafe-chars.ts but for the line breaks and tabs that multi-line text keeps. */
+const UNSAFE_IN_TEXT = new RegExp(`(?![\\n\\t])${UNSAFE_CHARS.source}`, 'g');
 
 // A whole CSI sequence (colours, cursor moves: ESC [ params intermediates final) or a two-character escape;
 // what is dropped from multi-line text, where a serial log is full of colour codes.
 // eslint-disable-next-line no-control-regex
 const ESCAPE_SEQUENCE = /\x1b\[[0-9;:?<=>]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
 
-/** How an unsafe character is shown: visible, unambiguous, and never itself a control character. */
-function visible(ch: string): string {
-  const code = ch.charCodeAt(0);
-  if (ch === '\n') return '\\n';
-  if (ch === '\r') return '\\r';
-  if (ch === '\t') return '\\t';
-  return code <= 0xff
-    ? `\\x${code.toString(16).padStart(2, '0')}`
-    : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
 /**
  * One value (a name, an interface, a path) for one line of terminal output: every control character, newline
  * and tab included, is shown escaped (`eth0\x1b[2J`), so the value stays on its line and reads as what it is.
  */
 export function safeForTerminal(value: string): string {
-  return value.replace(UNSAFE, visible);
+  return escapeUnsafeChars(value);
 }
 
 /**
@@ -53,7 +31,7 @@ export function safeForTerminal(value: string): string {
  * sequences (colours) are dropped, and any other control character is shown escaped.
  */
 export function safeTextForTerminal(text: string): string {
-  return text.replace(/\r+\n/g, '\n').replace(ESCAPE_SEQUENCE, '').replace(UNSAFE_IN_TEXT, visible);
+  return text.replace(/\r+\n/g, '\n').replace(ESCAPE_SEQUENCE, '').replace(UNSAFE_IN_TEXT, showChar);
 }
 
 // An escape sequence cut at the end of a chunk: ESC, or ESC [ with parameters and no final byte yet.

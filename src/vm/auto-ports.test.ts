@@ -1,6 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, hostHoldsLoopbackPort, MAX_OUTPUT_BYTES, planRound, runSsh } from './auto-ports.js';
+import {
+  DEFAULT_LIMITS,
+  hostHoldsLoopbackPort,
+  MAX_OUTPUT_BYTES,
+  planRound,
+  runSsh,
+} from './auto-ports-round.js';
 
 const free = () => Promise.resolve(undefined);
 const none = new Set<number>();

@@ -1,21 +1,11 @@
 // What `roost connection` reports.
 import { parseUri } from '../libvirt/uri.js';
-import { socketPathFor } from '../libvirt/session.js';
+import { socketPathFor } from '../libvirt/dialers/socket-path.js';
+import { VERSION } from '../version.js';
 import type { VmContext } from './context.js';
+import type { ConnectionInfo } from '../shared/host.js';
 
-export interface ConnectionInfo {
-  uri: string;
-  /** The URI the daemon says it serves. */
-  daemonUri: string;
-  scope: 'session' | 'system';
-  transport: 'unix' | 'ssh';
-  socket: string | null;
-  hostname: string;
-  libvirtVersion: string;
-  qemuVersion: string;
-  /** What this connection cannot do that the other one can. */
-  limits: string[];
-}
+export type { ConnectionInfo } from '../shared/host.js';
 
 /** libvirt encodes versions as major·1e6 + minor·1e3 + micro. */
 export function formatVersion(v: bigint | number): string {
@@ -40,6 +30,7 @@ export async function describeConnection(ctx: VmContext): Promise<ConnectionInfo
     ctx.client.version(),
   ]);
   return {
+    roostVersion: VERSION,
     uri: ctx.uri,
     daemonUri,
     scope: target.scope,

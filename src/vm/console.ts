@@ -6,7 +6,7 @@
 // (--force) does ('taken'); or the daemon went away (a DAEMON_GONE error: the VM may well still run).
 import { RoostError } from '../errors.js';
 import { clearStaleLock, describeLock, lockFix, lockPathFromError } from '../host/checks/pty-locks.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainConsoleFlags, type Domain } from '../libvirt/types.js';
 import { ConnectionClosedError, LibvirtError } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
 import type { VmContext } from './context.js';
@@ -14,7 +14,6 @@ import { lookupVm } from './lookup.js';
 
 /** Ctrl-] — what virsh uses; unlikely to be needed inside a guest. */
 export const ESCAPE_BYTE = 0x1d;
-const CONSOLE_FORCE = 1;
 /** How long a VM whose console closed may take to be reported shut off before we call it taken. */
 const STOP_GRACE_MS = 3000;
 const STOP_POLL_MS = 100;
@@ -101,7 +100,7 @@ async function whyClosed(ctx: VmContext, dom: Domain, name: string): Promise<Con
 
 /** Opens the console stream; a stale console lock of the user's own is removed once and the open retried. */
 async function openConsole(ctx: VmContext, dom: Domain, name: string, io: ConsoleIo) {
-  const open = () => ctx.client.openConsole(dom, null, io.force ? CONSOLE_FORCE : 0);
+  const open = () => ctx.client.openConsole(dom, null, io.force ? DomainConsoleFlags.FORCE : 0);
   try {
     return await open();
   } catch (e) {

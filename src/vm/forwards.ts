@@ -1,6 +1,7 @@
 // Port forwards as recorded in domain XML, for conflict checks and listings.
 import { parseNicsOnly } from '../domain-xml/parse.js';
 import type { LibvirtClient } from '../libvirt/api.js';
+import { DomainXmlFlags } from '../libvirt/types.js';
 import type { ExistingForward } from '../net/port-check.js';
 import { fromPortForwardSpec as toPortForward } from '../net/ports.js';
 import { readEachVm } from './lookup.js';
@@ -10,9 +11,8 @@ export { fromPortForwardSpec as toPortForward } from '../net/ports.js';
 
 /** Every forward of every VM on this connection (optionally all but one), from each VM's persistent config. */
 export async function existingForwards(client: LibvirtClient, except?: string): Promise<ExistingForward[]> {
-  const INACTIVE_XML = 2;
   const doms = (await client.listDomains()).filter((d) => d.name !== except);
-  const rows = await readEachVm(doms, (d) => client.getXml(d, INACTIVE_XML));
+  const rows = await readEachVm(doms, (d) => client.getXml(d, DomainXmlFlags.INACTIVE));
   return rows.flatMap(({ dom, value: xml }) =>
     parseNicsOnly(xml).flatMap((n) => n.ports.map((p) => ({ vm: dom.name, forward: toPortForward(p) }))),
   );

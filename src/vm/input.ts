@@ -3,8 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import type { NicSpec } from '../domain-xml/spec.js';
 import { UsageError } from '../errors.js';
 import { kindOf } from '../file-kind.js';
-import { hasUnsafeChars, safeForTerminal } from '../term/sanitize.js';
 import { checkForwardCount } from '../net/port-spec.js';
+import { escapeUnsafeChars, hasUnsafeChars } from '../unsafe-chars.js';
 import type { CreateRequest } from './create.js';
 
 /** libvirt accepts more, but these names are safe in file names, URLs, ssh host aliases and shells alike. */
@@ -89,10 +89,10 @@ export { hasUnsafeChars };
 
 /**
  * Text the user gave, quoted for a message: unsafe characters escaped (\n, \u202e) as on any terminal line
- * (term/sanitize.ts), cut to `max` characters, so that an error about hostile input is still one readable line.
+ * (src/unsafe-chars.ts), cut to `max` characters, so that an error about hostile input is still one readable line.
  */
 export function quoted(text: string, max = 80): string {
-  return `'${safeForTerminal(text.length > max ? `${text.slice(0, max)}…` : text)}'`;
+  return `'${escapeUnsafeChars(text.length > max ? `${text.slice(0, max)}…` : text)}'`;
 }
 
 /** The longest VM name roost looks up: libvirt's names are free text, but not this long. */
@@ -269,7 +269,7 @@ export function parseNetworks(network: string | string[] | undefined, hasPorts: 
 /**
  * A locally administered MAC in QEMU's range (52:54:00), so the seed's network-config can match the NIC.
  * Math.random, not node:crypto: a MAC needs to be unlikely to repeat, not to be unguessable (it is on the wire
- * for anyone on the link to see), and loading crypto would cost every create ~4 ms.
+ * for anyone on the link to see), and loading crypto would add to every create's start-up.
  */
 export function randomMac(): string {
   const byte = () => Math.floor(Math.random() * 256);

@@ -14,7 +14,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { nicSource, parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
-import type { Domain } from '../libvirt/types.js';
+import { DomainState, InterfaceAddressSource, type Domain } from '../libvirt/types.js';
 import {
   addressKey,
   addressProblem,
@@ -25,39 +25,20 @@ import {
   parseLeaseFile,
   parseProcNetArp,
   runChain,
-  type Attempt,
   type ChainStep,
   type FoundAddress,
 } from '../net/ip-sources.js';
 import type { PortForward } from '../net/port-spec.js';
 import { fromPortForwardSpec } from '../net/ports.js';
 import type { VmContext } from './context.js';
-import { readVm, stateName, type VmState } from './lookup.js';
-
-const SOURCE_AGENT = 1;
-const SOURCE_ARP = 2;
+import { readVm, stateName } from './lookup.js';
+import type { NicAddresses, VmAddresses } from '../shared/ports.js';
 
 /** libvirt networks' dnsmasq files; roost host bridge-setup's own bridges (/var/lib/roost/BRIDGE.leases). */
 export const LEASE_DIRS = ['/var/lib/libvirt/dnsmasq', '/var/lib/roost'];
 export const LEASE_FILES = ['/var/lib/misc/dnsmasq.leases', '/var/lib/dnsmasq/dnsmasq.leases'];
 
-export interface NicAddresses {
-  mac: string | null;
-  /** 'bridge:virbr0', 'network:default', 'user (passt)'… */
-  network: string;
-  addresses: FoundAddress[];
-  /** passt: the host endpoints that reach the guest, e.g. '127.0.0.1:8080 → 80/tcp'. */
-  endpoints?: string[];
-  tried: Attempt[];
-}
-
-export interface VmAddresses {
-  name: string;
-  state: VmState;
-  /** The first address found (IPv4 preferred), or null. */
-  ip: string | null;
-  nics: NicAddresses[];
-}
+export type { NicAddresses, VmAddresses } from '../shared/ports.js';
 
 export interface IpOptions {
   /** Extra lease files to read (dnsmasq format or libvirt .status JSON). */
@@ -130,7 +111,7 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
       run: async () => {
         if (!hasAgent) return 'the VM has no guest agent channel';
         return fromLibvirtInterfaces(
-          await ctx.client.interfaceAddresses(dom, SOURCE_AGENT),
+          await ctx.client.interfaceAddresses(dom, InterfaceAddressSource.AGENT),
           mac,
           'libvirt-agent',
         );
@@ -139,30 +120,13 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
     {
       source: 'libvirt-arp',
       run: async () =>
-        fromLibvirtInterfaces(await ctx.client.interfaceAddresses(dom, SOURCE_ARP), mac, 'libvirt-arp'),
+        fromLibvirtInterfaces(
+          await ctx.client.interfaceAddresses(dom, InterfaceAddressSource.ARP),
+          mac,
+          'libvirt-arp',
+        ),
     },
-    {
-      source: 'lease-file',
-      run: () => {
-        const now = Math.floor(Date.now() / 1000);
-        const read = leaseFileCandidates(opts, ctx.env).flatMap((file) => {
-          const text = readIfReadable(file);
-          return text === undefined ? [] : [{ file, leases: leasesFor(parseLeaseFile(text), mac, now) }];
-        });
-        if (read.length === 0) return Promise.resolve('no lease file is readable');
-        return Promise.resolve(
-          read.flatMap(({ file, leases }) =>
-            leases.map((l): FoundAddress => ({
-              ip: l.ip,
-              family: l.ip.includes(':') ? 'ipv6' : 'ipv4',
-              mac,
-              source: 'lease-file',
-              where: file,
-            })),
-          ),
-        );
-      },
-    },
+    { source: 'lease-file', run: () => Promise.resolve(fromLeaseFiles(ctx, mac, opts)) },
     {
       source: 'arp-table',
       run: () => {
@@ -183,6 +147,25 @@ function chainFor(ctx: VmContext, dom: Domain, mac: string, hasAgent: boolean, o
       },
     },
   ];
+}
+
+/** A readable dnsmasq lease file's (or libvirt network status file's) entries for `mac`. */
+function fromLeaseFiles(ctx: VmContext, mac: string, opts: IpOptions): FoundAddress[] | string {
+  const now = Math.floor(Date.now() / 1000);
+  const read = leaseFileCandidates(opts, ctx.env).flatMap((file) => {
+    const text = readIfReadable(file);
+    return text === undefined ? [] : [{ file, leases: leasesFor(parseLeaseFile(text), mac, now) }];
+  });
+  if (read.length === 0) return 'no lease file is readable';
+  return read.flatMap(({ file, leases }) =>
+    leases.map((l): FoundAddress => ({
+      ip: l.ip,
+      family: l.ip.includes(':') ? 'ipv6' : 'ipv4',
+      mac,
+      source: 'lease-file',
+      where: file,
+    })),
+  );
 }
 
 /** The addresses this host itself holds, in addressKey's spelling. */
@@ -236,7 +219,8 @@ async function addressesIn(
   opts: IpOptions,
 ): Promise<VmAddresses> {
   const name = dom.name;
-  const running = state === 1 || state === 2 || state === 3;
+  const running =
+    state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
   const nics: NicAddresses[] = [];
   for (const n of parsed.nics) {
     const network = networkOf(n);

@@ -9,9 +9,9 @@
 // its state files in libvirt's runtime directory, and its QEMU log; a rollback removes those of its own VM.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { libvirtRuntimeDir } from '../libvirt/session.js';
+import { libvirtRuntimeDir } from '../libvirt/dialers/socket-path.js';
 import { parseUri } from '../libvirt/uri.js';
-import type { Domain } from '../libvirt/types.js';
+import { ListDomainsFlags, type Domain } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 
 /** A process libvirt started for a VM: its passt (by socket path) or its QEMU (by pid file). */
@@ -93,8 +93,7 @@ export async function endStrayProcesses(
     (p) => p.kind === 'passt' || (qemuOf !== undefined && basename(p.file) === `${qemuOf}.pid`),
   );
   if (procs.length === 0) return [];
-  const ACTIVE = 1;
-  const stray = strayProcesses(procs, await ctx.client.listDomains(ACTIVE));
+  const stray = strayProcesses(procs, await ctx.client.listDomains(ListDomainsFlags.ACTIVE));
   for (const p of stray) signal(p.pid, 'SIGTERM');
   // Their ports are free only once they are gone: the caller binds them next.
   if (!(await exited(stray, 2_000))) {
@@ -146,9 +145,8 @@ function running(pid: number): boolean {
  */
 export async function removeRuntimeFiles(ctx: VmContext, runDir: string, name: string): Promise<void> {
   for (const f of [`${name}.pid`, `${name}.xml`, `${name}.xml.new`]) rmSync(join(runDir, f), { force: true });
-  const ACTIVE = 1;
   const running = new Set(
-    (await ctx.client.listDomains(ACTIVE)).map((d) => `${d.id}-${d.name.slice(0, 20)}`),
+    (await ctx.client.listDomains(ListDomainsFlags.ACTIVE)).map((d) => `${d.id}-${d.name.slice(0, 20)}`),
   );
   const short = name.slice(0, 20);
   const home = ctx.env.HOME;

@@ -9,7 +9,7 @@ import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import type { VmDetails, VmSummary } from '../shared/api-types.js';
 import { formatUuid, readEachVm, readVm, stateName } from './lookup.js';
-import { mountRows } from './mounts.js';
+import { mountRows } from './mount-rows.js';
 
 export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
@@ -57,7 +57,7 @@ export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed)).sort(byName);
 }
 
-// Code-unit order, as virsh prints: localeCompare would first load ICU's collator, ~10 ms of a 100 ms `roost ls`.
+// Code-unit order, as virsh prints: localeCompare would first load ICU's collator, a large cost for `roost ls`.
 function byName(a: VmSummary, b: VmSummary): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

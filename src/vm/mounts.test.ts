@@ -6,14 +6,16 @@ import { parse } from 'yaml';
 import { buildUserData } from '../cloud-init/user-data.js';
 import { RoostError, UsageError } from '../errors.js';
 import { sharedFolderSupport } from '../host/checks/shared-folders.js';
-import { seedMounts } from './create-steps.js';
+import { BUILTIN_IMAGES, findEntry } from '../images/catalog.js';
 import {
+  seedMounts,
   assignTags,
   checkMounts,
   chooseMountType,
   guestMountCommand,
   guestMountPointProblem,
   mountWarnings,
+  no9pWarning,
   parseMountArg,
   planMounts,
   reachableByOthers,
@@ -180,5 +182,27 @@ describe('shared folders in the guest', () => {
       ['mkdir', '-p', '/data'],
       ['sh', '-c', mountOrSay, 'roost-mount', '/data', '9p'],
     ]);
+  });
+});
+
+describe("create's warning for an image whose kernel has no 9p", () => {
+  const warn = (name: string) => no9pWarning(findEntry(BUILTIN_IMAGES, name)!);
+
+  it("names Debian's genericcloud images, and the Red Hat family, with what to use instead", () => {
+    for (const name of ['debian-12', 'debian-13', 'centos-stream-10', 'almalinux-9', 'rocky-9', 'rhel-9']) {
+      expect(warn(name)).toEqual([
+        expect.stringMatching(/no 9p: the guest cannot mount .*virtiofsd.*ubuntu-24\.04/),
+      ]);
+    }
+    expect(warn('debian-12')[0]).toMatch(
+      /^debian-12 is Debian's genericcloud image, whose kernel \(linux-image-cloud-amd64\)/,
+    );
+  });
+
+  it('is silent for images whose kernel has 9p, and for a Debian generic image', () => {
+    expect(warn('ubuntu-24.04')).toEqual([]);
+    expect(warn('fedora-44')).toEqual([]);
+    const generic = { name: 'debian-12-generic', url: 'https://example.org/debian-12-generic-amd64.qcow2' };
+    expect(no9pWarning(generic)).toEqual([]);
   });
 });

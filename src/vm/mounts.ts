@@ -12,46 +12,41 @@
 //    system (/etc, /usr…), or is used twice.
 //  - libvirt cannot hot-plug a 9p device, and a virtiofs one needs shared memory from boot: `mount add` and
 //    `mount rm` change the definition and apply at the next start.
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
+import type { SeedMount } from '../cloud-init/mounts.js';
 import { addFilesystem, removeFilesystem, setRoostMetadata } from '../domain-xml/edit.js';
-import { guestDirProblem, type ParsedFilesystem } from '../domain-xml/filesystems.js';
-import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import { parseDomainXml } from '../domain-xml/parse.js';
 import type { FilesystemSpec, FilesystemType, MountMetadata } from '../domain-xml/spec.js';
 import { RoostError, UsageError } from '../errors.js';
-import type { MountList, MountRow } from '../shared/api-types.js';
+import type { ImageEntry } from '../images/types.js';
 import {
   findVirtiofsd,
   sharedFolderSupport,
   VIRTIOFSD_SOURCES,
   type SharedFolderSupport,
 } from '../host/checks/shared-folders.js';
+import { DomainDefineFlags, DomainXmlFlags } from '../libvirt/types.js';
+import type { MountChangeResult, MountList, MountRow } from '../shared/mounts.js';
 import type { VmContext } from './context.js';
 import { hasUnsafeChars, MAX_PATH_LENGTH, quoted } from './input.js';
 import { lookupVm, readVm } from './lookup.js';
+import { checkMounts, mountWarnings, type CheckedMount } from './mount-check.js';
+import { mountRows } from './mount-rows.js';
 
-export type { MountList, MountRow } from '../shared/api-types.js';
+export type { MountChangeResult, MountList, MountRow } from '../shared/mounts.js';
+export { mountRows } from './mount-rows.js';
+export {
+  checkMounts,
+  guestMountPointProblem,
+  MAX_MOUNTS,
+  mountWarnings,
+  parseMountArg,
+  reachableByOthers,
+  type CheckedMount,
+  type CheckMountOptions,
+  type MountArg,
+} from './mount-check.js';
 
 export type MountTypeChoice = 'auto' | FilesystemType;
-
-/** One --mount as typed: HOSTDIR[:GUESTDIR][:ro|:rw]. */
-export interface MountArg {
-  /** As typed. */
-  text: string;
-  hostDir: string;
-  guestDir?: string;
-  readonly: boolean;
-}
-
-/** A mount that passed every check: what the domain and the seed get. */
-export interface CheckedMount {
-  /** The real host directory (symlinks resolved): what libvirt shares. */
-  hostDir: string;
-  /** The absolute path the user gave, when it is not the real one (a symlink on the way). */
-  hostDirGiven?: string;
-  guestDir: string;
-  readonly: boolean;
-}
 
 /** A mount as the guest needs it: its tag, where it goes, how. */
 export interface GuestMount {
@@ -61,216 +56,8 @@ export interface GuestMount {
   readonly: boolean;
 }
 
-/** At most this many shared folders per VM: each is a PCI device (and, with virtiofs, a process). */
-export const MAX_MOUNTS = 16;
-
 /** 9p's payload size per message: the most virtio's transport takes; the default (8 KiB on older kernels) is slow. */
 export const NINEP_MSIZE = 512000;
-
-export function parseMountArg(text: string): MountArg {
-  if (text.length === 0 || text.length > MAX_PATH_LENGTH || hasUnsafeChars(text)) {
-    throw new UsageError(
-      'INVALID_MOUNT',
-      `invalid --mount ${quoted(text)}: HOSTDIR[:GUESTDIR][:ro] is 1–${MAX_PATH_LENGTH} characters without control characters`,
-    );
-  }
-  const parts = text.split(':');
-  let readonly = false;
-  const last = parts[parts.length - 1];
-  if (parts.length > 1 && (last === 'ro' || last === 'rw')) {
-    readonly = last === 'ro';
-    parts.pop();
-  }
-  if (parts.length > 2 || parts.some((p) => p === '')) {
-    throw new UsageError(
-      'INVALID_MOUNT',
-      `invalid --mount ${quoted(text)}: expected HOSTDIR[:GUESTDIR][:ro] (paths with ':' cannot be shared)`,
-      { hint: 'e.g. --mount ~/src, --mount ~/src:/src, --mount ~/data:/data:ro' },
-    );
-  }
-  return { text, hostDir: parts[0]!, guestDir: parts[1], readonly };
-}
-
-// Guest directories a mount would hide the guest's own system under (or be the whole of it).
-const GUEST_SYSTEM_DIRS = [
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/home',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/libx32',
-  '/proc',
-  '/root',
-  '/run',
-  '/sbin',
-  '/sys',
-  '/tmp',
-  '/usr',
-  '/var',
-];
-// ...and those whose every subdirectory belongs to the running system.
-const GUEST_SYSTEM_TREES = ['/boot', '/dev', '/etc', '/proc', '/run', '/sys'];
-
-/** Why the guest cannot mount a shared folder at `dir`, or undefined when it can. */
-export function guestMountPointProblem(dir: string): string | undefined {
-  const problem = guestDirProblem(dir);
-  if (problem !== undefined) return problem;
-  if (dir === '/' || GUEST_SYSTEM_DIRS.includes(dir))
-    return `${dir} would hide the guest's own ${dir === '/' ? 'root' : dir}`;
-  const tree = GUEST_SYSTEM_TREES.find((t) => dir.startsWith(`${t}/`));
-  if (tree !== undefined) return `${dir} is inside ${tree}, which belongs to the guest's running system`;
-  return undefined;
-}
-
-export interface CheckMountOptions {
-  /** The user's home (refused as a whole without mountHome). */
-  home: string | undefined;
-  mountHome?: boolean;
-  /** Where relative host paths start (default process.cwd()). */
-  cwd?: string;
-}
-
-function realDirectory(arg: MountArg, cwd: string): { given: string; real: string } {
-  const given = resolvePath(cwd, arg.hostDir);
-  let real: string;
-  try {
-    real = realpathSync(given);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      'MOUNT_SOURCE_MISSING',
-      `cannot share ${quoted(arg.hostDir)}: ${code === 'ENOENT' ? 'it does not exist' : `it cannot be reached (${code})`}`,
-      { hint: code === 'ENOENT' ? `create it first: mkdir -p ${given}` : undefined },
-    );
-  }
-  if (!statSync(real).isDirectory()) {
-    throw new UsageError(
-      'MOUNT_SOURCE_NOT_DIR',
-      `cannot share ${quoted(arg.hostDir)}: it is not a directory`,
-      {
-        hint: 'share the directory that holds it; roost cp copies single files',
-      },
-    );
-  }
-  try {
-    accessSync(real, constants.R_OK | constants.X_OK);
-  } catch {
-    throw new UsageError(
-      'MOUNT_SOURCE_UNREADABLE',
-      `cannot share ${quoted(arg.hostDir)}: you cannot read it`,
-    );
-  }
-  return { given, real };
-}
-
-function isSameOrInside(dir: string, parent: string): boolean {
-  return dir === parent || parent.startsWith(dir === '/' ? '/' : `${dir}/`);
-}
-
-/**
- * Checks every --mount (or one `mount add`) against the host and against each other and `existing` guest
- * directories. Throws UsageError (exit 2) naming the first problem; nothing is changed.
- */
-export function checkMounts(
-  args: readonly string[],
-  opts: CheckMountOptions,
-  existing: readonly string[] = [],
-): CheckedMount[] {
-  if (args.length + existing.length > MAX_MOUNTS) {
-    throw new UsageError('TOO_MANY_MOUNTS', `a VM can have at most ${MAX_MOUNTS} shared folders`);
-  }
-  const cwd = opts.cwd ?? process.cwd();
-  const home = opts.home ? safeRealpath(opts.home) : undefined;
-  const guestDirs = new Set(existing);
-  return args.map((text) => {
-    const arg = parseMountArg(text);
-    const { given, real } = realDirectory(arg, cwd);
-    const through = given === real ? '' : ` (${given} leads to ${real})`;
-    if (real === '/') {
-      throw new UsageError('MOUNT_ROOT', `refusing to share the host's root directory${through}`, {
-        hint: 'share the directory you work in, e.g. --mount ~/src',
-      });
-    }
-    if (home !== undefined && isSameOrInside(real, home) && !opts.mountHome) {
-      throw new UsageError(
-        'MOUNT_HOME',
-        `refusing to share ${real === home ? 'your whole home directory' : `${real}, which holds your home directory`}${through} without --mount-home: the guest would reach your ssh keys, browser profiles and shell startup files`,
-        {
-          hint: 'share a directory inside it (--mount ~/src), or add --mount-home (and :ro, like Lima, to keep it read-only)',
-        },
-      );
-    }
-    const guestDir = arg.guestDir ?? given;
-    const problem = guestMountPointProblem(guestDir);
-    if (problem !== undefined) {
-      throw new UsageError('INVALID_GUEST_DIR', `cannot mount ${quoted(text)} in the guest: ${problem}`, {
-        hint:
-          arg.guestDir === undefined
-            ? `give the guest directory: --mount ${arg.hostDir}:/GUESTDIR`
-            : undefined,
-      });
-    }
-    if (guestDirs.has(guestDir)) {
-      throw new UsageError(
-        'DUPLICATE_GUEST_DIR',
-        `two shared folders would be mounted at ${guestDir} in the guest`,
-        {
-          hint: 'give each its own guest directory: --mount HOSTDIR:GUESTDIR',
-        },
-      );
-    }
-    guestDirs.add(guestDir);
-    return {
-      hostDir: real,
-      ...(given !== real ? { hostDirGiven: given } : {}),
-      guestDir,
-      readonly: arg.readonly,
-    };
-  });
-}
-
-function safeRealpath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolvePath(path);
-  }
-}
-
-/**
- * Whether another local user can reach `dir` (every directory on the way searchable by others). A guest with a
- * writable share can leave files there with any mode bits — a setuid program runs as its owner, the user — so
- * such a share deserves a warning.
- */
-export function reachableByOthers(dir: string): boolean {
-  for (let d = dir; ; d = dirname(d)) {
-    let mode: number;
-    try {
-      mode = statSync(d).mode;
-    } catch {
-      return false;
-    }
-    if ((mode & 0o001) === 0) return false;
-    if (d === '/') return true;
-  }
-}
-
-export function mountWarnings(mounts: readonly CheckedMount[]): string[] {
-  return mounts.flatMap((m) => [
-    ...(m.hostDirGiven !== undefined
-      ? [`${m.hostDirGiven} is a symlink: the guest gets ${m.hostDir} (and only what is under it)`]
-      : []),
-    ...(!m.readonly && reachableByOthers(m.hostDir)
-      ? [
-          `${m.hostDir} is reachable by other local users and shared writable: a program the guest leaves there ` +
-            `with the setuid bit would run as you for them (chmod o-x ${m.hostDir}, or share it :ro)`,
-        ]
-      : []),
-  ]);
-}
 
 // --- which type ------------------------------------------------------------------------------------------------
 
@@ -369,10 +156,54 @@ export function planMounts(
   };
 }
 
+/**
+ * Why a catalogue image's kernel cannot mount 9p, or undefined when it can (as far as roost knows): Debian's
+ * genericcloud images run its cloud kernel flavour, built without 9p (CONFIG_NET_9P unset) but with virtiofs; Red
+ * Hat's kernels, and so those of CentOS Stream, AlmaLinux and Rocky, leave 9p out.
+ */
+export function kernelWithout9p(entry: Pick<ImageEntry, 'name' | 'url'>): string | undefined {
+  if (entry.url?.includes('-genericcloud-')) {
+    return `${entry.name} is Debian's genericcloud image, whose kernel (linux-image-cloud-amd64) has virtiofs but no 9p`;
+  }
+  if (/^(rhel|centos-stream|almalinux|rocky)-/.test(entry.name)) {
+    return `${entry.name} runs a Red Hat kernel, which has virtiofs but no 9p`;
+  }
+  return undefined;
+}
+
+/** create's warning when the folders are 9p and the image's kernel cannot mount them. */
+export function no9pWarning(entry: Pick<ImageEntry, 'name' | 'url'>): string[] {
+  const why = kernelWithout9p(entry);
+  if (why === undefined) return [];
+  return [
+    `${why}: the guest cannot mount these 9p shared folders (it boots without them). Use a host with ` +
+      'virtiofsd (roost doctor says where one comes from), or an image whose kernel has 9p, e.g. ubuntu-24.04, ' +
+      'fedora-44 or a Debian generic (not genericcloud) image',
+  ];
+}
+
 /** The mount(8) options for a shared folder in a Linux guest. */
 export function guestMountOptions(type: FilesystemType, readonly: boolean): string {
   const base = type === '9p' ? `trans=virtio,version=9p2000.L,msize=${NINEP_MSIZE}` : 'defaults';
   return readonly ? `${base},ro` : base;
+}
+
+/**
+ * The shared folders for the seed, and the login user's uid: the host user's own where it is an ordinary one
+ * (1000–59999), so files in a shared folder belong to the same uid on both sides. A system uid (below 1000) could
+ * clash with one of the image's own system users, so the image's default stays then.
+ */
+export function seedMounts(
+  shares: MountPlan,
+  uid = process.getuid?.(),
+): { mounts: SeedMount[]; uid?: number } {
+  const mounts = shares.guest.map((g) => ({
+    tag: g.tag,
+    guestDir: g.guestDir,
+    type: g.type,
+    options: guestMountOptions(g.type, g.readonly),
+  }));
+  return uid !== undefined && uid >= 1000 && uid < 60000 ? { mounts, uid } : { mounts };
 }
 
 /** The one line that mounts it in a guest by hand (guests without cloud-init). */
@@ -382,37 +213,13 @@ export function guestMountCommand(m: Pick<GuestMount, 'tag' | 'guestDir' | 'type
 
 // --- listing ---------------------------------------------------------------------------------------------------
 
-function rowOf(fs: ParsedFilesystem, meta: MountMetadata | undefined): MountRow {
-  return {
-    tag: fs.tag ?? '',
-    type: fs.type,
-    hostDir: fs.source ?? '',
-    hostDirGiven: meta?.hostDirGiven ?? null,
-    guestDir: meta?.guestDir ?? null,
-    mode: fs.readonly ? 'ro' : 'rw',
-    accessmode: fs.accessmode,
-    state: 'configured',
-  };
-}
-
-/** The shared folders of a parsed domain, with the guest directories roost recorded. */
-export function mountRows(parsed: ParsedDomain): MountRow[] {
-  const meta = parsed.roost?.mounts ?? [];
-  return parsed.filesystems.map((fs) =>
-    rowOf(
-      fs,
-      meta.find((m) => m.tag === fs.tag),
-    ),
-  );
-}
-
 /** `mount ls`: the persistent shared folders; on a running VM, compared with what it runs with. */
 export function listMounts(ctx: VmContext, name: string): Promise<MountList> {
   return readVm(ctx, name, async (dom) => {
-    const persistent = mountRows(parseDomainXml(await ctx.client.getXml(dom, INACTIVE_XML)));
+    const persistent = mountRows(parseDomainXml(await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE)));
     const running = await ctx.client.isActive(dom);
     if (!running) return { name, running, mounts: persistent };
-    const live = mountRows(parseDomainXml(await ctx.client.getXml(dom, 0)));
+    const live = mountRows(parseDomainXml(await ctx.client.getXml(dom)));
     const same = (a: MountRow, b: MountRow) =>
       a.tag === b.tag && a.hostDir === b.hostDir && a.mode === b.mode;
     return {
@@ -431,22 +238,6 @@ export function listMounts(ctx: VmContext, name: string): Promise<MountList> {
 }
 
 // --- add and remove --------------------------------------------------------------------------------------------
-
-const INACTIVE_XML = 2;
-const SECURE_XML = 1;
-const VALIDATE = 1;
-
-export interface MountChangeResult {
-  name: string;
-  mount: MountRow;
-  /** 'stopped': the next start has it; 'next-start': the running VM keeps its old set until it is restarted. */
-  applied: 'stopped' | 'next-start';
-  /** Why a running VM does not get the change now. */
-  reason?: string;
-  /** How to mount it in the guest by hand (add). */
-  guestCommand?: string;
-  warnings: string[];
-}
 
 export interface AddMountOptions {
   type?: MountTypeChoice;
@@ -468,7 +259,7 @@ export async function addMount(
   opts: AddMountOptions = {},
 ): Promise<MountChangeResult> {
   const dom = await lookupVm(ctx, name);
-  const xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  const xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const parsed = parseDomainXml(xml);
   const rows = mountRows(parsed);
   const [checked] = checkMounts(
@@ -492,7 +283,7 @@ export async function addMount(
       mounts: [...(meta.mounts ?? []), mountMetadata(mount, tag!)],
     });
   }
-  await ctx.client.defineDomain(next, VALIDATE);
+  await ctx.client.defineDomain(next, DomainDefineFlags.VALIDATE);
   const running = await ctx.client.isActive(dom);
   const row = mountRows(parseDomainXml(next)).find((r) => r.tag === tag)!;
   return {
@@ -519,7 +310,7 @@ export async function removeMount(ctx: VmContext, name: string, which: string): 
     );
   }
   const dom = await lookupVm(ctx, name);
-  const xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  const xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const parsed = parseDomainXml(xml);
   const rows = mountRows(parsed);
   const matches = rows.filter(
@@ -543,7 +334,7 @@ export async function removeMount(ctx: VmContext, name: string, which: string): 
       mounts: mounts.length ? mounts : undefined,
     });
   }
-  await ctx.client.defineDomain(next, VALIDATE);
+  await ctx.client.defineDomain(next, DomainDefineFlags.VALIDATE);
   const running = await ctx.client.isActive(dom);
   return {
     name,

@@ -14,12 +14,13 @@
 // (a cooperative guest roost can watch come back); else the change waits for the next start. `now` always
 // re-plugs; `next-start` never touches the running VM.
 import { setPortForwards } from '../domain-xml/edit.js';
-import { parseDomainXml, type ParsedDomain, type ParsedNic } from '../domain-xml/parse.js';
+import { parseDomainXml } from '../domain-xml/parse.js';
 import type { PortForwardSpec } from '../domain-xml/spec.js';
-import { RoostError, UsageError } from '../errors.js';
-import type { Domain } from '../libvirt/types.js';
+import { UsageError } from '../errors.js';
+import { DomainDefineFlags, DomainDeviceModifyFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
 import { parseAgentInterfaces } from '../net/ip-sources.js';
-import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../net/nic-xml.js';
+import { ConnectionClosedError } from '../libvirt/errors.js';
+import { hasInterface, interfaceXml } from '../domain-xml/nic-xml.js';
 import { checkForwards } from '../net/port-check.js';
 import { formatPortForward, parsePortForward, type PortForward } from '../net/port-spec.js';
 import {
@@ -35,141 +36,21 @@ import {
 } from '../net/ports.js';
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
-import type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
-import { lookupVm, readVm } from './lookup.js';
-import { readAutoPorts } from './auto-ports.js';
-
-const SECURE_XML = 1;
-const INACTIVE_XML = 2;
-const VALIDATE = 1;
-const AFFECT_LIVE = 1;
+import { lookupVm } from './lookup.js';
+import { checkForwardsBound } from './port-bound.js';
+import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
+import { Rollback, withRollback } from './rollback.js';
+import { DaemonGoneError, explainDaemonLoss, InterruptedError, Steps } from './steps.js';
+import type { PortChangeResult } from '../shared/ports.js';
 
 export type ApplyMode = 'auto' | 'now' | 'next-start';
 
 export type { ForwardState, PortList, PortRow } from '../shared/api-types.js';
 
-/** How a change reached the VM. */
-export type Applied =
-  /** Nothing to change. */
-  | 'unchanged'
-  /** The VM is not running: its next start uses the new forwards. */
-  | 'stopped'
-  /** libvirt changed the running NIC in place. */
-  | 'live-update'
-  /** The NIC was unplugged and plugged back with the new forwards. */
-  | 'replug'
-  /** Saved; the running VM keeps its old forwards until it is stopped and started. */
-  | 'next-start';
+export type { Applied, PortChangeResult } from '../shared/ports.js';
 
-export interface PortChangeResult {
-  name: string;
-  added: string[];
-  removed: string[];
-  /** Forwards `port add` was given that the VM already has (nothing changed for them). */
-  already: string[];
-  applied: Applied;
-  /** Why a running VM did not get the change live (for 'next-start'). */
-  reason?: string;
-  /** Replug: how long the guest had no NIC (ms, detach call to attach done). */
-  nicGapMs?: number;
-  /** Replug: ms from the detach until the guest agent reported an IPv4 address on the NIC again; null if it did not within the wait. */
-  guestBackMs?: number | null;
-  warnings: string[];
-  /** The VM's forwards now (persistent config). */
-  ports: string[];
-}
-
-interface PasstNic {
-  index: number;
-  nic: ParsedNic & { mac: string };
-}
-
-function passtNic(parsed: ParsedDomain, name: string): PasstNic {
-  const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
-  const nic = parsed.nics[index];
-  if (nic === undefined) {
-    const kinds = parsed.nics.map((n) => (n.type === 'user' ? `user (${n.backend})` : n.type)).join(', ');
-    throw new UsageError(
-      'NO_PASST_NIC',
-      `VM '${name}' has no passt network interface (${kinds || 'no NIC at all'}): only passt forwards ports`,
-      {
-        hint: parsed.nics.some((n) => n.type === 'bridge' || n.type === 'network')
-          ? `a bridged VM is reached at its own address: roost ip ${name}`
-          : 'create the VM with --network user (the default)',
-      },
-    );
-  }
-  if (nic.mac === undefined) {
-    throw new RoostError('NIC_WITHOUT_MAC', `VM '${name}': its passt NIC has no MAC address in the XML`);
-  }
-  return { index, nic: { ...nic, mac: nic.mac } };
-}
-
-function hostText(f: PortForward): string {
-  return f.hostEnd === f.hostStart ? `${f.hostStart}` : `${f.hostStart}-${f.hostEnd}`;
-}
-
-function guestText(f: PortForward): string {
-  const end = f.guestStart + (f.hostEnd - f.hostStart);
-  return end === f.guestStart ? `${f.guestStart}` : `${f.guestStart}-${end}`;
-}
-
-function row(f: PortForward, state: ForwardState): PortRow {
-  return {
-    spec: formatPortForward(f),
-    proto: f.proto,
-    address: f.address,
-    host: hostText(f),
-    guest: guestText(f),
-    state,
-    exposed: exposesToNetwork(f),
-  };
-}
-
-/** The rows of `port ls`: the persistent forwards, and on a running VM how each compares with the live NIC. */
-export function portRows(
-  persistent: readonly PortForwardSpec[],
-  live: readonly PortForwardSpec[] | null,
-): PortRow[] {
-  const conf = persistent.map(fromPortForwardSpec);
-  if (live === null) return conf.map((f) => row(f, 'configured'));
-  const now = live.map(fromPortForwardSpec);
-  return [
-    ...conf.map((f) => row(f, now.some((g) => sameForward(f, g)) ? 'active' : 'next-start')),
-    ...now.filter((g) => !conf.some((f) => sameForward(f, g))).map((g) => row(g, 'removed-at-next-start')),
-  ];
-}
-
-async function liveNicPorts(ctx: VmContext, dom: Domain, mac: string): Promise<PortForwardSpec[] | null> {
-  const live = parseDomainXml(await ctx.client.getXml(dom, SECURE_XML));
-  return live.nics.find((n) => n.mac === mac)?.ports ?? null;
-}
-
-export function listPorts(ctx: VmContext, name: string): Promise<PortList> {
-  return readVm(ctx, name, (dom) => portsOf(ctx, name, dom));
-}
-
-async function portsOf(ctx: VmContext, name: string, dom: Domain): Promise<PortList> {
-  const parsed = parseDomainXml(await ctx.client.getXml(dom, INACTIVE_XML));
-  const running = await ctx.client.isActive(dom);
-  const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');
-  const nic = parsed.nics[index];
-  const live = running && nic?.mac !== undefined ? await liveNicPorts(ctx, dom, nic.mac) : null;
-  // Ports the auto-ports watcher forwards through ssh (vm/auto-ports.ts), while it runs — a bridged VM's too,
-  // which has no passt NIC and so no other rows.
-  const auto = running ? (readAutoPorts(ctx.paths, name)?.ports ?? []) : [];
-  const autoRows: PortRow[] = auto.map((p) => ({
-    spec: `127.0.0.1:${p}:${p}/tcp`,
-    proto: 'tcp',
-    address: '127.0.0.1',
-    host: String(p),
-    guest: String(p),
-    state: 'auto',
-    exposed: false,
-  }));
-  const passtRows = nic === undefined ? [] : portRows(nic.ports, live);
-  return { name, running, mac: nic?.mac ?? null, ports: [...passtRows, ...autoRows] };
-}
+import { liveNicPorts, passtNic } from './port-list.js';
+export { listPorts, portRows } from './port-list.js';
 
 export interface ChangeOptions {
   apply?: ApplyMode;
@@ -177,6 +58,12 @@ export interface ChangeOptions {
   detachTimeoutMs?: number;
   /** How long to wait for the guest agent to report an address after a replug (ms). */
   guestWaitMs?: number;
+  /** Aborted (reason: the signal's name) when the user interrupts: see "Interruptions" below. */
+  signal?: AbortSignal;
+  /** Aborted when the user interrupts again during the undo: what is not yet undone is reported as left. */
+  stopRollback?: AbortSignal;
+  /** For the test hook (steps.ts): default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function addPorts(
@@ -191,7 +78,7 @@ export async function addPorts(
     });
   }
   const forwards = specs.map(parsePortForward);
-  return change(ctx, name, opts, async (current, live) => {
+  return change(ctx, name, 'add', opts, async (current, live) => {
     const plan = planAdd(current, forwards, name);
     // A forward the running NIC still has (removed from the config, not yet from passt) is bound by this VM's
     // own passt: probing it would call our own listener "another program".
@@ -216,138 +103,251 @@ export async function removePorts(
     throw new UsageError('NO_PORTS', 'no port forward given', { hint: `e.g. roost port rm ${name} 8080` });
   }
   const parsed = patterns.map(parsePortPattern);
-  return change(ctx, name, opts, (current) => Promise.resolve(planRemove(current, parsed)));
+  return change(ctx, name, 'rm', opts, (current) => Promise.resolve(planRemove(current, parsed)));
+}
+
+// Interruptions and a dying daemon. A change is a short sequence of named steps (steps.ts; hook names
+// port:define, port:update, port:detach, port:attach, port:done): save the new forwards in the definition, try
+// the running NIC in place, unplug it, plug it back with the new forwards. The VM's saved forwards and its live
+// NIC end either as they were before or as asked, never one of each:
+//  - a signal before the NIC is unplugged stops the change and undoes the saved forwards (exit 130);
+//  - once the NIC is unplugged, the change finishes (the VM must not be left without a network interface) and
+//    says so, then exits 130;
+//  - a failure, or a daemon that dies under a step, undoes what was done: the NIC with its old forwards is
+//    plugged back (over a new daemon, which starts on demand) and the old forwards are saved again. Only a
+//    plug-in the lost daemon had already carried out is kept: then the change is complete, and is reported so.
+
+/** What the change will save and apply, with what the VM has now. */
+interface ChangePlan {
+  name: string;
+  dom: Domain;
+  /** The persistent definition (secure, inactive) before the change. */
+  xml: string;
+  index: number;
+  mac: string;
+  /** The forwards the definition has before the change. */
+  saved: PortForwardSpec[];
+  running: boolean;
+  /** The running NIC's forwards before the change; null when the VM is off (or the NIC is not plugged). */
+  live: PortForwardSpec[] | null;
+  edit: ForwardsEdit;
+  /** How a command that puts the old forwards back reads (the fix, should the undo fail). */
+  revert: string;
 }
 
 async function change(
   ctx: VmContext,
   name: string,
+  verb: 'add' | 'rm',
   opts: ChangeOptions,
   plan: (current: PortForwardSpec[], live: PortForwardSpec[] | null) => Promise<ForwardsEdit>,
 ): Promise<PortChangeResult> {
+  const steps = new Steps('port', { ...opts, title: `port ${verb}` });
+  const rollback = new Rollback();
+  let p: ChangePlan;
+  try {
+    p = await readPlan(ctx, name, plan);
+  } catch (e) {
+    throw explainDaemonLoss(e, `reading VM '${name}'`);
+  }
+  const warnings = p.edit.added.filter(exposesToNetwork).map(exposureWarning);
+  const base = {
+    name,
+    added: p.edit.added.map(formatPortForward),
+    removed: p.edit.removed.map(formatPortForward),
+    already: p.edit.already.map(formatPortForward),
+    warnings,
+    ports: p.edit.next.map((f) => formatPortForward(fromPortForwardSpec(f))),
+  };
+  try {
+    return { ...base, ...(await applyChange(ctx, p, opts, steps, rollback)) };
+  } catch (err) {
+    if (rollback.empty) throw nothingChanged(err);
+    await steps.beforeRollback();
+    const report = await rollback.run(opts.stopRollback);
+    if (report.undone.length === 0 && report.left.length === 0) throw nothingChanged(err);
+    throw withRollback(err, report);
+  }
+}
+
+async function readPlan(
+  ctx: VmContext,
+  name: string,
+  plan: (current: PortForwardSpec[], live: PortForwardSpec[] | null) => Promise<ForwardsEdit>,
+): Promise<ChangePlan> {
   const dom = await lookupVm(ctx, name);
   // SECURE keeps secrets (e.g. a VNC password) in the XML we define again; INACTIVE is the persistent config.
-  const xml = await ctx.client.getXml(dom, INACTIVE_XML | SECURE_XML);
+  const xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const { index, nic } = passtNic(parseDomainXml(xml), name);
   const running = await ctx.client.isActive(dom);
   const live = running ? await liveNicPorts(ctx, dom, nic.mac) : null;
   // Every check happens in plan(), before anything is written.
   const edit = await plan(nic.ports, live);
-  const warnings = edit.added.filter(exposesToNetwork).map(exposureWarning);
-  const base = {
-    name,
-    added: edit.added.map(formatPortForward),
-    removed: edit.removed.map(formatPortForward),
-    already: edit.already.map(formatPortForward),
-    warnings,
-    ports: edit.next.map((p) => formatPortForward(fromPortForwardSpec(p))),
-  };
-  const configChanged = !sameForwardSet(nic.ports, edit.next);
-  if (configChanged) await ctx.client.defineDomain(setPortForwards(xml, index, edit.next), VALIDATE);
-  if (!running) return { ...base, applied: configChanged ? 'stopped' : 'unchanged' };
-  if (live !== null && sameForwardSet(live, edit.next)) {
-    return { ...base, applied: configChanged ? 'live-update' : 'unchanged' };
-  }
-  return { ...base, ...(await applyLive(ctx, dom, nic.mac, edit.next, opts)) };
+  const revert = [
+    edit.added.length > 0 && `roost port rm ${name} ${edit.added.map(formatPortForward).join(' ')}`,
+    edit.removed.length > 0 && `roost port add ${name} ${edit.removed.map(formatPortForward).join(' ')}`,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  return { name, dom, xml, index, mac: nic.mac, saved: nic.ports, running, live, edit, revert };
 }
 
-type LiveOutcome = Pick<PortChangeResult, 'applied' | 'reason' | 'nicGapMs' | 'guestBackMs'>;
-
-async function applyLive(
-  ctx: VmContext,
-  dom: Domain,
-  mac: string,
-  desired: PortForwardSpec[],
-  opts: ChangeOptions,
-): Promise<LiveOutcome> {
-  const mode = opts.apply ?? 'auto';
-  if (mode === 'next-start') return { applied: 'next-start', reason: 'asked for --apply next-start' };
-  const liveXml = await ctx.client.getXml(dom, SECURE_XML);
-  if (!hasInterface(liveXml, mac)) {
-    return { applied: 'next-start', reason: 'the running VM has no NIC with that MAC address' };
+/** An interruption or a lost daemon before the first change: nothing was changed, and the message says so. */
+function nothingChanged(err: unknown): unknown {
+  if (err instanceof InterruptedError) {
+    return new InterruptedError(err.signal, `${err.message}: nothing was changed`);
   }
-  const wanted = setPortForwards(liveXml, mac, desired);
+  const e = explainDaemonLoss(err, 'reading the VM');
+  if (!(e instanceof DaemonGoneError)) return e;
+  return new DaemonGoneError(e.code, `${e.message}: nothing was changed`, { hint: e.hint, cause: e.cause });
+}
+
+async function applyChange(
+  ctx: VmContext,
+  p: ChangePlan,
+  opts: ChangeOptions,
+  steps: Steps,
+  rollback: Rollback,
+): Promise<LiveOutcome> {
+  const { client } = ctx;
+  const { edit, name } = p;
+  const configChanged = !sameForwardSet(p.saved, edit.next);
+  if (configChanged) {
+    await steps.run('define', 'saving the new forwards', async () => {
+      rollback.add({
+        what: `the change to VM '${name}''s saved forwards`,
+        fix: p.revert,
+        run: async () => {
+          const now = parseDomainXml(await client.getXml(p.dom, DomainXmlFlags.INACTIVE)).nics.find(
+            (n) => n.mac === p.mac,
+          );
+          if (now && sameForwardSet(now.ports, p.saved)) return false;
+          await client.defineDomain(p.xml, DomainDefineFlags.VALIDATE);
+        },
+      });
+      await client.defineDomain(setPortForwards(p.xml, p.index, edit.next), DomainDefineFlags.VALIDATE);
+    });
+  }
+  const done = async (outcome: LiveOutcome): Promise<LiveOutcome> => {
+    // The last boundary: an interruption during the save is still undone.
+    await steps.boundary('done');
+    return outcome;
+  };
+  if (!p.running) return done({ applied: configChanged ? 'stopped' : 'unchanged' });
+  if (p.live !== null && sameForwardSet(p.live, edit.next)) {
+    return done({ applied: configChanged ? 'live-update' : 'unchanged' });
+  }
+  const mode = opts.apply ?? 'auto';
+  if (mode === 'next-start') return done({ applied: 'next-start', reason: 'asked for --apply next-start' });
+  const nic: LiveNic = { dom: p.dom, mac: p.mac };
+  const liveXml = await client.getXml(p.dom, DomainXmlFlags.SECURE);
+  if (!hasInterface(liveXml, p.mac) || p.live === null) {
+    return done({ applied: 'next-start', reason: 'the running VM has no NIC with that MAC address' });
+  }
+  const before = p.live;
+  const wanted = setPortForwards(liveXml, p.mac, edit.next);
 
   // 1. In place. Believe only the live XML afterwards: libvirt 11.3 accepts the call and ignores the change.
-  let why: string;
-  try {
-    await ctx.client.updateDevice(dom, interfaceXml(wanted, mac), AFFECT_LIVE);
-    const now = await liveNicPorts(ctx, dom, mac);
-    if (now !== null && sameForwardSet(now, desired)) return { applied: 'live-update' };
-    why = 'libvirt accepts update-device on a passt NIC but does not apply port forward changes to it';
-  } catch (e) {
-    why = `libvirt refused to update the running NIC (${(e as Error).message})`;
-  }
+  const why = await steps.run('update', 'updating the running network interface', async () => {
+    rollback.add(restoreNicUndo(ctx, nic, liveXml, before));
+    return updateInPlace(ctx, nic, wanted, edit.next);
+  });
+  if (why === null) return { applied: 'live-update' };
 
   // 2. Re-plug, when asked to, or when the guest agent answers (a guest that will take the NIC back, and lets
   //    roost see it happen).
-  const agent = await agentAnswers(ctx, dom);
+  const agent = await agentAnswers(ctx, p.dom);
   if (mode === 'auto' && !agent) {
-    return {
+    return done({
       applied: 'next-start',
       reason: `${why}; re-plugging the NIC would cut the guest's network and no guest agent answers to watch it come back`,
-    };
+    });
   }
-  return replug(ctx, dom, mac, liveXml, wanted, agent, opts);
+  return replug(ctx, nic, liveXml, wanted, agent, opts, steps);
 }
+
+/** Tries update-device; null when the live NIC then has `desired`, else why not. */
+async function updateInPlace(
+  ctx: VmContext,
+  nic: LiveNic,
+  wanted: string,
+  desired: PortForwardSpec[],
+): Promise<string | null> {
+  try {
+    await ctx.client.updateDevice(nic.dom, interfaceXml(wanted, nic.mac), DomainDeviceModifyFlags.LIVE);
+  } catch (e) {
+    if (e instanceof ConnectionClosedError) throw e;
+    return `libvirt refused to update the running NIC (${(e as Error).message})`;
+  }
+  const now = await livePorts(ctx, nic);
+  if (now !== null && sameForwardSet(now, desired)) return null;
+  return 'libvirt accepts update-device on a passt NIC but does not apply port forward changes to it';
+}
+
+type LiveOutcome = Pick<
+  PortChangeResult,
+  'applied' | 'reason' | 'nicGapMs' | 'guestBackMs' | 'recovered' | 'interruptedBy'
+>;
 
 async function agentAnswers(ctx: VmContext, dom: Domain): Promise<boolean> {
   try {
     await ctx.client.agentCommand(dom, JSON.stringify({ execute: 'guest-ping' }), 2);
     return true;
-  } catch {
+  } catch (e) {
+    if (e instanceof ConnectionClosedError) throw explainDaemonLoss(e, 'asking the guest agent');
     return false;
   }
 }
 
 async function replug(
   ctx: VmContext,
-  dom: Domain,
-  mac: string,
+  nic: LiveNic,
   liveXml: string,
   wanted: string,
   agent: boolean,
   opts: ChangeOptions,
+  steps: Steps,
 ): Promise<LiveOutcome> {
-  const { client } = ctx;
   const t0 = Date.now();
-  await client.detachDevice(dom, interfaceXml(liveXml, mac), AFFECT_LIVE);
-  // The call returns once the guest acknowledged the unplug or after libvirt's own 5 s wait; then the device
-  // removal finishes asynchronously. Attach only once the NIC is really gone, or the PCI slot is still taken.
-  const deadline = t0 + (opts.detachTimeoutMs ?? 30_000);
-  while (hasInterface(await client.getXml(dom), mac)) {
-    if (Date.now() > deadline) {
-      throw new RoostError(
-        'NIC_UNPLUG_TIMEOUT',
-        `the guest did not release its network interface within ${Math.round((deadline - t0) / 1000)} s: the new forwards apply at the next start`,
-        { hint: 'stop and start the VM: roost restart NAME' },
-      );
-    }
-    await sleep(100);
-  }
-  try {
-    await client.attachDevice(dom, interfaceXmlForAttach(wanted, mac), AFFECT_LIVE);
-  } catch (e) {
-    // Put the old NIC back so the guest is not left without one, then report.
-    await client.attachDevice(dom, interfaceXmlForAttach(liveXml, mac), AFFECT_LIVE).catch(() => {});
-    throw new RoostError(
-      'NIC_REPLUG_FAILED',
-      `re-plugging the NIC with the new forwards failed: ${(e as Error).message}`,
-      {
-        hint: 'the old forwards are active again; the new ones apply at the next start (roost restart NAME)',
-        cause: e,
-      },
-    );
-  }
+  const desired = parseDomainXml(wanted).nics.find((n) => n.mac === nic.mac)!.ports;
+  await steps.run('detach', 'unplugging the network interface', () =>
+    unplugNic(ctx, nic, liveXml, opts.detachTimeoutMs),
+  );
+  // Past the point of no return: the NIC is out, and goes back in with the new forwards whatever comes.
+  let recovered: string | undefined;
+  let before: Set<number> | undefined;
+  await steps.run(
+    'attach',
+    'plugging the network interface back in with the new forwards',
+    () =>
+      plugNic(ctx, nic, wanted, (b) => (before = b)).catch(async (e: unknown) => {
+        if (!(e instanceof ConnectionClosedError)) throw e;
+        // The daemon went away with the plug-in in flight: the new one knows whether it was carried out.
+        const now = await livePorts(ctx, nic).catch(() => null);
+        if (now === null || !sameForwardSet(now, desired)) throw e;
+        recovered =
+          'the libvirt daemon went away while plugging the network interface back in; it had done so: the change is complete';
+      }),
+    { stoppable: false },
+  );
+  // passt drops a forward whose port it cannot bind without failing: then the change is undone.
+  await steps.run(
+    'check',
+    'checking the forwards are listened on',
+    () => checkForwardsBound(ctx, nic.dom, desired.map(fromPortForwardSpec), before),
+    { stoppable: false },
+  );
   const nicGapMs = Date.now() - t0;
-  if (!agent) return { applied: 'replug', nicGapMs };
+  const interruptedBy = opts.signal?.aborted ? String(opts.signal.reason) : undefined;
+  const extra = { ...(recovered ? { recovered } : {}), ...(interruptedBy ? { interruptedBy } : {}) };
+  if (!agent || interruptedBy) return { applied: 'replug', nicGapMs, ...extra };
   const until = Date.now() + (opts.guestWaitMs ?? 30_000);
-  while (Date.now() < until) {
-    if (await agentHasIpv4(ctx, dom, mac))
-      return { applied: 'replug', nicGapMs, guestBackMs: Date.now() - t0 };
+  while (Date.now() < until && !opts.signal?.aborted) {
+    if (await agentHasIpv4(ctx, nic.dom, nic.mac))
+      return { applied: 'replug', nicGapMs, guestBackMs: Date.now() - t0, ...extra };
     await sleep(250);
   }
-  return { applied: 'replug', nicGapMs, guestBackMs: null };
+  return { applied: 'replug', nicGapMs, guestBackMs: null, ...extra };
 }
 
 async function agentHasIpv4(ctx: VmContext, dom: Domain, mac: string): Promise<boolean> {

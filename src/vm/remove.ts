@@ -12,19 +12,19 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
-import { NotFoundError, RoostError } from '../errors.js';
+import { NotFoundError, RoostError, UsageError } from '../errors.js';
 import { ConnectionClosedError, isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
+import { DomainDestroyFlags, DomainUndefineFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
+import type { RemovedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
+import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
-import { deleteVolumeAt, POOL_NAME } from './storage.js';
+import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
+import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
-
-const DESTROY_REMOVE_LOGS = 2;
-const UNDEFINE = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, CHECKPOINTS_METADATA: 16 } as const;
-const INACTIVE_XML = 2;
 
 export interface RemoveOptions {
   force?: boolean;
@@ -35,14 +35,8 @@ export interface RemoveOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface RemoveResult {
-  name: string;
-  destroyed: boolean;
-  deletedDisks: string[];
-  keptDisks: string[];
-  /** True when no VM of the name existed and only what an interrupted create left was removed. */
-  leftoversOnly?: boolean;
-}
+/** What was removed, as `roost rm --json` prints it. */
+export type RemoveResult = RemovedVm;
 
 export async function removeVm(
   ctx: VmContext,
@@ -51,18 +45,11 @@ export async function removeVm(
 ): Promise<RemoveResult> {
   const { client } = ctx;
   const steps = new Steps('rm', { signal: opts.signal, env: opts.env });
-  const found = await steps
-    .run('lookup', `looking up VM '${name}'`, () => again(() => lookupVm(ctx, name)))
-    .catch(async (e: unknown) => {
-      if (!(e instanceof NotFoundError)) throw e;
-      const left = await removeLeftovers(ctx, name);
-      if (left) return left;
-      throw e;
-    });
+  const found = await findVmOrLeftovers(ctx, name, steps);
   if (!('uuid' in found)) return found;
   const dom = found;
   const [running, xml] = await steps.run('inspect', `reading VM '${name}'`, () =>
-    again(() => Promise.all([client.isActive(dom), client.getXml(dom, INACTIVE_XML)])),
+    again(() => Promise.all([client.isActive(dom), client.getXml(dom, DomainXmlFlags.INACTIVE)])),
   );
   if (running && !opts.force) {
     throw new RoostError('VM_RUNNING', `VM '${name}' is running; it was not removed`, {
@@ -73,64 +60,122 @@ export async function removeVm(
   const ours = await steps.run('disks', `finding VM '${name}''s disks`, () =>
     again(() => ownDisks(client, parsed)),
   );
-  // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
-  // no later.
-  if (running) {
-    await steps.run('destroy', `powering off VM '${name}'`, () =>
-      again(() =>
-        client.destroyDomain(dom, DESTROY_REMOVE_LOGS).catch(async (e: unknown) => {
-          // It stopped meanwhile (or this is the retry, and the first went through).
-          if (!(await client.isActive(dom))) return;
-          throw e;
-        }),
-      ),
+  // Undefining drops libvirt's snapshot records, not their files: the memory files and overlays in roost's pool
+  // go with the VM, like its disks.
+  const clones = opts.keepStorage ? [] : await again(() => linkedClonesOf(client, ours));
+  if (clones.length > 0) {
+    throw new UsageError(
+      'DISK_IN_USE',
+      `VM '${name}' was not removed: its disk is the base of linked clones (${clones.join(', ')})`,
+      { hint: `remove the clones first (roost rm CLONE), or keep the disk: roost rm --keep-storage ${name}` },
     );
   }
+  const snapshotFiles = await steps.run('snapshots', `finding VM '${name}''s snapshot files`, () =>
+    again(async () => poolVolumesAmong(client, await snapshotFilesOf(ctx, dom))),
+  );
+  // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
+  // no later.
+  if (running) await powerOff(client, dom, steps);
+  await undefine(client, dom, steps, running);
+  const seeds = seedsOf(ctx, parsed, name, ours);
+  const keptDisks = parsed.disks
+    .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
+    .map((d) => d.path!);
+  await steps.pastNoReturn('delete');
+  let deletedDisks: string[] = [];
+  if (opts.keepStorage) keptDisks.push(...ours);
+  else
+    deletedDisks = await deleteOwnDisks(client, name, [
+      ...ours,
+      ...snapshotFiles.filter((f) => !ours.includes(f)),
+    ]);
+  await cleanUpAfter(ctx, parsed, name, seeds, running);
+  return { name, destroyed: running, deletedDisks, keptDisks };
+}
+
+/** The VM; or, when there is none, what an interrupted create left under its name, removed. */
+async function findVmOrLeftovers(ctx: VmContext, name: string, steps: Steps): Promise<Domain | RemoveResult> {
+  return steps
+    .run('lookup', `looking up VM '${name}'`, () => again(() => lookupVm(ctx, name)))
+    .catch(async (e: unknown) => {
+      if (!(e instanceof NotFoundError)) throw e;
+      const left = await removeLeftovers(ctx, name);
+      if (left) return left;
+      throw e;
+    });
+}
+
+async function powerOff(client: LibvirtClient, dom: Domain, steps: Steps): Promise<void> {
+  await steps.run('destroy', `powering off VM '${dom.name}'`, () =>
+    again(() =>
+      client.destroyDomain(dom, DomainDestroyFlags.REMOVE_LOGS).catch(async (e: unknown) => {
+        // It stopped meanwhile (or this is the retry, and the first went through).
+        if (!(await client.isActive(dom))) return;
+        throw e;
+      }),
+    ),
+  );
+}
+
+/** Undefines the VM with its NVRAM and metadata; past the point of no return once it was powered off. */
+async function undefine(
+  client: LibvirtClient,
+  dom: Domain,
+  steps: Steps,
+  poweredOff: boolean,
+): Promise<void> {
   await steps.run(
     'undefine',
-    `undefining VM '${name}'`,
+    `undefining VM '${dom.name}'`,
     () =>
       again(() =>
         client
           .undefineDomain(
             dom,
-            UNDEFINE.MANAGED_SAVE |
-              UNDEFINE.SNAPSHOTS_METADATA |
-              UNDEFINE.NVRAM |
-              UNDEFINE.CHECKPOINTS_METADATA,
+            DomainUndefineFlags.MANAGED_SAVE |
+              DomainUndefineFlags.SNAPSHOTS_METADATA |
+              DomainUndefineFlags.NVRAM |
+              DomainUndefineFlags.CHECKPOINTS_METADATA,
           )
           .catch((e: unknown) => {
             if (!isNotFound(e)) throw e; // the retry, and the first went through
           }),
       ),
-    { stoppable: !running },
+    { stoppable: !poweredOff },
   );
-  const seeds = seedsOf(ctx, parsed, name, ours);
-  const keptDisks = parsed.disks
-    .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
-    .map((d) => d.path!);
+}
+
+/** Deletes the VM's own disks; one that cannot be deleted is named with the command that deletes it. */
+async function deleteOwnDisks(client: LibvirtClient, name: string, ours: string[]): Promise<string[]> {
   const deletedDisks: string[] = [];
-  await steps.pastNoReturn('delete');
-  if (opts.keepStorage) keptDisks.push(...ours);
-  else {
-    for (const path of ours) {
-      try {
-        if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
-      } catch (e) {
-        throw new RoostError(
-          'DISK_DELETE_FAILED',
-          `VM '${name}' was removed but its disk ${path} was not: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
-          { hint: `delete it by hand: virsh vol-delete ${path}`, cause: e },
-        );
-      }
+  for (const path of ours) {
+    try {
+      if (await again(() => deleteVolumeAt(client, path))) deletedDisks.push(path);
+    } catch (e) {
+      throw new RoostError(
+        'DISK_DELETE_FAILED',
+        `VM '${name}' was removed but its disk ${path} was not: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
+        { hint: `delete it by hand: virsh vol-delete ${path}`, cause: e },
+      );
     }
   }
+  return deletedDisks;
+}
+
+/** What else the VM had on the host: roost's files, stray processes, its ssh host key and config. */
+async function cleanUpAfter(
+  ctx: VmContext,
+  parsed: ParsedDomain,
+  name: string,
+  seeds: string[],
+  wasRunning: boolean,
+): Promise<void> {
   removeOwnFiles(ctx, parsed, name, seeds);
+  dropAutostartOf(ctx.uri, name, ctx.env);
   const runDir = qemuRunDir(ctx);
-  if (running && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
+  if (wasRunning && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
   forgetHostKey(ctx.paths, name);
   if (parsed.roost?.sshUser) await syncSshConfig(ctx).catch(() => undefined);
-  return { name, destroyed: running, deletedDisks, keptDisks };
 }
 
 /** Runs `step`, and once more when the daemon went away under it (the next call reconnects). */
@@ -141,23 +186,6 @@ async function again<T>(step: () => Promise<T>): Promise<T> {
     if (!(e instanceof ConnectionClosedError)) throw e;
     return step();
   }
-}
-
-/**
- * The VM's writable disks that are volumes of roost's pool, by path. libvirt knows which pool a path is in,
- * wherever that pool's directory is.
- */
-async function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<string[]> {
-  const candidates = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly && d.path !== undefined);
-  const pools = await Promise.all(
-    candidates.map((d) =>
-      client.lookupVolumeByPath(d.path!).then(
-        (v) => v.pool,
-        (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)),
-      ),
-    ),
-  );
-  return candidates.filter((_, i) => pools[i] === POOL_NAME).map((d) => d.path!);
 }
 
 /**

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
 import { RoostError } from '../errors.js';
-import { ipVersion } from '../net/ip-literal.js';
+import { ipVersion } from '../ip-literal.js';
 import { dialAddress } from '../net/port-spec.js';
 import type { SshHostEntry } from '../net/ssh-config.js';
 import { cliEntryFile } from '../package-root.js';

@@ -20,6 +20,14 @@ describe('Steps', () => {
     expect((e as Error).message).toBe('roost create was interrupted (SIGTERM)');
   });
 
+  it('names the command by its title where the hook name is shorter (port add, hook port:…)', async () => {
+    const ctl = new AbortController();
+    const steps = new Steps('port', { signal: ctl.signal, env: {}, title: 'port add' });
+    ctl.abort('SIGINT');
+    const e = await steps.run('detach', 'unplugging', async () => 1).catch((x: unknown) => x);
+    expect((e as Error).message).toBe('roost port add was interrupted (SIGINT)');
+  });
+
   it('runs a step past the point of no return even when interrupted', async () => {
     const ctl = new AbortController();
     const steps = new Steps('rm', { signal: ctl.signal, env: {} });

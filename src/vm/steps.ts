@@ -1,4 +1,4 @@
-// Named steps of a multi-step command (create, rm): where an interruption takes effect, and what a failure
+// Named steps of a multi-step command (create, rm, port add/rm): where an interruption takes effect, and what a failure
 // inside a step is reported as.
 //
 // An interruption (Ctrl-C, SIGTERM, SIGHUP: an aborted AbortSignal) never cuts a libvirt call in half: the call
@@ -9,22 +9,16 @@
 // once the step's first call is on its way it prints `roost-test: in STEP`. The fault-injection suite
 // (test/faults/) uses it to act at an exact moment instead of sleeping and hoping. Without the variable it costs
 // one lookup per step.
-import { RoostError } from '../errors.js';
+import { InterruptedError, RoostError, type StopSignal } from '../errors.js';
 import { ConnectionClosedError } from '../libvirt/errors.js';
 
-/** Exit codes of a command stopped by a signal: 128 + the signal's number, as a shell reports it. */
-export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+export { InterruptedError, type StopSignal };
 
-/** The command was stopped by a signal (the rollback, if any, has run). */
-export class InterruptedError extends RoostError {
-  constructor(
-    readonly signal: StopSignal,
-    message: string,
-  ) {
-    super('INTERRUPTED', message);
-  }
-}
+/** Exit codes of a command stopped by a signal: 128 + the signal's number, as a shell reports it. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const satisfies Record<
+  StopSignal,
+  number
+>;
 
 /** The daemon went away during a step (it starts again on demand: a retry works). */
 export class DaemonGoneError extends RoostError {}
@@ -35,13 +29,15 @@ export interface StepsOptions {
   /** Aborted when the user interrupts again, during the rollback. */
   stopRollback?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** The command as messages name it, when the hook's name is shorter (`port add` for the hook's `port`). */
+  title?: string;
 }
 
 export class Steps {
   private readonly pauseAt: Set<string>;
 
   constructor(
-    /** The command, as the hook names it: `create`, `rm`. */
+    /** The command, as the hook names it: `create`, `rm`, `port`. */
     private readonly command: string,
     private readonly opts: StepsOptions = {},
   ) {
@@ -58,7 +54,7 @@ export class Steps {
     const signal = this.opts.signal;
     if (signal?.aborted) {
       const name = signalName(signal.reason);
-      throw new InterruptedError(name, `roost ${this.command} was interrupted (${name})`);
+      throw new InterruptedError(name, `roost ${this.opts.title ?? this.command} was interrupted (${name})`);
     }
   }
 

@@ -2,11 +2,12 @@
 // --force pulls the plug (libvirt's destroy). A guest that ignores the request is reported with the way out,
 // never forced off without being asked.
 import { RoostError } from '../errors.js';
+import { DomainState } from '../libvirt/types.js';
+import type { StoppedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 
 export const DEFAULT_STOP_TIMEOUT_S = 60;
-const SHUTOFF = 5;
 const RESEND_SHUTDOWN_MS = 5_000;
 
 export interface StopOptions {
@@ -14,11 +15,7 @@ export interface StopOptions {
   timeoutS?: number;
 }
 
-export async function stopVm(
-  ctx: VmContext,
-  name: string,
-  opts: StopOptions = {},
-): Promise<{ name: string; alreadyStopped: boolean; forced: boolean }> {
+export async function stopVm(ctx: VmContext, name: string, opts: StopOptions = {}): Promise<StoppedVm> {
   const { client } = ctx;
   const dom = await lookupVm(ctx, name);
   if (!(await client.isActive(dom))) return { name, alreadyStopped: true, forced: false };
@@ -36,7 +33,8 @@ export async function stopVm(
       await client.shutdownDomain(dom).catch(() => {});
       nextRequest = Date.now() + RESEND_SHUTDOWN_MS;
     }
-    if ((await client.getState(dom)).state === SHUTOFF) return { name, alreadyStopped: false, forced: false };
+    if ((await client.getState(dom)).state === DomainState.SHUTOFF)
+      return { name, alreadyStopped: false, forced: false };
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new RoostError(

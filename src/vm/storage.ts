@@ -6,6 +6,7 @@ import { firstChild, parseXml, textContent } from '../domain-xml/xml.js';
 import { ensurePrivateDir, type RoostPaths } from '../paths.js';
 import { isNotFound } from '../libvirt/errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
+import type { ParsedDomain } from '../domain-xml/parse.js';
 import type { StoragePool, StorageVol } from '../libvirt/types.js';
 
 export const POOL_NAME = 'roost';
@@ -25,15 +26,20 @@ export function poolXml(dir: string): string {
 `;
 }
 
+/** roost's pool, or undefined when it was never made (any other failure is thrown). */
+async function findPool(client: LibvirtClient): Promise<StoragePool | undefined> {
+  return client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+}
+
 /** roost's pool and the directory its volumes' files go in, defining, building and starting it on first use. */
 export async function ensurePool(
   client: LibvirtClient,
   paths: RoostPaths,
 ): Promise<{ pool: StoragePool; dir: string }> {
-  let pool = await client.lookupStoragePool(POOL_NAME).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
+  let pool = await findPool(client);
   if (!pool) {
     ensurePrivateDir(paths.pool);
     pool = await client.defineStoragePool(poolXml(paths.pool));
@@ -102,4 +108,63 @@ export async function deleteVolumeAt(client: LibvirtClient, path: string): Promi
     if (isNotFound(e)) return false;
     throw e;
   }
+}
+
+/** Which of `paths` are volumes of roost's pool. libvirt knows which pool a path is in, wherever its directory is. */
+async function inRoostPool(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  const pools = await Promise.all(
+    paths.map((p) =>
+      client.lookupVolumeByPath(p).then(
+        (v) => v.pool,
+        (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)),
+      ),
+    ),
+  );
+  return paths.filter((_, i) => pools[i] === POOL_NAME);
+}
+
+/** The VM's writable disks that are volumes of roost's pool, by path: what `roost rm` deletes. */
+export function ownDisks(client: LibvirtClient, parsed: ParsedDomain): Promise<string[]> {
+  const candidates = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly && d.path !== undefined);
+  return inRoostPool(
+    client,
+    candidates.map((d) => d.path!),
+  );
+}
+
+/**
+ * Which of `paths` are volumes of roost's pool, after a refresh: files libvirt made for snapshots are volumes
+ * only once the pool has looked. Anything else — a base image, a file of another pool — is not roost's to delete.
+ */
+export async function poolVolumesAmong(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const pool = await findPool(client);
+  if (!pool) return [];
+  await client.refreshStoragePool(pool);
+  return inRoostPool(client, paths);
+}
+
+/**
+ * The VMs whose disk is a linked clone (a qcow2 overlay) of one of `paths`: what `roost rm` of the source must
+ * not pull from under them. Read from the volumes of roost's pool, where every clone's disk is.
+ */
+export async function linkedClonesOf(client: LibvirtClient, paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const pool = await findPool(client);
+  if (!pool) return [];
+  const vols = await client.listVolumes(pool);
+  // Pipelined: one round trip's wait for all of them, not one per volume.
+  const xmls = await Promise.all(vols.map((vol) => client.getVolumeXml(vol).catch(() => '')));
+  return vols
+    .filter((_, i) => {
+      const backing = /<backingStore>\s*<path>([^<]+)<\/path>/.exec(xmls[i]!)?.[1];
+      return backing !== undefined && paths.includes(unescapeXml(backing));
+    })
+    .map((vol) => vol.name);
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#(\d+)|lt|gt|amp|quot|apos);/g, (_, e: string, n?: string) =>
+    n ? String.fromCharCode(Number(n)) : { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e]!,
+  );
 }

@@ -1,5 +1,6 @@
 // `create --wait` and `start --wait`: what "ready" means after a VM starts.
 import { RoostError, UsageError } from '../errors.js';
+import { DomainState } from '../libvirt/types.js';
 import { waitForPort } from '../net/wait-port.js';
 import { dialAddress, parsePortForward, type PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
@@ -103,8 +104,8 @@ async function failWhenStopped(ctx: VmContext, name: string, signal: AbortSignal
     await new Promise((resolve) => setTimeout(resolve, STATE_POLL_MS).unref());
     if (signal.aborted) return new Promise<never>(() => {});
     const { state } = await ctx.client.getState(dom);
-    // 1 running, 3 paused (e.g. by the user, to look): anything else means it will not come up.
-    if (state !== 1 && state !== 3 && !signal.aborted) {
+    // Running, or paused (e.g. by the user, to look): anything else means it will not come up.
+    if (state !== DomainState.RUNNING && state !== DomainState.PAUSED && !signal.aborted) {
       throw new RoostError(
         'VM_STOPPED_WHILE_WAITING',
         `VM '${name}' stopped before it was ready (${stateName(state)})`,
@@ -163,7 +164,7 @@ async function waitForSshLogin(
     const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
     if (res.code === 0) {
       // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
-      // resets connections for a few seconds (seen here). Ready means cloud-init finished and a login works.
+      // resets connections for a while. Ready means cloud-init finished and a login works.
       if (!loggedIn) onStep('cloud-init');
       loggedIn = true;
       const ci = await runSsh(sshArgs(target, ctx.paths, [CLOUD_INIT_WAIT], { batch: true }));

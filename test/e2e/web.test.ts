@@ -149,7 +149,9 @@ describe('roost web in Chromium', () => {
   it('types into the serial console and reads the echo', async () => {
     await row().getByRole('button', { name }).click();
     await page.getByRole('tab', { name: 'Serial console' }).click();
-    await page.locator('[data-console-status="connected"]').waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-console="serial"][data-console-status="connected"]')
+      .waitFor({ timeout: 30_000 });
     const screen = page.locator('[data-testid="serial-terminal"] .xterm-rows');
     await page.locator('[data-testid="serial-terminal"]').click();
     const seen = await waitUntil(
@@ -168,7 +170,7 @@ describe('roost web in Chromium', () => {
     const chunks: string[] = [];
     page.on('response', (r) => chunks.push(new URL(r.url()).pathname));
     await page.getByRole('tab', { name: 'Graphical console' }).click();
-    await page.locator('[data-vnc-status="connected"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-console="vnc"][data-console-status="connected"]').waitFor({ timeout: 30_000 });
     expect(chunks.some((p) => /\/assets\/rfb-.*\.js$/.test(p))).toBe(true);
     const drawn = await waitUntil(() => page.evaluate<boolean>(CANVAS_DRAWN), 30_000, 500);
     expect(drawn).toBe(true);
@@ -199,6 +201,8 @@ describe('roost web in Chromium', () => {
     await page.getByRole('button', { name: 'Look up addresses' }).click();
     const text = await page.locator('[data-testid="addresses"]').innerText({ timeout: 30_000 });
     expect(text).toContain(`127.0.0.1:${createPort} → 80/tcp (forwarded port)`);
+    // GET /api/vms/:name answers what `roost info --json` prints, the address included: passt has none.
+    expect(await page.locator('[data-testid="ip"]').innerText()).toBe('none found');
   });
 
   it('is readable at phone width', async () => {

@@ -49,9 +49,15 @@ export interface HookedRun {
   done: Promise<RunResult>;
 }
 
-export function runHooked(user: TestUser, args: string[], pauseAt: string): HookedRun {
+/** `env` adds to the user's (e.g. XDG_CACHE_HOME for a private image cache). */
+export function runHooked(
+  user: TestUser,
+  args: string[],
+  pauseAt: string,
+  env: NodeJS.ProcessEnv = {},
+): HookedRun {
   assertBuilt();
-  const opts = spawnOptionsFor(user, { env: { ROOST_TEST_PAUSE_AT: pauseAt } });
+  const opts = spawnOptionsFor(user, { env: { ...env, ROOST_TEST_PAUSE_AT: pauseAt } });
   const child = spawn(process.execPath, [CLI, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -159,6 +165,14 @@ export async function inventory(user: TestUser, uri: string): Promise<Inventory>
       .map((p) => `${p.comm} ${p.argv.join(' ')}`)
       .sort(),
   };
+}
+
+/** The user's processes whose command name matches `comm`, as `comm argv`; exited ones not yet reaped left out. */
+export function processLines(user: TestUser, comm: RegExp): string[] {
+  return listProcesses()
+    .filter((p) => p.uid === user.uid && comm.test(p.comm) && !isZombie(p.pid))
+    .map((p) => `${p.comm} ${p.argv.join(' ')}`)
+    .sort();
 }
 
 /** An exited process its parent has not reaped yet holds nothing (no port, no file): not a leftover. */

@@ -78,7 +78,7 @@ describe('tiny guest with a passt port forward, rootless', () => {
     expect((await client.getState(dom)).state).toBe(1); // running
     expect(await domainNames(uri)).toContain(name); // virsh agrees
 
-    // Under TCG the guest needs ~10 s to bring up its servers.
+    // Under TCG the guest needs a while to bring up its servers.
     let page = '';
     const answered = await waitUntil(
       async () => {

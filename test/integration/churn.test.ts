@@ -1,11 +1,13 @@
 // Reads under churn: while another client defines and undefines VMs as fast as the daemon lets it, `roost ls`,
 // `roost info`, `roost port ls` and `roost ip` never fail because a VM went away between two of their calls
 // ("Domain not found: no domain with matching uuid" was the symptom). ls lists what exists; a single-VM read of
-// a VM that vanished says "no VM named" (exit 1), like one that was never there. No VM boots: plain defines.
+// a VM that vanished says "no VM named" (exit 1), like one that was never there. The web API answers the same
+// way: 200 with a list, or 404 for a VM that went away — never a 500. No VM boots: plain defines.
 // (The deterministic version, with the removal forced between the list and the reads, is src/vm/churn.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LibvirtClient } from '../../src/index.js';
 import { createScope, harness, roost, type RunResult } from '../harness/index.js';
+import { http, startWeb, type HttpResult, type RunningWeb } from '../e2e/web-server.js';
 
 const { user, uri } = harness();
 const scope = createScope('churn', user, uri);
@@ -30,6 +32,7 @@ let client: LibvirtClient;
 let stop = false;
 let cycles = 0;
 let churning: Promise<void>;
+let web: RunningWeb;
 
 /** Defines and undefines the scope's VMs in a loop, several calls in flight, until told to stop. */
 async function churn(): Promise<void> {
@@ -46,10 +49,12 @@ async function churn(): Promise<void> {
 
 beforeAll(async () => {
   client = await connect(uri);
+  web = await startWeb(user);
   churning = churn();
 });
 afterAll(async () => {
   stop = true;
+  await web?.stop();
   await churning?.catch(() => undefined);
   await client?.close();
   await scope.cleanup();
@@ -90,6 +95,44 @@ describe('reads while VMs are defined and undefined', () => {
       if (ports.code === 0) expect(JSON.parse(ports.stdout).name).toBe(name);
       // A passt VM that is not running has its endpoints but no address: ip may fail for that, not for churn.
       expect(text(ip)).not.toMatch(/matching uuid|Domain not found|LIBVIRT_/);
+    }
+  });
+});
+
+describe('the web API while VMs are defined and undefined', () => {
+  const get = (path: string) =>
+    http(web, { path, headers: { host: `127.0.0.1:${web.port}`, authorization: `Bearer ${web.token}` } });
+  const show = (r: HttpResult) => `HTTP ${r.status}\n${r.body}`;
+
+  it('GET /api/vms always answers 200 with a list', async () => {
+    const before = cycles;
+    for (let i = 0; i < READS; i++) {
+      const r = await get('/api/vms');
+      expect(r.status, show(r)).toBe(200);
+      expect(Array.isArray(JSON.parse(r.body))).toBe(true);
+    }
+    expect(cycles).toBeGreaterThan(before);
+  });
+
+  it("GET /api/vms/NAME, /ports and /ip: the VM or 404 (a NOT_FOUND code), never a 500 or libvirt's uuid error", async () => {
+    for (let i = 0; i < READS; i++) {
+      const name = names[i % names.length]!;
+      const [info, ports, ip] = await Promise.all([
+        get(`/api/vms/${name}`),
+        get(`/api/vms/${name}/ports`),
+        get(`/api/vms/${name}/ip`),
+      ]);
+      for (const r of [info, ports, ip]) {
+        expect(show(r)).not.toMatch(/matching uuid|Domain not found|LIBVIRT_/);
+        expect(r.status, show(r)).toBeLessThan(500);
+      }
+      for (const r of [info, ports]) {
+        if (r.status === 200) expect(JSON.parse(r.body).name).toBe(name);
+        else {
+          expect(r.status, show(r)).toBe(404);
+          expect(JSON.parse(r.body).error.code, show(r)).toMatch(/NOT_FOUND$/);
+        }
+      }
     }
   });
 });

@@ -121,7 +121,7 @@ describe('roost create → stop → start → rm', () => {
     expect(json).toMatchObject({ name, kind: 'serial', path: join(paths.logs, `${name}.serial.log`) });
     expect(json.text).toContain(guest.readyMarker);
     // The daemon kept roost's CPU-probe override and applied it (libvirt logs it as a taint): the start that
-    // skips ~460 QMP round trips (src/domain-xml/quick-cpu-probe.ts).
+    // skips a QMP round trip per CPU property (src/domain-xml/quick-cpu-probe.ts).
     const qemuLog = await roostJson<{ kind: string; text: string }>(user, ['logs', name, '--qemu']);
     expect(qemuLog.kind).toBe('qemu');
     expect(qemuLog.text).toMatch(/tainted: custom-hypervisor-feature/);

@@ -13,7 +13,7 @@ function runWithClosed(
   assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Node needs ~30 ms before the CLI's first write: the pipe has no reader by then, so that write fails.
+    // Node starts up before the CLI's first write: the pipe has no reader by then, so that write fails.
     child[stream].destroy();
     let stdout = '';
     let stderr = '';

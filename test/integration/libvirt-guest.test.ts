@@ -95,9 +95,9 @@ describe('the tiny guest through the libvirt client', () => {
     const rpc = await client.connection();
     const registered: number[] = [];
     const origCall = rpc.call.bind(rpc);
-    rpc.call = ((prog, proc, args, value, ret) => {
-      const p = origCall(prog, proc, args, value, ret);
-      if (proc === procedures.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY.proc) {
+    rpc.call = ((procedure, value) => {
+      const p = origCall(procedure, value);
+      if (procedure === procedures.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY) {
         void p.then((r) => registered.push((r as { callbackID: number }).callbackID)).catch(() => {});
       }
       return p;

@@ -1,7 +1,7 @@
 // roost port ls|add|rm against the tiny guest as the test user: TCP and UDP forwards, conflicts refused with
 // nothing changed, a change on a running VM that waits for the next start (libvirt 11.3 cannot change a running
-// passt NIC in place) and one applied now by re-plugging the NIC, with the guest's connectivity gap measured.
-// One VM, two boots. Traffic only to 127.0.0.1.
+// passt NIC in place) and one applied now by re-plugging the NIC, with the guest's connectivity gap measured; a
+// start whose forwarded port another program took fails and says who. One VM, two boots (and two short ones). Traffic only to 127.0.0.1.
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -237,6 +237,44 @@ describe('roost port', () => {
       exposed: true,
       state: 'next-start',
     });
+  });
+
+  it('start fails when another program holds a forwarded port (passt would drop it silently), naming the port and its holder, and stops the VM again', async () => {
+    const vm = scope.name('taken');
+    const [free, taken] = [await freePort(), await freePort()];
+    const made = await roost(user, [
+      'create',
+      vm,
+      ...bootArgs,
+      '--port',
+      `${free}:80`,
+      '--port',
+      `${taken}:80`,
+      '--no-start',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    // Taken after create checked it: passt binds the free port and silently leaves out the taken one.
+    const holder: Server = createServer();
+    await new Promise<void>((r) => holder.listen(taken, '127.0.0.1', r));
+    try {
+      const r = await roost(user, ['start', vm]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `VM '${vm}' was stopped again right after its start: host port ${taken}/tcp on 127.0.0.1 (127.0.0.1:${taken}:80/tcp) is held by a process of user root (uid 0): passt could not listen on it`,
+      );
+      expect(r.stderr).toContain(`roost port rm ${vm} 127.0.0.1:${taken}:80/tcp`);
+      expect((await virsh(uri, ['domstate', vm])).stdout.trim()).toBe('shut off');
+      expect(await tcpState(free)).toBe('refused');
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+    const again = await roost(user, ['start', vm]);
+    try {
+      expect(again.code, again.stderr).toBe(0);
+      expect(await tcpState(taken)).toBe('open');
+    } finally {
+      await roost(user, ['rm', '--force', vm]);
+    }
   });
 
   it('create warns the same way for --port on every host address', async () => {

@@ -1,13 +1,36 @@
 // Calls to roost's REST API and the page's login (docs/web.md). There is no cookie: the page trades the
 // one-time `#login=` link for a page session secret, keeps it in sessionStorage (this tab only; a reload keeps
 // it) and sends it as `Authorization: Bearer SESSION`. EventSource and WebSocket cannot send that header: they
-// get a single-use ticket first. Errors come back as {error:{code,message,hint}} and are thrown as ApiError.
+// get a single-use ticket first. Errors come back as {error:{code,message,hint?,detail?}} and are thrown as
+// ApiError. Every answer's type is the server's own (src/shared), so the page cannot drift from the API.
+import type {
+  CreatedVm,
+  DoctorReport,
+  ConnectionInfo,
+  ErrorBody,
+  ImageListing,
+  LinkCreated,
+  PortChangeResult,
+  PortList,
+  RemovedVm,
+  SessionGranted,
+  StartedVm,
+  StoppedVm,
+  TicketGranted,
+  VmAddresses,
+  VmInfo,
+  VmSummary,
+} from '../../src/shared/api-types.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The fix, when the server knows one. */
     readonly hint?: string,
+    /** More to read, several lines. */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -46,8 +69,14 @@ async function send<T>(method: string, path: string, body: unknown, session: str
   const text = await res.text();
   const data = text ? (JSON.parse(text) as unknown) : null;
   if (!res.ok) {
-    const e = (data as { error?: { code?: string; message?: string; hint?: string } } | null)?.error;
-    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? res.statusText, e?.hint);
+    const e = (data as Partial<ErrorBody> | null)?.error;
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? res.statusText,
+      e?.hint,
+      e?.detail,
+    );
   }
   return data as T;
 }
@@ -85,7 +114,7 @@ export async function login(): Promise<string | null> {
   loginSecret = null;
   if (secret) {
     try {
-      const { session } = await send<{ session: string }>('POST', '/api/session', { link: secret }, null);
+      const { session } = await send<SessionGranted>('POST', '/api/session', { link: secret }, null);
       sessionStorage.setItem(SESSION_KEY, session);
     } catch (e) {
       if (!hasSession()) return (e as Error).message;
@@ -97,25 +126,25 @@ export async function login(): Promise<string | null> {
 const vm = (name: string) => `/api/vms/${encodeURIComponent(name)}`;
 
 export const api = {
-  listVms: () => call<import('./types.js').VmSummary[]>('GET', '/api/vms'),
-  vm: (name: string) => call<import('./types.js').VmDetails>('GET', vm(name)),
-  create: (body: Record<string, unknown>) => call<{ name: string; state: string }>('POST', '/api/vms', body),
-  start: (name: string) => call<unknown>('POST', `${vm(name)}/start`),
-  stop: (name: string, force = false) => call<unknown>('POST', `${vm(name)}/stop`, { force }),
-  remove: (name: string) => call<unknown>('DELETE', `${vm(name)}?force=true`),
-  ports: (name: string) => call<import('./types.js').PortList>('GET', `${vm(name)}/ports`),
+  listVms: () => call<VmSummary[]>('GET', '/api/vms'),
+  vm: (name: string) => call<VmInfo>('GET', vm(name)),
+  create: (body: Record<string, unknown>) => call<CreatedVm>('POST', '/api/vms', body),
+  start: (name: string) => call<StartedVm>('POST', `${vm(name)}/start`),
+  stop: (name: string, force = false) => call<StoppedVm>('POST', `${vm(name)}/stop`, { force }),
+  remove: (name: string) => call<RemovedVm>('DELETE', `${vm(name)}?force=true`),
+  ports: (name: string) => call<PortList>('GET', `${vm(name)}/ports`),
   addPort: (name: string, spec: string) =>
-    call<import('./types.js').PortChangeResult>('POST', `${vm(name)}/ports`, { specs: [spec] }),
+    call<PortChangeResult>('POST', `${vm(name)}/ports`, { specs: [spec] }),
   removePort: (name: string, spec: string) =>
-    call<import('./types.js').PortChangeResult>('DELETE', `${vm(name)}/ports/${encodeURIComponent(spec)}`),
-  ip: (name: string) => call<import('./types.js').VmAddresses>('GET', `${vm(name)}/ip`),
-  doctor: () => call<import('./types.js').DoctorReport>('GET', '/api/doctor'),
-  images: () => call<import('./types.js').ImageListing[]>('GET', '/api/images'),
-  connection: () => call<import('./types.js').ConnectionInfo>('GET', '/api/connection'),
+    call<PortChangeResult>('DELETE', `${vm(name)}/ports/${encodeURIComponent(spec)}`),
+  ip: (name: string) => call<VmAddresses>('GET', `${vm(name)}/ip`),
+  doctor: () => call<DoctorReport>('GET', '/api/doctor'),
+  images: () => call<ImageListing[]>('GET', '/api/images'),
+  connection: () => call<ConnectionInfo>('GET', '/api/connection'),
   /** A new one-time login link (for another tab). */
-  newLink: () => call<{ url: string; expiresAt: string }>('POST', '/api/links', {}),
+  newLink: () => call<LinkCreated>('POST', '/api/links', {}),
   /** A single-use ticket that opens the event stream or a console at `path`, for a few seconds. */
-  ticket: (path: string) => call<{ ticket: string }>('POST', '/api/tickets', { path }),
+  ticket: (path: string) => call<TicketGranted>('POST', '/api/tickets', { path }),
 };
 
 /** ws://host/path for the page's own origin. */

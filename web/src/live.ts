@@ -4,7 +4,8 @@
 // EventSource's own retry (which would bring the spent ticket again).
 import { useEffect, useState } from 'preact/hooks';
 import { api, eventsUrl } from './api.js';
-import type { RoostEvent, VmSummary } from './types.js';
+import type { RoostEvent, VmSummary } from '../../src/shared/api-types.js';
+import { asFailure, type Failure } from './components/ErrorText.js';
 
 export type Link = 'connecting' | 'live' | 'reconnecting';
 
@@ -14,7 +15,7 @@ export interface Live {
   /** The last few events, newest first (the activity list). */
   recent: RoostEvent[];
   /** Why the list could not be read, if it could not. */
-  error: string | null;
+  error: Failure;
 }
 
 type Listener = (e: RoostEvent) => void;
@@ -32,7 +33,7 @@ export function useLive(): Live {
   const [vms, setVms] = useState<VmSummary[]>([]);
   const [link, setLink] = useState<Link>('connecting');
   const [recent, setRecent] = useState<RoostEvent[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure>(null);
 
   useEffect(() => {
     const load = () =>
@@ -41,7 +42,7 @@ export function useLive(): Live {
           setVms(list.sort(byName));
           setError(null);
         },
-        (e: Error) => setError(e.message),
+        (e: unknown) => setError(asFailure(e)),
       );
     const handle = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as RoostEvent;

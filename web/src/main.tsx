@@ -5,11 +5,12 @@ import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
+import { ErrorText } from './components/ErrorText.js';
 import { VmList } from './components/VmList.js';
 import { VmPanel } from './components/VmPanel.js';
 import { useLive } from './live.js';
 import './styles.css';
-import type { ConnectionInfo } from './types.js';
+import type { ConnectionInfo, CreatedVm } from '../../src/shared/api-types.js';
 
 type View = 'vms' | 'create' | 'doctor';
 
@@ -18,6 +19,8 @@ function App() {
   const [view, setView] = useState<View>('vms');
   const [selected, setSelected] = useState<string | null>(null);
   const [conn, setConn] = useState<ConnectionInfo | null>(null);
+  // What the last create from the form said beyond "done": its warnings, and why it runs without KVM.
+  const [created, setCreated] = useState<CreatedVm | null>(null);
   useEffect(() => {
     api.connection().then(setConn, () => {});
   }, []);
@@ -44,7 +47,12 @@ function App() {
       </a>
       <header class="top">
         <h1>roost</h1>
-        <span class="conn" title={conn ? `libvirt ${conn.libvirtVersion}, QEMU ${conn.qemuVersion}` : ''}>
+        <span
+          class="conn"
+          title={
+            conn ? `roost ${conn.roostVersion}, libvirt ${conn.libvirtVersion}, QEMU ${conn.qemuVersion}` : ''
+          }
+        >
           {conn ? `${conn.uri} on ${conn.hostname}` : ''}
         </span>
         <span class={`link link-${live.link}`} role="status" data-link={live.link}>
@@ -58,13 +66,10 @@ function App() {
         {tab('doctor', 'Host check')}
       </nav>
       <main id="main">
-        {live.error && (
-          <p class="error" role="alert">
-            {live.error}
-          </p>
-        )}
+        <ErrorText error={live.error} />
         {view === 'vms' && (
           <section id="view-vms" role="tabpanel" aria-labelledby="tab-vms">
+            {created && <CreatedNote vm={created} onClose={() => setCreated(null)} />}
             <VmList vms={live.vms} selected={selected} onSelect={setSelected} />
             {vm && <VmPanel key={vm.name} vm={vm} onClose={() => setSelected(null)} />}
           </section>
@@ -72,8 +77,9 @@ function App() {
         {view === 'create' && (
           <section id="view-create" role="tabpanel" aria-labelledby="tab-create">
             <CreateForm
-              onCreated={(name) => {
-                setSelected(name);
+              onCreated={(vm) => {
+                setCreated(vm);
+                setSelected(vm.name);
                 setView('vms');
               }}
             />
@@ -86,6 +92,27 @@ function App() {
         )}
       </main>
     </ConfirmProvider>
+  );
+}
+
+/** What `POST /api/vms` answered beyond the new row: the warnings `roost create` prints, and a TCG VM's reason. */
+function CreatedNote({ vm, onClose }: { vm: CreatedVm; onClose: () => void }) {
+  const lines = [...(vm.accel === 'tcg' ? [vm.accelReason] : []), ...vm.warnings];
+  if (lines.length === 0) return null;
+  return (
+    <div class="created-note row" role="status" data-testid="created-note">
+      <div>
+        <strong>{vm.name} was created.</strong>
+        {lines.map((l) => (
+          <p key={l} class="warn">
+            {l}
+          </p>
+        ))}
+      </div>
+      <button type="button" class="close" aria-label="Dismiss" onClick={onClose}>
+        ×
+      </button>
+    </div>
   );
 }
 

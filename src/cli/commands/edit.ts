@@ -1,23 +1,30 @@
-// roost edit NAME: change CPUs or memory of a VM (applies at the next start when it runs).
+// roost edit NAME: change CPUs or memory of a VM (applies at the next start when it runs), or grow its disk.
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 
 export function define(program: Command): void {
   program
     .command('edit')
-    .description("change a VM's CPUs or memory; everything else in its definition is kept as it is")
+    .description(
+      "change a VM's CPUs or memory, or grow its disk; everything else in its definition is kept as it is",
+    )
     .argument('<name>', 'VM name')
     .option('--cpus <n>', 'virtual CPUs')
     .option('--memory <size>', 'memory, e.g. 4G')
+    .option('--disk <size>', 'grow the main disk, e.g. 40G (now, running or not; never shrinks)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  roost edit web --cpus 4\n  roost edit web --memory 4G   # a running VM gets it at its next start',
+      "\nExamples:\n  roost edit web --cpus 4\n  roost edit web --memory 4G   # a running VM gets it at its next start\n  roost edit web --disk 40G    # grows now; the guest's root grows at its next boot (cloud-init growpart)",
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { editVm } = await import('../../vm/edit.js');
-        const r = await editVm(await context(), name, { cpus: opts.cpus, memory: opts.memory });
+        const r = await editVm(await context(), name, {
+          cpus: opts.cpus,
+          memory: opts.memory,
+          disk: opts.disk,
+        });
         out.result(
           r,
           () =>

@@ -2,6 +2,7 @@
 // session VMs join a host-only bridge with --network bridge=NAME.
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import type { BridgeSetupReport } from '../../shared/host.js';
 
 export function define(program: Command): void {
   const host = program
@@ -43,7 +44,7 @@ Then: roost create NAME ... --network bridge=virbr0 ; roost ip NAME`,
         const bridge = m.checkRequest(req).bridge;
         const applied = opts.apply ? await m.applySteps(steps, uid) : [];
         const after = opts.apply ? m.planBridgeSetup(req, m.gatherFacts(req)) : steps;
-        const data = {
+        const data: BridgeSetupReport = {
           bridge,
           user: opts.user ?? null,
           steps: after.map((s) => ({

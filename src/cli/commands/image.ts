@@ -1,5 +1,6 @@
 // roost image ls|pull|rm|import: the image catalogue and the download cache (~/.cache/roost/images).
 import { Option, type Command } from '@commander-js/extra-typings';
+import type { StepBoundary } from '../../images/steps.js';
 import { runAction } from '../action.js';
 import { stderrStream } from '../stdio.js';
 
@@ -12,12 +13,38 @@ Examples:
   ROOST_IMAGE_MIRROR=http://mirror.lan/images roost image pull fedora
 Images and mirrors of your own: ~/.config/roost/images.yaml (docs/images.md).`;
 
+/**
+ * The step boundaries of a pull or an import, as src/vm/steps.ts keeps them for every multi-step command: where
+ * ROOST_TEST_PAUSE_AT=image-pull:download (and so on) pauses the command for the fault-injection suite.
+ */
+async function stepHook(command: string): Promise<(signal: AbortSignal) => StepBoundary> {
+  const { Steps } = await import('../../vm/steps.js');
+  return (signal) => {
+    const steps = new Steps(command, { signal });
+    return async (step) => {
+      // A pull paused by the hook has no socket open: without a timer Node would find nothing left to wait for.
+      const alive = setInterval(() => {}, 60_000);
+      try {
+        await steps.boundary(step);
+      } finally {
+        clearInterval(alive);
+      }
+    };
+  };
+}
+
 export function define(program: Command): void {
   const image = program
     .command('image')
     .description('list, download, import and remove VM base images')
     .addHelpText('after', EXAMPLES);
+  defineList(image);
+  definePull(image);
+  defineRemove(image);
+  defineImport(image);
+}
 
+function defineList(image: Command): void {
   image
     .command('ls')
     .alias('list')
@@ -56,7 +83,9 @@ export function define(program: Command): void {
         );
       }),
     );
+}
 
+function definePull(image: Command): void {
   image
     .command('pull')
     .description('download an image into the cache, verifying its published checksum')
@@ -67,18 +96,22 @@ export function define(program: Command): void {
       '\nExamples:\n  roost image pull debian-12\n  ROOST_IMAGE_MIRROR=http://mirror.lan/images roost image pull fedora',
     )
     .action(async (ref, _opts, cmd) =>
-      runAction(cmd, async ({ out }) => {
-        const [{ imageStore }, { checkImageName }, { createPullProgress, formatBytes }] = await Promise.all([
-          import('../../images/store.js'),
-          import('../../images/names.js'),
-          import('../../term/progress.js'),
-        ]);
+      runAction(cmd, async ({ out, interruptible }) => {
+        const [{ imageStore }, { checkImageName }, { createPullProgress, formatBytes }, boundary] =
+          await Promise.all([
+            import('../../images/store.js'),
+            import('../../images/names.js'),
+            import('../../term/progress.js'),
+            stepHook('image-pull'),
+          ]);
         checkImageName(ref);
         const onProgress = createPullProgress(
           out.json ? 'json' : out.quiet ? 'none' : 'auto',
           stderrStream(),
         );
-        const img = await imageStore().pull(ref, { onProgress });
+        const { signal } = interruptible();
+        const img = await imageStore().pull(ref, { onProgress, signal, boundary: boundary(signal) });
+        if (signal.aborted) out.warn(`the image was cached before the ${String(signal.reason)} took effect`);
         out.result(img, () =>
           out.quiet
             ? img.path
@@ -86,7 +119,9 @@ export function define(program: Command): void {
         );
       }),
     );
+}
 
+function defineRemove(image: Command): void {
   image
     .command('rm')
     .alias('remove')
@@ -108,7 +143,9 @@ export function define(program: Command): void {
         out.result(r, () => [`${r.name} removed`, ...r.removed.map((f) => `  deleted ${f}`)].join('\n'));
       }),
     );
+}
 
+function defineImport(image: Command): void {
   image
     .command('import')
     .description('add a local qcow2/raw image (.xz/.zst/.gz too) to the cache under a name')
@@ -132,19 +169,25 @@ export function define(program: Command): void {
       '\nExamples:\n  roost image import ./rhel-10.0-x86_64-kvm.qcow2 --as rhel-10\n  roost image import ./my.qcow2 --as dev --os debian --user debian',
     )
     .action(async (path, opts, cmd) =>
-      runAction(cmd, async ({ out }) => {
-        const [{ imageStore }, { checkImageName }, { formatBytes }] = await Promise.all([
+      runAction(cmd, async ({ out, interruptible }) => {
+        const [{ imageStore }, { checkImageName }, { formatBytes }, boundary] = await Promise.all([
           import('../../images/store.js'),
           import('../../images/names.js'),
           import('../../term/progress.js'),
+          stepHook('image-import'),
         ]);
+        const as = checkImageName(opts.as);
+        const { signal } = interruptible();
         const img = await imageStore().import(path, {
-          as: checkImageName(opts.as),
+          as,
           os: opts.os,
           user: opts.user,
           firmware: opts.firmware,
           force: opts.force,
+          signal,
+          boundary: boundary(signal),
         });
+        if (signal.aborted) out.warn(`the image was cached before the ${String(signal.reason)} took effect`);
         out.result(img, () => `imported ${img.name} (${img.format}, ${formatBytes(img.size)})\n${img.path}`);
       }),
     );

@@ -20,6 +20,9 @@ import { define as host } from './host.js';
 import { define as web } from './web.js';
 import { define as events } from './events.js';
 import { define as image } from './image.js';
+import { define as autostart } from './autostart.js';
+import { define as snapshot } from './snapshot.js';
+import { define as clone } from './clone.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -52,4 +55,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['web'], define: web },
   { names: ['events'], define: events },
   { names: ['image'], define: image },
+  { names: ['clone'], define: clone },
+  { names: ['snapshot'], define: snapshot },
+  { names: ['autostart'], define: autostart },
 ];

@@ -9,27 +9,14 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON (the shape of roost ls --json plus disks, boot, firmware, serialLog, vncSocket, roost, mounts)',
+      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, mounts, ip, ipSource)',
     )
     .addHelpText('after', '\nExamples:\n  roost info web\n  roost info web --json | jq .ports')
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
-        const { vmDetails } = await import('../../vm/list.js');
-        const { vmAddresses } = await import('../../vm/ip.js');
-        const ctx = await context();
-        const details = await vmDetails(ctx, name);
+        const { describeVm } = await import('../../vm/info.js');
         // The address as `roost ip` finds it (null when stopped or unknown); never fails `info` itself.
-        const found =
-          details.state === 'running'
-            ? await vmAddresses(ctx, name, { agentTimeoutS: 1 }).catch(() => null)
-            : null;
-        // Where the address came from, as `roost ip` says it: agent, libvirt-arp, lease-file, arp-table.
-        const source = found?.nics.flatMap((n) => n.addresses).find((a) => a.ip === found.ip);
-        const v = {
-          ...details,
-          ip: found?.ip ?? null,
-          ipSource: source ? { source: source.source, where: source.where ?? null } : null,
-        };
+        const { info: v, addresses: found } = await describeVm(await context(), name);
         if (out.json) return out.result(v, () => '');
         // Everything below but numbers comes from the domain XML or the guest: shown escaped, never raw.
         const { safeForTerminal } = await import('../../term/sanitize.js');

@@ -2,6 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 import { stdoutStream } from '../stdio.js';
+import type { VmLog, VmLogPath } from '../../shared/vms.js';
 
 export function define(program: Command): void {
   program
@@ -29,8 +30,8 @@ export function define(program: Command): void {
         const { logPath, readLog, streamLog } = await import('../../vm/logs.js');
         const kind = opts.qemu ? 'qemu' : 'serial';
         const path = await logPath(await context(), name, kind);
-        if (opts.path) return out.result({ path }, () => path);
-        if (out.json) return out.result({ name, kind, path, text: readLog(path) }, () => '');
+        if (opts.path) return out.result({ path } satisfies VmLogPath, () => path);
+        if (out.json) return out.result({ name, kind, path, text: readLog(path) } satisfies VmLog, () => '');
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         // The serial log is what the guest wrote: on a terminal its escape sequences could redraw the screen,

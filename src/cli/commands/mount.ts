@@ -25,6 +25,13 @@ started with. A cloud image made with --mount mounts its folders at every boot; 
 the guest with the line 'mount add' prints (or add it to the guest's /etc/fstab). See docs/files.md.`,
     );
 
+  defineLs(mount);
+  defineAdd(mount);
+  defineRm(mount);
+}
+
+/** `mount ls`: a table, or MountList as JSON. */
+function defineLs(mount: Command): void {
   mount
     .command('ls')
     .description('list the shared folders: tag, host dir, guest dir, mode, type')
@@ -68,7 +75,10 @@ the guest with the line 'mount add' prints (or add it to the guest's /etc/fstab)
         });
       }),
     );
+}
 
+/** `mount add`: a new shared folder in the definition. */
+function defineAdd(mount: Command): void {
   mount
     .command('add')
     .description("share a host directory with a VM (changes its definition; applies at the VM's next start)")
@@ -101,7 +111,10 @@ the guest with the line 'mount add' prints (or add it to the guest's /etc/fstab)
         );
       }),
     );
+}
 
+/** `mount rm`: a shared folder out of the definition. */
+function defineRm(mount: Command): void {
   mount
     .command('rm')
     .description(

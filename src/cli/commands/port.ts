@@ -34,6 +34,18 @@ function describeApplied(r: import('../../vm/ports.js').PortChangeResult): strin
   }
 }
 
+/** What the user must know about a change that met a signal or a lost daemon and was finished all the same. */
+function afterFaults(r: import('../../vm/ports.js').PortChangeResult): string[] {
+  return [
+    ...(r.recovered ? [r.recovered] : []),
+    ...(r.interruptedBy
+      ? [
+          `interrupted (${r.interruptedBy}) while the network interface was unplugged: finished plugging it back in with the new forwards rather than leave ${r.name} without one`,
+        ]
+      : []),
+  ];
+}
+
 export function define(program: Command): void {
   const port = program
     .command('port')
@@ -47,7 +59,13 @@ Examples:
   roost port add web 0.0.0.0:8443:443        (reachable from the network: prints a warning)
   roost port rm web 8080                      (by host port, or a full spec)`,
     );
+  defineWatch(port);
+  defineList(port);
+  defineAdd(port);
+  defineRemove(port);
+}
 
+function defineWatch(port: Command): void {
   port
     .command('watch')
     .description(
@@ -84,7 +102,9 @@ Examples:
         await watchAutoPorts(ctx, name, { signal: stop.signal, log: (l) => out.info(l) });
       }),
     );
+}
 
+function defineList(port: Command): void {
   port
     .command('ls')
     .description('list the forwards: configured, and whether the running VM has them')
@@ -125,7 +145,9 @@ Examples:
         });
       }),
     );
+}
 
+function defineAdd(port: Command): void {
   port
     .command('add')
     .description('forward host ports to the VM (saved in its XML; live on a running VM where possible)')
@@ -134,21 +156,22 @@ Examples:
     .addOption(applyOption())
     .option(
       '--json',
-      'print JSON: {name, added, removed, already, applied, reason, nicGapMs, guestBackMs, warnings, ports}',
+      'print JSON: {name, added, removed, already, applied, reason, nicGapMs, guestBackMs, warnings, ports, recovered, interruptedBy}',
     )
     .addHelpText(
       'after',
       '\nExamples:\n  roost port add web 8080:80\n  roost port add web 5353:53/udp 8000-8010:8000-8010\n  roost port add web 0.0.0.0:8443:443   # reachable from the network: a warning says so',
     )
     .action(async (name, specs, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ out, context, interruptible }) => {
         const [{ addPorts }, { checkForwardCount }] = await Promise.all([
           import('../../vm/ports.js'),
           import('../../net/port-spec.js'),
         ]);
         checkForwardCount(specs);
-        const r = await addPorts(await context(), name, specs, { apply: opts.apply });
-        for (const w of r.warnings) out.warn(w);
+        // A signal stops the change and undoes it, or — once the NIC is unplugged — lets it finish (vm/ports.ts).
+        const r = await addPorts(await context(), name, specs, { apply: opts.apply, ...interruptible() });
+        for (const w of [...r.warnings, ...afterFaults(r)]) out.warn(w);
         // Adding a forward the VM already has is not an error (the state asked for holds, as for start), but
         // it is said: exit 0 with "already forwarded".
         out.result(r, () =>
@@ -160,7 +183,9 @@ Examples:
         );
       }),
     );
+}
 
+function defineRemove(port: Command): void {
   port
     .command('rm')
     .alias('remove')
@@ -174,9 +199,10 @@ Examples:
       '\nExamples:\n  roost port rm web 8080                # by host port\n  roost port rm web 127.0.0.1:5353:53/udp',
     )
     .action(async (name, specs, opts, cmd) =>
-      runAction(cmd, async ({ out, context }) => {
+      runAction(cmd, async ({ out, context, interruptible }) => {
         const { removePorts } = await import('../../vm/ports.js');
-        const r = await removePorts(await context(), name, specs, { apply: opts.apply });
+        const r = await removePorts(await context(), name, specs, { apply: opts.apply, ...interruptible() });
+        for (const w of afterFaults(r)) out.warn(w);
         out.result(r, () => [...r.removed.map((s) => `removed ${s}`), describeApplied(r)].join('\n'));
       }),
     );

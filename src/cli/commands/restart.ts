@@ -1,6 +1,7 @@
 // roost restart NAME: stop (ACPI, or --force) and start again.
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import type { RestartedVm } from '../../shared/vms.js';
 
 export function define(program: Command): void {
   program
@@ -27,8 +28,9 @@ export function define(program: Command): void {
         const autoPorts = await import('../../vm/auto-ports.js');
         await autoPorts.stopAutoPortsWatcher(ctx.paths, name);
         const r = await startVm(ctx, name);
+        if (r.accelChanged) out.warn(r.accelChanged);
         if (r.autoPorts) autoPorts.ensureAutoPortsWatcher(ctx, name);
-        out.result({ name, restarted: true }, () => `${name} restarted`);
+        out.result({ name, restarted: true } satisfies RestartedVm, () => `${name} restarted`);
       }),
     );
 }

@@ -2,6 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 import { stdoutStream } from '../stdio.js';
+import type { SshCommand } from '../../shared/vms.js';
 
 export function define(program: Command): void {
   program
@@ -40,7 +41,7 @@ A VM with a forward to guest port 22 is reached through it; a bridged VM at the 
         }
         const args = sshArgs(target, ctx.paths, command);
         if (opts.print)
-          return out.result({ argv: ['ssh', ...args] }, () =>
+          return out.result({ argv: ['ssh', ...args] } satisfies SshCommand, () =>
             ['ssh', ...args].map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' '),
           );
         const { spawn } = await import('node:child_process');

@@ -33,6 +33,7 @@ export function define(program: Command): void {
         const ctx = await context();
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
+        if (r.accelChanged) out.warn(r.accelChanged);
         if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(ctx, name);
         let waitedMs: number | null = null;
         if (wait.kind !== 'none') {
@@ -48,8 +49,8 @@ export function define(program: Command): void {
             throw e;
           }
         }
-        const result = { name: r.name, alreadyRunning: r.alreadyRunning, waitedMs };
-        out.result(result, () => {
+        const { startedVm } = await import('../../vm/wire.js');
+        out.result(startedVm(r, waitedMs), () => {
           const line = r.alreadyRunning ? `${name} was already running` : `${name} started`;
           return waitedMs === null ? line : `${line}; ready after ${(waitedMs / 1000).toFixed(1)} s`;
         });

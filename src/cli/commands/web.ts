@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.js';
 import { runAction } from '../action.js';
 import type { Output } from '../output.js';
 import { stderrStream, stdoutStream, writeStdout } from '../stdio.js';
+import type { WebLinkInfo, WebServerInfo } from '../../shared/web.js';
 
 export function define(program: Command): void {
   const web = program
@@ -58,7 +59,7 @@ removed when it stops); it never appears on a command line.`,
           runtimeDir: runtimeDir(),
           linkTtlMs: testLinkTtl(process.env),
         });
-        const info = {
+        const info: WebServerInfo = {
           url: server.url,
           origin: server.origin,
           port: server.port,
@@ -81,6 +82,11 @@ removed when it stops); it never appears on a command line.`,
       }),
     );
 
+  // `--port` is web's own option (commander gives it to the parent wherever it stands); '0' is its default.
+  defineLink(web, () => web.opts().port);
+}
+
+function defineLink(web: Command, webPort: () => string): void {
   web
     .command('link')
     .description('print a new one-time login link of the running roost web (--port N: of the one on N)')
@@ -100,8 +106,7 @@ Each link works once, for 5 minutes; links already handed out stay good until th
       runAction(cmd, async ({ out }) => {
         const { findServers, runtimeDir } = await import('../../server/runtime-files.js');
         const dir = runtimeDir();
-        // `--port` is web's own option (commander gives it to the parent wherever it stands); '0' is its default.
-        const port = web.opts().port;
+        const port = webPort();
         const server = pickServer(findServers(dir), port === '0' ? undefined : port, dir);
         const link = await requestLink(server, opts.open === true);
         if (out.json) {
@@ -111,7 +116,7 @@ Each link works once, for 5 minutes; links already handed out stay good until th
               expiresAt: link.expiresAt,
               origin: server.origin,
               port: server.port,
-            }) + '\n',
+            } satisfies WebLinkInfo) + '\n',
           );
         } else {
           writeStdout(`roost web: open ${link.url}\n`);

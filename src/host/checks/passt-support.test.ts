@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LibvirtError } from '../../libvirt/errors.js';
-import type { Domain, RemoteError } from '../../libvirt/types.js';
+import { DomainDefineFlags, type Domain, type RemoteError } from '../../libvirt/types.js';
 import {
-  DEFINE_VALIDATE,
   decidePasstSupport,
   PROBE_PREFIX,
   probeDomainXml,
@@ -115,7 +114,7 @@ describe('probePasstBackend', () => {
     const f = fakeClient(async (xml) => ({ name: nameOf(xml), uuid: Buffer.alloc(16), id: -1 }));
     expect(await probePasstBackend(f.client)).toEqual({ outcome: 'accepted' });
     expect(f.calls).toEqual([
-      `define flags=${DEFINE_VALIDATE}`,
+      `define flags=${DomainDefineFlags.VALIDATE}`,
       expect.stringMatching(/^undefine roost-doctor-probe-[0-9a-f]{12}$/),
     ]);
     expect(f.defined).toEqual([]);
@@ -127,7 +126,7 @@ describe('probePasstBackend', () => {
     });
     const r = await probePasstBackend(f.client);
     expect(r).toEqual({ outcome: 'refused', message: 'XML document failed to validate against schema' });
-    expect(f.calls).toEqual([`define flags=${DEFINE_VALIDATE}`]);
+    expect(f.calls).toEqual([`define flags=${DomainDefineFlags.VALIDATE}`]);
   });
 
   it("reports libvirt 9.0.0's parse error (XML_ERROR) as refused", async () => {

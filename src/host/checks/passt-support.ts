@@ -7,13 +7,11 @@
 // VIR_DOMAIN_DEFINE_VALIDATE (schema check) and undefine it at once. The decision itself is a pure function of
 // the capabilities XML and the probe's outcome, so it is tested with fixtures of both libvirts.
 import { randomBytes } from 'node:crypto';
-import type { Domain } from '../../libvirt/types.js';
-import { LibvirtError } from '../../libvirt/errors.js';
+import { DomainDefineFlags, type Domain } from '../../libvirt/types.js';
+import { LibvirtError, VirErrorCode } from '../../libvirt/errors.js';
 import { parseDomainCaps } from './domcaps.js';
 import type { CheckResult } from './types.js';
 
-/** VIR_DOMAIN_DEFINE_VALIDATE: validate the XML against libvirt's schema. */
-export const DEFINE_VALIDATE = 1;
 export const PROBE_PREFIX = 'roost-doctor-probe-';
 
 /** What defining the probe domain said. */
@@ -122,15 +120,11 @@ export interface ProbeClient {
 
 // virErrorNumber values that mean "this XML is not acceptable": the probe XML is otherwise minimal and valid,
 // so any of them means the backend was refused.
-const XML_ERROR = 27;
-const XML_DETAIL = 35;
-const CONFIG_UNSUPPORTED = 67;
-const XML_INVALID_SCHEMA = 92;
 const REFUSAL_CODES: ReadonlySet<number> = new Set([
-  XML_ERROR,
-  XML_DETAIL,
-  CONFIG_UNSUPPORTED,
-  XML_INVALID_SCHEMA,
+  VirErrorCode.XML_ERROR,
+  VirErrorCode.XML_DETAIL,
+  VirErrorCode.CONFIG_UNSUPPORTED,
+  VirErrorCode.XML_INVALID_SCHEMA,
 ]);
 
 /**
@@ -144,7 +138,10 @@ export async function probePasstBackend(
   const name = PROBE_PREFIX + randomBytes(6).toString('hex');
   let dom: Domain;
   try {
-    dom = await client.defineDomain(probeDomainXml(name, opts.backend, opts.arch), DEFINE_VALIDATE);
+    dom = await client.defineDomain(
+      probeDomainXml(name, opts.backend, opts.arch),
+      DomainDefineFlags.VALIDATE,
+    );
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
     if (e instanceof LibvirtError && REFUSAL_CODES.has(e.virErrorCode))

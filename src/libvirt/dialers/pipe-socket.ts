@@ -2,14 +2,13 @@
 // the local daemon socket that every roost command dials.
 //
 // Why not net.Socket: loading `net` (and the stream machinery behind it) and running a socket's first connect,
-// write and reads compiles ~20 M instructions of Node's own JavaScript on every CLI start — Node's embedded code
-// cache holds only its modules' top-level code. That was ~6 ms of a ~50 ms `roost ls`, whose target is
-// Node's start + 40 ms. The RPC client needs only bytes in, bytes out, flow control and close, which is what
-// the handle gives.
+// write and reads compiles a good deal of Node's own JavaScript on every CLI start — Node's embedded code cache
+// holds only its modules' top-level code — and `roost ls` has a start-up target (BENCHMARKS.md). The RPC client
+// needs only bytes in, bytes out, flow control and close, which is what the handle gives.
 //
 // The handle is reached through process.binding(), which Node keeps for these wraps but does not document.
 // So this is used only on the Node majors it was tested with, only when every piece looks as expected, and
-// otherwise `connectPipe` returns undefined and the caller uses net.Socket (session.ts). The integration tests
+// otherwise `connectPipe` returns undefined and the caller uses net.Socket (unix-socket.ts). The integration tests
 // run over this path; its unit tests cover data, flow control, EOF, close and connect errors.
 
 import { EventEmitter } from 'node:events';

@@ -1,13 +1,14 @@
-// Local transport: the daemon's UNIX socket, starting the session daemon on demand (session.ts).
+// Local transport: the daemon's UNIX socket (socket-path.ts), starting the session daemon on demand (autostart.ts).
 
-import { connectWithAutostart, findDaemon, resolveSocket, shouldAutostart } from '../session.js';
+import { connectWithAutostart } from './autostart.js';
+import { findDaemon, resolveSocket, shouldAutostart } from './socket-path.js';
 import type { Transport } from '../rpc/transport.js';
 import type { LibvirtUri } from '../uri.js';
 
 export interface UnixDialOptions {
   env?: NodeJS.ProcessEnv;
   uid?: number;
-  /** false: never start a daemon; true: also when `?socket=` is given. Default: libvirt's rule (session.ts). */
+  /** false: never start a daemon; true: also when `?socket=` is given. Default: libvirt's rule (socket-path.ts). */
   autostart?: boolean;
   /** Upper bound for waiting on a daemon being started (default ~5 s: 500 tries, 10 ms apart). */
   timeoutMs?: number;

@@ -64,7 +64,7 @@ afterEach(async () => {
 function setup(opts: ConstructorParameters<typeof RpcClient>[1] = {}) {
   const t = new FakeTransport();
   const rpc = new RpcClient(t, opts);
-  const call = () => rpc.call(hostname.prog, hostname.proc, hostname.args, undefined, hostname.ret);
+  const call = () => rpc.call(hostname, undefined);
   return { t, rpc, call };
 }
 
@@ -190,13 +190,12 @@ describe('RpcClient when the daemon dies', () => {
 
   it('a stream being opened when the connection dies: openStream rejects, its stream emits no unhandled error', async () => {
     const { t, rpc } = setup();
-    const opening = rpc.openStream(
-      download.prog,
-      download.proc,
-      download.args,
-      { vol: { pool: 'p', name: 'v', key: 'k' }, offset: 0n, length: 0n, flags: 0 },
-      'read',
-    );
+    const opening = rpc.openStream(download, {
+      vol: { pool: 'p', name: 'v', key: 'k' },
+      offset: 0n,
+      length: 0n,
+      flags: 0,
+    });
     await new Promise((r) => setImmediate(r));
     t.emit('error', econnreset());
     expect(await rejection(opening)).toBeInstanceOf(ConnectionClosedError);
@@ -209,13 +208,12 @@ describe('RpcClient when the daemon dies', () => {
     daemon.handler = (p, d) => {
       if (p.header.type === MessageType.CALL) d.send(replyOk(p.header, download.ret, undefined));
     };
-    const stream = await rpc.openStream(
-      download.prog,
-      download.proc,
-      download.args,
-      { vol: { pool: 'p', name: 'v', key: 'k' }, offset: 0n, length: 0n, flags: 0 },
-      'read',
-    );
+    const stream = await rpc.openStream(download, {
+      vol: { pool: 'p', name: 'v', key: 'k' },
+      offset: 0n,
+      length: 0n,
+      flags: 0,
+    });
     const failed = new Promise<Error>((resolve) => stream.on('error', resolve));
     clientEnd.emit('error', econnreset());
     expect(await failed).toBeInstanceOf(ConnectionClosedError);
@@ -226,7 +224,7 @@ describe('RpcClient reply matching', () => {
   it('a reply whose procedure is not the pending call’s fails that call and the connection', async () => {
     const { t, rpc, call } = setup();
     const p = call();
-    const other = rpc.call(uri.prog, uri.proc, uri.args, undefined, uri.ret);
+    const other = rpc.call(uri, undefined);
     await new Promise((r) => setImmediate(r));
     const sent = t.written[0]!;
     // The daemon answers serial 1 as if it were CONNECT_GET_URI.
@@ -292,13 +290,12 @@ describe('RpcClient per-call timeout', () => {
   it('streams are exempt: data may pause for longer than the call timeout once the stream is open', async () => {
     vi.useFakeTimers();
     const { t, rpc } = setup({ callTimeoutMs: 1000 });
-    const opening = rpc.openStream(
-      download.prog,
-      download.proc,
-      download.args,
-      { vol: { pool: 'p', name: 'v', key: 'k' }, offset: 0n, length: 0n, flags: 0 },
-      'read',
-    );
+    const opening = rpc.openStream(download, {
+      vol: { pool: 'p', name: 'v', key: 'k' },
+      offset: 0n,
+      length: 0n,
+      flags: 0,
+    });
     await vi.advanceTimersByTimeAsync(10);
     t.emit('data', replyOk(t.written[0]!.header, download.ret, undefined));
     const stream = await opening;

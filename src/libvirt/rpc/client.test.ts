@@ -28,7 +28,7 @@ function setup(opts: ConstructorParameters<typeof RpcClient>[1] = {}) {
   const [clientEnd, daemonEnd] = duplexPair();
   const rpc = new RpcClient(clientEnd, opts);
   const daemon = new FakeDaemon(daemonEnd);
-  const lookupCall = (name: string) => rpc.call(lookup.prog, lookup.proc, lookup.args, { name }, lookup.ret);
+  const lookupCall = (name: string) => rpc.call(lookup, { name });
   return { rpc, daemon, clientEnd, lookupCall };
 }
 
@@ -74,13 +74,7 @@ describe('RpcClient calls', () => {
 
   it('rejects arguments that cannot be encoded without sending anything', async () => {
     const { rpc, daemon } = setup();
-    const call = rpc.call(
-      lookup.prog,
-      lookup.proc,
-      lookup.args,
-      { name: 5 as unknown as string },
-      lookup.ret,
-    );
+    const call = rpc.call(lookup, { name: 5 as unknown as string });
     await expect(call).rejects.toMatchObject({ code: 'XDR_RANGE' });
     expect(daemon.received).toHaveLength(0);
   });
@@ -128,7 +122,9 @@ describe('RpcClient events and keepalive', () => {
     const { rpc, daemon, lookupCall } = setup();
     const msg = struct({ callbackID: int });
     const got: number[] = [];
-    const off = rpc.subscribe(Program.REMOTE, 318, (payload) => got.push(decode(msg, payload).callbackID));
+    const off = rpc.subscribe({ prog: Program.REMOTE, proc: 318 }, (payload) =>
+      got.push(decode(msg, payload).callbackID),
+    );
     const result = lookupCall('a');
     const c = await daemon.next(); // serial 1, like the daemon's events
     daemon.send(
@@ -198,7 +194,7 @@ describe('RpcClient streams', () => {
 
   it('download: data right behind the reply, end of data, then the finish handshake', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     // Reply and first data in a single chunk: nothing may be lost.
     daemon.send(
@@ -226,7 +222,7 @@ describe('RpcClient streams', () => {
 
   it('upload: chunks of at most 256 KiB, then STREAM/OK answered by the daemon', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(upload.prog, upload.proc, upload.args, args, 'write');
+    const opening = rpc.openStream(upload, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, upload.ret, undefined));
     const stream = await opening;
@@ -253,7 +249,7 @@ describe('RpcClient streams', () => {
 
   it('a server STREAM/ERROR fails the stream with LibvirtError', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, download.ret, undefined));
     const stream = await opening;
@@ -273,7 +269,7 @@ describe('RpcClient streams', () => {
 
   it('a failed opening call rejects and leaves no stream behind', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     daemon.send(replyError(c.header, errorValue(50, 'no volume')));
     await expect(opening).rejects.toMatchObject({ virErrorCode: 50 });
@@ -282,7 +278,7 @@ describe('RpcClient streams', () => {
 
   it('abort sends an empty STREAM/ERROR', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(upload.prog, upload.proc, upload.args, args, 'write');
+    const opening = rpc.openStream(upload, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, upload.ret, undefined));
     const stream = await opening;
@@ -298,16 +294,19 @@ describe('RpcClient streams', () => {
     expect(last.payload.length).toBe(0);
   });
 
+  it('refuses to open a stream on a procedure that carries none, sending nothing', async () => {
+    const { rpc, clientEnd } = setup();
+    const written: Buffer[] = [];
+    clientEnd.on('data', (b: Buffer) => written.push(b));
+    await expect(rpc.openStream(lookup, { name: 'a' })).rejects.toThrow(TypeError);
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual([]);
+  });
+
   it('console: both directions on one serial; a hang-up ends it', async () => {
     const { rpc, daemon } = setup();
     const con = procedures.DOMAIN_OPEN_CONSOLE;
-    const opening = rpc.openStream(
-      con.prog,
-      con.proc,
-      con.args,
-      { dom: { name: 'vm', uuid, id: 1 }, dev_name: null, flags: 0 },
-      'both',
-    );
+    const opening = rpc.openStream(con, { dom: { name: 'vm', uuid, id: 1 }, dev_name: null, flags: 0 });
     const c = await daemon.next();
     daemon.send(replyOk(c.header, con.ret, undefined));
     const stream = await opening;
@@ -327,7 +326,7 @@ describe('RpcClient streams', () => {
 
   it('a connection that dies under the opening call rejects it, with no stray stream error', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     await daemon.next();
     daemon.close();
     await expect(opening).rejects.toBeInstanceOf(ConnectionClosedError);
@@ -336,7 +335,7 @@ describe('RpcClient streams', () => {
 
   it('reading a download to the end sends STREAM/OK and no abort', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, download.ret, undefined));
     const stream = await opening;
@@ -350,7 +349,7 @@ describe('RpcClient streams', () => {
 
   it('open streams fail with ConnectionClosedError when the connection dies', async () => {
     const { rpc, daemon } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, download.ret, undefined));
     const stream = await opening;
@@ -362,7 +361,7 @@ describe('RpcClient streams', () => {
 
   it('pauses the connection while a stream reader lags, and resumes when it reads', async () => {
     const { rpc, daemon, clientEnd } = setup();
-    const opening = rpc.openStream(download.prog, download.proc, download.args, args, 'read');
+    const opening = rpc.openStream(download, args);
     const c = await daemon.next();
     daemon.send(replyOk(c.header, download.ret, undefined));
     const stream = await opening;

@@ -21,6 +21,7 @@ import { CallTimeoutError, ConnectionClosedError, LibvirtError, ProtocolError } 
 import { remoteError } from '../types.js';
 import { type Codec, decode } from '../xdr/index.js';
 import { PacketFramer } from './framer.js';
+import { KeepaliveProbe, keepalivePacket, type KeepaliveOptions } from './keepalive.js';
 import {
   KeepaliveProc,
   MessageStatus,
@@ -30,17 +31,13 @@ import {
   PROTOCOL_VERSION,
   Program,
   encodePacket,
-  encodePacketPrefix,
 } from './packet.js';
-import type { LibvirtStream, StreamChannel, StreamMode } from './stream.js';
+import type { Procedure } from './procedure.js';
+import type { LibvirtStream } from './stream.js';
+import { StreamTable } from './streams.js';
 import type { Transport } from './transport.js';
 
-export interface KeepaliveOptions {
-  /** Silence (ms) after which a PING is sent. */
-  intervalMs: number;
-  /** Silent intervals tolerated before the connection is declared dead. */
-  maxMissed: number;
-}
+export type { KeepaliveOptions };
 
 export interface RpcClientOptions {
   keepalive?: KeepaliveOptions;
@@ -63,16 +60,13 @@ interface Pending {
 export class RpcClient {
   private readonly framer: PacketFramer;
   private readonly pending = new Map<number, Pending>();
-  private readonly streams = new Map<number, LibvirtStream>();
+  private readonly streams: StreamTable;
   private readonly subscribers = new Map<string, Set<EventHandler>>();
   private readonly closeListeners = new Set<(err: ConnectionClosedError) => void>();
-  private readonly pausedBy = new Set<LibvirtStream>();
   private serial = 0;
   private closedWith: ConnectionClosedError | null = null;
   private transportError: Error | null = null;
-  private keepaliveTimer: NodeJS.Timeout | null = null;
-  private heard = false;
-  private missed = 0;
+  private keepalive: KeepaliveProbe | null = null;
   /** A write batch is open until the end of this tick (see writeCoalesced). */
   private corked = false;
 
@@ -84,6 +78,11 @@ export class RpcClient {
   ) {
     this.framer = new PacketFramer(options.maxPacket);
     this.callTimeoutMs = options.callTimeoutMs ?? 0;
+    this.streams = new StreamTable({
+      transport,
+      isClosed: () => this.closedWith !== null,
+      guard: (op) => this.guardTransport(op),
+    });
     transport.on('data', (chunk: Buffer) => this.onData(chunk));
     transport.on('error', (err: Error) => {
       this.transportError ??= err;
@@ -111,8 +110,8 @@ export class RpcClient {
   }
 
   /** Sends one CALL and resolves with its decoded reply, or rejects with LibvirtError / ConnectionClosedError. */
-  call<A, R>(prog: number, proc: number, args: Codec<A>, value: A, ret: Codec<R>): Promise<R> {
-    return this.callRaw(prog, proc, args, value).then((payload) => decodePayload(ret, payload, proc));
+  call<A, R>(p: Procedure<A, R>, value: A): Promise<R> {
+    return this.callRaw(p, value).then((payload) => decodePayload(p.ret, payload, p.proc));
   }
 
   /**
@@ -120,23 +119,19 @@ export class RpcClient {
    * the call is written, so data arriving right behind the reply is never lost; it is handed out once
    * the daemon's REPLY/OK arrives.
    */
-  async openStream<A>(
-    prog: number,
-    proc: number,
-    args: Codec<A>,
-    value: A,
-    mode: StreamMode,
-  ): Promise<LibvirtStream> {
+  async openStream<A, R>(p: Procedure<A, R>, value: A): Promise<LibvirtStream> {
+    const mode = p.stream;
+    if (!mode) throw new TypeError(`procedure ${p.proc} does not open a stream`);
     // stream.ts, and with it Node's stream machinery, loads with the first stream: most commands open none.
     const { LibvirtStream } = await import('./stream.js');
     let stream: LibvirtStream | null = null;
     // Until the caller holds the stream nobody listens to it; an error before then (the connection
     // dying under the opening call) must not become an unhandled 'error' event.
     const swallow = (): void => {};
-    const reply = this.callRaw(prog, proc, args, value, (serial) => {
-      stream = new LibvirtStream(this.channelFor(prog, proc, serial), mode);
+    const reply = this.callRaw(p, value, (serial) => {
+      stream = new LibvirtStream(this.streams.channel(p.prog, p.proc, serial), mode);
       stream.on('error', swallow);
-      this.streams.set(serial, stream);
+      this.streams.add(serial, stream);
     });
     return reply.then(
       () => {
@@ -152,9 +147,9 @@ export class RpcClient {
     );
   }
 
-  /** Subscribes to MESSAGE packets of (prog, proc). Returns the unsubscribe function. */
-  subscribe(prog: number, proc: number, handler: EventHandler): () => void {
-    const key = `${prog}:${proc}`;
+  /** Subscribes to the MESSAGE packets of one event (its program and procedure). Returns the unsubscribe function. */
+  subscribe(event: { prog: number; proc: number }, handler: EventHandler): () => void {
+    const key = `${event.prog}:${event.proc}`;
     let set = this.subscribers.get(key);
     if (!set) this.subscribers.set(key, (set = new Set()));
     set.add(handler);
@@ -180,9 +175,7 @@ export class RpcClient {
   }
 
   private callRaw<A>(
-    prog: number,
-    proc: number,
-    args: Codec<A>,
+    { prog, proc, args }: Procedure<A, unknown>,
     value: A,
     beforeSend?: (serial: number) => void,
   ): Promise<Buffer> {
@@ -229,8 +222,8 @@ export class RpcClient {
   /**
    * Writes a CALL, gathering every call made in the same tick into one writev(): with many calls in flight,
    * replies arrive in bursts and each one's continuation sends the next call, so a burst of replies becomes
-   * one write instead of one syscall (and one daemon wake-up) per call. Measured ~10 % more pipelined
-   * throughput against libvirtd; a lone sequential call waits only for the end of the current tick.
+   * one write instead of one syscall (and one daemon wake-up) per call, which raises pipelined throughput
+   * (BENCHMARKS.md); a lone sequential call waits only for the end of the current tick.
    */
   private writeCoalesced(bytes: Buffer): void {
     if (!this.corked) {
@@ -278,7 +271,7 @@ export class RpcClient {
       this.fail(new ConnectionClosedError('the libvirt daemon sent malformed data', { cause }));
       return;
     }
-    this.heard = true;
+    this.keepalive?.heardFrom();
     for (const p of packets) {
       if (this.closedWith) return;
       this.route(p);
@@ -353,104 +346,29 @@ export class RpcClient {
     }
   }
 
-  private channelFor(prog: number, proc: number, serial: number): StreamChannel {
-    const header = (status: number): PacketHeader => ({
-      prog,
-      vers: PROTOCOL_VERSION,
-      proc,
-      type: MessageType.STREAM,
-      serial,
-      status,
-    });
-    return {
-      send: (status, payload) => {
-        if (this.closedWith) return true;
-        const length = payload?.length ?? 0;
-        let room = true;
-        this.guardTransport(() => {
-          if (length === 0) {
-            room = this.transport.write(encodePacketPrefix(header(status), 0));
-            return;
-          }
-          // Header and data as two writes: no copy of the data into a new buffer.
-          this.transport.cork();
-          this.transport.write(encodePacketPrefix(header(status), length));
-          room = this.transport.write(payload!);
-          process.nextTick(() => {
-            if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
-          });
-        });
-        // After a failed write the stream is being killed: its writer must not wait for a 'drain'.
-        return room || this.closedWith !== null;
-      },
-      onDrain: (cb) => {
-        if (this.closedWith) cb();
-        else this.transport.once('drain', cb);
-      },
-      pauseInput: () => {
-        const stream = this.streams.get(serial);
-        if (!stream) return;
-        this.pausedBy.add(stream);
-        this.transport.pause();
-      },
-      resumeInput: () => {
-        const stream = this.streams.get(serial);
-        if (stream) this.pausedBy.delete(stream);
-        if (this.pausedBy.size === 0) this.transport.resume();
-      },
-      release: () => {
-        const stream = this.streams.get(serial);
-        if (!stream) return;
-        this.streams.delete(serial);
-        if (this.pausedBy.delete(stream) && this.pausedBy.size === 0) this.transport.resume();
-      },
-    };
-  }
-
-  private startKeepalive({ intervalMs, maxMissed }: KeepaliveOptions): void {
-    this.keepaliveTimer = setInterval(() => {
-      // While a slow stream consumer holds the socket paused, silence proves nothing.
-      if (this.heard || this.pausedBy.size > 0) {
-        this.heard = false;
-        this.missed = 0;
-        return;
-      }
-      if (this.missed >= maxMissed) {
+  private startKeepalive(options: KeepaliveOptions): void {
+    this.keepalive = new KeepaliveProbe(options, {
+      excused: () => this.streams.anyPaused,
+      ping: () => this.sendKeepalive(KeepaliveProc.PING),
+      dead: () =>
         this.fail(
-          new ConnectionClosedError(`the libvirt daemon did not answer ${maxMissed} keepalive pings`),
-        );
-        return;
-      }
-      this.missed++;
-      this.sendKeepalive(KeepaliveProc.PING);
-    }, intervalMs);
-    this.keepaliveTimer.unref();
+          new ConnectionClosedError(`the libvirt daemon did not answer ${options.maxMissed} keepalive pings`),
+        ),
+    });
   }
 
-  private sendKeepalive(proc: number): void {
+  private sendKeepalive(proc: (typeof KeepaliveProc)[keyof typeof KeepaliveProc]): void {
     if (this.closedWith) return;
-    this.guardTransport(() =>
-      this.transport.write(
-        encodePacket({
-          prog: Program.KEEPALIVE,
-          vers: PROTOCOL_VERSION,
-          proc,
-          type: MessageType.MESSAGE,
-          serial: 0,
-          status: MessageStatus.OK,
-        }),
-      ),
-    );
+    this.guardTransport(() => this.transport.write(keepalivePacket(proc)));
   }
 
   private fail(err: ConnectionClosedError): void {
     if (this.closedWith) return;
     this.closedWith = err;
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.keepalive?.stop();
     const calls = [...this.pending.values()];
     this.pending.clear();
-    const streams = [...this.streams.values()];
-    this.pausedBy.clear();
+    const streams = this.streams.takeAll();
     for (const c of calls) {
       if (c.timer) clearTimeout(c.timer);
       c.reject(err);

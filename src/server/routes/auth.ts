@@ -8,8 +8,9 @@
 // - POST /api/tickets {path} → {ticket, expiresAt}: a single-use, short-lived ticket for the event stream or a
 //   console WebSocket at `path` (EventSource and WebSocket cannot send an Authorization header).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { HttpError } from '../http-errors.js';
+import type { LinkCreated, SessionGranted, TicketGranted } from '../../shared/web.js';
 
 function bodyField(body: unknown, key: string): unknown {
   return body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
@@ -34,7 +35,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AppDeps): void {
           'run `roost web link` for a new one',
       );
     }
-    return { session };
+    return { session } satisfies SessionGranted;
   });
 
   app.post('/api/links', async (req) => {
@@ -43,7 +44,11 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AppDeps): void {
       throw new HttpError(400, 'INVALID_REQUEST', 'opener: expected true or false');
     }
     const link = deps.newLink({ opener: opener === true });
-    return { url: link.url, expiresAt: new Date(link.expiresAt).toISOString(), opener: link.opener };
+    return {
+      url: link.url,
+      expiresAt: new Date(link.expiresAt).toISOString(),
+      opener: link.opener,
+    } satisfies LinkCreated;
   });
 
   app.post('/api/tickets', async (req) => {
@@ -56,6 +61,6 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AppDeps): void {
         `path: no ticket opens '${path}' (only /api/events, /api/vms/NAME/console and /api/vms/NAME/vnc)`,
       );
     }
-    return { ticket: t.ticket, expiresAt: new Date(t.expiresAt).toISOString() };
+    return { ticket: t.ticket, expiresAt: new Date(t.expiresAt).toISOString() } satisfies TicketGranted;
   });
 }

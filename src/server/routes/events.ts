@@ -1,8 +1,9 @@
 // GET /api/events: the event stream, as Server-Sent Events (EventSource) or — the same URL upgraded — as a
 // WebSocket of JSON text messages. Both are fed by the hub: libvirt pushes, nothing polls.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { SECURITY_HEADERS } from '../security.js';
+import type { ReadyMessage } from '../../shared/events.js';
 
 /** A subscriber whose socket holds more than this is too slow; it is dropped (and reconnects and resyncs). */
 const MAX_BUFFERED = 1024 * 1024;
@@ -35,7 +36,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       });
     },
     wsHandler: (socket) => {
-      socket.send(JSON.stringify({ type: 'ready' }));
+      socket.send(JSON.stringify({ type: 'ready' } satisfies ReadyMessage));
       const unsubscribe = deps.hub.subscribe((json) => {
         if (socket.bufferedAmount > MAX_BUFFERED) return socket.terminate();
         socket.send(json);

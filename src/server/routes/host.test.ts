@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixtureQcow2 } from '../../images/testing.js';
 import { roostPaths, type RoostPaths } from '../../paths.js';
 import type { VmContext } from '../../vm/context.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { toApiError } from '../http-errors.js';
 import { registerHostRoutes } from './host.js';
 

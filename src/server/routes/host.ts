@@ -1,16 +1,14 @@
 // /api/connection, /api/doctor, /api/images: the host side, through the same use cases as `roost connection`,
 // `roost doctor` and `roost image` (one image store per process: concurrent pulls of one image share a download).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
+import type { PullStarted } from '../../shared/host.js';
 
 export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/connection', async () => {
-    const [{ describeConnection }, { VERSION }] = await Promise.all([
-      import('../../vm/connection.js'),
-      import('../../version.js'),
-    ]);
-    return { roostVersion: VERSION, ...(await describeConnection(await deps.context())) };
+    const { describeConnection } = await import('../../vm/connection.js');
+    return describeConnection(await deps.context());
   });
 
   app.get('/api/doctor', async () => {
@@ -55,7 +53,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
         (err: unknown) => publish('failed', { message: (err as Error).message }),
       );
     reply.code(202);
-    return { ref, pulling: true };
+    return { ref, pulling: true } satisfies PullStarted;
   });
 
   app.delete('/api/images/:ref', async (req) => {

@@ -1,7 +1,7 @@
 // /api/vms: the CLI's verbs over HTTP. Each route checks its input (schemas.ts, zod) and calls the same use
 // case the command calls (src/vm/); no VM logic lives here.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
 
 export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -14,31 +14,22 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/api/vms', async (req, reply) => {
     const body = (await schemas()).CreateBody.parse(req.body ?? {});
-    const [{ createVm }, { formatPortForward }] = await Promise.all([
+    const [{ createVm }, { createdVm }] = await Promise.all([
       import('../../vm/create.js'),
-      import('../../net/port-spec.js'),
+      import('../../vm/wire.js'),
     ]);
     const r = await createVm(await ctx(), body, (phase) =>
       deps.hub.publish({ type: 'create', name: body.name, phase }),
     );
     reply.code(201);
-    // The shape of `roost create --json`.
-    return {
-      name: r.name,
-      uuid: r.uuid,
-      state: r.started ? 'running' : 'shutoff',
-      accel: r.accel.accel,
-      accelReason: r.accel.reason,
-      disk: r.disk ?? null,
-      ports: r.ports.map(formatPortForward),
-      warnings: r.warnings,
-    };
+    // The answer of `roost create --json`; the API does not wait for the guest.
+    return createdVm(r, null);
   });
 
   app.get('/api/vms/:name', async (req) => {
     const { name } = (await schemas()).NameParams.parse(req.params);
-    const { vmDetails } = await import('../../vm/list.js');
-    return vmDetails(await ctx(), name);
+    const { describeVm } = await import('../../vm/info.js');
+    return (await describeVm(await ctx(), name)).info;
   });
 
   app.patch('/api/vms/:name', async (req) => {
@@ -51,12 +42,16 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/api/vms/:name/start', async (req) => {
     const { name } = (await schemas()).NameParams.parse(req.params);
-    const { startVm } = await import('../../vm/start.js');
+    const [{ startVm }, { startedVm }] = await Promise.all([
+      import('../../vm/start.js'),
+      import('../../vm/wire.js'),
+    ]);
     const c = await ctx();
     const r = await startVm(c, name);
     // As `roost start` does: a VM made with --auto-ports gets its watcher.
     if (r.autoPorts) (await import('../../vm/auto-ports.js')).ensureAutoPortsWatcher(c, name);
-    return r;
+    // The answer of `roost start --json`; the API does not wait for the guest.
+    return startedVm(r, null);
   });
 
   app.post('/api/vms/:name/stop', async (req) => {

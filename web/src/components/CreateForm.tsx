@@ -3,15 +3,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { onEvent } from '../live.js';
-import type { ImageListing } from '../types.js';
+import { asFailure, ErrorText, type Failure } from './ErrorText.js';
+import type { CreatedVm, ImageListing } from '../../../src/shared/api-types.js';
 
 type Source = 'image' | 'iso' | 'kernel';
 
-export function CreateForm({ onCreated }: { onCreated: (name: string) => void }) {
+export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }) {
   const [source, setSource] = useState<Source>('image');
   const [images, setImages] = useState<ImageListing[]>([]);
   const [phase, setPhase] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     api.images().then(setImages, () => setImages([]));
@@ -47,10 +48,9 @@ export function CreateForm({ onCreated }: { onCreated: (name: string) => void })
       if (e.type === 'create' && e.name === name) setPhase(e.phase);
     });
     try {
-      await api.create(body);
-      onCreated(name);
+      onCreated(await api.create(body));
     } catch (e) {
-      setError((e as Error).message);
+      setError(asFailure(e));
     } finally {
       stop();
       setBusy(false);
@@ -155,11 +155,7 @@ export function CreateForm({ onCreated }: { onCreated: (name: string) => void })
           {busy ? `Creating${phase ? ` (${phase})` : ''}…` : 'Create'}
         </button>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </form>
   );
 }

@@ -1,20 +1,21 @@
 // The host check (`roost doctor`): every check with its status, and the exact fix for each problem.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { DoctorReport } from '../types.js';
+import { asFailure, ErrorText, type Failure } from './ErrorText.js';
+import type { DoctorReport } from '../../../src/shared/api-types.js';
 
 const MARK = { ok: '✓', warn: '!', fail: '✗' } as const;
 
 export function Doctor() {
   const [report, setReport] = useState<DoctorReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure>(null);
   const [busy, setBusy] = useState(false);
   const run = () => {
     setBusy(true);
     setError(null);
     api
       .doctor()
-      .then(setReport, (e: Error) => setError(e.message))
+      .then(setReport, (e: unknown) => setError(asFailure(e)))
       .finally(() => setBusy(false));
   };
   useEffect(run, []);
@@ -26,11 +27,7 @@ export function Doctor() {
           {busy ? 'Checking…' : 'Check again'}
         </button>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
       {report && (
         <>
           <p class={report.ok ? 'note' : 'error'} data-testid="doctor-summary">

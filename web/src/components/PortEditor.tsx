@@ -1,7 +1,8 @@
 // A VM's port forwards: the list (with whether the running VM has each one yet), add, remove.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { ForwardState, PortChangeResult, PortList, VmSummary } from '../types.js';
+import { asFailure, ErrorText, type Failure } from './ErrorText.js';
+import type { ForwardState, PortChangeResult, PortList, VmSummary } from '../../../src/shared/api-types.js';
 
 // Keyed by the shared ForwardState: a new state on the server fails the page's type check until it is named here.
 const STATE: Record<ForwardState, string> = {
@@ -29,22 +30,24 @@ function describe(r: PortChangeResult): string {
 export function PortEditor({ vm }: { vm: VmSummary }) {
   const [list, setList] = useState<PortList | null>(null);
   const [spec, setSpec] = useState('');
-  const [msg, setMsg] = useState<{ text: string; error: boolean } | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<Failure>(null);
   const [busy, setBusy] = useState(false);
-  const load = () => api.ports(vm.name).then(setList, (e: Error) => setMsg({ text: e.message, error: true }));
+  const load = () => api.ports(vm.name).then(setList, (e: unknown) => setError(asFailure(e)));
   // The list reloads when the VM's ports or state change (the event stream updates `vm`).
   useEffect(() => void load(), [vm.name, vm.state, vm.ports.join(' ')]);
 
   const change = async (fn: () => Promise<PortChangeResult>) => {
     setBusy(true);
-    setMsg(null);
+    setNote(null);
+    setError(null);
     try {
       const r = await fn();
-      setMsg({ text: [describe(r), ...r.warnings].join(' '), error: false });
+      setNote([describe(r), ...r.warnings].join(' '));
       setSpec('');
       await load();
     } catch (e) {
-      setMsg({ text: (e as Error).message, error: true });
+      setError(asFailure(e));
     } finally {
       setBusy(false);
     }
@@ -111,11 +114,12 @@ export function PortEditor({ vm }: { vm: VmSummary }) {
           Add
         </button>
       </form>
-      {msg && (
-        <p class={msg.error ? 'error' : 'note'} role={msg.error ? 'alert' : 'status'}>
-          {msg.text}
+      {note && (
+        <p class="note" role="status">
+          {note}
         </p>
       )}
+      <ErrorText error={error} />
     </div>
   );
 }

@@ -3,16 +3,15 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { consoleUrl } from '../api.js';
-
-type Status = 'connecting' | 'connected' | 'closed';
+import { useEffect, useRef } from 'preact/hooks';
+import type { ErrorBody } from '../../../src/shared/api-types.js';
+import { ApiError, consoleUrl } from '../api.js';
+import { ConsoleStatus, useConsoleState } from './ConsoleStatus.js';
+import { asFailure } from './ErrorText.js';
 
 export default function SerialConsole({ name }: { name: string }) {
   const box = useRef<HTMLDivElement>(null);
-  const [status, setStatus] = useState<Status>('connecting');
-  const [note, setNote] = useState<string | null>(null);
-  const [attempt, setAttempt] = useState(0);
+  const { status, setStatus, attempt, reconnect } = useConsoleState();
 
   useEffect(() => {
     const term = new Terminal({
@@ -30,8 +29,7 @@ export default function SerialConsole({ name }: { name: string }) {
     const onResize = () => fit.fit();
     window.addEventListener('resize', onResize);
 
-    setStatus('connecting');
-    setNote(null);
+    setStatus({ state: 'connecting' });
     let ws: WebSocket | null = null;
     let cancelled = false;
     const enc = new TextEncoder();
@@ -39,32 +37,31 @@ export default function SerialConsole({ name }: { name: string }) {
       const socket = new WebSocket(url);
       ws = socket;
       socket.binaryType = 'arraybuffer';
+      // A failure before the console is up comes as one text frame, {error}, before the close.
+      let failure: ApiError | null = null;
       socket.onopen = () => {
-        setStatus('connected');
+        setStatus({ state: 'connected' });
         term.focus();
         // A newline wakes the guest's getty/shell up so there is a prompt to look at.
         socket.send(enc.encode('\r'));
       };
       socket.onmessage = (m: MessageEvent<ArrayBuffer | string>) => {
         if (typeof m.data === 'string') {
-          const err = (JSON.parse(m.data) as { error?: { message?: string } }).error;
-          if (err?.message) setNote(err.message);
+          const err = (JSON.parse(m.data) as Partial<ErrorBody>).error;
+          if (err) failure = new ApiError(0, err.code, err.message, err.hint, err.detail);
         } else term.write(new Uint8Array(m.data));
       };
       socket.onclose = (e) => {
-        setStatus('closed');
-        // Keep the error frame's message if one came; else the close reason.
-        if (e.reason) setNote((n) => n ?? e.reason);
+        if (cancelled) return;
+        setStatus(failure ? { state: 'error', error: failure } : { state: 'closed', reason: e.reason });
       };
     };
     consoleUrl(name, 'console', attempt > 0 ? { force: '1' } : {}).then(
       (url) => {
         if (!cancelled) open(url);
       },
-      (e: Error) => {
-        if (cancelled) return;
-        setStatus('closed');
-        setNote(e.message);
+      (e: unknown) => {
+        if (!cancelled) setStatus({ state: 'error', error: asFailure(e) });
       },
     );
     const sub = term.onData((d) => {
@@ -81,21 +78,12 @@ export default function SerialConsole({ name }: { name: string }) {
 
   return (
     <div class="console">
-      <div class="row">
-        <span role="status" data-console-status={status}>
-          {status === 'connected'
-            ? 'Connected — Ctrl-] disconnects'
-            : status === 'connecting'
-              ? 'Connecting…'
-              : 'Disconnected'}
-        </span>
-        {status === 'closed' && (
-          <button type="button" onClick={() => setAttempt((a) => a + 1)}>
-            Reconnect
-          </button>
-        )}
-      </div>
-      {note && <p class="error">{note}</p>}
+      <ConsoleStatus
+        kind="serial"
+        status={status}
+        onReconnect={reconnect}
+        connectedHint="Ctrl-] disconnects"
+      />
       <div
         class="terminal"
         ref={box}

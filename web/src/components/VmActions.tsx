@@ -2,13 +2,19 @@
 // from the event stream, not from these calls' answers.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { VmSummary } from '../types.js';
+import type { VmSummary } from '../../../src/shared/api-types.js';
 import { useConfirm } from './Confirm.js';
+import { asFailure, type Failure } from './ErrorText.js';
 
 export const isUp = (s: VmSummary['state']) =>
   s === 'running' || s === 'paused' || s === 'blocked' || s === 'shutdown';
 
-export function VmActions({ vm, onError }: { vm: VmSummary; onError: (msg: string | null) => void }) {
+/** `onError` hears a failed action (with the VM it was for) and null when the next one starts. */
+export function VmActions(props: {
+  vm: VmSummary;
+  onError: (e: { vm: string; error: Failure } | null) => void;
+}) {
+  const { vm, onError } = props;
   const confirm = useConfirm();
   const [busy, setBusy] = useState<string | null>(null);
   const run = async (label: string, fn: () => Promise<unknown>) => {
@@ -17,7 +23,7 @@ export function VmActions({ vm, onError }: { vm: VmSummary; onError: (msg: strin
     try {
       await fn();
     } catch (e) {
-      onError(`${vm.name}: ${(e as Error).message}`);
+      onError({ vm: vm.name, error: asFailure(e) });
     } finally {
       setBusy(null);
     }

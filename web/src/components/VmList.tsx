@@ -1,6 +1,7 @@
 // The VM table: name, live state, size, networks and ports, actions. On a phone it becomes a list of cards.
 import { useState } from 'preact/hooks';
-import type { VmSummary } from '../types.js';
+import type { VmSummary } from '../../../src/shared/api-types.js';
+import { ErrorText, type Failure } from './ErrorText.js';
 import { VmActions } from './VmActions.js';
 
 export function StateBadge({ state }: { state: VmSummary['state'] }) {
@@ -12,7 +13,7 @@ export function VmList(props: {
   selected: string | null;
   onSelect: (name: string) => void;
 }) {
-  const [error, setError] = useState<string | null>(null);
+  const [failed, setFailed] = useState<{ vm: string; error: Failure } | null>(null);
   if (props.vms.length === 0) {
     return (
       <p class="empty" data-testid="no-vms">
@@ -23,11 +24,7 @@ export function VmList(props: {
   }
   return (
     <>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      {failed && <ErrorText error={failed.error} prefix={failed.vm} />}
       <table class="vms">
         <caption class="sr-only">Virtual machines</caption>
         <thead>
@@ -72,7 +69,7 @@ export function VmList(props: {
                 )}
               </td>
               <td data-label="Actions">
-                <VmActions vm={vm} onError={setError} />
+                <VmActions vm={vm} onError={setFailed} />
               </td>
             </tr>
           ))}

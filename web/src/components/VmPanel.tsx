@@ -2,7 +2,8 @@
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { VmAddresses, VmDetails, VmSummary } from '../types.js';
+import type { VmAddresses, VmInfo, VmSummary } from '../../../src/shared/api-types.js';
+import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
 import { StateBadge } from './VmList.js';
@@ -59,28 +60,41 @@ export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void })
 }
 
 function Overview({ vm }: { vm: VmSummary }) {
-  const [details, setDetails] = useState<VmDetails | null>(null);
+  const [details, setDetails] = useState<VmInfo | null>(null);
   const [addrs, setAddrs] = useState<VmAddresses | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure>(null);
+  const fail = (e: unknown) => setError(asFailure(e));
   useEffect(() => {
-    api.vm(vm.name).then(setDetails, (e: Error) => setError(e.message));
+    api.vm(vm.name).then(setDetails, fail);
   }, [vm.name, vm.state]);
   return (
     <div>
-      {error && <p class="error">{error}</p>}
+      <ErrorText error={error} />
       <dl class="facts">
         <dt>Acceleration</dt>
         <dd>{vm.accel}</dd>
         <dt>Networks</dt>
         <dd>{vm.networks.join(', ') || '—'}</dd>
         <dt>Boot</dt>
-        <dd>{details?.boot ?? '…'}</dd>
+        <dd>{details ? `${details.boot} (${details.firmware})` : '…'}</dd>
+        <dt>IP address</dt>
+        <dd data-testid="ip">
+          {details
+            ? details.ip
+              ? // Where it came from, as `roost info` says it (agent, lease file, ARP…).
+                `${details.ip} (${details.ipSource?.source ?? '?'})`
+              : vm.state === 'running'
+                ? 'none found'
+                : '—'
+            : '…'}
+        </dd>
         <dt>Disks</dt>
         <dd>
           {details
             ? details.disks.map((d) => (
                 <div key={d.target ?? d.path}>
                   <code>{d.path ?? '(none)'}</code> {d.device}
+                  {d.format ? ` (${d.format})` : ''}
                   {d.readonly ? ', read-only' : ''}
                 </div>
               ))
@@ -88,6 +102,24 @@ function Overview({ vm }: { vm: VmSummary }) {
         </dd>
         <dt>Created</dt>
         <dd>{details?.roost?.createdAt ?? (details ? 'not by roost' : '…')}</dd>
+        {details?.roost?.imageRef && (
+          <>
+            <dt>Image</dt>
+            <dd>
+              <code>{details.roost.imageRef}</code>
+            </dd>
+          </>
+        )}
+        {details?.roost?.sshUser && (
+          <>
+            <dt>Login</dt>
+            <dd>
+              <code>roost ssh {vm.name}</code> (user {details.roost.sshUser})
+            </dd>
+          </>
+        )}
+        <dt>Serial log</dt>
+        <dd>{details ? details.serialLog ? <code>{details.serialLog}</code> : '—' : '…'}</dd>
         <dt>Addresses</dt>
         <dd>
           {addrs ? (
@@ -99,10 +131,7 @@ function Overview({ vm }: { vm: VmSummary }) {
               ].join(', ') || 'none found'}
             </span>
           ) : (
-            <button
-              type="button"
-              onClick={() => api.ip(vm.name).then(setAddrs, (e: Error) => setError(e.message))}
-            >
+            <button type="button" onClick={() => api.ip(vm.name).then(setAddrs, fail)}>
               Look up addresses
             </button>
           )}

@@ -18,16 +18,14 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseUri } from '../uri.js';
-import { dialSsh, SshTunnelError } from './ssh.js';
+import { parseUri } from '../../src/libvirt/uri.js';
+import { dialSsh, SshTunnelError } from '../../src/libvirt/dialers/ssh.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const SSHD = '/usr/sbin/sshd';
 const USER = 'roost-ssh-test';
 if (!IS_ROOT) {
-  console.warn(
-    'ssh.integration.test.ts: skipped — it must run as root to start sshd and act as a second user',
-  );
+  console.warn('ssh-dialer.test.ts: skipped — it must run as root to start sshd and act as a second user');
 }
 
 function run(cmd: string, args: string[]): string {

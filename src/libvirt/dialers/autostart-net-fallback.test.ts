@@ -1,13 +1,14 @@
-// On a Node without a usable pipe handle (dialers/pipe-socket.ts answers undefined), connections are plain
+// On a Node without a usable pipe handle (pipe-socket.ts answers undefined), connections are plain
 // net.Sockets with the same behaviour: this file stands in such a Node by making connectPipe answer so.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connectWithAutostart, DaemonUnavailableError } from './session.js';
+import { connectWithAutostart } from './autostart.js';
+import { DaemonUnavailableError } from '../errors.js';
 
-vi.mock('./dialers/pipe-socket.js', () => ({ connectPipe: () => Promise.resolve(undefined) }));
+vi.mock('./pipe-socket.js', () => ({ connectPipe: () => Promise.resolve(undefined) }));
 
 let dir: string;
 beforeEach(() => void (dir = mkdtempSync(join(tmpdir(), 'roost-netfb-'))));

@@ -2,15 +2,8 @@
 // running domain (update-device, detach, attach). libvirt finds the NIC to update or detach by MAC address; an
 // attach with the same MAC and the same `<address type='pci'>` puts the new NIC exactly where the old one was,
 // so the guest sees the same device on the same slot (and names it the same: eth0, enp1s0…).
-import { DomainXmlError } from '../domain-xml/errors.js';
-import {
-  childElements,
-  firstChild,
-  parseXml,
-  removeChild,
-  serializeXml,
-  type XmlElement,
-} from '../domain-xml/xml.js';
+import { DomainXmlError } from './errors.js';
+import { childElements, firstChild, parseXml, removeChild, serializeXml, type XmlElement } from './xml.js';
 
 function findInterface(domainXml: string, mac: string): XmlElement {
   const { root } = parseXml(domainXml);

@@ -16,22 +16,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dialUnix } from './dialers/unix.js';
-import type { Transport } from './rpc/transport.js';
+import type { Transport } from '../rpc/transport.js';
+import { parseUri } from '../uri.js';
+import { connectWithAutostart } from './autostart.js';
+import { DaemonUnavailableError, SocketConnectError } from '../errors.js';
 import {
-  connectWithAutostart,
-  DaemonUnavailableError,
   resolveSocket,
   runtimeDir,
   shouldAutostart,
-  SocketConnectError,
   type DaemonName,
   type SocketOptions,
-} from './session.js';
-import { parseUri } from './uri.js';
+} from './socket-path.js';
+import { dialUnix } from './unix.js';
 
-const SESSION_MODULE = fileURLToPath(new URL('./session.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const AUTOSTART_MODULE = fileURLToPath(new URL('./autostart.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('runtimeDir', () => {
   it('follows glib: XDG_RUNTIME_DIR, else XDG_CACHE_HOME, else ~/.cache', () => {
@@ -211,7 +210,7 @@ setTimeout(() => process.exit(0), 20000); // never outlive the test run
 
 // One roost process: connects with autostart after a common start time, prints the greeting.
 const CLIENT = `
-const { connectWithAutostart } = await import(process.env.SESSION_MODULE);
+const { connectWithAutostart } = await import(process.env.AUTOSTART_MODULE);
 await new Promise((r) => setTimeout(r, Math.max(0, Number(process.env.GO_AT) - Date.now())));
 const socket = await connectWithAutostart(process.env.SOCK, {
   daemon: process.env.DAEMON,
@@ -293,7 +292,7 @@ describe('connectWithAutostart (real processes, fake daemon)', () => {
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLIENT], {
           cwd: REPO,
-          env: { ...process.env, SESSION_MODULE, GO_AT: goAt, SOCK: sock, DAEMON: daemon, RT: rt },
+          env: { ...process.env, AUTOSTART_MODULE, GO_AT: goAt, SOCK: sock, DAEMON: daemon, RT: rt },
         });
         let out = '';
         let err = '';

@@ -1,0 +1,72 @@
+// The shapes of the event stream: `roost events --json` (one per line) and GET /api/events (SSE or WebSocket),
+// docs/api.md. No imports but sibling shapes: the browser uses it too.
+import type { VmDetails } from './vms.js';
+
+export type LifecycleName =
+  | 'defined'
+  | 'undefined'
+  | 'started'
+  | 'suspended'
+  | 'resumed'
+  | 'stopped'
+  | 'shutdown'
+  | 'pmsuspended'
+  | 'crashed';
+
+/** A lifecycle event of one VM; `vm` is its state right after the event (null once it is undefined). */
+export interface VmLifecycleEvent {
+  type: 'vm';
+  event: LifecycleName;
+  /** libvirt's detail, in words: 'booted', 'destroyed', 'shutdown', 'updated', … */
+  detail: string;
+  name: string;
+  uuid: string;
+  /** ms since the epoch, when roost received it. */
+  time: number;
+  vm?: VmDetails | null;
+}
+
+/** A phase of a `POST /api/vms`. */
+export interface CreateEvent {
+  type: 'create';
+  name: string;
+  phase: string;
+  time: number;
+}
+
+/** A VM's forwards after a change through the API. */
+export interface PortsEvent {
+  type: 'ports';
+  name: string;
+  ports: string[];
+  time: number;
+}
+
+/** A download started by `POST /api/images/pull`. */
+export interface ImageEvent {
+  type: 'image';
+  ref: string;
+  phase: string;
+  receivedBytes?: number;
+  totalBytes?: number;
+  /** Why it failed (phase 'failed'). */
+  message?: string;
+  time: number;
+}
+
+/** The stream was interrupted (the daemon went away and came back): state may have changed unseen. */
+export interface ResyncEvent {
+  type: 'resync';
+  reason: string;
+  time: number;
+}
+
+/** Events roost itself raises (the daemon knows nothing of them). */
+export type RoostOwnEvent = CreateEvent | PortsEvent | ImageEvent | ResyncEvent;
+
+export type RoostEvent = VmLifecycleEvent | RoostOwnEvent;
+
+/** The first message of a WebSocket event stream (SSE sends `event: ready` with `{}`). */
+export interface ReadyMessage {
+  type: 'ready';
+}
