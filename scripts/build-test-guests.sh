@@ -372,21 +372,14 @@ build_debian() {
 
   # Kernel and initrd for direct kernel boot. The initramfs is made again now that fstab and the
   # initramfs-tools configuration are in place (small module list, fsck for the root file system).
-  kimg="$(ls "$rootfs"/boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1)"
-  [ -n "$kimg" ] || die "no cloud kernel in the root file system"
+  # Debian's generic kernel (packages.list says why not the cloud one).
+  kimg="$(ls "$rootfs"/boot/vmlinuz-*-amd64 2>/dev/null | grep -v -- '-cloud-amd64$' | sort -V | tail -n1)"
+  [ -n "$kimg" ] || die "no generic amd64 kernel in the root file system"
   kver="${kimg##*/vmlinuz-}"
   run chroot "$rootfs" update-initramfs -u -k "$kver" >&2
   initrd="$rootfs/boot/initrd.img-$kver"
   [ -f "$initrd" ] || die "no initrd for $kver in the root file system"
-  if ! grep -Eq '^CONFIG_VIRTIO_BLK=y' "$rootfs/boot/config-$kver" || ! grep -Eq '^CONFIG_EXT4_FS=y' "$rootfs/boot/config-$kver"; then
-    # Not built in: they must be in the initramfs (the guest's own lsinitramfs reads it).
-    chroot "$rootfs" lsinitramfs "/boot/initrd.img-$kver" > "$w/initrd.list"
-    grep -Eq '/virtio_blk\.ko' "$w/initrd.list" || die "the initramfs lacks virtio_blk"
-    grep -Eq '/virtio_pci\.ko' "$w/initrd.list" || die "the initramfs lacks virtio_pci"
-    grep -q 'CONFIG_EXT4_FS=y' "$rootfs/boot/config-$kver" || grep -Eq '/ext4\.ko' "$w/initrd.list" ||
-      die "the initramfs lacks ext4"
-    log "debian: initramfs has virtio_pci, virtio_blk and ext4"
-  fi
+  debian_check_modules "$rootfs" "$kver" "$w/initrd.list"
   cp "$kimg" "$out/vmlinuz"
   cp "$initrd" "$out/initrd.img"
 
@@ -407,6 +400,27 @@ EOF
   for m in $(awk -v p="$w/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do umount -l "$m"; done
   rm -rf --one-file-system "$w"
   log "debian: disk $(du -h "$out/disk.qcow2" | cut -f1) (virtual $DEBIAN_DISK_SIZE), kernel $kver"
+}
+
+# The guest boots and mounts its shared folders: what the kernel builds as a module must be where it is loaded
+# from — the root disk's drivers and ext4 (with crc32c) in the initramfs, 9p and virtiofs in the root file system.
+debian_check_modules() { # debian_check_modules ROOTFS KVER LISTFILE
+  local rootfs="$1" kver="$2" list="$3" config="$1/boot/config-$2" opt mod
+  chroot "$rootfs" lsinitramfs "/boot/initrd.img-$kver" > "$list"
+  for opt in VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk EXT4_FS:ext4 CRYPTO_CRC32C:crc32c_generic; do
+    mod="${opt#*:}"
+    grep -q "^CONFIG_${opt%%:*}=y" "$config" || grep -Eq "/${mod}\.ko" "$list" ||
+      die "the initramfs lacks $mod"
+  done
+  for opt in NET_9P 9P_FS NET_9P_VIRTIO VIRTIO_FS; do
+    grep -Eq "^CONFIG_${opt}=[ym]" "$config" || die "the kernel $kver has no CONFIG_$opt"
+  done
+  for mod in 9p 9pnet_virtio virtiofs; do
+    [ -n "$(find "$rootfs/lib/modules/$kver" -name "$mod.ko*" -print -quit)" ] ||
+      grep -q "/$mod\.ko$" "$rootfs/lib/modules/$kver/modules.builtin" ||
+      die "the root file system lacks the $mod module"
+  done
+  log "debian: initramfs has virtio_pci, virtio_blk, ext4 and crc32c; 9p and virtiofs modules in /lib/modules"
 }
 
 debian_cmdline() { printf 'root=LABEL=%s ro console=ttyS0' "$DEBIAN_LABEL"; }

@@ -11,7 +11,7 @@ const FOLDERS = ['src/vm', 'src/host', 'src/net', 'src/cloud-init', 'src/server'
 const MAX_FUNCTION_LINES = 80;
 const MAX_FILE_LINES = 410;
 /** Files whose long functions are known and still to split: remove an entry once they are. */
-const KNOWN_LONG = new Set(['src/cli/commands/create.ts']);
+const KNOWN_LONG = new Set<string>([]);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {

@@ -6,6 +6,7 @@ import { withPath } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { buildIso9660 } from './iso9660.js';
 import { buildMetaData, buildNetworkConfig, newInstanceId } from './meta-data.js';
+import type { SeedMount } from './mounts.js';
 import { buildUserData, type CloudConfig } from './user-data.js';
 
 export interface SeedFiles {
@@ -56,6 +57,10 @@ export interface SeedRequest {
   otherMacs?: string[];
   /** From --cloud-init FILE (readCloudConfigFile). */
   extra?: CloudConfig;
+  /** Shared folders the guest mounts at every boot. */
+  mounts?: SeedMount[];
+  /** The login user's uid (the host user's, when the VM has shared folders). */
+  uid?: number;
 }
 
 /** Everything in one call: builds the three documents and writes the ISO. Returns the instance id used. */
@@ -70,6 +75,8 @@ export async function createSeed(
       hostname: req.hostname,
       shell: req.shell,
       extra: req.extra,
+      mounts: req.mounts,
+      uid: req.uid,
     }),
     metaData: buildMetaData({ instanceId, hostname: req.hostname }),
     networkConfig: buildNetworkConfig({ mac: req.mac, otherMacs: req.otherMacs }),

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { UsageError } from '../errors.js';
+import { mountsCloudConfig, type SeedMount } from './mounts.js';
 
 export type CloudConfig = Record<string, unknown>;
 
@@ -16,6 +17,13 @@ export interface UserDataOptions {
   shell?: string;
   /** The user's own cloud-config, merged over ours (see mergeCloudConfig). */
   extra?: CloudConfig;
+  /** Shared folders to mount at every boot (mounts.ts). */
+  mounts?: SeedMount[];
+  /**
+   * The login user's uid: the host user's, so that files in shared folders belong to the same user on both
+   * sides. Absent: the image's default (the next free uid, 1000 on a fresh image).
+   */
+  uid?: number;
 }
 
 export function baseCloudConfig(o: UserDataOptions): CloudConfig {
@@ -42,6 +50,7 @@ export function baseCloudConfig(o: UserDataOptions): CloudConfig {
         sudo: 'ALL=(ALL) NOPASSWD:ALL',
         lock_passwd: true,
         ssh_authorized_keys: keys,
+        ...(o.uid !== undefined ? { uid: o.uid } : {}),
       },
     ],
     ssh_pwauth: false,
@@ -50,7 +59,7 @@ export function baseCloudConfig(o: UserDataOptions): CloudConfig {
 
 /** The user-data document: "#cloud-config" and the merged configuration. */
 export function buildUserData(o: UserDataOptions): string {
-  const base = baseCloudConfig(o);
+  const base = mergeCloudConfig(baseCloudConfig(o), mountsCloudConfig(o.mounts ?? []));
   const config = o.extra ? mergeCloudConfig(base, o.extra) : base;
   if (!hasUser(config, o.user)) {
     throw new UsageError(

@@ -16,6 +16,7 @@
 //    start (quick-cpu-probe.ts explains it).
 import { checkDisk, checkSpec } from './check.js';
 import { assignTargets, buildDisk, buildInterface } from './devices.js';
+import { buildFilesystem, buildSharedMemoryBacking, needsSharedMemory } from './filesystems.js';
 
 export { HOST_ACCESS_MODES, hostAccessProblem } from './devices.js';
 import { buildRoostElement } from './metadata.js';
@@ -35,6 +36,7 @@ export function buildDomainTree(spec: VmSpec): XmlElement {
     element('metadata', {}, [buildRoostElement(spec.roost)]),
     element('memory', { unit: 'MiB' }, [String(spec.memoryMiB)]),
     element('currentMemory', { unit: 'MiB' }, [String(spec.memoryMiB)]),
+    needsSharedMemory(spec.filesystems) && buildSharedMemoryBacking(),
     element('vcpu', { placement: 'static' }, [String(spec.cpus)]),
     buildOs(spec, machine),
     element('features', {}, [element('acpi'), element('apic')]),
@@ -105,6 +107,7 @@ function buildDevices(spec: VmSpec, machine: MachineType): XmlElement {
     // AHCI at all, so a cloud-init seed on q35's SATA is invisible to it (cloud-init falls back to DataSourceNone).
     drives.some((d) => 'bus' in d && d.bus === 'scsi') &&
       element('controller', { type: 'scsi', model: 'virtio-scsi' }),
+    ...(spec.filesystems ?? []).map((fs, i) => buildFilesystem(fs, `filesystem ${i + 1}`)),
     ...spec.network.map((nic, i) => buildInterface(nic, `NIC ${i + 1}`)),
     element('serial', { type: 'pty' }, [
       spec.serialLog !== undefined && element('log', { file: spec.serialLog, append: 'on' }),

@@ -3,6 +3,7 @@
 // produces a document that `virt-xml-validate` accepts.
 import { ipVersion } from '../ip-literal.js';
 import { DomainXmlError } from './errors.js';
+import { checkFilesystems } from './filesystems.js';
 import type { DiskSpec, PortForwardSpec, VmSpec } from './spec.js';
 import { assertXmlChars } from './xml.js';
 
@@ -127,6 +128,7 @@ export function checkSpec(spec: VmSpec): void {
       throw bad(`${what}: kind must be user or bridge`);
     }
   });
+  checkFilesystems(spec.filesystems);
   if (spec.serialLog !== undefined) checkPath(spec.serialLog, 'serial log');
   if (spec.vnc !== null && spec.vnc !== undefined) checkPath(spec.vnc.socket, 'VNC socket');
   if (spec.memballoon !== undefined && spec.memballoon !== 'virtio' && spec.memballoon !== 'none') {

@@ -8,10 +8,17 @@
 import { checkPortForward, checkPositiveInt } from './check.js';
 import { assignTargets, buildDisk } from './devices.js';
 import { DomainXmlError } from './errors.js';
+import { deleteFilesystem, insertFilesystem } from './filesystems.js';
 import { buildRoostElement, findRoostElement } from './metadata.js';
 import { rangeElement } from './ports.js';
 import { readDomain } from './parse.js';
-import { DEFAULT_PORT_ADDRESS, type DiskSpec, type PortForwardSpec, type RoostMetadata } from './spec.js';
+import {
+  DEFAULT_PORT_ADDRESS,
+  type DiskSpec,
+  type FilesystemSpec,
+  type PortForwardSpec,
+  type RoostMetadata,
+} from './spec.js';
 import {
   childElements,
   element,
@@ -217,6 +224,26 @@ export function removeDisk(xml: string, targetOrPath: string): string {
       );
     }
     removeChild(devices, disk);
+  });
+}
+
+/**
+ * Adds a shared folder (`<filesystem>`, after the disks, controllers and other filesystems). A virtiofs one also
+ * gets the domain shared memory backing. A tag the domain already has is refused (DOMAIN_XML_BAD_SPEC).
+ */
+export function addFilesystem(xml: string, fs: FilesystemSpec): string {
+  return editDomainXml(xml, (domain) => insertFilesystem(domain, fs));
+}
+
+/**
+ * Removes the shared folder with this mount tag (DOMAIN_XML_NOT_FOUND when there is none). Shared memory
+ * backing stays: other devices may need it, and it costs nothing.
+ */
+export function removeFilesystem(xml: string, tag: string): string {
+  return editDomainXml(xml, (domain) => {
+    if (!deleteFilesystem(domain, tag)) {
+      throw new DomainXmlError('DOMAIN_XML_NOT_FOUND', `the domain has no shared folder with tag ${tag}`);
+    }
   });
 }
 

@@ -7,7 +7,8 @@
 import { sshUserProblem } from '../ssh-user.js';
 import { checkString } from './check.js';
 import { DomainXmlError } from './errors.js';
-import { ROOST_XMLNS, ROOST_XMLNS_PREFIX, type RoostMetadata } from './spec.js';
+import { guestDirProblem, tagProblem } from './filesystems.js';
+import { ROOST_XMLNS, ROOST_XMLNS_PREFIX, type MountMetadata, type RoostMetadata } from './spec.js';
 import { childElements, element, textContent, type XmlElement } from './xml.js';
 
 // Element names, in the order they are written.
@@ -54,7 +55,26 @@ export function buildRoostElement(meta: RoostMetadata): XmlElement {
     if (problem !== undefined) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `${tag}: ${problem}`);
     children.push(element(`${ROOST_XMLNS_PREFIX}:${tag}`, {}, [text]));
   }
+  for (const mount of meta.mounts ?? []) children.push(buildMountElement(mount));
   return element(`${ROOST_XMLNS_PREFIX}:vm`, { [`xmlns:${ROOST_XMLNS_PREFIX}`]: ROOST_XMLNS }, children);
+}
+
+// A shared folder: <roost:mount tag='roost0' guest-dir='/src'/> (host-dir-given when the user's path was a
+// symlink or relative: what they typed, for `mount ls`).
+function buildMountElement(mount: MountMetadata): XmlElement {
+  const problem = mountProblem(mount);
+  if (problem !== undefined) throw new DomainXmlError('DOMAIN_XML_BAD_SPEC', `mount: ${problem}`);
+  if (mount.hostDirGiven !== undefined) checkString(mount.hostDirGiven, 'mount host-dir-given');
+  return element(`${ROOST_XMLNS_PREFIX}:mount`, {
+    tag: mount.tag,
+    'guest-dir': mount.guestDir,
+    'host-dir-given': mount.hostDirGiven,
+  });
+}
+
+function mountProblem(mount: MountMetadata): string | undefined {
+  if (mount === null || typeof mount !== 'object') return 'must be an object';
+  return tagProblem(mount.tag) ?? guestDirProblem(mount.guestDir);
 }
 
 /** Why `value` cannot be a VM's ssh key path, or undefined when it can. */
@@ -80,11 +100,21 @@ const CHECKED: Partial<Record<keyof RoostMetadata, (v: string) => string | undef
 export function parseRoostElement(el: XmlElement): RoostMetadata {
   const prefix = prefixOf(el.name);
   const values = new Map<string, string>();
+  const mounts: MountMetadata[] = [];
+  const refused: { field: string; reason: string }[] = [];
   for (const child of childElements(el)) {
     if (prefixOf(child.name) !== prefix) continue;
+    if (localName(child.name) === 'mount') {
+      const mount = readMountElement(child);
+      if ('reason' in mount) refused.push({ field: 'mount', reason: mount.reason });
+      else mounts.push(mount);
+      continue;
+    }
     values.set(localName(child.name), textContent(child) ?? '');
   }
   const meta: RoostMetadata = { createdBy: values.get('created-by') ?? '' };
+  if (mounts.length > 0) meta.mounts = mounts;
+  if (refused.length > 0) meta.refused = refused;
   for (const [key, tag] of FIELDS) {
     const value = values.get(tag);
     if (value === undefined || key === 'createdBy') continue;
@@ -97,4 +127,20 @@ export function parseRoostElement(el: XmlElement): RoostMetadata {
     else (meta.refused ??= []).push({ field: tag, reason: problem });
   }
   return meta;
+}
+
+function readMountElement(el: XmlElement): MountMetadata | { reason: string } {
+  const given = el.attrs.get('host-dir-given');
+  const mount: MountMetadata = {
+    tag: el.attrs.get('tag') ?? '',
+    guestDir: el.attrs.get('guest-dir') ?? '',
+    ...(given !== undefined ? { hostDirGiven: given } : {}),
+  };
+  const problem =
+    mountProblem(mount) ??
+    // eslint-disable-next-line no-control-regex -- a control character is what is refused
+    (given !== undefined && /[\u0000-\u001f\u007f-\u009f]/.test(given)
+      ? 'host-dir-given has a control character'
+      : undefined);
+  return problem === undefined ? mount : { reason: problem };
 }

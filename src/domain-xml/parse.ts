@@ -2,6 +2,7 @@
 // by hand or by other tools: a missing element gives a default or undefined, never an exception. Only XML that
 // is not well-formed, or not a <domain>, is an error (DOMAIN_XML_INVALID).
 import { DomainXmlError } from './errors.js';
+import { hasSharedMemory, parseFilesystem, type ParsedFilesystem } from './filesystems.js';
 import { findRoostElement, parseRoostElement } from './metadata.js';
 import { parsePortForwards, type PortExclusion } from './ports.js';
 import { hasQuickCpuProbe } from './quick-cpu-probe.js';
@@ -10,6 +11,7 @@ import {
   type Accel,
   type BootSpec,
   type DiskSpec,
+  type FilesystemSpec,
   type Firmware,
   type HostAccess,
   type PortForwardSpec,
@@ -73,6 +75,10 @@ export interface ParsedDomain {
   /** All drives, the boot ISO too (see bootIso for which one that is). */
   disks: ParsedDisk[];
   nics: ParsedNic[];
+  /** Shared folders (`<filesystem>` devices), in order. */
+  filesystems: ParsedFilesystem[];
+  /** `<memoryBacking>` gives shared memory (what virtiofs needs). */
+  sharedMemory: boolean;
   serialLog: string | undefined;
   vnc: { socket: string } | null;
   /** A VNC listener on TCP (hand-made domains): reachable by other local users, worth a warning. */
@@ -290,6 +296,8 @@ export function readDomain(root: XmlElement): ParsedDomain {
     boot,
     disks,
     nics: deviceList.filter((d) => d.name === 'interface').map(parseNic),
+    filesystems: deviceList.filter((d) => d.name === 'filesystem').map(parseFilesystem),
+    sharedMemory: hasSharedMemory(root),
     serialLog: serial === undefined ? undefined : firstChild(serial, 'log')?.attrs.get('file'),
     vnc,
     vncTcp,
@@ -327,6 +335,11 @@ export function toVmSpec(parsed: ParsedDomain): VmSpec {
     if (n.type === 'bridge' && n.bridge !== undefined) return [{ kind: 'bridge', bridge: n.bridge, ...mac }];
     return [];
   });
+  const filesystems = parsed.filesystems.flatMap((f): FilesystemSpec[] =>
+    (f.type === '9p' || f.type === 'virtiofs') && f.source !== undefined && f.tag !== undefined
+      ? [{ type: f.type, source: f.source, tag: f.tag, ...(f.readonly ? { readonly: true } : {}) }]
+      : [],
+  );
   return {
     name: parsed.name,
     ...(parsed.uuid === undefined ? {} : { uuid: parsed.uuid }),
@@ -338,6 +351,7 @@ export function toVmSpec(parsed: ParsedDomain): VmSpec {
     boot: parsed.boot,
     disks,
     network,
+    ...(filesystems.length > 0 ? { filesystems } : {}),
     ...(parsed.serialLog === undefined ? {} : { serialLog: parsed.serialLog }),
     vnc: parsed.vnc,
     guestAgent: parsed.guestAgent,

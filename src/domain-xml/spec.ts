@@ -80,6 +80,30 @@ export interface BridgeNicSpec {
 
 export type NicSpec = UserNicSpec | BridgeNicSpec;
 
+/** How a shared folder reaches the guest: virtio-9p (QEMU serves it) or virtiofs (libvirt runs virtiofsd). */
+export type FilesystemType = '9p' | 'virtiofs';
+
+/** A host directory shared with the guest: a `<filesystem>` device (filesystems.ts). */
+export interface FilesystemSpec {
+  type: FilesystemType;
+  /** Absolute host directory. */
+  source: string;
+  /** The mount tag the guest mounts it by (at most 31 bytes). */
+  tag: string;
+  readonly?: boolean;
+  /** virtiofs: the virtiofsd program; default libvirt's own choice. */
+  binary?: string;
+}
+
+/** Where the guest mounts a shared folder, recorded in roost's metadata (the `<filesystem>` has only the tag). */
+export interface MountMetadata {
+  tag: string;
+  /** Absolute directory in the guest. */
+  guestDir: string;
+  /** The host directory as the user gave it, when it differs from the `<filesystem>`'s resolved one. */
+  hostDirGiven?: string;
+}
+
 /** What roost records about a VM inside the domain itself, so nothing is lost when only libvirt remains. */
 export interface RoostMetadata {
   imageRef?: string;
@@ -91,6 +115,8 @@ export interface RoostMetadata {
   createdAt?: string;
   /** Forward ports the guest opens, automatically. */
   autoPorts?: boolean;
+  /** Guest directories of the VM's shared folders, by tag. */
+  mounts?: MountMetadata[];
   /** Read only: values in the domain's metadata that failed their check and were left out (metadata.ts). */
   refused?: { field: string; reason: string }[];
 }
@@ -116,6 +142,8 @@ export interface VmSpec {
   guestAgent: boolean;
   /** Default 'virtio'. */
   memballoon?: 'virtio' | 'none';
+  /** Shared folders; virtiofs ones also give the domain shared memory backing. */
+  filesystems?: FilesystemSpec[];
   /** Default true: libvirt reads the guest CPU's features in 3 QMP calls, not one per property (quick-cpu-probe.ts). */
   quickCpuProbe?: boolean;
   roost: RoostMetadata;

@@ -74,6 +74,7 @@ describe('runDoctor', () => {
       'bridge-default-network',
       'bridge-tun',
       'host-access',
+      'shared-folders',
     ]);
     expect(r.checks.find((c) => c.id === 'host-access')).toMatchObject({ status: 'warn' });
     expect(r.checks.find((c) => c.id === 'host-access')!.detail).toMatch(
@@ -133,8 +134,12 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(16);
-    expect(r.checks.at(-1)!.detail).toMatch(/^passt NICs \(--network user\): loopback only — libvirt starts/);
+    expect(r.checks).toHaveLength(17);
+    expect(r.checks.find((c) => c.id === 'host-access')!.detail).toMatch(
+      /^passt NICs \(--network user\): loopback only — libvirt starts/,
+    );
+    // Without the daemon's version, doctor cannot tell which shared-folder type this host gives.
+    expect(r.checks.find((c) => c.id === 'shared-folders')).toMatchObject({ status: 'warn' });
     expect(r.ok).toBe(false);
   });
 

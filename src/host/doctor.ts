@@ -28,6 +28,7 @@ import {
   qemuCheck,
   type ProgramOutput,
 } from './checks/programs.js';
+import { findVirtiofsd, hasSubuidRange, sharedFoldersCheck } from './checks/shared-folders.js';
 import { socketPathCheck } from './checks/socket-paths.js';
 import { ptyLockCheck } from './checks/pty-locks.js';
 import { bridgeStepChecks } from './checks/bridge-steps.js';
@@ -96,6 +97,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     bridgeConfCheck(inspectBridgeConf()),
     ...bridgeStepChecks(opts.bridgeFacts ?? gatherFacts({}), uid),
     hostAccessCheck({ libvirtVersion: daemon.libvirtVersion }),
+    sharedFoldersCheck(
+      daemon.libvirtVersion,
+      findVirtiofsd(env),
+      hasSubuidRange(env.USER ?? userInfo().username, uid),
+    ),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }

@@ -7,6 +7,7 @@ export { errorBody } from './errors.js';
 export type * from './events.js';
 export type * from './files.js';
 export type * from './host.js';
+export type * from './mounts.js';
 export type * from './ports.js';
 export type * from './state.js';
 export type * from './vms.js';

@@ -29,6 +29,8 @@ interface Types {
   SshCommand: T.SshCommand;
   PortList: T.PortList;
   PortChangeResult: T.PortChangeResult;
+  MountList: T.MountList;
+  MountChangeResult: T.MountChangeResult;
   VmAddresses: T.VmAddresses;
   SnapshotList: T.SnapshotList;
   CreatedSnapshot: T.CreatedSnapshot;
@@ -68,6 +70,8 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   SshCommand: true,
   PortList: true,
   PortChangeResult: true,
+  MountList: true,
+  MountChangeResult: true,
   VmAddresses: true,
   SnapshotList: true,
   CreatedSnapshot: true,

@@ -25,6 +25,34 @@ const summaryFields = {
   autostart: bool,
 };
 export const VmSummary = obj(summaryFields);
+const MountRow = obj({
+  tag: str,
+  type: str,
+  hostDir: str,
+  hostDirGiven: str.nullable(),
+  guestDir: str.nullable(),
+  mode: z.enum(['ro', 'rw']),
+  accessmode: str,
+  state: z.enum(['active', 'next-start', 'removed-at-next-start', 'configured']),
+});
+export const MountList = obj({ name: str, running: bool, mounts: z.array(MountRow) });
+export const MountChangeResult = obj({
+  name: str,
+  mount: MountRow,
+  applied: z.enum(['stopped', 'next-start']),
+  reason: str.optional(),
+  guestCommand: str.optional(),
+  warnings: strs,
+});
+const CreatedMount = obj({
+  tag: str,
+  type: z.enum(['9p', 'virtiofs']),
+  hostDir: str,
+  guestDir: str,
+  mode: z.enum(['ro', 'rw']),
+  bySeed: bool,
+  guestCommand: str,
+});
 const detailsFields = {
   ...summaryFields,
   id: num.nullable(),
@@ -48,6 +76,7 @@ const detailsFields = {
     createdBy: str.optional(),
     createdAt: str.optional(),
   }).nullable(),
+  mounts: z.array(MountRow),
 };
 export const VmDetails = obj(detailsFields);
 const AddressSource = z.enum(['agent', 'libvirt-agent', 'libvirt-arp', 'lease-file', 'arp-table']);
@@ -67,6 +96,7 @@ export const CreatedVm = obj({
   ports: strs,
   sshUser: str.nullable(),
   warnings: strs,
+  mounts: z.array(CreatedMount),
   waitedMs: num.nullable(),
 });
 export const StartedVm = obj({ name: str, alreadyRunning: bool, waitedMs: num.nullable() });
@@ -319,6 +349,8 @@ export const SHAPES = {
   SshCommand,
   PortList,
   PortChangeResult,
+  MountList,
+  MountChangeResult,
   VmAddresses,
   SnapshotList,
   CreatedSnapshot,

@@ -1,6 +1,7 @@
 // The shapes of one VM and of what the VM verbs answer: `roost ls|info|create|start|stop|edit|rm|restart|logs
 // --json` and the same routes under /api/vms (docs/cli-json.md, docs/api.md). No imports but its siblings: the
 // browser uses it too.
+import type { CreatedMount, MountRow } from './mounts.js';
 import type { SnapshotSummary } from './state.js';
 
 /** libvirt's domain states (virDomainState), in libvirt's numbering order. */
@@ -61,6 +62,8 @@ export interface VmDetails extends VmSummary {
   guestAgent: boolean;
   /** roost's metadata, null for domains roost did not make. */
   roost: RoostMetadata | null;
+  /** Shared folders (the persistent definition). */
+  mounts: MountRow[];
 }
 
 /** Where an address was learnt, as `roost ip` names it. */
@@ -99,6 +102,8 @@ export interface CreatedVm {
   sshUser: string | null;
   /** What the user should know about what was made (a forward the network can reach). */
   warnings: string[];
+  /** The shared folders made (--mount), and how the guest mounts them. */
+  mounts: CreatedMount[];
   /** How long `--wait` waited; null when nothing was waited for (always, over the API). */
   waitedMs: number | null;
 }

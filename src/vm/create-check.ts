@@ -18,6 +18,7 @@ import {
   parseMemoryMiB,
   parseNetworks,
 } from './input.js';
+import { checkMounts, type CheckedMount } from './mount-check.js';
 
 export const DEFAULT_MEMORY = '2G';
 export const DEFAULT_CPUS = '2';
@@ -37,6 +38,7 @@ export interface Checked {
   diskGiven: boolean;
   cloudInit?: CloudConfig;
   ports: PortForward[];
+  mounts: CheckedMount[];
   /** One per --network, in order; a user NIC's forwards are filled in by createVm. */
   nics: NicSpec[];
   firmware: Firmware;
@@ -57,13 +59,17 @@ function readable(path: string, what: string): string {
 }
 
 /** Validates the whole request; throws UsageError (exit 2) with nothing changed. */
-export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
+export async function checkCreateRequest(
+  req: CreateRequest,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Checked> {
   checkCreateInput(req);
   const name = checkVmName(req.name);
   checkSources(req, name);
   const memoryMiB = parseMemoryMiB(req.memory ?? DEFAULT_MEMORY);
   const cpus = parseCpus(req.cpus ?? DEFAULT_CPUS);
   const ports = (req.ports ?? []).map(parsePortForward);
+  const mounts = checkCreateMounts(req, env);
 
   const nics = parseNetworks(req.network, ports.length > 0);
   const hostAccess = hostAccessProblem(req.hostAccess ?? 'loopback', nics);
@@ -88,6 +94,7 @@ export async function checkCreateRequest(req: CreateRequest): Promise<Checked> {
     diskBytes,
     diskGiven: req.disk !== undefined,
     ports,
+    mounts,
     nics,
     firmware,
     cloudInit,
@@ -111,6 +118,15 @@ function checkSources(req: CreateRequest, name: string): void {
   if ((req.initrd || req.cmdline) && !req.kernel) {
     throw new UsageError('CONFLICTING_OPTIONS', '--initrd and --cmdline only make sense with --kernel');
   }
+}
+
+/** --mount (each checked against the host and the others), and --mount-type only with a --mount. */
+function checkCreateMounts(req: CreateRequest, env: NodeJS.ProcessEnv): CheckedMount[] {
+  const mounts = checkMounts(req.mounts ?? [], { home: env.HOME, mountHome: req.mountHome });
+  if (req.mountType !== undefined && mounts.length === 0) {
+    throw new UsageError('CONFLICTING_OPTIONS', '--mount-type needs --mount');
+  }
+  return mounts;
 }
 
 /** How the VM boots; the kernel, initrd and ISO must be readable regular files. */

@@ -23,6 +23,7 @@ import {
   type Login,
 } from './create-steps.js';
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
+import { seedMounts, type MountPlan } from './mounts.js';
 import type { Rollback } from './rollback.js';
 import { createDisk, deleteVolumeAt, ensurePool } from './storage.js';
 
@@ -126,6 +127,7 @@ export async function writeSeed(
   entry: ImageEntry | undefined,
   nics: NicSpec[],
   rollback: Rollback,
+  shares?: MountPlan,
 ): Promise<Login> {
   const { paths } = ctx;
   const { createSeed, ensureRoostSshKey } = await cloudInitModule();
@@ -153,6 +155,7 @@ export async function writeSeed(
     mac: nics[0]!.mac,
     otherMacs: nics.slice(1).map((n) => n.mac!),
     extra: c.cloudInit,
+    ...(shares ? seedMounts(shares) : {}),
   });
   const placeSeed = () => {
     renameSync(written, seedPath);

@@ -18,6 +18,7 @@ import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
+import type { MountPlan } from './mounts.js';
 
 export interface BaseImage {
   path: string;
@@ -207,6 +208,7 @@ export function buildSpec(
   nics: NicSpec[],
   diskPath: string | undefined,
   login: Login,
+  shares?: MountPlan,
 ): VmSpec {
   const { paths } = ctx;
   const disks: DiskSpec[] = [];
@@ -230,6 +232,7 @@ export function buildSpec(
     boot: c.boot,
     disks,
     network: nics,
+    ...(shares ? { filesystems: shares.filesystems } : {}),
     serialLog: `${paths.logs}/${c.name}.serial.log`,
     vnc: { socket: `${paths.sockets}/${c.name}.vnc` },
     guestAgent: true,
@@ -241,6 +244,7 @@ export function buildSpec(
       sshUser: login.sshUser,
       sshKeyPath: login.sshKey,
       autoPorts: req.autoPorts || undefined,
+      ...(shares ? { mounts: shares.metadata } : {}),
     },
   };
 }

@@ -13,6 +13,7 @@ import type { ImageEntry, PullProgress } from '../images/types.js';
 import type { AccelDecision } from '../host/accel.js';
 import { exposesToNetwork, exposureWarning } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
+import type { CreatedMount } from '../shared/mounts.js';
 import type { VmContext } from './context.js';
 import { checkCreateRequest, type Checked } from './create-check.js';
 import {
@@ -29,6 +30,16 @@ import {
 } from './create-steps.js';
 import { defineFlagsFor, defineVm, startDisk, startVm, writeSeed, type DiskInMaking } from './create-make.js';
 import { checkMemoryFitsHost } from './host-memory.js';
+import {
+  chooseMountType,
+  guestMountCommand,
+  hostMountSupport,
+  mountWarnings,
+  no9pWarning,
+  planMounts,
+  type MountPlan,
+  type MountTypeChoice,
+} from './mounts.js';
 import { formatUuid } from './lookup.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -73,6 +84,12 @@ export interface CreateRequest {
   autoPorts?: boolean;
   /** What the guest may reach on the host (spec.ts HostAccess); default 'loopback'. */
   hostAccess?: HostAccess;
+  /** Shared folders: HOSTDIR[:GUESTDIR][:ro] each (vm/mount-check.ts). */
+  mounts?: string[];
+  /** virtiofs, 9p, or auto (the default: virtiofs where the host can run it). */
+  mountType?: MountTypeChoice;
+  /** Allow sharing the user's whole home directory. */
+  mountHome?: boolean;
   /** Start the VM once defined (default true). */
   start?: boolean;
   /** For image downloads: progress events (term/progress.ts renders them). */
@@ -97,6 +114,8 @@ export interface CreateResult {
   xml: string;
   /** What the user should know about what was made: a forward on 0.0.0.0 or :: reachable from the network. */
   warnings: string[];
+  /** Shared folders, and whether the seed mounts them in the guest (else: how to mount them by hand). */
+  mounts: CreatedMount[];
 }
 
 export interface CreateControl {
@@ -119,7 +138,7 @@ export async function createVm(
   control: CreateControl = {},
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
-  const c = await checkCreateRequest(req);
+  const c = await checkCreateRequest(req, ctx.env);
   checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const steps = new Steps('create', control);
   const rollback = new Rollback();
@@ -157,13 +176,16 @@ interface Plan {
   addedPorts: PortForward[];
   nics: NicSpec[];
   accel: AccelDecision;
+  /** The shared folders' devices, metadata and guest mounts; undefined without --mount. */
+  shares?: MountPlan;
 }
 
 async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateResult> {
   const plan = await planVm(m);
   const disk = await makeDisk(m, plan);
   const login = await makeLogin(m, plan);
-  const spec = buildSpec(m.ctx, m.c, m.req, plan.sizes, plan.accel, plan.nics, disk?.path, login);
+  const { sizes, accel, nics, shares } = plan;
+  const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares);
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -190,6 +212,11 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
+  const shares =
+    c.mounts.length > 0
+      ? planMounts(c.mounts, chooseMountType(req.mountType ?? 'auto', await hostMountSupport(ctx)))
+      : undefined;
   let image = c.image;
   let entry: ImageEntry | undefined;
   if (c.imageRef) {
@@ -204,7 +231,7 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const { ports, addedPorts } = await planSshForward(c, withSeed, existing);
   const nics = nicsWithMacs(c, ports, req.hostAccess);
   const accel = await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
-  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel };
+  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel, shares };
 }
 
 /** The disk, when the VM has one: an overlay on the image, or an empty disk for an installer. */
@@ -225,7 +252,7 @@ async function makeLogin(m: Making, plan: Plan): Promise<Login> {
   }
   m.onPhase('seed');
   return m.steps.run('seed', 'writing the cloud-init seed', () =>
-    writeSeed(m.ctx, m.c, req, plan.entry, plan.nics, m.rollback),
+    writeSeed(m.ctx, m.c, req, plan.entry, plan.nics, m.rollback, plan.shares),
   );
 }
 
@@ -252,9 +279,25 @@ async function finishCreate(
     sshKey: login.sshKey,
     seed: login.seedPath,
     xml: made.xml,
+    mounts: createdMounts(c, plan),
     warnings: [
       ...ports.filter(exposesToNetwork).map(exposureWarning),
+      ...mountWarnings(c.mounts),
+      ...(plan.shares?.type === '9p' && plan.entry ? no9pWarning(plan.entry) : []),
       ...(synced?.skipped ?? []).map((k) => `ssh config: VM '${k.vm}' left out: ${k.reason}`),
     ],
   };
+}
+
+/** The shared folders made, as create reports them. */
+function createdMounts(c: Checked, plan: Plan): CreatedMount[] {
+  return (plan.shares?.guest ?? []).map((g, i) => ({
+    tag: g.tag,
+    type: g.type,
+    hostDir: c.mounts[i]!.hostDir,
+    guestDir: g.guestDir,
+    mode: g.readonly ? 'ro' : 'rw',
+    bySeed: plan.withSeed,
+    guestCommand: guestMountCommand(g),
+  }));
 }

@@ -10,6 +10,7 @@ import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import type { VmDetails, VmSummary } from '../shared/api-types.js';
 import { formatUuid, readEachVm, readVm, stateName } from './lookup.js';
+import { mountRows } from './mount-rows.js';
 
 export type { VmDetails, VmSummary } from '../shared/api-types.js';
 
@@ -115,5 +116,6 @@ export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails
           createdAt: p.roost.createdAt,
         }
       : null,
+    mounts: mountRows(p),
   };
 }

@@ -22,6 +22,17 @@ const made: CreateResult = {
   seed: '/pool/web-seed.iso',
   xml: '<domain/>',
   warnings: ['w'],
+  mounts: [
+    {
+      tag: 'roost0',
+      type: '9p',
+      hostDir: '/home/u/src',
+      guestDir: '/src',
+      mode: 'rw',
+      bySeed: true,
+      guestCommand: 'mkdir -p /src && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 roost0 /src',
+    },
+  ],
 };
 
 const details: VmDetails = {
@@ -43,6 +54,18 @@ const details: VmDetails = {
   vncSocket: null,
   guestAgent: true,
   roost: null,
+  mounts: [
+    {
+      tag: 'roost0',
+      type: '9p',
+      hostDir: '/home/u/src',
+      hostDirGiven: null,
+      guestDir: '/src',
+      mode: 'rw',
+      accessmode: 'squash',
+      state: 'configured',
+    },
+  ],
 };
 
 describe('createdVm', () => {
@@ -58,6 +81,7 @@ describe('createdVm', () => {
       ports: ['127.0.0.1:8080:80/tcp', '127.0.0.1:2222:22/tcp'],
       sshUser: 'debian',
       warnings: ['w'],
+      mounts: made.mounts,
       waitedMs: 41250,
     });
   });

@@ -19,6 +19,7 @@ export function createdVm(r: CreateResult, waitedMs: number | null): CreatedVm {
     ports: r.ports.map(formatPortForward),
     sshUser: r.sshUser ?? null,
     warnings: r.warnings,
+    mounts: r.mounts,
     waitedMs,
   };
 }

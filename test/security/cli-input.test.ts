@@ -334,3 +334,40 @@ describe('after the battery', () => {
     expect(execFileSync('stat', ['-c', '%F', f.fifo]).toString().trim()).toBe('fifo');
   });
 });
+
+describe('hostile --mount specs', () => {
+  const specs: [string, string, RegExp][] = [
+    ['a device', f.zero, /not a directory/],
+    ['a FIFO', f.fifo, /not a directory/],
+    ['a path that does not exist', f.missing, /does not exist/],
+    ['a path with a newline', f.newline, /invalid --mount '.*\\n.*'/],
+    ["the host's root", '/:/host', /root directory/],
+    ['the whole home', `${user.home}:/h`, /whole home directory .*--mount-home/],
+    ["the guest's /etc", `${f.dir}:/etc`, /hide the guest's own \/etc/],
+    ['a guest path that climbs', `${f.dir}:/srv/../etc`, /not a normalised path/],
+    [
+      'shell metacharacters in the guest path',
+      `${f.dir}:/x;touch ${marker}`,
+      /has a character roost does not put/,
+    ],
+    [
+      'a command substitution in the guest path',
+      `${f.dir}:/$(touch ${marker})`,
+      /has a character roost does not put/,
+    ],
+    ['too many colons', `${f.dir}:/a:/b`, /HOSTDIR\[:GUESTDIR\]\[:ro\]/],
+  ];
+  const labelled = specs.map(([what, spec, message]) => [what, spec, message] as const);
+  it.each(labelled)('create --mount: %s', (_what, spec, message) =>
+    refused({ args: [...kernelVm(n()), '--mount', spec], code: 2, message }),
+  );
+  it.each(labelled)('mount add: %s', (_what, spec, message) =>
+    refused({ args: ['mount', 'add', existing, spec], code: 2, message }),
+  );
+  it('mount rm of a folder the VM does not have', () =>
+    refused({
+      args: ['mount', 'rm', existing, `/x;touch ${marker}`],
+      code: 2,
+      message: /has no shared folder/,
+    }));
+});

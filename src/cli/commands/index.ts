@@ -15,6 +15,7 @@ import { define as cp } from './cp.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 import { define as port } from './port.js';
+import { define as mount } from './mount.js';
 import { define as ip } from './ip.js';
 import { define as host } from './host.js';
 import { define as web } from './web.js';
@@ -46,6 +47,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['logs'], define: logs },
   { names: ['console'], define: consoleCmd },
   { names: ['port'], define: port },
+  { names: ['mount'], define: mount },
   { names: ['ip'], define: ip },
   { names: ['ssh'], define: ssh },
   { names: ['cp'], define: cp },

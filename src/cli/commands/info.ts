@@ -9,7 +9,7 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, ip, ipSource, snapshots)',
+      'print JSON (the shape of roost ls --json plus id, disks, boot, firmware, serialLog, vncSocket, guestAgent, roost, mounts, ip, ipSource, snapshots)',
     )
     .addHelpText('after', '\nExamples:\n  roost info web\n  roost info web --json | jq .ports')
     .action(async (name, _opts, cmd) =>
@@ -36,6 +36,12 @@ export function define(program: Command): void {
             ),
             `network:     ${safe(v.networks.join(', ')) || 'none'}`,
             `ports:       ${safe(v.ports.join(' ')) || 'none'}`,
+            ...(v.mounts.length === 0
+              ? ['mounts:      none']
+              : v.mounts.map(
+                  (m, i) =>
+                    `${i ? '             ' : 'mounts:      '}${safe(m.hostDir)} → ${m.guestDir === null ? '?' : safe(m.guestDir)} (${m.mode}, ${safe(m.type)}, tag ${safe(m.tag)})`,
+                )),
             `ip:          ${
               v.ip === null
                 ? found?.nics.some((n) => n.endpoints?.length)
