@@ -7,5 +7,6 @@ export { errorBody } from './errors.js';
 export type * from './events.js';
 export type * from './host.js';
 export type * from './ports.js';
+export type * from './stats.js';
 export type * from './vms.js';
 export type * from './web.js';

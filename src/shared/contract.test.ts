@@ -43,6 +43,9 @@ interface Types {
   TicketGranted: T.TicketGranted;
   WebServerInfo: T.WebServerInfo;
   WebLinkInfo: T.WebLinkInfo;
+  VmStats: T.VmStats;
+  VmStatsHistory: T.VmStatsHistory;
+  StatsEvent: T.StatsEvent;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -73,6 +76,9 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   TicketGranted: true,
   WebServerInfo: true,
   WebLinkInfo: true,
+  VmStats: true,
+  VmStatsHistory: true,
+  StatsEvent: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 
