@@ -217,7 +217,7 @@ export const VmStats = obj({
   net: VmIoStats,
 });
 export const VmStatsHistory = obj({ name: str, intervalMs: num, samples: z.array(VmStats) });
-const StatsEvent = obj({ type: z.literal('stats'), time: num, vms: z.array(VmStats) });
+export const StatsEvent = obj({ type: z.literal('stats'), time: num, vms: z.array(VmStats) });
 
 const VmLifecycleEvent = obj({
   type: z.literal('vm'),
