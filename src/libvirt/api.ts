@@ -13,6 +13,7 @@ import {
   ListDomainsFlags,
   type Domain,
   type DomainInterface,
+  type DomainStatsRecord,
   type DomainSnapshot,
   type Network,
   type NetworkDhcpLease,
@@ -178,6 +179,13 @@ export class LibvirtClient {
   /** state: DomainState. */
   async getState(dom: Domain): Promise<{ state: number; reason: number }> {
     return this.call('DOMAIN_GET_STATE', { dom, flags: 0 });
+  }
+  /**
+   * Statistics of many domains in one call (virConnectGetAllDomainStats): `stats` is DomainStatsTypes, `flags`
+   * GetAllDomainStatsFlags; `doms` empty means every domain the flags select.
+   */
+  async allDomainStats(stats: number, flags: number, doms: Domain[] = []): Promise<DomainStatsRecord[]> {
+    return (await this.call('CONNECT_GET_ALL_DOMAIN_STATS', { doms, stats, flags })).retStats;
   }
   async getInfo(dom: Domain): Promise<DomainInfo> {
     return this.call('DOMAIN_GET_INFO', { dom });

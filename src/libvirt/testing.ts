@@ -14,7 +14,7 @@ import {
 } from './rpc/packet.js';
 import { openClient, type LibvirtClient } from './api.js';
 import { procedures } from './procedures.js';
-import { type RemoteError, remoteError } from './types.js';
+import { type RemoteError, type TypedParam, remoteError } from './types.js';
 import { type Codec, decode, encode } from './xdr/index.js';
 
 class PairEnd extends Duplex {
@@ -204,6 +204,8 @@ export class FakeLibvirt {
   readonly pools = new Map<string, FakePool>();
   readonly volumes = new Map<string, FakeVolume>();
   readonly calls: string[] = [];
+  /** What CONNECT_GET_ALL_DOMAIN_STATS reports of each running domain, by name (none: only its state). */
+  readonly stats = new Map<string, TypedParam[]>();
   libVersion = 10_000_000n;
   before: ((name: string, args: Record<string, unknown>) => void) | null = null;
   private nextUuid = 1;
@@ -337,6 +339,17 @@ export class FakeLibvirt {
       d.active = false;
       if (!d.persistent) this.domains.delete(d.name);
     },
+    CONNECT_GET_ALL_DOMAIN_STATS: (a: { doms: { uuid: Buffer }[] }) => ({
+      retStats: (a.doms.length ? a.doms.map((d) => this.byUuid(d)) : [...this.domains.values()])
+        .filter((d) => d.active || a.doms.length > 0)
+        .map((d) => ({
+          dom: this.ref(d),
+          params: [
+            { field: 'state.state', value: { type: 1, value: d.active ? 1 : 5 } },
+            ...(d.active ? (this.stats.get(d.name) ?? []) : []),
+          ],
+        })),
+    }),
     // No snapshots in this fake: every domain has none.
     DOMAIN_LIST_ALL_SNAPSHOTS: () => ({ snapshots: [], ret: 0 }),
     DOMAIN_UNDEFINE_FLAGS: (a: { dom: { uuid: Buffer } }) => {

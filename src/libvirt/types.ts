@@ -80,6 +80,14 @@ export const typedParamValue = union({
 export const typedParam = struct({ field: nonnullString, value: typedParamValue });
 export type TypedParam = Infer<typeof typedParam>;
 
+// virConnectGetAllDomainStats: one record of typed parameters per domain ("cpu.time", "net.0.rx.bytes", …).
+export const CONNECT_GET_ALL_DOMAIN_STATS_MAX = 4096;
+export const domainStatsRecord = struct({
+  dom: nonnullDomain,
+  params: array(typedParam, CONNECT_GET_ALL_DOMAIN_STATS_MAX),
+});
+export type DomainStatsRecord = Infer<typeof domainStatsRecord>;
+
 // virDomainInterfaceAddresses.
 export const DOMAIN_INTERFACE_MAX = 2048;
 export const DOMAIN_IP_ADDR_MAX = 2048;
@@ -164,6 +172,34 @@ export const LifecycleEventType = {
 
 /** virConnectListAllDomainsFlags (the ones roost uses). */
 export const ListDomainsFlags = { ACTIVE: 1, INACTIVE: 2, PERSISTENT: 4, TRANSIENT: 8 } as const;
+
+/** virDomainStatsTypes: which groups of statistics CONNECT_GET_ALL_DOMAIN_STATS returns. */
+export const DomainStatsTypes = {
+  STATE: 1,
+  CPU_TOTAL: 2,
+  BALLOON: 4,
+  VCPU: 8,
+  INTERFACE: 16,
+  BLOCK: 32,
+  PERF: 64,
+  IOTHREAD: 128,
+  MEMORY: 256,
+  DIRTYRATE: 512,
+  VM: 1024,
+} as const;
+
+/** virConnectGetAllDomainStatsFlags (the ones roost uses): which domains, and NOWAIT to skip a busy one's job. */
+export const GetAllDomainStatsFlags = {
+  ACTIVE: 1,
+  INACTIVE: 2,
+  PERSISTENT: 4,
+  TRANSIENT: 8,
+  RUNNING: 16,
+  PAUSED: 32,
+  SHUTOFF: 64,
+  OTHER: 128,
+  NOWAIT: 1 << 29,
+} as const;
 
 /** virDomainDefineFlags. VALIDATE: check the XML against libvirt's schema before defining. */
 export const DomainDefineFlags = { VALIDATE: 1 } as const;

@@ -10,6 +10,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerConsoleRoutes } from './routes/consoles.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHostRoutes } from './routes/host.js';
+import { registerStatsRoutes } from './routes/stats.js';
 import { registerVmRoutes } from './routes/vms.js';
 import {
   hostAllowed,
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerVmRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerStatsRoutes(app, deps);
   registerConsoleRoutes(app, deps);
   app.all('/api/*', async () => {
     throw new HttpError(404, 'NOT_FOUND', 'no such API route (see docs/api.md)');

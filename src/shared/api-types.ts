@@ -10,5 +10,6 @@ export type * from './host.js';
 export type * from './mounts.js';
 export type * from './ports.js';
 export type * from './state.js';
+export type * from './stats.js';
 export type * from './vms.js';
 export type * from './web.js';

@@ -54,6 +54,9 @@ interface Types {
   WebServerInfo: T.WebServerInfo;
   WebLinkInfo: T.WebLinkInfo;
   CopyResult: T.CopyResult;
+  VmStats: T.VmStats;
+  VmStatsHistory: T.VmStatsHistory;
+  StatsEvent: T.StatsEvent;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -95,6 +98,9 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   WebServerInfo: true,
   WebLinkInfo: true,
   CopyResult: true,
+  VmStats: true,
+  VmStatsHistory: true,
+  StatsEvent: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

@@ -1,5 +1,6 @@
 // The shapes of the event stream: `roost events --json` (one per line) and GET /api/events (SSE or WebSocket),
 // docs/api.md. No imports but sibling shapes: the browser uses it too.
+import type { StatsEvent } from './stats.js';
 import type { VmDetails } from './vms.js';
 
 /** libvirt's lifecycle event types (virDomainEventType), in libvirt's numbering order. */
@@ -65,7 +66,7 @@ export interface ResyncEvent {
 }
 
 /** Events roost itself raises (the daemon knows nothing of them). */
-export type RoostOwnEvent = CreateEvent | PortsEvent | ImageEvent | ResyncEvent;
+export type RoostOwnEvent = CreateEvent | PortsEvent | ImageEvent | ResyncEvent | StatsEvent;
 
 export type RoostEvent = VmLifecycleEvent | RoostOwnEvent;
 

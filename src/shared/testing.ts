@@ -279,6 +279,23 @@ const BridgeSetupReport = obj({
   applied: z.array(strs),
 });
 
+const nnum = num.nullable();
+const VmIoStats = obj({ inBytes: num, outBytes: num, inPerSecond: nnum, outPerSecond: nnum });
+export const VmStats = obj({
+  name: str,
+  uuid: str,
+  state: VmState,
+  time: num,
+  vcpus: nnum,
+  cpuSeconds: num,
+  cpuPercent: nnum,
+  memory: obj({ currentMiB: nnum, maxMiB: nnum, usedMiB: nnum, rssMiB: nnum }),
+  disk: VmIoStats,
+  net: VmIoStats,
+});
+export const VmStatsHistory = obj({ name: str, intervalMs: num, samples: z.array(VmStats) });
+export const StatsEvent = obj({ type: z.literal('stats'), time: num, vms: z.array(VmStats) });
+
 const VmLifecycleEvent = obj({
   type: z.literal('vm'),
   event: z.enum(LIFECYCLE_NAMES),
@@ -306,6 +323,7 @@ export const RoostEvent = z.discriminatedUnion('type', [
   PortsEvent,
   ImageEvent,
   ResyncEvent,
+  StatsEvent,
 ]);
 
 export const ErrorBody = obj({
@@ -374,4 +392,7 @@ export const SHAPES = {
   WebServerInfo,
   WebLinkInfo,
   CopyResult,
+  VmStats,
+  VmStatsHistory,
+  StatsEvent,
 } as const;

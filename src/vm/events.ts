@@ -109,5 +109,7 @@ export function formatEvent(e: RoostEvent): string {
     }
     case 'resync':
       return `${t}  ${'resync'.padEnd(10)} ${e.reason}`;
+    case 'stats':
+      return `${t}  ${'stats'.padEnd(10)} ${e.vms.length} VMs`;
   }
 }

@@ -24,6 +24,8 @@ import { define as image } from './image.js';
 import { define as autostart } from './autostart.js';
 import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
+import { define as top } from './top.js';
+import { define as stats } from './stats.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -44,6 +46,8 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['edit'], define: edit },
   { names: ['ls', 'list'], define: ls },
   { names: ['info'], define: info },
+  { names: ['top'], define: top },
+  { names: ['stats'], define: stats },
   { names: ['logs'], define: logs },
   { names: ['console'], define: consoleCmd },
   { names: ['port'], define: port },
