@@ -11,6 +11,7 @@ import { define as info } from './info.js';
 import { define as logs } from './logs.js';
 import { define as consoleCmd } from './console.js';
 import { define as ssh } from './ssh.js';
+import { define as exec } from './exec.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 import { define as port } from './port.js';
@@ -47,6 +48,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['port'], define: port },
   { names: ['ip'], define: ip },
   { names: ['ssh'], define: ssh },
+  { names: ['exec'], define: exec },
   { names: ['connection'], define: connection },
   { names: ['doctor'], define: doctor },
   { names: ['host'], define: host },
