@@ -12,6 +12,7 @@ import { define as logs } from './logs.js';
 import { define as consoleCmd } from './console.js';
 import { define as ssh } from './ssh.js';
 import { define as exec } from './exec.js';
+import { define as completion } from './completion.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 import { define as port } from './port.js';
@@ -58,4 +59,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['clone'], define: clone },
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
+  { names: ['completion'], define: completion },
 ];
