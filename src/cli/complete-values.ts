@@ -48,7 +48,7 @@ export function liveValues(words: readonly string[], env: NodeJS.ProcessEnv = pr
         if (!c) return [];
         return (await c.listSnapshots(await c.lookupDomain(vm))).map((s) => s.name);
       }),
-    images: () => quietly(() => imageRefs(paths)),
+    images: () => imageRefs(paths).catch(() => []),
     hosts: () => quietly(async () => [...(await readHosts(paths.config)).keys()]),
   };
 }
@@ -95,12 +95,12 @@ async function openQuietly(
 
 /** Every name and alias the image catalogue knows (built in, images.yaml, imported). */
 async function imageRefs(paths: ReturnType<typeof roostPaths>): Promise<string[]> {
-  const { imageStore } = await import('../images/store.js');
   try {
-    const rows = await imageStore(paths).list();
+    const { imageStore } = await import('../images/store.js');
+    const rows = await withDeadline(imageStore(paths).list());
     return rows.flatMap((r) => [r.name, ...(r.aliases ?? [])]);
   } catch {
-    // A broken images.yaml: the built-in names still complete.
+    // A broken images.yaml, or a cache too slow to read now: the built-in names still complete.
     const { BUILTIN_IMAGES } = await import('../images/catalog.js');
     return BUILTIN_IMAGES.flatMap((e) => [e.name, ...(e.aliases ?? [])]);
   }

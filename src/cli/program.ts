@@ -40,7 +40,8 @@ Exit codes: 0 ok, 1 the operation failed, 2 bad usage (nothing was changed).`,
   if (args[0] === COMPLETE_COMMAND) defineComplete(program, () => buildProgram());
   else {
     const wanted = commandNamedIn(args);
-    for (const c of COMMANDS) if (wanted === undefined || c === wanted) c.define(program);
+    for (const c of COMMANDS)
+      if (wanted === undefined || c === wanted) c.define(program, () => buildProgram());
   }
   throwOnUsageErrors(program);
   return program;

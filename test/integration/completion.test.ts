@@ -119,7 +119,14 @@ beforeAll(async () => {
   await runAs(user, 'mkdir', ['-p', bin]);
   symlinkSync(CLI, join(bin, 'roost'));
   env = { ...userEnv(user), PATH: `${bin}:${userEnv(user).PATH}` };
-  const made = await roost(user, ['create', vm, ...tinyCreateArgs(tinyGuest(user)), '--no-start']);
+  const made = await roost(user, [
+    'create',
+    vm,
+    ...tinyCreateArgs(tinyGuest(user)),
+    '--disk',
+    '16M',
+    '--no-start',
+  ]);
   expect(made.code, text(made)).toBe(0);
   const snap = await roost(user, ['snapshot', 'create', vm, 'before-upgrade']);
   expect(snap.code, text(snap)).toBe(0);

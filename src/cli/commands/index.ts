@@ -13,6 +13,7 @@ import { define as consoleCmd } from './console.js';
 import { define as ssh } from './ssh.js';
 import { define as exec } from './exec.js';
 import { define as completion } from './completion.js';
+import { define as man } from './man.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 import { define as port } from './port.js';
@@ -25,7 +26,8 @@ import { define as autostart } from './autostart.js';
 import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
 
-export type DefineCommand = (program: Command) => void;
+/** `wholeTable` gives a program with every command defined, for the commands that read the table (man). */
+export type DefineCommand = (program: Command, wholeTable: () => Command) => void;
 
 /** A top-level command: the names it answers to (name, then aliases) and what defines it. */
 export interface CommandEntry {
@@ -60,4 +62,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
   { names: ['completion'], define: completion },
+  { names: ['man'], define: man },
 ];
