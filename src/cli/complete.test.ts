@@ -82,6 +82,11 @@ describe('completion from the command table', () => {
     expect(await tab('image import ')).toMatchObject({ values: [], files: true });
   });
 
+  it('command names after help, at the top and in a group', async () => {
+    expect((await tab('help sn')).values).toEqual(['snapshot']);
+    expect((await tab('snapshot help re')).values).toEqual(['revert']);
+  });
+
   it('file names for the command after --', async () => {
     expect(await tab('exec web -- ')).toMatchObject({ values: [], files: true });
   });

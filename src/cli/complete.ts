@@ -125,6 +125,9 @@ async function candidatesFor(state: LineState, current: string, live: LiveValues
     return { candidates: optionsOf(state.cmd), files: false };
   const subs = visibleSubcommands(state.cmd);
   if (subs.length > 0 && state.operands.length === 0) return { candidates: subs, files: false };
+  // commander's own help command (not in the tree until it runs): `roost help ls`, `roost snapshot help create`.
+  if (subs.length > 0 && state.operands.length === 1 && state.operands[0] === 'help')
+    return { candidates: subs.filter((c) => c.value !== 'help'), files: false };
   const arg = argumentAt(state.cmd, state.operands.length);
   if (!arg) return { candidates: [], files: false };
   return valuesOf(argumentKind(state.path, arg), arg.argChoices, state, live);
