@@ -84,9 +84,18 @@ describe('execInVm refuses', () => {
     };
     const e = await refusal(execInVm(ctx, 'web', ['nope']));
     expect(e).toBeInstanceOf(GuestCommandNotStartedError);
-    expect(e.message).toBe(
-      "'nope' could not be started in VM 'web': Failed to execute child process “nope” (No such file or directory)",
-    );
+    const said =
+      "'nope' could not be started in VM 'web': Failed to execute child process “nope” (No such file or directory)";
+    expect(e.message).toBe(said);
+    // How libvirt 9 and later word the same failure.
+    fake.before = (name) => {
+      if (name === 'QEMU_DOMAIN_AGENT_COMMAND')
+        throw new FakeLibvirtError(
+          VirErrorCode.AGENT_COMMAND_FAILED,
+          "Guest agent command failed, error was 'Failed to execute child process “nope” (No such file or directory)'",
+        );
+    };
+    expect((await refusal(execInVm(ctx, 'web', ['nope']))).message).toBe(said);
   });
 
   it('no command, or stdin over the cap: usage errors, nothing asked of the daemon', async () => {

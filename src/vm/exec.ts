@@ -211,9 +211,13 @@ function explainAgentFailure(e: unknown, name: string, program: string | undefin
   return e;
 }
 
-/** What the agent said, without libvirt's wrapping ("internal error: unable to execute QEMU agent command …: "). */
+/**
+ * What the agent said, without libvirt's wrapping: "Guest agent command failed, error was '…'" (libvirt 9 and
+ * later) or "internal error: unable to execute QEMU agent command 'guest-exec': …".
+ */
 function agentReason(message: string): string {
-  return message.replace(/^.*?agent command '[^']*':\s*/i, '');
+  const wrapped = /error was '(.*)'$/s.exec(message);
+  return wrapped ? wrapped[1]! : message.replace(/^.*?agent command '[^']*':\s*/i, '');
 }
 
 function resultOf(s: AgentExecStatus): ExecResult {
