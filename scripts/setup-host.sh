@@ -10,7 +10,8 @@
 #   --with-guest-deps also install what building the tiny demo/test guest needs (busybox-static, the Debian
 #                     kernel, cpio, kmod, zstd)
 #   --with-test-deps  guest deps plus what the test suite and the Debian guest builder use (debootstrap,
-#                     e2fsprogs, cpio, xorriso, python3-libvirt, virtinst, chromium, openssh-server, ...)
+#                     e2fsprogs, cpio, xorriso, python3-libvirt, virtinst, chromium, openssh-server, zsh, fish,
+#                     bash-completion, ...)
 set -euo pipefail
 
 check_only=0
@@ -42,7 +43,8 @@ codename="${VERSION_CODENAME:-}"
 runtime_cmds=(virsh qemu-system-x86_64 qemu-img passt ip ssh)
 runtime_files=()
 guest_cmds=(busybox cpio gcc zstd)
-test_cmds=(debootstrap mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium openssl xz)
+test_cmds=(debootstrap mkfs.ext4 xorriso isoinfo virt-xml-validate virt-install dnsmasq sshd python3 chromium openssl xz
+  zsh fish)
 
 missing=()
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -56,6 +58,8 @@ fi
 if [ "$test_deps" -eq 1 ]; then
   for c in "${test_cmds[@]}"; do have_cmd "$c" || missing+=("$c"); done
   /usr/bin/python3 -c 'import libvirt' 2>/dev/null || missing+=("python3-libvirt")
+  # The shells the completion tests drive (test/integration/completion.test.ts).
+  [ -e /usr/share/bash-completion/bash_completion ] || missing+=("bash-completion")
 fi
 
 # On Debian 12 the libvirt must come from backports (9.0.0 refuses passt): check the version too.
@@ -82,7 +86,7 @@ debian_virt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-sto
   libvirt-clients qemu-system-x86 qemu-utils)
 debian_guest=(busybox-static cpio kmod zstd linux-image-amd64 gcc libc6-dev)
 debian_tests=(debootstrap e2fsprogs xorriso genisoimage libxml2-utils python3-libvirt virtinst openssh-server
-  dnsmasq-base chromium procps psmisc util-linux openssl xz-utils)
+  dnsmasq-base chromium procps psmisc util-linux openssl xz-utils zsh fish bash-completion)
 
 # The backports suite lives on the same mirror as the main suite: read it from the existing apt sources
 # (one-line .list files or deb822 .sources files) instead of naming a host here.
@@ -140,7 +144,7 @@ case "$distro:$version" in
       dnsmasq edk2-ovmf iproute openssh-clients)
     [ "$guest_deps" -eq 1 ] && pkgs+=(busybox cpio kmod zstd kernel-core gcc glibc-static)
     [ "$test_deps" -eq 1 ] && pkgs+=(debootstrap e2fsprogs xorriso genisoimage libxml2 python3-libvirt
-      virt-install openssh-server chromium procps-ng openssl xz)
+      virt-install openssh-server chromium procps-ng openssl xz zsh fish bash-completion)
     say "dnf install ${pkgs[*]}"
     as_root dnf install -y "${pkgs[@]}"
     ;;

@@ -3,6 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { VERSION } from '../version.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
+import { COMPLETE_COMMAND, defineComplete } from './commands/completion.js';
 import { writeStderr, writeStdout } from './stdio.js';
 
 /**
@@ -35,8 +36,13 @@ Examples:
 
 Exit codes: 0 ok, 1 the operation failed, 2 bad usage (nothing was changed).`,
     );
-  const wanted = commandNamedIn(args);
-  for (const c of COMMANDS) if (wanted === undefined || c === wanted) c.define(program);
+  // The hidden entry of the completion scripts, first on their line: it walks a whole table of its own.
+  if (args[0] === COMPLETE_COMMAND) defineComplete(program, () => buildProgram());
+  else {
+    const wanted = commandNamedIn(args);
+    for (const c of COMMANDS)
+      if (wanted === undefined || c === wanted) c.define(program, () => buildProgram());
+  }
   throwOnUsageErrors(program);
   return program;
 }

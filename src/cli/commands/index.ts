@@ -12,6 +12,9 @@ import { define as logs } from './logs.js';
 import { define as consoleCmd } from './console.js';
 import { define as ssh } from './ssh.js';
 import { define as cp } from './cp.js';
+import { define as exec } from './exec.js';
+import { define as completion } from './completion.js';
+import { define as man } from './man.js';
 import { define as connection } from './connection.js';
 import { define as doctor } from './doctor.js';
 import { define as port } from './port.js';
@@ -27,7 +30,8 @@ import { define as clone } from './clone.js';
 import { define as top } from './top.js';
 import { define as stats } from './stats.js';
 
-export type DefineCommand = (program: Command) => void;
+/** `wholeTable` gives a program with every command defined, for the commands that read the table (man). */
+export type DefineCommand = (program: Command, wholeTable: () => Command) => void;
 
 /** A top-level command: the names it answers to (name, then aliases) and what defines it. */
 export interface CommandEntry {
@@ -55,6 +59,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['ip'], define: ip },
   { names: ['ssh'], define: ssh },
   { names: ['cp'], define: cp },
+  { names: ['exec'], define: exec },
   { names: ['connection'], define: connection },
   { names: ['doctor'], define: doctor },
   { names: ['host'], define: host },
@@ -64,4 +69,6 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['clone'], define: clone },
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
+  { names: ['completion'], define: completion },
+  { names: ['man'], define: man },
 ];
