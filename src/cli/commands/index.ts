@@ -22,6 +22,8 @@ import { define as image } from './image.js';
 import { define as autostart } from './autostart.js';
 import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
+import { define as apply } from './apply.js';
+import { define as schema } from './schema.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -56,4 +58,6 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['clone'], define: clone },
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
+  { names: ['apply'], define: apply },
+  { names: ['schema'], define: schema },
 ];
