@@ -18,7 +18,7 @@ export function appliedFrom(root: XmlElement): string | undefined {
     const colon = el.name.indexOf(':');
     const prefix = colon < 0 ? '' : el.name.slice(0, colon);
     const ns = el.attrs.get(prefix === '' ? 'xmlns' : `xmlns:${prefix}`);
-    if (ns !== APPLY_XMLNS || el.name.slice(colon + 1) !== 'source') continue;
+    if (ns !== APPLY_XMLNS || el.name.slice(el.name.lastIndexOf(':') + 1) !== 'source') continue;
     const file = el.attrs.get('file');
     return file !== undefined && file.startsWith('/') ? file : undefined;
   }
@@ -27,7 +27,7 @@ export function appliedFrom(root: XmlElement): string | undefined {
 
 /** The element's XML (without the namespace declaration: libvirt adds it from `uri`). */
 export function markXml(file: string): string {
-  return serializeXml(element(`${PREFIX}:source`, { file }, []));
+  return serializeXml(element('source', { file }, []));
 }
 
 /** Records `file` in the VM's persistent definition (and the live one, when it runs). */

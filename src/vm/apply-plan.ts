@@ -132,7 +132,8 @@ function diffPorts(spec: VmSpec, cur: CurrentVm, edit: VmEdit, changes: ApplyCha
   const kept = (p: string) => !fileHasSsh && parsePortForward(p).guestStart === SSH_GUEST_PORT;
   edit.addPorts = wanted.filter((p) => !cur.ports.includes(p));
   edit.removePorts = cur.ports.filter((p) => !wanted.includes(p) && !kept(p));
-  const when = cur.running ? 'live' : 'next-start';
+  // A running VM's forwards change live when its guest agent answers (ports.ts 'auto'), else at its next start.
+  const when = cur.running && cur.parsed.guestAgent ? 'live' : 'next-start';
   for (const p of edit.removePorts) changes.push({ field: 'ports', from: p, to: null, when });
   for (const p of edit.addPorts) changes.push({ field: 'ports', from: null, to: p, when });
 }

@@ -43,6 +43,12 @@ export async function readCurrent(
   );
 }
 
+/** One VM, as readCurrent reads each (export reads only the one it writes). */
+export async function readOneVm(ctx: VmContext, dom: Domain): Promise<CurrentVm> {
+  const value = await readOne(ctx, dom, true);
+  return { ...value, name: dom.name, dom, autostart: autostartVms(ctx.env).has(dom.name) };
+}
+
 async function readOne(
   ctx: VmContext,
   dom: Domain,

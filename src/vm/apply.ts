@@ -3,7 +3,8 @@
 // connection, the plan is made (apply-plan.ts) and shown; then each VM is created, changed or (with --prune)
 // removed by the use cases `roost create`, `edit`, `port` and `autostart` run — several VMs at a time, each on
 // its own. Each VM ends either as it was or as asked, and the result says which.
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { withAbsolutePaths } from '../declarative/paths.js';
 import { readVmFile } from '../declarative/read.js';
 import type { FileVm } from '../declarative/parse.js';
 import { UsageError } from '../errors.js';
@@ -15,6 +16,7 @@ import { readCurrent } from './apply-state.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 import { removeVm } from './remove.js';
+import { ensurePool } from './storage.js';
 
 /** VMs created or changed at once: enough to overlap their waits, few enough for a laptop. */
 export const APPLY_PARALLEL = 4;
@@ -55,7 +57,7 @@ function checkUnique(read: { abs: string; vms: FileVm[] }[]): { spec: FileVm['sp
         );
       }
       seen.set(vm.spec.name, vm);
-      out.push({ spec: vm.spec, file: r.abs });
+      out.push({ spec: withAbsolutePaths(vm.spec, dirname(r.abs)), file: r.abs });
     }
   }
   return out;
@@ -86,6 +88,8 @@ export interface RunOptions {
 /** Runs the plan: the pins first (a wrong image changes nothing), then every VM, several at a time. */
 export async function runApply(ctx: VmContext, plan: ApplyPlan, opts: RunOptions = {}): Promise<ApplyResult> {
   for (const vm of plan.vms) if (vm.action === 'create') await checkImagePin(ctx, vm.spec!);
+  // Parallel creates would each define roost's pool on first use, and all but one would fail: made once here.
+  if (plan.vms.some((v) => v.action === 'create')) await ensurePool(ctx.client, ctx.paths);
   const queue = plan.vms.filter((v) => v.action !== 'unchanged' || v.current?.appliedFrom !== v.file);
   for (const vm of plan.vms) if (!queue.includes(vm)) vm.outcome = 'as-asked';
   const worker = async () => {

@@ -24,6 +24,7 @@ import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
 import { define as apply } from './apply.js';
 import { define as schema } from './schema.js';
+import { define as exportCmd } from './export.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -59,5 +60,6 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
   { names: ['apply'], define: apply },
+  { names: ['export'], define: exportCmd },
   { names: ['schema'], define: schema },
 ];
