@@ -2,6 +2,7 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { PullProgress } from '../../images/types.js';
 import { runAction } from '../action.js';
+import type { TemplateOptions } from './template.js';
 import { stderrStream } from '../stdio.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -104,6 +105,10 @@ export function define(program: Command): void {
       '--auto-ports',
       'forward every port the guest listens on to the same port of 127.0.0.1 (over ssh), while it runs',
     )
+    .option(
+      '--template <name>',
+      'start from a template (roost template ls); the other options override its fields',
+    )
     .option('--no-start', 'define the VM without starting it')
     .option(
       '--wait <what>',
@@ -124,8 +129,9 @@ Examples:
 Nothing is created when an option is wrong; a failure part way, or Ctrl-C (SIGTERM, SIGHUP), removes what was
 made and says what, exiting 1 (130, 143, 129 for the signals).`,
     )
-    .action(async (name, opts, cmd) =>
+    .action(async (name, given, cmd) =>
       runAction(cmd, async ({ out, context, interruptible }) => {
+        const opts = given.template ? await templateOptions(given.template, given) : given;
         // The connection opens while the modules load (opening one changes nothing); its failure, if any, is
         // reported where it is awaited, below.
         context().catch(() => {});
@@ -224,4 +230,12 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
         }
       }),
     );
+}
+
+async function templateOptions<T extends TemplateOptions>(name: string, opts: T): Promise<T> {
+  const [{ withTemplate }, { roostPaths }] = await Promise.all([
+    import('./template.js'),
+    import('../../paths.js'),
+  ]);
+  return withTemplate(name, opts, roostPaths());
 }

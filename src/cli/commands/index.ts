@@ -25,6 +25,7 @@ import { define as clone } from './clone.js';
 import { define as apply } from './apply.js';
 import { define as schema } from './schema.js';
 import { define as exportCmd } from './export.js';
+import { define as template } from './template.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -62,4 +63,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['apply'], define: apply },
   { names: ['export'], define: exportCmd },
   { names: ['schema'], define: schema },
+  { names: ['template'], define: template },
 ];
