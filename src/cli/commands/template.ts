@@ -22,6 +22,7 @@ Examples:
     .command('ls')
     .description('list the templates')
     .option('--json', 'print them as JSON: [{name, source, path, boots}]')
+    .addHelpText('after', '\nExamples:\n  roost template ls\n  roost template ls --json')
     .action(async (opts, cmd) =>
       runAction(cmd, async ({ out }) => {
         const [{ listTemplates }, { roostPaths }] = await Promise.all([
