@@ -263,6 +263,30 @@ const WebServerInfo = obj({
 });
 const WebLinkInfo = obj({ url: str, expiresAt: str, origin: str, port: num });
 
+const ApplyChange = obj({
+  field: str,
+  from: str.nullable(),
+  to: str.nullable(),
+  when: z.enum(['live', 'next-start']),
+});
+const ApplyResult = obj({
+  files: strs,
+  dryRun: bool,
+  vms: z.array(
+    obj({
+      name: str,
+      file: str,
+      action: z.enum(['create', 'change', 'unchanged', 'remove']),
+      changes: z.array(ApplyChange),
+      notes: strs,
+      outcome: z.enum(['planned', 'as-asked', 'as-it-was', 'partly']),
+      error: str.nullable(),
+    }),
+  ),
+  ok: bool,
+});
+const TemplateInfo = obj({ name: str, source: z.enum(['shipped', 'user']), path: str, boots: str });
+
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
   VmSummary,
@@ -292,4 +316,6 @@ export const SHAPES = {
   TicketGranted,
   WebServerInfo,
   WebLinkInfo,
+  ApplyResult,
+  TemplateInfo,
 } as const;
