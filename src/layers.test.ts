@@ -30,6 +30,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   net: 3,
   host: 3,
   kubevirt: 3,
+  // The VM file's schema and reader (roost apply): pure, below vm which carries the plan out.
+  declarative: 3,
   // src/*.ts: small pure helpers anyone may use (errors, paths, version, ip-literal…).
   leaf: 2,
   // A library of its own: imports nothing of roost, so every layer may use it.

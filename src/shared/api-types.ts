@@ -2,6 +2,7 @@
 // modules beside this one, none of which imports anything but its siblings: the Node side (src/) and the browser
 // (web/) use the very same contract and cannot drift. Each shape is built in one place; docs/cli-json.md and
 // docs/api.md show them, and contract.test.ts holds every JSON example there to them.
+export type * from './declarative.js';
 export type * from './errors.js';
 export { errorBody } from './errors.js';
 export type * from './events.js';

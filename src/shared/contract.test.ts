@@ -57,6 +57,8 @@ interface Types {
   VmStats: T.VmStats;
   VmStatsHistory: T.VmStatsHistory;
   StatsEvent: T.StatsEvent;
+  ApplyResult: T.ApplyResult;
+  TemplateInfo: T.TemplateInfo;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -101,6 +103,8 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   VmStats: true,
   VmStatsHistory: true,
   StatsEvent: true,
+  ApplyResult: true,
+  TemplateInfo: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

@@ -352,6 +352,30 @@ export const CopyResult = obj({
   elapsedMs: num,
 });
 
+const ApplyChange = obj({
+  field: str,
+  from: str.nullable(),
+  to: str.nullable(),
+  when: z.enum(['live', 'next-start']),
+});
+const ApplyResult = obj({
+  files: strs,
+  dryRun: bool,
+  vms: z.array(
+    obj({
+      name: str,
+      file: str,
+      action: z.enum(['create', 'change', 'unchanged', 'remove']),
+      changes: z.array(ApplyChange),
+      notes: strs,
+      outcome: z.enum(['planned', 'as-asked', 'as-it-was', 'partly']),
+      error: str.nullable(),
+    }),
+  ),
+  ok: bool,
+});
+const TemplateInfo = obj({ name: str, source: z.enum(['shipped', 'user']), path: str, boots: str });
+
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
   VmSummary,
@@ -395,4 +419,6 @@ export const SHAPES = {
   VmStats,
   VmStatsHistory,
   StatsEvent,
+  ApplyResult,
+  TemplateInfo,
 } as const;

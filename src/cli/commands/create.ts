@@ -6,6 +6,7 @@ import type { CreatePhase, CreateRequest, CreateResult } from '../../vm/create.j
 import type { VmContext } from '../../vm/context.js';
 import type { WaitFor } from '../../vm/wait.js';
 import { runAction, type CommandEnv } from '../action.js';
+import type { TemplateOptions } from './template.js';
 import { stderrStream } from '../stdio.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -103,6 +104,10 @@ function withGuestOptions<A extends unknown[], O extends OptionValues>(c: Comman
       '--auto-ports',
       'forward every port the guest listens on to the same port of 127.0.0.1 (over ssh), while it runs',
     )
+    .option(
+      '--template <name>',
+      'start from a template (roost template ls); the other options override its fields',
+    )
     .option('--no-start', 'define the VM without starting it')
     .option(
       '--wait <what>',
@@ -121,6 +126,7 @@ Examples:
   roost create installer --iso ./debian-12-netinst.iso --disk 30G
   roost create lab --image debian-12 --network user --network bridge=virbr0 --port 8080:80   # both
   roost create dev --image ubuntu-24.04 --mount ~/src --mount ~/data:/data:ro   # shared folders (roost mount ls dev)
+  roost create web --template debian-12 --memory 4G             # a template (roost template ls), options win
 Nothing is created when an option is wrong; a failure part way, or Ctrl-C (SIGTERM, SIGHUP), removes what was
 made and says what, exiting 1 (130, 143, 129 for the signals).`;
 
@@ -139,7 +145,21 @@ type CreateOptions = ReturnType<ReturnType<typeof createCommand>['opts']>;
 
 export function define(program: Command): void {
   const command = createCommand(program);
-  command.action(async (name, opts, cmd) => runAction(cmd, (env) => runCreate(name, opts, env)));
+  command.action(async (name, given, cmd) =>
+    runAction(cmd, async (env) => {
+      const opts = given.template ? await templateOptions(given.template, given) : given;
+      return runCreate(name, opts, env);
+    }),
+  );
+}
+
+/** The options with a template's fields filled in where the command line left them out. */
+async function templateOptions<T extends TemplateOptions>(name: string, opts: T): Promise<T> {
+  const [{ withTemplate }, { roostPaths }] = await Promise.all([
+    import('./template.js'),
+    import('../../paths.js'),
+  ]);
+  return withTemplate(name, opts, roostPaths());
 }
 
 /** What the options ask of createVm (the download's progress is added by runCreate). */

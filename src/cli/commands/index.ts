@@ -29,6 +29,10 @@ import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
 import { define as top } from './top.js';
 import { define as stats } from './stats.js';
+import { define as apply } from './apply.js';
+import { define as schema } from './schema.js';
+import { define as exportCmd } from './export.js';
+import { define as template } from './template.js';
 
 /** `wholeTable` gives a program with every command defined, for the commands that read the table (man). */
 export type DefineCommand = (program: Command, wholeTable: () => Command) => void;
@@ -71,4 +75,8 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['autostart'], define: autostart },
   { names: ['completion'], define: completion },
   { names: ['man'], define: man },
+  { names: ['apply'], define: apply },
+  { names: ['export'], define: exportCmd },
+  { names: ['schema'], define: schema },
+  { names: ['template'], define: template },
 ];

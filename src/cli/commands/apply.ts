@@ -1,0 +1,76 @@
+// roost apply FILE… [--dry-run] [--prune] [--yes]: make VMs as YAML files describe them (docs/apply.md).
+import type { Command } from '@commander-js/extra-typings';
+import { runAction } from '../action.js';
+
+export function define(program: Command): void {
+  program
+    .command('apply')
+    .description('create or change VMs to match YAML files: prints the plan, then carries it out')
+    .argument('<files...>', 'VM files (YAML: one document per VM, separated by ---)')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--prune', 'also remove VMs applied from these files that they no longer describe')
+    .option('--yes', 'carry out removals (--prune) without which apply refuses to remove')
+    .option('--json', 'print the plan and what became of each VM as JSON (docs/cli-json.md)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  roost apply vms.yaml                 # create what is missing, change what differs
+  roost apply vms.yaml --dry-run       # only the plan: + create, ~ change, = unchanged, - remove
+  roost apply vms.yaml --prune --yes   # and remove VMs this file made but no longer lists
+  roost export web > web.yaml          # the file of an existing VM
+
+The file's fields are in docs/apply.md; roost schema prints its JSON Schema for editors.`,
+    )
+    .action(async (files, opts, cmd) =>
+      runAction(cmd, async ({ out, context, interruptible }) => {
+        const [{ planApply, runApply, applyResult }, { planLines }, { UsageError, RoostError }] =
+          await Promise.all([
+            import('../../vm/apply.js'),
+            import('../../vm/apply-plan.js'),
+            import('../../errors.js'),
+          ]);
+        const ctx = await context();
+        const plan = await planApply(ctx, files, { prune: !!opts.prune });
+        const lines = planLines(plan.vms);
+        if (opts.dryRun) {
+          out.result(applyResult(plan, true), () => [...lines, 'dry run: nothing changed'].join('\n'));
+          return;
+        }
+        for (const line of lines) out.info(line);
+        if (plan.vms.some((v) => v.action === 'remove') && !opts.yes) {
+          throw new UsageError(
+            'APPLY_NEEDS_YES',
+            'the plan removes VMs (- lines above): nothing was changed',
+            {
+              hint: `check the plan, then run again with --yes: roost apply ${files.join(' ')} --prune --yes`,
+            },
+          );
+        }
+        const result = await runApply(ctx, plan, {
+          signal: interruptible().signal,
+          onDone: (vm) => {
+            if (vm.outcome !== 'as-asked') out.info(`✗ ${vm.name}: ${vm.outcome} — ${vm.error ?? ''}`);
+            else if (vm.action !== 'unchanged') out.info(`✓ ${vm.name}: ${doneWord(vm.action)}`);
+          },
+        });
+        if (out.json) out.result(result, () => '');
+        if (!result.ok) {
+          const failed = result.vms.filter((v) => v.outcome !== 'as-asked');
+          const e = new RoostError(
+            'APPLY_FAILED',
+            `${failed.length} of ${result.vms.length} VMs are not as the file asks: ${failed.map((v) => `${v.name} (${v.outcome})`).join(', ')}`,
+            {
+              hint: 'fix the cause above and apply again: the VMs done are left as asked, so only the rest is redone',
+            },
+          );
+          if (out.json) process.exitCode = 1;
+          else throw e;
+        }
+      }),
+    );
+}
+
+function doneWord(action: string): string {
+  return action === 'create' ? 'created' : action === 'remove' ? 'removed' : 'changed';
+}
