@@ -30,6 +30,8 @@ import {
 import { defineFlagsFor, defineVm, startDisk, startVm, writeSeed, type DiskInMaking } from './create-make.js';
 import { checkMemoryFitsHost } from './host-memory.js';
 import { formatUuid } from './lookup.js';
+import { isRemote, remotePlace, type RemotePlace } from './remote.js';
+import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
@@ -137,7 +139,7 @@ export async function createVm(
 }
 
 /** One create under way: its context, checked request, progress, step runner and rollback. */
-interface Making {
+export interface Making {
   ctx: VmContext;
   c: Checked;
   req: CreateRequest;
@@ -157,13 +159,26 @@ interface Plan {
   addedPorts: PortForward[];
   nics: NicSpec[];
   accel: AccelDecision;
+  /** Over ssh: roost's pool and sockets dir on the daemon's host, where the VM's files go. */
+  remote?: RemotePlace;
 }
 
 async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateResult> {
   const plan = await planVm(m);
+  if (plan.remote) m.c = await uploadBootFiles(m, plan.remote);
   const disk = await makeDisk(m, plan);
   const login = await makeLogin(m, plan);
-  const spec = buildSpec(m.ctx, m.c, m.req, plan.sizes, plan.accel, plan.nics, disk?.path, login);
+  const spec = buildSpec(
+    m.ctx,
+    m.c,
+    m.req,
+    plan.sizes,
+    plan.accel,
+    plan.nics,
+    disk?.path,
+    login,
+    plan.remote,
+  );
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -190,6 +205,7 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  const remote = isRemote(ctx) ? await remotePlace(ctx) : undefined;
   let image = c.image;
   let entry: ImageEntry | undefined;
   if (c.imageRef) {
@@ -201,10 +217,12 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   }
   const withSeed = image !== undefined && !req.noCloudInit;
   const sizes = planSizes(c, req, image, entry);
-  const { ports, addedPorts } = await planSshForward(c, withSeed, existing);
+  const { ports, addedPorts } = await planSshForward(c, withSeed, existing, { probeBinds: !remote });
   const nics = nicsWithMacs(c, ports, req.hostAccess);
-  const accel = await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
-  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel };
+  const accel = remote
+    ? await remoteAccel(ctx, req.accel ?? 'auto')
+    : await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
+  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel, remote };
 }
 
 /** The disk, when the VM has one: an overlay on the image, or an empty disk for an installer. */
@@ -212,8 +230,10 @@ async function makeDisk(m: Making, plan: Plan): Promise<DiskInMaking | undefined
   const diskBytes = plan.sizes.diskBytes;
   if (diskBytes === undefined) return undefined;
   m.onPhase('disk');
+  const remote = plan.remote;
+  const image = remote && plan.image ? await uploadImage(m, remote, plan.image) : plan.image;
   return m.steps.run('disk', 'creating the disk', () =>
-    startDisk(m.ctx, m.c.name, diskBytes, plan.image, m.rollback),
+    startDisk(m.ctx, m.c.name, diskBytes, image, m.rollback),
   );
 }
 
@@ -224,9 +244,10 @@ async function makeLogin(m: Making, plan: Plan): Promise<Login> {
     return { sshUser: req.sshUser, sshKey: req.sshKey ? resolvePath(req.sshKey) : undefined };
   }
   m.onPhase('seed');
-  return m.steps.run('seed', 'writing the cloud-init seed', () =>
+  const login = await m.steps.run('seed', 'writing the cloud-init seed', () =>
     writeSeed(m.ctx, m.c, req, plan.entry, plan.nics, m.rollback),
   );
+  return plan.remote ? uploadSeed(m, plan.remote, login) : login;
 }
 
 /** After the last step: the ssh side (host key, config) and the result. */
@@ -237,9 +258,11 @@ async function finishCreate(
 ): Promise<CreateResult> {
   const { ports, addedPorts, accel } = plan;
   const { login } = made;
-  // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.
-  forgetHostKey(ctx.paths, c.name);
-  const synced = login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
+  // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost` (only for a
+  // VM of this host: a remote VM's forwards listen on its host, out of reach of a plain `ssh NAME.roost`).
+  const local = !plan.remote;
+  if (local) forgetHostKey(ctx.paths, c.name);
+  const synced = local && login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
   return {
     name: c.name,
     uuid: formatUuid(made.dom.uuid),
