@@ -6,6 +6,7 @@ export type * from './errors.js';
 export { errorBody } from './errors.js';
 export type * from './events.js';
 export type * from './host.js';
+export type * from './hosts.js';
 export type * from './ports.js';
 export type * from './vms.js';
 export type * from './web.js';

@@ -43,6 +43,8 @@ interface Types {
   TicketGranted: T.TicketGranted;
   WebServerInfo: T.WebServerInfo;
   WebLinkInfo: T.WebLinkInfo;
+  HostEntry: T.HostEntry;
+  HostVms: T.HostVms;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -73,6 +75,8 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   TicketGranted: true,
   WebServerInfo: true,
   WebLinkInfo: true,
+  HostEntry: true,
+  HostVms: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

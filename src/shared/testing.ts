@@ -263,6 +263,14 @@ const WebServerInfo = obj({
 });
 const WebLinkInfo = obj({ url: str, expiresAt: str, origin: str, port: num });
 
+const HostEntry = obj({ name: str, uri: str });
+const HostVms = obj({
+  host: str,
+  uri: str,
+  vms: z.array(VmSummary).nullable(),
+  error: obj({ code: str, message: str, hint: str.optional() }).nullable(),
+});
+
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
   VmSummary,
@@ -292,4 +300,6 @@ export const SHAPES = {
   TicketGranted,
   WebServerInfo,
   WebLinkInfo,
+  HostEntry,
+  HostVms,
 } as const;

@@ -22,6 +22,7 @@ import { define as image } from './image.js';
 import { define as autostart } from './autostart.js';
 import { define as snapshot } from './snapshot.js';
 import { define as clone } from './clone.js';
+import { define as hosts } from './hosts.js';
 
 export type DefineCommand = (program: Command) => void;
 
@@ -56,4 +57,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['clone'], define: clone },
   { names: ['snapshot'], define: snapshot },
   { names: ['autostart'], define: autostart },
+  { names: ['hosts'], define: hosts },
 ];
