@@ -25,7 +25,7 @@ import {
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
 import type { Rollback } from './rollback.js';
 import { createDisk, deleteVolumeAt, ensurePool, poolVolumesAmong } from './storage.js';
-import { isRemote } from './remote.js';
+import { isRemote, removeRemoteSocket } from './remote.js';
 
 /** Deletes a remote VM's serial log (a file QEMU made in the pool, a volume once the pool is refreshed). */
 async function removeRemoteLog(client: LibvirtClient, log: string | undefined): Promise<void> {
@@ -216,8 +216,10 @@ export async function defineVm(
       if (dom) await client.undefineDomain(dom, DomainUndefineFlags.NVRAM);
       const defined = dom !== undefined;
       // A remote VM's files are the remote host's: its serial log is a volume of the pool there.
-      if (isRemote(ctx)) await removeRemoteLog(client, spec.serialLog);
-      else {
+      if (isRemote(ctx)) {
+        await removeRemoteLog(client, spec.serialLog);
+        await removeRemoteSocket(ctx, spec.name);
+      } else {
         if (spec.serialLog) rmSync(spec.serialLog, { force: true });
         if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
       }

@@ -150,3 +150,37 @@ export async function remoteFilesOf(
   ];
   return poolVolumesAmong(client, [...new Set(candidates)]);
 }
+
+/** Where the remote host is for ssh -J: [USER@]HOST[:PORT] of the URI. */
+export function jumpHostOf(ctx: Pick<VmContext, 'uri'>): string {
+  const u = parseUri(ctx.uri);
+  return `${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}${u.port ? `:${u.port}` : ''}`;
+}
+
+/**
+ * A remote VM's forwards listen on its host, which roost's waits cannot probe from here yet: an explicit --wait
+ * is refused before anything is made (with what to do instead), the default wait is left out.
+ */
+export function waitOnRemote<W extends { kind: string }>(
+  ctx: Pick<VmContext, 'uri'>,
+  wait: W,
+  given: boolean,
+): W | { kind: 'none' } {
+  if (!isRemote(ctx) || wait.kind === 'none') return wait;
+  if (!given) return { kind: 'none' };
+  throw new UsageError(
+    'REMOTE_WAIT',
+    `--wait is not supported yet for a VM on another host (${jumpHostOf(ctx)})`,
+    {
+      hint: `leave out --wait, and reach the guest's forwarded port through ssh: ssh -N -L PORT:127.0.0.1:PORT ${jumpHostOf(ctx)}`,
+    },
+  );
+}
+
+/** Removes a remote VM's VNC socket over ssh; a failure leaves a dead socket file, which is not worth an error. */
+export async function removeRemoteSocket(ctx: Pick<VmContext, 'uri' | 'env'>, name: string): Promise<void> {
+  const { removeRemoteVncSocket } = await import('../libvirt/dialers/ssh-exec.js');
+  await removeRemoteVncSocket(parseUri(ctx.uri), name, { env: ctx.env, timeoutMs: 20_000 }).catch(
+    () => undefined,
+  );
+}

@@ -21,7 +21,7 @@ import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
-import { isRemote, remoteFilesOf } from './remote.js';
+import { isRemote, remoteFilesOf, removeRemoteSocket } from './remote.js';
 import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
 import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -177,7 +177,7 @@ async function cleanUpAfter(
 ): Promise<void> {
   dropAutostartOf(ctx.uri, name, ctx.env);
   // Nothing of a remote VM is on this host (its files went with its volumes): no local path may be touched.
-  if (isRemote(ctx)) return;
+  if (isRemote(ctx)) return removeRemoteSocket(ctx, name);
   removeOwnFiles(ctx, parsed, name, seeds);
   const runDir = qemuRunDir(ctx);
   if (wasRunning && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);

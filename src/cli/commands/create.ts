@@ -143,7 +143,7 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
         ]);
         const seeded = !!opts.image && opts.cloudInit !== false;
         // A cloud image is for logging in to: by default `create` returns when that works.
-        const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
+        let wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
         const waitTimeoutS = parseTimeout(opts.waitTimeout);
         const labels = {
           image: 'image (downloaded and verified on first use)',
@@ -157,6 +157,8 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
         const interruption = interruptible();
         try {
           const ctx = await context();
+          // On another host the forwards listen there: no default wait, an explicit one refused (vm/remote.ts).
+          wait = (await import('../../vm/remote.js')).waitOnRemote(ctx, wait, opts.wait !== undefined);
           const r = await createVm(
             ctx,
             {

@@ -51,12 +51,16 @@ export interface RemoteDirs {
   sockets: string;
 }
 
+// roost's sockets dir on the remote side, as $sockets: the remote user's own variables, nothing else.
+const SOCKETS_DIR =
+  'if [ -n "${XDG_RUNTIME_DIR:-}" ]; then sockets="$XDG_RUNTIME_DIR/roost"; ' +
+  'else sockets="${XDG_CACHE_HOME:-$HOME/.cache}/roost/run"; fi';
+
 // Creates the directories (0700) and prints them NUL-separated. A constant: no value from outside is in it.
 const PROBE_SCRIPT = [
   'umask 077',
   'data="${XDG_DATA_HOME:-$HOME/.local/share}/roost"',
-  'if [ -n "${XDG_RUNTIME_DIR:-}" ]; then sockets="$XDG_RUNTIME_DIR/roost"; ' +
-    'else sockets="${XDG_CACHE_HOME:-$HOME/.cache}/roost/run"; fi',
+  SOCKETS_DIR,
   'mkdir -p -- "$data" "$sockets" || exit 3',
   'printf "%s\\0" "$HOME" "${XDG_RUNTIME_DIR:-}" "$data" "$sockets"',
 ].join('; ');
@@ -83,4 +87,18 @@ export function parseRemoteDirs(out: string, host: string): RemoteDirs {
     );
   }
   return { home: home!, runtime, data: data!, sockets: sockets! };
+}
+
+/**
+ * Removes VM `name`'s VNC socket from roost's sockets dir on the remote host (QEMU leaves it behind, and a
+ * socket is no volume libvirt could delete). The name is the script's $1: one shQuote()d word, never code.
+ */
+export async function removeRemoteVncSocket(
+  uri: LibvirtUri,
+  name: string,
+  opts: SshDialOptions = {},
+): Promise<void> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return;
+  const script = `${SOCKETS_DIR}; rm -f -- "$sockets/$1.vnc"`;
+  await sshExec(uri, `sh -c ${shQuote(script)} roost ${shQuote(name)}`, opts);
 }
