@@ -1,5 +1,5 @@
 // The steps `roost create` adds over a qemu+ssh:// connection (remote.ts says where things go there): the
-// kernel and initrd, the base image and the seed are uploaded into roost's pool on the remote host, each as a
+// kernel and initrd (or the installer ISO), the base image and the seed are uploaded into roost's pool on the remote host, each as a
 // step of its own with its undo, and the accelerator is the remote daemon's to say.
 import { rmSync } from 'node:fs';
 import type { AccelDecision } from '../host/accel.js';
@@ -13,6 +13,16 @@ import { uploadToPool, type RemotePlace } from './remote.js';
 /** The checked request with its kernel and initrd replaced by their uploaded copies on the remote host. */
 export async function uploadBootFiles(m: Making, place: RemotePlace): Promise<Checked> {
   const { boot } = m.c;
+  if (boot.kind === 'cdrom') {
+    const iso = await m.steps.run('upload', 'uploading the ISO to the remote host', () =>
+      uploadToPool(m.ctx, place, boot.iso, `${m.c.name}.install.iso`, {
+        rollback: m.rollback,
+        vm: m.c.name,
+        onProgress: m.req.onPullProgress,
+      }),
+    );
+    return { ...m.c, boot: { kind: 'cdrom', iso } };
+  }
   if (boot.kind !== 'kernel') return m.c;
   const upload = (from: string, suffix: string) =>
     uploadToPool(m.ctx, place, from, `${m.c.name}${suffix}`, {

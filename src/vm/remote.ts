@@ -5,7 +5,8 @@
 // (dialers/ssh-exec.ts: one ssh call, a constant script) and keeps everything else inside roost's storage pool
 // there, where libvirt itself reads, writes and deletes it:
 //   - the disk, and the image it was made from (uploaded as NAME.base: a volume upload stream, no scp);
-//   - a direct-boot kernel and initrd (NAME.kernel, NAME.initrd) and the cloud-init seed (NAME.seed.iso);
+//   - a direct-boot kernel and initrd (NAME.kernel, NAME.initrd), an installer ISO (NAME.install.iso) and the
+//     cloud-init seed (NAME.seed.iso);
 //   - the serial log (NAME.serial.log), so that `roost logs` reads it back as a volume download.
 // Only the VNC socket is elsewhere (QEMU makes it; a socket is no volume): in the remote user's runtime dir.
 import { createReadStream, statSync } from 'node:fs';
@@ -145,7 +146,7 @@ export async function remoteFilesOf(
     ...named(boot?.kernel, '.kernel'),
     ...named(boot?.initrd, '.initrd'),
     ...named(parsed.serialLog, '.serial.log'),
-    ...parsed.disks.flatMap((d) => named(d.path, '.seed.iso')),
+    ...parsed.disks.flatMap((d) => [...named(d.path, '.seed.iso'), ...named(d.path, '.install.iso')]),
     ...ownDisks.map((d) => join(dirname(d), `${name}.base`)),
   ];
   return poolVolumesAmong(client, [...new Set(candidates)]);

@@ -24,7 +24,6 @@ import {
   createScope,
   freePort,
   harness,
-  httpGet,
   roost,
   spawnOptionsFor,
   startSessionDaemon,
