@@ -295,6 +295,24 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     expect(filesNamed(user.home, vm).filter((p) => !p.startsWith(scope.dir))).toEqual([]);
   }, 120_000);
 
+  it('creates from a local image: uploaded as the base of its disk there, the seed too; rm deletes both', async () => {
+    const img = join(scope.dir, 'small.qcow2');
+    sh('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
+    chownSync(img, user.uid, user.gid);
+    const name = scope.name('img');
+    const made = await R(['create', name, '--image', img, '--no-start', '--memory', '256M'], 180_000);
+    expect(made.code, made.stderr).toBe(0);
+    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout;
+    for (const v of [`${name}.qcow2`, `${name}.base`, `${name}.seed.iso`]) expect(vols).toContain(v);
+    const disk = (await virsh(remoteDaemon!.uri, ['vol-dumpxml', '--pool', 'roost', `${name}.qcow2`])).stdout;
+    expect(disk).toContain(`${remote.home}/.local/share/roost/pool/${name}.base`);
+    expect(filesNamed(join(user.home, '.local'), name)).toEqual([]);
+    const rm = await R(['rm', name]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect((await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout).not.toContain(name);
+    expect(filesNamed(remote.home, name)).toEqual([]);
+  }, 240_000);
+
   it('hosts add|ls|rm keep a private list; -H NAME connects through it; an unknown name exits 2', async () => {
     const add = await roost(user, ['hosts', 'add', 'lab', remoteUri]);
     expect(add.code, add.stderr).toBe(0);
