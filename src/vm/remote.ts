@@ -68,7 +68,8 @@ function counting(image: string, total: number, onProgress: PullProgress | undef
   let sent = 0;
   let last = 0;
   const started = Date.now();
-  onProgress?.({ type: 'start', image, url: image, total, resumeFrom: 0 });
+  // 'upload:' tells the bar (term/progress.ts) that the bytes go the other way.
+  onProgress?.({ type: 'start', image, url: `upload:${image}`, total, resumeFrom: 0 });
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       sent += chunk.length;
@@ -122,7 +123,10 @@ export async function uploadToPool(
     throw e;
   });
   made = true;
-  const source = createReadStream(from).pipe(counting(`${basename(from)} → ${name}`, size, opts.onProgress));
+  const file = createReadStream(from);
+  const source = counting(`${basename(from)} → ${name}`, size, opts.onProgress);
+  file.once('error', (e) => source.destroy(e)); // a read failure fails the upload, not hangs it
+  file.pipe(source);
   await client.uploadVolume(vol, source, { length: BigInt(size) });
   opts.onProgress?.({ type: 'done', image: name, path, size, downloaded: false });
   return client.getVolumePath(vol);

@@ -14,8 +14,10 @@ async function pullProgressFor(
   image: string | undefined,
   isCatalogName: (ref: string) => boolean,
   out: { json: boolean; quiet: boolean },
+  remote = false,
 ): Promise<PullProgress | undefined> {
-  if (image === undefined || !isCatalogName(image)) return undefined; // a file: nothing to download
+  // A file: nothing to download — unless it is uploaded to a remote host (vm/remote.ts), which shows the same bar.
+  if (!remote && (image === undefined || !isCatalogName(image))) return undefined;
   const { createPullProgress } = await import('../../term/progress.js');
   return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto', stderrStream());
 }
@@ -158,7 +160,8 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
         try {
           const ctx = await context();
           // On another host the forwards listen there: no default wait, an explicit one refused (vm/remote.ts).
-          wait = (await import('../../vm/remote.js')).waitOnRemote(ctx, wait, opts.wait !== undefined);
+          const remote = await import('../../vm/remote.js');
+          wait = remote.waitOnRemote(ctx, wait, opts.wait !== undefined);
           const r = await createVm(
             ctx,
             {
@@ -183,7 +186,12 @@ made and says what, exiting 1 (130, 143, 129 for the signals).`,
               hostAccess: opts.hostAccess,
               start: opts.start,
               // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
-              onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),
+              onPullProgress: await pullProgressFor(
+                opts.image,
+                looksLikeCatalogName,
+                out,
+                remote.isRemote(ctx),
+              ),
             },
             (p) => progress.phase(labels[p]),
             interruption,
