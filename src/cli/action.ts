@@ -48,6 +48,7 @@ export async function runAction(
     interruptible: () => (trap ??= trapSignals(out)).interruption,
   };
   try {
+    if (globals.host !== undefined) globals.connect = await hostUri(globals);
     await body(env);
     // The command finished its work although a signal came (it came after the last step that can be undone).
     if (trap?.caught) process.exitCode = SIGNAL_EXIT_CODES[trap.caught];
@@ -62,6 +63,22 @@ export async function runAction(
     // take a few milliseconds: the daemon is still busy with the new QEMU.
     if (ctx) void ctx.then((c) => c.close()).catch(() => {});
   }
+}
+
+/** -H NAME's URI from the host list (loaded only then); with --connect as well it is a usage error. */
+async function hostUri(globals: GlobalOptions): Promise<string> {
+  const [{ UsageError }, { resolveHost }, { roostPaths }] = await Promise.all([
+    import('../errors.js'),
+    import('../vm/remote-hosts.js'),
+    import('../paths.js'),
+  ]);
+  if (globals.connect !== undefined) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      '-H and --connect both name the connection: give one of them',
+    );
+  }
+  return resolveHost(roostPaths(), globals.host!);
 }
 
 /** The error as a user reads it, with what the rollback after it undid and what it left (and how to remove it). */

@@ -7,6 +7,8 @@ import { writeStderr, writeStdout } from './stdio.js';
 
 export interface GlobalOptions {
   connect?: string;
+  /** -H NAME: a host of hosts.yaml, resolved into `connect` before the command runs (action.ts). */
+  host?: string;
   json?: boolean;
   quiet?: boolean;
 }

@@ -20,6 +20,7 @@ export function buildProgram(args: readonly string[] = []): Command {
       '-c, --connect <uri>',
       'libvirt URI (default: $ROOST_CONNECT, $LIBVIRT_DEFAULT_URI, qemu:///session)',
     )
+    .option('-H, --host <name>', "a host of roost's host list (roost hosts): short for --connect its URI")
     .option('--json', 'print JSON instead of text (read commands)')
     .option('-q, --quiet', 'print only what was asked for')
     // Help, --version and usage errors through stdio.ts as well (commands defined below inherit this).
@@ -32,6 +33,8 @@ Examples:
   roost doctor                                   check this host, with the fix for each problem
   roost create web --image ./debian.qcow2 --port 8080:80
   roost ls --json
+  roost -H lab ls                                VMs of host 'lab' (roost hosts add lab qemu+ssh://…)
+  roost ls --all-hosts                           every host's VMs, with a HOST column
   roost console web                              serial console (Ctrl-] to leave)
 
 Exit codes: 0 ok, 1 the operation failed, 2 bad usage (nothing was changed).`,
@@ -64,8 +67,8 @@ function throwOnUsageErrors(cmd: Command): void {
 export function commandNamedIn(args: readonly string[]): CommandEntry | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-c' || a === '--connect') i++;
-    else if (a === '--json' || a === '-q' || a === '--quiet' || a.startsWith('--connect=')) continue;
+    if (a === '-c' || a === '--connect' || a === '-H' || a === '--host') i++;
+    else if (a === '--json' || a === '-q' || a === '--quiet' || /^--(connect|host)=/.test(a)) continue;
     else if (a.startsWith('-')) return undefined;
     else return COMMANDS.find((c) => c.names.includes(a));
   }

@@ -9,6 +9,7 @@ export type * from './events.js';
 export type * from './files.js';
 export type * from './host.js';
 export type * from './mounts.js';
+export type * from './hosts.js';
 export type * from './ports.js';
 export type * from './state.js';
 export type * from './stats.js';

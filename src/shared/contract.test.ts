@@ -59,6 +59,8 @@ interface Types {
   StatsEvent: T.StatsEvent;
   ApplyResult: T.ApplyResult;
   TemplateInfo: T.TemplateInfo;
+  HostEntry: T.HostEntry;
+  HostVms: T.HostVms;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -105,6 +107,8 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   StatsEvent: true,
   ApplyResult: true,
   TemplateInfo: true,
+  HostEntry: true,
+  HostVms: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

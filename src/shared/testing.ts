@@ -376,6 +376,14 @@ const ApplyResult = obj({
 });
 const TemplateInfo = obj({ name: str, source: z.enum(['shipped', 'user']), path: str, boots: str });
 
+const HostEntry = obj({ name: str, uri: str });
+const HostVms = obj({
+  host: str,
+  uri: str,
+  vms: z.array(VmSummary).nullable(),
+  error: obj({ code: str, message: str, hint: str.optional() }).nullable(),
+});
+
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
   VmSummary,
@@ -421,4 +429,6 @@ export const SHAPES = {
   StatsEvent,
   ApplyResult,
   TemplateInfo,
+  HostEntry,
+  HostVms,
 } as const;

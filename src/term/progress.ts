@@ -51,7 +51,7 @@ export function createPullProgress(
         const from = ev.resumeFrom ? ` (resuming at ${formatBytes(ev.resumeFrom)})` : '';
         if (!tty || ev.total === undefined) {
           line(
-            `${pc.cyan('·')} downloading ${ev.image}${ev.total !== undefined ? `, ${formatBytes(ev.total)}` : ''}${from}`,
+            `${pc.cyan('·')} ${ev.url.startsWith('upload:') ? 'uploading' : 'downloading'} ${ev.image}${ev.total !== undefined ? `, ${formatBytes(ev.total)}` : ''}${from}`,
           );
           return;
         }

@@ -25,7 +25,14 @@ import {
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
 import { seedMounts, type MountPlan } from './mounts.js';
 import type { Rollback } from './rollback.js';
-import { createDisk, deleteVolumeAt, ensurePool } from './storage.js';
+import { createDisk, deleteVolumeAt, ensurePool, poolVolumesAmong } from './storage.js';
+import { isRemote, removeRemoteSocket } from './remote.js';
+
+/** Deletes a remote VM's serial log (a file QEMU made in the pool, a volume once the pool is refreshed). */
+async function removeRemoteLog(client: LibvirtClient, log: string | undefined): Promise<void> {
+  if (!log) return;
+  for (const path of await poolVolumesAmong(client, [log])) await deleteVolumeAt(client, path);
+}
 
 // --- the disk --------------------------------------------------------------------------------------------------
 
@@ -161,7 +168,7 @@ export async function writeSeed(
     renameSync(written, seedPath);
     placed = true;
   };
-  return { sshUser, sshKey, seedPath, placeSeed };
+  return { sshUser, sshKey, seedPath, placeSeed, writtenSeed: written };
 }
 
 // --- define and start ------------------------------------------------------------------------------------------
@@ -211,8 +218,14 @@ export async function defineVm(
       const dom = await ourDomain(client, spec.name, uuid);
       if (dom) await client.undefineDomain(dom, DomainUndefineFlags.NVRAM);
       const defined = dom !== undefined;
-      if (spec.serialLog) rmSync(spec.serialLog, { force: true });
-      if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
+      // A remote VM's files are the remote host's: its serial log is a volume of the pool there.
+      if (isRemote(ctx)) {
+        await removeRemoteLog(client, spec.serialLog);
+        await removeRemoteSocket(ctx, spec.name);
+      } else {
+        if (spec.serialLog) rmSync(spec.serialLog, { force: true });
+        if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
+      }
       const runDir = qemuRunDir(ctx);
       if (runDir) {
         await endStrayProcesses(ctx, runDir, spec.name);

@@ -17,6 +17,7 @@ import type { VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
+import { isRemote } from './remote.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import type { MountPlan } from './mounts.js';
 
@@ -57,7 +58,8 @@ export async function checkHost(ctx: VmContext, c: Checked): Promise<ExistingFor
     runDir ? endStrayProcesses(ctx, runDir) : undefined,
   ]);
   if (taken) throw nameTakenError(c.name);
-  await checkForwards(c.ports, { existing });
+  // Over ssh the forwards listen on the remote host: a bind probe here would test the wrong host's ports.
+  await checkForwards(c.ports, { existing, skipBindProbe: isRemote(ctx) });
   return existing;
 }
 
@@ -138,6 +140,7 @@ export async function planSshForward(
   c: Checked,
   withSeed: boolean,
   existing: ExistingForward[],
+  opts: { probeBinds?: boolean } = {},
 ): Promise<{ ports: PortForward[]; addedPorts: PortForward[] }> {
   const ports = [...c.ports];
   const addedPorts: PortForward[] = [];
@@ -145,7 +148,10 @@ export async function planSshForward(
     (p) => p.proto === 'tcp' && p.guestStart <= 22 && 22 <= p.guestStart + p.hostEnd - p.hostStart,
   );
   if (withSeed && c.nics.some((n) => n.kind === 'user') && !forwardsSsh) {
-    const port = await freeSshPort(existing.map((e) => e.forward));
+    const port = await freeSshPort(
+      existing.map((e) => e.forward),
+      opts.probeBinds ?? true,
+    );
     const fwd: PortForward = {
       proto: 'tcp',
       address: '127.0.0.1',
@@ -160,10 +166,10 @@ export async function planSshForward(
 }
 
 /** A host port for a VM's ssh forward: from 2222 up, not forwarded to another VM and free on the host. */
-async function freeSshPort(taken: PortForward[]): Promise<number> {
+async function freeSshPort(taken: PortForward[], probeBinds: boolean): Promise<number> {
   for (let port = SSH_PORT_FROM; port < SSH_PORT_FROM + 1000; port++) {
     if (taken.some((f) => f.proto === 'tcp' && f.hostStart <= port && port <= f.hostEnd)) continue;
-    if (await canBind('tcp', '127.0.0.1', port)) return port;
+    if (!probeBinds || (await canBind('tcp', '127.0.0.1', port))) return port;
   }
   throw new RoostError(
     'NO_FREE_PORT',
@@ -195,6 +201,8 @@ export interface Login {
   seedPath?: string;
   /** Puts the seed in place: once the name is claimed, so that a losing create never touches a winner's seed. */
   placeSeed?: () => void;
+  /** Where the seed was written before placeSeed (a remote create uploads it from there instead). */
+  writtenSeed?: string;
 }
 
 // --- the spec --------------------------------------------------------------------------------------------------
@@ -209,6 +217,7 @@ export function buildSpec(
   diskPath: string | undefined,
   login: Login,
   shares?: MountPlan,
+  remote?: { dir: string; sockets: string },
 ): VmSpec {
   const { paths } = ctx;
   const disks: DiskSpec[] = [];
@@ -217,8 +226,9 @@ export function buildSpec(
   if (login.seedPath) {
     disks.push({ path: login.seedPath, format: 'raw', device: 'cdrom', readonly: true, bus: 'scsi' });
   }
-  ensurePrivateDir(paths.logs);
-  ensurePrivateDir(paths.sockets);
+  // A remote VM's serial log is in roost's pool there (remote.ts), its VNC socket in the remote runtime dir.
+  const logs = remote ? remote.dir : ensurePrivateDir(paths.logs);
+  const sockets = remote ? remote.sockets : ensurePrivateDir(paths.sockets);
   return {
     name: c.name,
     // Chosen here, not by libvirt: a rollback after the daemon died mid-define can tell this VM from another
@@ -233,8 +243,8 @@ export function buildSpec(
     disks,
     network: nics,
     ...(shares ? { filesystems: shares.filesystems } : {}),
-    serialLog: `${paths.logs}/${c.name}.serial.log`,
-    vnc: { socket: `${paths.sockets}/${c.name}.vnc` },
+    serialLog: `${logs}/${c.name}.serial.log`,
+    vnc: { socket: `${sockets}/${c.name}.vnc` },
     guestAgent: true,
     roost: {
       createdBy: `roost ${VERSION}`,

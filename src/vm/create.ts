@@ -13,6 +13,7 @@ import type { ImageEntry, PullProgress } from '../images/types.js';
 import type { AccelDecision } from '../host/accel.js';
 import { exposesToNetwork, exposureWarning } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
+import { UsageError } from '../errors.js';
 import type { CreatedMount } from '../shared/mounts.js';
 import type { VmContext } from './context.js';
 import { checkCreateRequest, type Checked } from './create-check.js';
@@ -41,6 +42,8 @@ import {
   type MountTypeChoice,
 } from './mounts.js';
 import { formatUuid } from './lookup.js';
+import { isRemote, remotePlace, type RemotePlace } from './remote.js';
+import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
@@ -156,7 +159,7 @@ export async function createVm(
 }
 
 /** One create under way: its context, checked request, progress, step runner and rollback. */
-interface Making {
+export interface Making {
   ctx: VmContext;
   c: Checked;
   req: CreateRequest;
@@ -178,14 +181,17 @@ interface Plan {
   accel: AccelDecision;
   /** The shared folders' devices, metadata and guest mounts; undefined without --mount. */
   shares?: MountPlan;
+  /** Over ssh: roost's pool and sockets dir on the daemon's host, where the VM's files go. */
+  remote?: RemotePlace;
 }
 
 async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateResult> {
   const plan = await planVm(m);
+  if (plan.remote) m.c = await uploadBootFiles(m, plan.remote);
   const disk = await makeDisk(m, plan);
   const login = await makeLogin(m, plan);
-  const { sizes, accel, nics, shares } = plan;
-  const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares);
+  const { sizes, accel, nics, shares, remote } = plan;
+  const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares, remote);
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -212,11 +218,13 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  if (isRemote(ctx) && c.mounts.length > 0) throw remoteMountsRefused();
   // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
   const shares =
     c.mounts.length > 0
       ? planMounts(c.mounts, chooseMountType(req.mountType ?? 'auto', await hostMountSupport(ctx)))
       : undefined;
+  const remote = isRemote(ctx) ? await remotePlace(ctx) : undefined;
   let image = c.image;
   let entry: ImageEntry | undefined;
   if (c.imageRef) {
@@ -228,10 +236,21 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   }
   const withSeed = image !== undefined && !req.noCloudInit;
   const sizes = planSizes(c, req, image, entry);
-  const { ports, addedPorts } = await planSshForward(c, withSeed, existing);
+  const { ports, addedPorts } = await planSshForward(c, withSeed, existing, { probeBinds: !remote });
   const nics = nicsWithMacs(c, ports, req.hostAccess);
-  const accel = await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
-  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel, shares };
+  const accel = remote
+    ? await remoteAccel(ctx, req.accel ?? 'auto')
+    : await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
+  return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel, shares, remote };
+}
+
+/** A shared folder is a directory of the host QEMU runs on: over ssh that is the other host, not this one. */
+function remoteMountsRefused(): UsageError {
+  return new UsageError(
+    'REMOTE_MOUNTS',
+    'shared folders (--mount) share a directory of the host the VM runs on, and this VM would run on another host',
+    { hint: 'create it without --mount, or create it on this host' },
+  );
 }
 
 /** The disk, when the VM has one: an overlay on the image, or an empty disk for an installer. */
@@ -239,8 +258,10 @@ async function makeDisk(m: Making, plan: Plan): Promise<DiskInMaking | undefined
   const diskBytes = plan.sizes.diskBytes;
   if (diskBytes === undefined) return undefined;
   m.onPhase('disk');
+  const remote = plan.remote;
+  const image = remote && plan.image ? await uploadImage(m, remote, plan.image) : plan.image;
   return m.steps.run('disk', 'creating the disk', () =>
-    startDisk(m.ctx, m.c.name, diskBytes, plan.image, m.rollback),
+    startDisk(m.ctx, m.c.name, diskBytes, image, m.rollback),
   );
 }
 
@@ -251,9 +272,10 @@ async function makeLogin(m: Making, plan: Plan): Promise<Login> {
     return { sshUser: req.sshUser, sshKey: req.sshKey ? resolvePath(req.sshKey) : undefined };
   }
   m.onPhase('seed');
-  return m.steps.run('seed', 'writing the cloud-init seed', () =>
+  const login = await m.steps.run('seed', 'writing the cloud-init seed', () =>
     writeSeed(m.ctx, m.c, req, plan.entry, plan.nics, m.rollback, plan.shares),
   );
+  return plan.remote ? uploadSeed(m, plan.remote, login) : login;
 }
 
 /** After the last step: the ssh side (host key, config) and the result. */
@@ -264,9 +286,11 @@ async function finishCreate(
 ): Promise<CreateResult> {
   const { ports, addedPorts, accel } = plan;
   const { login } = made;
-  // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost`.
-  forgetHostKey(ctx.paths, c.name);
-  const synced = login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
+  // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost` (only for a
+  // VM of this host: a remote VM's forwards listen on its host, out of reach of a plain `ssh NAME.roost`).
+  const local = !plan.remote;
+  if (local) forgetHostKey(ctx.paths, c.name);
+  const synced = local && login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
   return {
     name: c.name,
     uuid: formatUuid(made.dom.uuid),

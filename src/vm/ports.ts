@@ -38,6 +38,7 @@ import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import { lookupVm } from './lookup.js';
 import { checkForwardsBound } from './port-bound.js';
+import { isRemote } from './remote.js';
 import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
 import { Rollback, withRollback } from './rollback.js';
 import { DaemonGoneError, explainDaemonLoss, InterruptedError, Steps } from './steps.js';
@@ -84,9 +85,10 @@ export async function addPorts(
     // own passt: probing it would call our own listener "another program".
     const held = (f: PortForward) => (live ?? []).map(fromPortForwardSpec).some((g) => sameForward(f, g));
     const others = await existingForwards(ctx.client, name);
+    // Over ssh passt binds on the remote host: a probe here would test this host's ports instead.
     await checkForwards(
       plan.added.filter((f) => !held(f)),
-      { existing: others },
+      { existing: others, skipBindProbe: isRemote(ctx) },
     );
     await checkForwards(plan.added.filter(held), { existing: others, skipBindProbe: true });
     return plan;

@@ -21,6 +21,7 @@ import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import { lookupVm } from './lookup.js';
+import { isRemote, remoteFilesOf, removeRemoteSocket } from './remote.js';
 import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
 import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -73,11 +74,15 @@ export async function removeVm(
   const snapshotFiles = await steps.run('snapshots', `finding VM '${name}''s snapshot files`, () =>
     again(async () => poolVolumesAmong(client, await snapshotFilesOf(ctx, dom))),
   );
+  // A remote VM's kernel, seed, log and base image are volumes of the pool there (remote.ts).
+  const remoteFiles = isRemote(ctx) ? await again(() => remoteFilesOf(client, parsed, name, ours)) : [];
   // An interruption stops rm before its first change (the power-off, or the undefine of a VM that is off), and
   // no later.
   if (running) await powerOff(client, dom, steps);
   await undefine(client, dom, steps, running);
-  const seeds = seedsOf(ctx, parsed, name, ours);
+  const seeds = isRemote(ctx)
+    ? remoteFiles.filter((f) => f.endsWith('.seed.iso'))
+    : seedsOf(ctx, parsed, name, ours);
   const keptDisks = parsed.disks
     .filter((d) => d.path && !ours.includes(d.path) && !seeds.includes(d.path))
     .map((d) => d.path!);
@@ -87,7 +92,7 @@ export async function removeVm(
   else
     deletedDisks = await deleteOwnDisks(client, name, [
       ...ours,
-      ...snapshotFiles.filter((f) => !ours.includes(f)),
+      ...[...snapshotFiles, ...remoteFiles].filter((f) => !ours.includes(f)),
     ]);
   await cleanUpAfter(ctx, parsed, name, seeds, running);
   return { name, destroyed: running, deletedDisks, keptDisks };
@@ -170,8 +175,10 @@ async function cleanUpAfter(
   seeds: string[],
   wasRunning: boolean,
 ): Promise<void> {
-  removeOwnFiles(ctx, parsed, name, seeds);
   dropAutostartOf(ctx.uri, name, ctx.env);
+  // Nothing of a remote VM is on this host (its files went with its volumes): no local path may be touched.
+  if (isRemote(ctx)) return removeRemoteSocket(ctx, name);
+  removeOwnFiles(ctx, parsed, name, seeds);
   const runDir = qemuRunDir(ctx);
   if (wasRunning && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);
   forgetHostKey(ctx.paths, name);
@@ -228,6 +235,7 @@ async function removeLeftovers(ctx: VmContext, name: string): Promise<RemoveResu
     await client.deleteVolume(vol);
     deletedDisks.push(path);
   }
+  if (isRemote(ctx)) return leftoversResult(name, deletedDisks);
   // The seed, placed or still under the name its create wrote it as (NAME.iso.PID.tmp).
   const seedDir = join(ctx.paths.data, 'seeds');
   const seedOf = new RegExp(`^${name.replace(/\./g, '\\.')}\\.iso(\\.\\d+\\.tmp)?$`);
@@ -235,6 +243,10 @@ async function removeLeftovers(ctx: VmContext, name: string): Promise<RemoveResu
     rmSync(join(seedDir, f), { force: true });
     deletedDisks.push(join(seedDir, f));
   }
+  return leftoversResult(name, deletedDisks);
+}
+
+function leftoversResult(name: string, deletedDisks: string[]): RemoveResult | undefined {
   if (deletedDisks.length === 0) return undefined;
   return { name, destroyed: false, deletedDisks, keptDisks: [], leftoversOnly: true };
 }

@@ -17,6 +17,7 @@ import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { isRemote, jumpHostOf } from './remote.js';
 
 export interface SshTarget {
   alias: string;
@@ -81,6 +82,7 @@ export async function resolveSshTarget(ctx: VmContext, name: string): Promise<Ss
     });
   }
   const target = sshTargetOf(dom.name, parsed);
+  if (target && isRemote(ctx)) throw remoteSshRefused(ctx, name, target);
   if (target) return target;
   if (!parsed.nics.some((n) => n.type !== 'user')) {
     throw new RoostError(
@@ -106,6 +108,14 @@ export async function resolveSshTarget(ctx: VmContext, name: string): Promise<Ss
     user: parsed.roost?.sshUser ?? 'root',
     identityFile: parsed.roost?.sshKeyPath,
   };
+}
+
+/** `roost ssh` to a VM on another host: not yet; the ssh -J line that gets there instead. */
+function remoteSshRefused(ctx: VmContext, name: string, t: SshTarget): RoostError {
+  const key = t.identityFile ? ` -i ${t.identityFile}` : '';
+  return new RoostError('REMOTE_SSH', `roost ssh does not reach VM '${name}' on another host yet`, {
+    hint: `jump through its host: ssh -J ${jumpHostOf(ctx)} -p ${t.port}${key} ${t.user}@${t.host}`,
+  });
 }
 
 /** The ssh(1) argument array for a target; never a shell string. */

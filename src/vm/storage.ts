@@ -37,11 +37,13 @@ async function findPool(client: LibvirtClient): Promise<StoragePool | undefined>
 /** roost's pool and the directory its volumes' files go in, defining, building and starting it on first use. */
 export async function ensurePool(
   client: LibvirtClient,
-  paths: RoostPaths,
+  paths: Pick<RoostPaths, 'pool'>,
+  // On another host the directory is not ours to make here: libvirt's pool build makes it there.
+  opts: { makeDir?: boolean } = {},
 ): Promise<{ pool: StoragePool; dir: string }> {
   let pool = await findPool(client);
   if (!pool) {
-    ensurePrivateDir(paths.pool);
+    if (opts.makeDir ?? true) ensurePrivateDir(paths.pool);
     pool = await client.defineStoragePool(poolXml(paths.pool));
     await client.buildStoragePool(pool);
     await client.setStoragePoolAutostart(pool, true);

@@ -214,17 +214,20 @@ async function runCreate(name: string, opts: CreateOptions, env: CommandEnv): Pr
     ]);
   const seeded = !!opts.image && opts.cloudInit !== false;
   // A cloud image is for logging in to: by default `create` returns when that works.
-  const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
+  let wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
   const waitTimeoutS = parseTimeout(opts.waitTimeout);
   const progress = createPhaseReporter(stderrStream(), !out.json && !out.quiet);
   // From here a Ctrl-C (SIGTERM, SIGHUP) stops the create at its next step and undoes what it made.
   const interruption = interruptible();
   try {
     const ctx = await context();
+    // On another host the forwards listen there: no default wait, an explicit one refused (vm/remote.ts).
+    const remote = await import('../../vm/remote.js');
+    wait = remote.waitOnRemote(ctx, wait, opts.wait !== undefined);
     const req = {
       ...createRequest(name, opts),
       // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
-      onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out),
+      onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out, remote.isRemote(ctx)),
     };
     const r = await createVm(ctx, req, (p) => progress.phase(PHASE_LABELS[p]), interruption);
     const waitedMs = await waitAfterCreate(ctx, r, wait, waitTimeoutS, {
@@ -313,8 +316,10 @@ async function pullProgressFor(
   image: string | undefined,
   isCatalogName: (ref: string) => boolean,
   out: { json: boolean; quiet: boolean },
+  remote = false,
 ): Promise<PullProgress | undefined> {
-  if (image === undefined || !isCatalogName(image)) return undefined; // a file: nothing to download
+  // A file: nothing to download — unless it is uploaded to a remote host (vm/remote.ts), which shows the same bar.
+  if (!remote && (image === undefined || !isCatalogName(image))) return undefined;
   const { createPullProgress } = await import('../../term/progress.js');
   return createPullProgress(out.json ? 'json' : out.quiet ? 'none' : 'auto', stderrStream());
 }

@@ -33,6 +33,7 @@ import { define as apply } from './apply.js';
 import { define as schema } from './schema.js';
 import { define as exportCmd } from './export.js';
 import { define as template } from './template.js';
+import { define as hosts } from './hosts.js';
 
 /** `wholeTable` gives a program with every command defined, for the commands that read the table (man). */
 export type DefineCommand = (program: Command, wholeTable: () => Command) => void;
@@ -79,4 +80,5 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['export'], define: exportCmd },
   { names: ['schema'], define: schema },
   { names: ['template'], define: template },
+  { names: ['hosts'], define: hosts },
 ];

@@ -29,7 +29,7 @@ export interface SshDialOptions {
 
 /** The ssh tunnel could not be started or ended with an error; `stderr` holds what ssh and the remote said. */
 export class SshTunnelError extends Error {
-  readonly code = 'SSH_TUNNEL_FAILED';
+  readonly code: string = 'SSH_TUNNEL_FAILED';
   constructor(
     message: string,
     readonly host: string,
@@ -115,6 +115,19 @@ export function sshInvocation(
   uri: LibvirtUri,
   opts: SshDialOptions = {},
 ): { command: string; args: string[] } {
+  return sshCommandFor(uri, remoteCommand(uri, opts), opts);
+}
+
+/**
+ * ssh's argument array that runs `remote` — one argument, which the remote login shell parses, so it must be
+ * a constant of roost's or built with shQuote() — on the host of `uri`, with the URI's port, user, key and
+ * the dial options. The tunnel and the one-shot calls of ssh-exec.ts go through here alike.
+ */
+export function sshCommandFor(
+  uri: LibvirtUri,
+  remote: string,
+  opts: SshDialOptions = {},
+): { command: string; args: string[] } {
   if (uri.transport !== 'ssh') throw new TypeError(`sshInvocation needs a qemu+ssh:// URI, got ${uri.raw}`);
   const { keyfile, no_verify, no_tty } = uri.params;
   const batch = no_tty !== undefined ? Number(no_tty) !== 0 : !opts.interactive;
@@ -131,7 +144,7 @@ export function sshInvocation(
   }
   args.push(...(opts.sshOptions ?? []));
   // '--' ends ssh's options, so even a hostile host name is only ever a host name.
-  args.push('--', uri.host ?? 'localhost', remoteCommand(uri, opts));
+  args.push('--', uri.host ?? 'localhost', remote);
   return { command: uri.params.command ?? 'ssh', args };
 }
 
@@ -210,22 +223,58 @@ class ChildProcessStream extends Duplex {
       this.push(null);
       return;
     }
-    const said = this.stderr.trim();
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const hint =
-      code === 127
-        ? ' — the remote host lacks virt-ssh-helper (libvirt) or nc: install libvirt there, or set ?netcat='
+    this.destroy(sshFailure(`ssh tunnel to ${this.host}`, this.host, code, signal, this.stderr));
+  }
+}
+
+/** ssh's words when the host's key is not the one known_hosts holds for it (or there is none and BatchMode). */
+const HOST_KEY_CHANGED = /REMOTE HOST IDENTIFICATION HAS CHANGED/;
+const HOST_KEY_UNKNOWN = /Host key verification failed|No (?:ED25519|RSA|ECDSA)? ?host key is known/i;
+
+/** The error for an ssh that ended badly: what ssh said, and what to do about it. */
+export function sshFailure(
+  what: string,
+  host: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+): SshTunnelError {
+  const said = stderr.trim();
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  if (HOST_KEY_CHANGED.test(said)) {
+    return new SshHostKeyError(
+      `${what} refused: the host key of ${host} is not the one in known_hosts (the host was reinstalled, or ` +
+        `someone is in the middle) — check the new key's fingerprint with the host's owner; if it is right, ` +
+        `remove the old one with ssh-keygen -R HOST (for a port: ssh-keygen -R '[HOST]:PORT') and connect once ` +
+        `with ssh to accept it`,
+      host,
+      code,
+      signal,
+      said,
+    );
+  }
+  const hint =
+    code === 127
+      ? ' — the remote host lacks virt-ssh-helper (libvirt) or nc: install libvirt there, or set ?netcat='
+      : code === 255 && HOST_KEY_UNKNOWN.test(said)
+        ? ` — ${host}'s host key is not in known_hosts: connect once with ssh to check and accept it`
         : code === 255
           ? ' — ssh could not connect or log in (check host, port, user, key; BatchMode forbids password prompts)'
           : '';
-    this.destroy(
-      new SshTunnelError(
-        `ssh tunnel to ${this.host} ${how}${said ? `: ${said}` : ''}${hint}`,
-        this.host,
-        code,
-        signal,
-        said,
-      ),
-    );
+  return new SshTunnelError(`${what} ${how}${said ? `: ${said}` : ''}${hint}`, host, code, signal, said);
+}
+
+/** ssh refused the host: its key changed since known_hosts recorded it. roost never connects then. */
+export class SshHostKeyError extends SshTunnelError {
+  override readonly code = 'SSH_HOST_KEY_CHANGED';
+  constructor(
+    message: string,
+    host: string,
+    exitCode: number | null,
+    signal: NodeJS.Signals | null,
+    stderr: string,
+  ) {
+    super(message, host, exitCode, signal, stderr);
+    this.name = 'SshHostKeyError';
   }
 }

@@ -1,0 +1,104 @@
+// One-shot ssh calls to the host of a qemu+ssh:// URI, beside the tunnel: the same ssh options (port, user,
+// key, BatchMode, ConnectTimeout), a remote command that is a constant of roost's, its output collected.
+//
+// What the remote side is asked here is what libvirt cannot tell: the remote user's home and XDG directories,
+// which roost's files there (VNC sockets, the pool directory) are named after. The script below takes no input
+// at all — every path in it is the remote shell's own $HOME and $XDG_* — so nothing from a URI, a host list or
+// a VM name reaches a shell.
+import { spawn } from 'node:child_process';
+import type { LibvirtUri } from '../uri.js';
+import { shQuote, sshCommandFor, sshFailure, SshTunnelError, type SshDialOptions } from './ssh.js';
+
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** Runs `remote` (a constant command line of roost's) over ssh on the host of `uri`; its stdout. */
+export function sshExec(uri: LibvirtUri, remote: string, opts: SshDialOptions = {}): Promise<string> {
+  const { command, args } = sshCommandFor(uri, remote, opts);
+  const host = uri.host ?? 'localhost';
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(0, OUTPUT_LIMIT)));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-OUTPUT_LIMIT)));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new SshTunnelError(
+          `cannot run '${command}' to reach ${host} (${e.code ?? String(e)}): install the OpenSSH client`,
+          host,
+          null,
+          null,
+          '',
+          { cause: e },
+        ),
+      ),
+    );
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(out);
+      else reject(sshFailure(`ssh to ${host}`, host, code, signal, err));
+    });
+  });
+}
+
+/** The remote user's directories roost places files under, as the remote login environment names them. */
+export interface RemoteDirs {
+  home: string;
+  /** $XDG_RUNTIME_DIR, or '' when the remote login has none (no pam_systemd, e.g.). */
+  runtime: string;
+  /** roost's data directory there ($XDG_DATA_HOME/roost): the pool directory is made under it. */
+  data: string;
+  /** Where roost's VNC sockets go there: $XDG_RUNTIME_DIR/roost, else $XDG_CACHE_HOME/roost/run. */
+  sockets: string;
+}
+
+// roost's sockets dir on the remote side, as $sockets: the remote user's own variables, nothing else.
+const SOCKETS_DIR =
+  'if [ -n "${XDG_RUNTIME_DIR:-}" ]; then sockets="$XDG_RUNTIME_DIR/roost"; ' +
+  'else sockets="${XDG_CACHE_HOME:-$HOME/.cache}/roost/run"; fi';
+
+// Creates the directories (0700) and prints them NUL-separated. A constant: no value from outside is in it.
+const PROBE_SCRIPT = [
+  'umask 077',
+  'data="${XDG_DATA_HOME:-$HOME/.local/share}/roost"',
+  SOCKETS_DIR,
+  'mkdir -p -- "$data" "$sockets" || exit 3',
+  'printf "%s\\0" "$HOME" "${XDG_RUNTIME_DIR:-}" "$data" "$sockets"',
+].join('; ');
+
+export const REMOTE_DIRS_COMMAND = `sh -c ${shQuote(PROBE_SCRIPT)}`;
+
+/** Asks the host of `uri` (once: the caller caches) for the remote user's directories, creating roost's. */
+export async function remoteDirs(uri: LibvirtUri, opts: SshDialOptions = {}): Promise<RemoteDirs> {
+  const out = await sshExec(uri, REMOTE_DIRS_COMMAND, opts);
+  return parseRemoteDirs(out, uri.host ?? 'localhost');
+}
+
+export function parseRemoteDirs(out: string, host: string): RemoteDirs {
+  const [home, runtime, data, sockets] = out.split('\0');
+  const absolute = (p: string | undefined) => p !== undefined && p.startsWith('/') && !p.includes('\n');
+  if (!absolute(home) || !absolute(data) || !absolute(sockets) || runtime === undefined) {
+    throw new SshTunnelError(
+      `${host} did not tell its user's home and directories (got ${JSON.stringify(out.slice(0, 200))}): ` +
+        `its login shell must be a POSIX sh and $HOME set`,
+      host,
+      0,
+      null,
+      '',
+    );
+  }
+  return { home: home!, runtime, data: data!, sockets: sockets! };
+}
+
+/**
+ * Removes VM `name`'s VNC socket from roost's sockets dir on the remote host (QEMU leaves it behind, and a
+ * socket is no volume libvirt could delete). The name is the script's $1: one shQuote()d word, never code.
+ */
+export async function removeRemoteVncSocket(
+  uri: LibvirtUri,
+  name: string,
+  opts: SshDialOptions = {},
+): Promise<void> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return;
+  const script = `${SOCKETS_DIR}; rm -f -- "$sockets/$1.vnc"`;
+  await sshExec(uri, `sh -c ${shQuote(script)} roost ${shQuote(name)}`, opts);
+}

@@ -1,0 +1,191 @@
+// A VM on another host (a qemu+ssh:// connection): where its files go there, and how they get there.
+//
+// A remote daemon opens every path in a domain or volume XML on its own host, as the remote user, so nothing of
+// this host's may be named in one. roost asks the remote side once per connection for its user's directories
+// (dialers/ssh-exec.ts: one ssh call, a constant script) and keeps everything else inside roost's storage pool
+// there, where libvirt itself reads, writes and deletes it:
+//   - the disk, and the image it was made from (uploaded as NAME.base: a volume upload stream, no scp);
+//   - a direct-boot kernel and initrd (NAME.kernel, NAME.initrd), an installer ISO (NAME.install.iso) and the
+//     cloud-init seed (NAME.seed.iso);
+//   - the serial log (NAME.serial.log), so that `roost logs` reads it back as a volume download.
+// Only the VNC socket is elsewhere (QEMU makes it; a socket is no volume): in the remote user's runtime dir.
+import { createReadStream, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import type { LibvirtClient } from '../libvirt/api.js';
+import type { RemoteDirs } from '../libvirt/dialers/ssh-exec.js';
+import { LibvirtError, VirErrorCode } from '../libvirt/errors.js';
+import { parseUri } from '../libvirt/uri.js';
+import type { StoragePool } from '../libvirt/types.js';
+import type { PullProgress } from '../images/types.js';
+import type { ParsedDomain } from '../domain-xml/parse.js';
+import { UsageError } from '../errors.js';
+import type { VmContext } from './context.js';
+import { ensurePool, poolVolumesAmong, volumeXml } from './storage.js';
+import type { Rollback } from './rollback.js';
+
+/** True when the connection's daemon is on another host (ssh): its paths are not this host's. */
+export function isRemote(ctx: Pick<VmContext, 'uri'>): boolean {
+  try {
+    return parseUri(ctx.uri).transport === 'ssh';
+  } catch {
+    return false;
+  }
+}
+
+const asked = new WeakMap<LibvirtClient, Promise<RemoteDirs>>();
+
+/** The remote user's directories, asked once per connection (and roost's made there, 0700). */
+export function remoteDirsOf(ctx: Pick<VmContext, 'uri' | 'client' | 'env'>): Promise<RemoteDirs> {
+  let dirs = asked.get(ctx.client);
+  if (!dirs) {
+    // The ssh module loads only here: local commands never pay for it.
+    dirs = import('../libvirt/dialers/ssh-exec.js').then(({ remoteDirs }) =>
+      remoteDirs(parseUri(ctx.uri), { env: ctx.env, timeoutMs: 20_000 }),
+    );
+    asked.set(ctx.client, dirs);
+    dirs.catch(() => asked.delete(ctx.client));
+  }
+  return dirs;
+}
+
+/** Where a VM's files go on the daemon's host: roost's pool (made there on first use) and the sockets dir. */
+export interface RemotePlace {
+  pool: StoragePool;
+  /** The pool's directory on the remote host. */
+  dir: string;
+  sockets: string;
+}
+
+export async function remotePlace(ctx: VmContext): Promise<RemotePlace> {
+  const dirs = await remoteDirsOf(ctx);
+  const { pool, dir } = await ensurePool(ctx.client, { pool: join(dirs.data, 'pool') }, { makeDir: false });
+  return { pool, dir, sockets: dirs.sockets };
+}
+
+/** What the progress bar is told about an upload: the same events as a download's. */
+function counting(image: string, total: number, onProgress: PullProgress | undefined): Transform {
+  let sent = 0;
+  let last = 0;
+  const started = Date.now();
+  // 'upload:' tells the bar (term/progress.ts) that the bytes go the other way.
+  onProgress?.({ type: 'start', image, url: `upload:${image}`, total, resumeFrom: 0 });
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      const now = Date.now();
+      if (onProgress && (now - last > 200 || sent === total)) {
+        last = now;
+        const rate = sent / Math.max(0.001, (now - started) / 1000);
+        onProgress({ type: 'progress', image, received: sent, total, rate, eta: (total - sent) / rate });
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Copies the local file `from` into a new volume `name` of the remote pool through libvirt's upload stream;
+ * the volume's path there. Its undo (deleting the volume) is registered before it is made.
+ */
+export async function uploadToPool(
+  ctx: VmContext,
+  place: RemotePlace,
+  from: string,
+  name: string,
+  opts: { rollback: Rollback; vm: string; onProgress?: PullProgress },
+): Promise<string> {
+  const { client } = ctx;
+  const size = statSync(from).size;
+  const path = join(place.dir, name);
+  let made = false;
+  opts.rollback.add({
+    what: `volume ${path} on the remote host`,
+    fix: `roost rm --force ${opts.vm}`,
+    run: async () => {
+      if (!made) return false;
+      const vol = await client.lookupVolume(place.pool, name);
+      await client.deleteVolume(vol);
+    },
+  });
+  // Declared raw with the file's own size: the bytes are the file's, whatever format it has inside.
+  const xml = volumeXml({ name, capacityBytes: size }).replace(
+    "<format type='qcow2'/>",
+    "<format type='raw'/>",
+  );
+  const vol = await client.createVolume(place.pool, xml).catch((e: unknown) => {
+    if (e instanceof LibvirtError && e.virErrorCode === VirErrorCode.STORAGE_VOL_EXIST) {
+      throw new UsageError('NAME_TAKEN', `volume ${name} is already in roost's pool on the remote host`, {
+        hint: `pick another VM name, or remove what is left of VM '${opts.vm}': roost rm ${opts.vm}`,
+        cause: e,
+      });
+    }
+    throw e;
+  });
+  made = true;
+  const file = createReadStream(from);
+  const source = counting(`${basename(from)} → ${name}`, size, opts.onProgress);
+  file.once('error', (e) => source.destroy(e)); // a read failure fails the upload, not hangs it
+  file.pipe(source);
+  await client.uploadVolume(vol, source, { length: BigInt(size) });
+  opts.onProgress?.({ type: 'done', image: name, path, size, downloaded: false });
+  return client.getVolumePath(vol);
+}
+
+/**
+ * The files roost put in the remote pool for VM `name` that `roost rm` deletes with it (as volumes, through
+ * libvirt): its kernel, initrd, seed, serial log and uploaded base image — only those of the pool, by their
+ * names, never a path the domain merely mentions.
+ */
+export async function remoteFilesOf(
+  client: LibvirtClient,
+  parsed: ParsedDomain,
+  name: string,
+  ownDisks: string[],
+): Promise<string[]> {
+  const named = (p: string | undefined, suffix: string) =>
+    p !== undefined && basename(p) === `${name}${suffix}` ? [p] : [];
+  const boot = parsed.boot.kind === 'kernel' ? parsed.boot : undefined;
+  const candidates = [
+    ...named(boot?.kernel, '.kernel'),
+    ...named(boot?.initrd, '.initrd'),
+    ...named(parsed.serialLog, '.serial.log'),
+    ...parsed.disks.flatMap((d) => [...named(d.path, '.seed.iso'), ...named(d.path, '.install.iso')]),
+    ...ownDisks.map((d) => join(dirname(d), `${name}.base`)),
+  ];
+  return poolVolumesAmong(client, [...new Set(candidates)]);
+}
+
+/** Where the remote host is for ssh -J: [USER@]HOST[:PORT] of the URI. */
+export function jumpHostOf(ctx: Pick<VmContext, 'uri'>): string {
+  const u = parseUri(ctx.uri);
+  return `${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}${u.port ? `:${u.port}` : ''}`;
+}
+
+/**
+ * A remote VM's forwards listen on its host, which roost's waits cannot probe from here yet: an explicit --wait
+ * is refused before anything is made (with what to do instead), the default wait is left out.
+ */
+export function waitOnRemote<W extends { kind: string }>(
+  ctx: Pick<VmContext, 'uri'>,
+  wait: W,
+  given: boolean,
+): W | { kind: 'none' } {
+  if (!isRemote(ctx) || wait.kind === 'none') return wait;
+  if (!given) return { kind: 'none' };
+  throw new UsageError(
+    'REMOTE_WAIT',
+    `--wait is not supported yet for a VM on another host (${jumpHostOf(ctx)})`,
+    {
+      hint: `leave out --wait, and reach the guest's forwarded port through ssh: ssh -N -L PORT:127.0.0.1:PORT ${jumpHostOf(ctx)}`,
+    },
+  );
+}
+
+/** Removes a remote VM's VNC socket over ssh; a failure leaves a dead socket file, which is not worth an error. */
+export async function removeRemoteSocket(ctx: Pick<VmContext, 'uri' | 'env'>, name: string): Promise<void> {
+  const { removeRemoteVncSocket } = await import('../libvirt/dialers/ssh-exec.js');
+  await removeRemoteVncSocket(parseUri(ctx.uri), name, { env: ctx.env, timeoutMs: 20_000 }).catch(
+    () => undefined,
+  );
+}

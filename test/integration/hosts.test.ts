@@ -1,0 +1,374 @@
+// roost on a remote host: a private sshd on 127.0.0.1 (random port, own host key) admits a second unprivileged
+// user by key, with its own home and its own session daemon — the "remote host". The test user runs the built
+// CLI with -c qemu+ssh://… (and through hosts.yaml, -H NAME): the tiny kernel guest is created there (kernel and
+// initrd uploaded into the remote pool), its page answers through the remote forward via an ssh -L tunnel from
+// here, its serial log is read back, a port is added, and rm leaves nothing on either side. `ls --all-hosts`
+// with one host down, and a changed host key refused. Needs root (sshd, a second user); skips otherwise.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createScope,
+  freePort,
+  harness,
+  roost,
+  spawnOptionsFor,
+  startSessionDaemon,
+  stopSessionDaemon,
+  tinyCreateArgs,
+  tinyGuest,
+  tinyPageAnswers,
+  virsh,
+  waitUntil,
+  type TestUser,
+} from '../harness/index.js';
+import { processesOf } from '../harness/index.js';
+
+const IS_ROOT = process.getuid?.() === 0;
+const SSHD = '/usr/sbin/sshd';
+if (!IS_ROOT)
+  console.warn('hosts.test.ts: skipped — it must run as root to start sshd and add a second user');
+
+const { user, uri: localUri } = harness();
+const REMOTE_NAME = `${user.name}-r`.slice(0, 31);
+const scope = createScope('hosts', user, localUri);
+const guest = tinyGuest(user);
+const vm = scope.name('vm');
+
+function sh(cmd: string, args: string[]): string {
+  const out = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${out.stderr || out.error}`);
+  return out.stdout.trim();
+}
+
+/** The second user, the "remote host"'s: its own home and runtime dir, made once. */
+function ensureRemoteUser(): TestUser {
+  if (spawnSync('id', ['-u', REMOTE_NAME]).status !== 0) {
+    sh('useradd', [
+      '--system',
+      '--create-home',
+      '--home-dir',
+      `/var/lib/${REMOTE_NAME}`,
+      '--shell',
+      '/bin/sh',
+      REMOTE_NAME,
+    ]);
+  }
+  sh('usermod', ['-p', '*', REMOTE_NAME]); // no password, not locked: key login only
+  const uid = Number(sh('id', ['-u', REMOTE_NAME]));
+  const gid = Number(sh('id', ['-g', REMOTE_NAME]));
+  const runtimeDir = `/run/user/${uid}`;
+  mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+  chownSync(runtimeDir, uid, gid);
+  return { name: REMOTE_NAME, uid, gid, home: `/var/lib/${REMOTE_NAME}`, runtimeDir };
+}
+
+const tcpOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** Files under `dir` whose name contains `part` (recursively; unreadable dirs skipped). */
+function filesNamed(dir: string, part: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.name.includes(part)) found.push(p);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
+  let tmp: string;
+  let port: number;
+  let sshd: ChildProcess | undefined;
+  let remote: TestUser;
+  let remoteDaemon: { pid: number; uri: string; startedHere: boolean } | undefined;
+  let key: string;
+  let remoteUri: string;
+  let knownHosts: string;
+  let knownHostsBefore: string | undefined;
+  const tunnels: ChildProcess[] = [];
+
+  const ssh = ['-F', '/dev/null'];
+  const hostsFile = () => join(user.home, '.config', 'roost', 'hosts.yaml');
+  const R = (args: string[], timeoutMs?: number) => roost(user, ['-c', remoteUri, ...args], { timeoutMs });
+
+  beforeAll(async () => {
+    remote = ensureRemoteUser();
+    tmp = mkdtempSync('/tmp/roost-hosts-sshd-');
+    chmodSync(tmp, 0o755);
+    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host', '-f', join(tmp, 'host_key')]);
+    sh('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'other-host',
+      '-f',
+      join(tmp, 'other_host_key'),
+    ]);
+    // The client key belongs to the local test user (ssh refuses a key others may read).
+    key = join(scope.dir, 'id_ed25519');
+    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'client', '-f', key]);
+    chownSync(key, user.uid, user.gid);
+    writeFileSync(join(tmp, 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o644 });
+    port = await freePort();
+    writeFileSync(
+      join(tmp, 'sshd_config'),
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${join(tmp, 'host_key')}`,
+        `PidFile ${join(tmp, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(tmp, 'authorized_keys')}`,
+        `AllowUsers ${REMOTE_NAME}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'PermitRootLogin no',
+        // What pam_systemd gives a login on a real host: the runtime dir its session daemon's socket is in.
+        `SetEnv XDG_RUNTIME_DIR=${remote.runtimeDir}`,
+        'LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
+    let sshdErr = '';
+    sshd = spawn(SSHD, ['-D', '-e', '-f', join(tmp, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    sshd.stderr?.on('data', (d) => (sshdErr += d));
+    if (!(await waitUntil(() => tcpOpen(port), 10_000))) throw new Error(`sshd did not start: ${sshdErr}`);
+    remoteDaemon = await startSessionDaemon(remote);
+
+    // The test user's known_hosts learns the host key, as a first `ssh` and "yes" would have.
+    const sshDir = join(user.home, '.ssh');
+    mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+    chownSync(sshDir, user.uid, user.gid);
+    knownHosts = join(sshDir, 'known_hosts');
+    knownHostsBefore = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : undefined;
+    writeKnownHost('host_key');
+    remoteUri = `qemu+ssh://${REMOTE_NAME}@127.0.0.1:${port}/session?keyfile=${encodeURIComponent(key)}`;
+  }, 120_000);
+
+  function writeKnownHost(which: string): void {
+    const pub = readFileSync(join(tmp, `${which}.pub`), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
+    writeFileSync(knownHosts, `${knownHostsBefore ?? ''}[127.0.0.1]:${port} ${pub}\n`, { mode: 0o600 });
+    chownSync(knownHosts, user.uid, user.gid);
+  }
+
+  afterAll(async () => {
+    for (const t of tunnels) t.kill('SIGTERM');
+    if (remoteDaemon) {
+      await scope.cleanup().catch(() => undefined);
+      const { cleanupPrefix } = await import('../harness/index.js');
+      await cleanupPrefix(remoteDaemon.uri, scope.prefix).catch(() => undefined);
+      if (remoteDaemon.startedHere) await stopSessionDaemon(remoteDaemon);
+    }
+    if (sshd && sshd.exitCode === null) {
+      const gone = new Promise((r) => sshd!.once('exit', r));
+      sshd.kill('SIGTERM');
+      await gone;
+    }
+    if (knownHosts) {
+      if (knownHostsBefore === undefined) rmSync(knownHosts, { force: true });
+      else writeFileSync(knownHosts, knownHostsBefore);
+    }
+    rmSync(hostsFile(), { force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }, 120_000);
+
+  /** An ssh -L tunnel from here to the remote host's 127.0.0.1:PORT, as the test user; its local port. */
+  async function tunnelTo(remotePort: number): Promise<number> {
+    const local = await freePort();
+    const args = [
+      ...ssh,
+      '-i',
+      key,
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ExitOnForwardFailure=yes',
+    ];
+    args.push('-N', '-L', `127.0.0.1:${local}:127.0.0.1:${remotePort}`, `${REMOTE_NAME}@127.0.0.1`);
+    const child = spawn('ssh', args, { ...spawnOptionsFor(user), stdio: 'ignore' });
+    tunnels.push(child);
+    if (!(await waitUntil(() => tcpOpen(local), 10_000))) throw new Error('the ssh -L tunnel did not open');
+    return local;
+  }
+
+  it('creates the tiny kernel guest on the remote host: its files there, its page through the remote forward', async () => {
+    const guestPort = await freePort();
+    const made = await R(
+      ['create', vm, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${guestPort}:80`],
+      300_000,
+    );
+    expect(made.stderr + made.stdout).not.toMatch(/Permission denied/);
+    expect(made.code, made.stderr).toBe(0);
+
+    // libvirt over there has it, with every path the remote user's: the kernel and initrd uploaded into its pool.
+    const xml = (await virsh(remoteDaemon!.uri, ['dumpxml', vm])).stdout;
+    const paths = [...xml.matchAll(/(?:file|path|socket)='([^']+)'|<(?:kernel|initrd)>([^<]+)</g)].map(
+      (m) => m[1] ?? m[2]!,
+    );
+    expect(paths.filter((p) => p.startsWith('/'))).not.toHaveLength(0);
+    for (const p of paths.filter(
+      (p) => p.startsWith('/') && !p.startsWith('/usr') && !p.startsWith('/dev'),
+    )) {
+      expect(p.startsWith(remote.home) || p.startsWith(remote.runtimeDir), p).toBe(true);
+    }
+    expect(xml).toContain(`${remote.home}/.local/share/roost/pool/${vm}.kernel`);
+    // QEMU and passt run as the remote user, and nothing of the VM was written in the local user's home.
+    expect(processesOf(remote.uid, /^qemu/).length).toBeGreaterThan(0);
+    expect(processesOf(remote.uid, /^passt/).length).toBeGreaterThan(0);
+    expect(filesNamed(join(user.home, '.local'), vm)).toEqual([]);
+
+    // The forward listens on the remote host; from here it is reached through ssh -L.
+    const local = await tunnelTo(guestPort);
+    expect(await tinyPageAnswers(local, 180_000)).toBe(true);
+  }, 420_000);
+
+  it('reads the serial log back over the connection', async () => {
+    const ok = await waitUntil(
+      async () => (await R(['logs', vm])).stdout.includes(guest.readyMarker),
+      60_000,
+      1000,
+    );
+    expect(ok).toBe(true);
+    const qemu = await R(['logs', '--qemu', vm]);
+    expect(qemu.code).toBe(2);
+    expect(qemu.stderr).toMatch(/on the remote host/);
+  }, 120_000);
+
+  it('adds a port on the remote VM', async () => {
+    const extra = await freePort();
+    const added = await R(['port', 'add', vm, `127.0.0.1:${extra}:80`, '--json'], 180_000);
+    expect(added.code, added.stderr).toBe(0);
+    // Recorded on the remote daemon (applied now, or at the next start where libvirt cannot change passt live).
+    const xml = (await virsh(remoteDaemon!.uri, ['dumpxml', '--inactive', vm])).stdout;
+    expect(xml).toMatch(new RegExp(`<range start=.${extra}.`));
+    const ls = await R(['port', 'ls', vm, '--json']);
+    expect(ls.stdout).toContain(`127.0.0.1:${extra}:80`);
+  }, 300_000);
+
+  it('rm leaves nothing on either side', async () => {
+    const rm = await R(['rm', '--force', vm]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect((await virsh(remoteDaemon!.uri, ['list', '--all', '--name'])).stdout).not.toContain(vm);
+    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'], { check: false })).stdout;
+    expect(vols).not.toContain(vm);
+    expect(filesNamed(remote.home, vm)).toEqual([]);
+    expect(filesNamed(remote.runtimeDir, vm)).toEqual([]);
+    expect(filesNamed(user.home, vm).filter((p) => !p.startsWith(scope.dir))).toEqual([]);
+  }, 120_000);
+
+  it('creates from a local image: uploaded as the base of its disk there, the seed too; rm deletes both', async () => {
+    const img = join(scope.dir, 'small.qcow2');
+    sh('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
+    chownSync(img, user.uid, user.gid);
+    const name = scope.name('img');
+    const made = await R(['create', name, '--image', img, '--no-start', '--memory', '256M'], 180_000);
+    expect(made.code, made.stderr).toBe(0);
+    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout;
+    for (const v of [`${name}.qcow2`, `${name}.base`, `${name}.seed.iso`]) expect(vols).toContain(v);
+    const disk = (await virsh(remoteDaemon!.uri, ['vol-dumpxml', '--pool', 'roost', `${name}.qcow2`])).stdout;
+    expect(disk).toContain(`${remote.home}/.local/share/roost/pool/${name}.base`);
+    expect(filesNamed(join(user.home, '.local'), name)).toEqual([]);
+    const rm = await R(['rm', name]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect((await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout).not.toContain(name);
+    expect(filesNamed(remote.home, name)).toEqual([]);
+  }, 240_000);
+
+  it('hosts add|ls|rm keep a private list; -H NAME connects through it; an unknown name exits 2', async () => {
+    const add = await roost(user, ['hosts', 'add', 'lab', remoteUri]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(statSync(hostsFile()).mode & 0o777).toBe(0o600);
+    expect((await roost(user, ['hosts', 'add', 'lab', remoteUri])).code).toBe(2);
+    expect((await roost(user, ['hosts', 'add', 'a/b', remoteUri])).code).toBe(2);
+    const ls = await roost(user, ['hosts', 'ls', '--json']);
+    expect(JSON.parse(ls.stdout)).toEqual([{ name: 'lab', uri: remoteUri }]);
+    // -H lab reaches the remote daemon: what virsh lists there, roost lists.
+    const there = await roost(user, ['-H', 'lab', 'connection', '--json']);
+    expect(there.code, there.stderr).toBe(0);
+    expect(JSON.parse(there.stdout).uri).toBe(remoteUri);
+    const unknown = await roost(user, ['-H', 'nope', 'ls']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no host named 'nope'/);
+    expect(unknown.stderr).toMatch(/known hosts: lab/);
+    const doctor = await roost(user, ['doctor', '-H', 'lab', '--json'], { timeoutMs: 120_000 });
+    expect(doctor.stdout.length, doctor.stderr).toBeGreaterThan(0);
+    expect(JSON.parse(doctor.stdout).checks.length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('ls --all-hosts lists every host; one that is down is reported, not fatal (exit 1)', async () => {
+    const dead = await freePort(); // nothing listens there
+    const downUri = `qemu+ssh://${REMOTE_NAME}@127.0.0.1:${dead}/session?keyfile=${encodeURIComponent(key)}`;
+    expect((await roost(user, ['hosts', 'add', 'down', downUri])).code).toBe(0);
+    const started = Date.now();
+    const r = await roost(user, ['ls', '--all-hosts', '--json', '--timeout', '20']);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(r.code, r.stderr).toBe(1);
+    const rows = JSON.parse(r.stdout) as {
+      host: string;
+      vms: unknown[] | null;
+      error: { message: string } | null;
+    }[];
+    expect(rows.map((x) => x.host)).toEqual(['local', 'lab', 'down']);
+    expect(rows[0]!.error).toBeNull();
+    expect(rows[1]!.error).toBeNull();
+    expect(Array.isArray(rows[1]!.vms)).toBe(true);
+    expect(rows[2]!.vms).toBeNull();
+    expect(rows[2]!.error!.message).toMatch(/Connection refused|could not connect/);
+    const text = await roost(user, ['ls', '--all-hosts']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/host down: /);
+    expect((await roost(user, ['hosts', 'rm', 'down'])).code).toBe(0);
+    expect((await roost(user, ['hosts', 'rm', 'lab'])).code).toBe(0);
+  }, 120_000);
+
+  it('a changed host key is refused with what to do', async () => {
+    writeKnownHost('other_host_key');
+    try {
+      const r = await R(['ls']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/host key of 127\.0\.0\.1 is not the one in known_hosts/);
+      expect(r.stderr).toMatch(/ssh-keygen -R/);
+    } finally {
+      writeKnownHost('host_key');
+    }
+  }, 60_000);
+});
