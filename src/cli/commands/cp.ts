@@ -32,9 +32,9 @@ Examples:
 
 A VM path is taken literally: no shell reads it and no glob is expanded, so quotes, spaces and '*' are part of
 the name. Modes and modification times are kept (like scp -p) unless --no-preserve. The copy runs scp in its SFTP
-mode over the route roost ssh takes. On a terminal a meter shows each file's progress on one line (scp's own; roost's
-for the agent route, and for -r one line for the whole tree); --quiet and --json hide it. A VM with no ssh route
-whose guest agent answers is copied through the agent: single files, absolute paths, much slower.`,
+mode over the route roost ssh takes. On a terminal a meter shows the progress on one line (scp's own for each
+file; roost's for the agent route, and for -r one line for the whole tree); --quiet and --json hide it. A VM with
+no ssh route whose guest agent answers is copied through the agent: single files, absolute paths, much slower.`,
     )
     .action(async (operands, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
