@@ -19,15 +19,18 @@ import { basename, dirname, join, posix } from 'node:path';
 import { RoostError, UsageError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
-import type { CopyPlan } from './copy.js';
+import type { CopyEvents, CopyPlan } from './copy.js';
 import { quoted } from './input.js';
 
 /**
- * Raw bytes per agent call: small enough that one call ends well inside its timeout in a slow guest (qemu-ga
- * parses each command's JSON a character at a time, and an emulated guest on a busy host is slow at it), and far
- * under libvirt's 4 MiB limit on one agent command or reply.
+ * Raw bytes per guest-file-write. libvirt writes an agent command to its socket in one go and, when the socket
+ * takes only part of it, sends the part again (its write loop drops the count on EAGAIN): the guest agent then
+ * reads a garbled command and never answers. A command must therefore fit the socket's buffer at once (about
+ * 208 KiB by default on Linux, half of it per packet): 48 KiB is 64 KiB of base64 with the JSON around it.
  */
-export const AGENT_CHUNK = 256 * 1024;
+export const WRITE_CHUNK = 48 * 1024;
+/** Raw bytes per guest-file-read: the reply comes back through a plain read loop, far under libvirt's limit. */
+export const READ_CHUNK = 256 * 1024;
 /** Seconds libvirt waits for one agent call. */
 const CALL_TIMEOUT_S = 60;
 
@@ -89,18 +92,12 @@ async function guestExec(
   }
 }
 
-export interface AgentCopyOptions {
-  quiet?: boolean;
-  /** A line per file copied (not with quiet). */
-  progress?: (line: string) => void;
-}
-
-/** Copies regular files as planned through the guest agent; returns the bytes copied. */
+/** Copies regular files as planned through the guest agent, telling `events` how each goes; the bytes copied. */
 export async function copyThroughAgent(
   ctx: VmContext,
   dom: Domain,
   plan: CopyPlan,
-  opts: AgentCopyOptions = {},
+  events: CopyEvents = () => {},
 ): Promise<number> {
   checkAgentPlan(plan);
   let total = 0;
@@ -111,18 +108,30 @@ export async function copyThroughAgent(
       (await guestExec(ctx, dom, ['test', '-d', plan.destination])).code === 0;
     for (const src of plan.sources) {
       const target = intoDir ? posix.join(plan.destination, basename(src)) : plan.destination;
-      total += await upload(ctx, dom, src, target, plan.preserve);
-      if (!opts.quiet) opts.progress?.(`${basename(src)} → ${plan.vm}:${target}`);
+      const label = `${basename(src)} → ${plan.vm}:${target}`;
+      events({ type: 'file', label, size: statSync(src).size });
+      total += await upload(ctx, dom, { src, target, preserve: plan.preserve }, events);
+      events({ type: 'file-done', label });
     }
     return total;
   }
   const intoDir = isLocalDir(plan.destination);
   for (const src of plan.sources) {
     const target = intoDir ? join(plan.destination, posix.basename(src)) : plan.destination;
-    total += await download(ctx, dom, src, target, plan.preserve);
-    if (!opts.quiet) opts.progress?.(`${plan.vm}:${src} → ${target}`);
+    const label = `${plan.vm}:${src} → ${target}`;
+    total += await download(ctx, dom, { src, target, preserve: plan.preserve }, (ev) =>
+      events(ev.type === 'file' ? { ...ev, label } : ev),
+    );
+    events({ type: 'file-done', label });
   }
   return total;
+}
+
+/** One file's copy: where from, where to, and whether its mode and time go along. */
+interface FileCopy {
+  src: string;
+  target: string;
+  preserve: boolean;
 }
 
 /**
@@ -161,9 +170,8 @@ function isLocalDir(path: string): boolean {
 async function upload(
   ctx: VmContext,
   dom: Domain,
-  src: string,
-  target: string,
-  preserve: boolean,
+  { src, target, preserve }: FileCopy,
+  events: CopyEvents,
 ): Promise<number> {
   const fd = openSync(src, 'r');
   let total = 0;
@@ -171,9 +179,10 @@ async function upload(
     const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: target, mode: 'w' });
     let closed = false;
     try {
-      const buf = Buffer.alloc(AGENT_CHUNK);
-      for (let n; (n = readSync(fd, buf, 0, AGENT_CHUNK, null)) > 0; total += n) {
+      const buf = Buffer.alloc(WRITE_CHUNK);
+      for (let n; (n = readSync(fd, buf, 0, WRITE_CHUNK, null)) > 0; total += n) {
         await writeAll(ctx, dom, handle, buf.subarray(0, n), target);
+        events({ type: 'bytes', done: total + n });
       }
       // Closing flushes the guest's buffer: its failure (a full disk) is the copy's failure.
       closed = true;
@@ -226,11 +235,11 @@ async function expectExec(ctx: VmContext, dom: Domain, argv: string[]): Promise<
 async function download(
   ctx: VmContext,
   dom: Domain,
-  src: string,
-  target: string,
-  preserve: boolean,
+  { src, target, preserve }: FileCopy,
+  events: CopyEvents,
 ): Promise<number> {
-  const meta = preserve ? await expectExec(ctx, dom, ['stat', '-L', '-c', '%a %Y', '--', src]) : undefined;
+  const meta = await expectExec(ctx, dom, ['stat', '-L', '-c', '%a %Y %s', '--', src]);
+  events({ type: 'file', label: src, size: Number(/ (\d+)\s*$/.exec(meta)?.[1] ?? NaN) || undefined });
   const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: src, mode: 'r' });
   const part = join(dirname(target), `.${basename(target)}.roost-part-${process.pid}`);
   const fd = openSync(part, 'wx', 0o600);
@@ -243,17 +252,18 @@ async function download(
         'guest-file-read',
         {
           handle,
-          count: AGENT_CHUNK,
+          count: READ_CHUNK,
         },
       );
       const buf = Buffer.from(r['buf-b64'], 'base64');
       writeSync(fd, buf);
       total += buf.length;
+      events({ type: 'bytes', done: total });
       if (r.eof || r.count === 0) break;
     }
     fsyncSync(fd);
     closeSync(fd);
-    applyMeta(part, meta);
+    applyMeta(part, preserve ? meta : undefined);
     renameSync(part, target);
   } catch (e) {
     try {
@@ -269,9 +279,9 @@ async function download(
   return total;
 }
 
-/** Mode and mtime from `stat -c '%a %Y'` in the guest; without them, the usual mode a new file gets. */
+/** Mode and mtime from `stat -c '%a %Y %s'` in the guest; without them, the usual mode a new file gets. */
 function applyMeta(path: string, meta: string | undefined): void {
-  const m = /^([0-7]{1,4}) (\d+)\s*$/.exec(meta ?? '');
+  const m = /^([0-7]{1,4}) (\d+) \d+\s*$/.exec(meta ?? '');
   if (!m) {
     const umask = process.umask();
     chmodSync(path, 0o666 & ~umask);

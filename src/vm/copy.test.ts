@@ -6,16 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RoostError, UsageError } from '../errors.js';
 import { roostPaths } from '../paths.js';
 import { checkAgentPlan } from './agent-copy.js';
-import {
-  checkLocalSide,
-  literalRemoteSource,
-  parseCopyOperands,
-  parseOperand,
-  remoteOperand,
-  scpArgs,
-  sumBytes,
-  type CopyPlan,
-} from './copy.js';
+import { checkLocalSide, parseCopyOperands, parseOperand, sumBytes, type CopyPlan } from './copy.js';
+import { literalRemoteSource, remoteOperand, scpArgs } from './scp.js';
 import type { SshTarget } from './ssh.js';
 
 function errorOf(fn: () => unknown): RoostError {

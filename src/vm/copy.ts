@@ -9,16 +9,15 @@
 // A VM with no ssh route whose guest agent answers is copied through the agent's file calls instead (agent-copy.ts).
 import { readdirSync, lstatSync, statSync, type Stats } from 'node:fs';
 import { dirname, posix, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import { RoostError, UsageError } from '../errors.js';
 import { kindOf } from '../file-kind.js';
-import { ipVersion } from '../ip-literal.js';
 import type { RoostPaths } from '../paths.js';
 import type { CopyResult, CopyRoute } from '../shared/files.js';
 import type { VmContext } from './context.js';
 import { checkVmRef, quoted } from './input.js';
 import { lookupVm, stateName } from './lookup.js';
-import { resolveSshTarget, sshIdentityOptions, type SshTarget } from './ssh.js';
+import { runScp, scpArgs } from './scp.js';
+import { resolveSshTarget, type SshTarget } from './ssh.js';
 
 export type CopyDirection = 'to-guest' | 'from-guest';
 
@@ -192,55 +191,28 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
-/**
- * A remote source as scp's SFTP mode reads it literally: scp expands `*`, `?` and `[…]` in remote sources itself
- * (a backslash escapes them, and itself). A destination is never expanded and is passed as it is.
- */
-export function literalRemoteSource(path: string): string {
-  return path.replace(/[\\*?[]/g, '\\$&');
-}
-
-/** `HOST:PATH` for scp, an IPv6 host in brackets; the user goes in `-o User=` so no '@' is parsed. */
-export function remoteOperand(host: string, path: string): string {
-  return `${ipVersion(host) === 6 ? `[${host}]` : host}:${path}`;
-}
-
-/**
- * The scp(1) argument array for a plan; never a shell string. SFTP mode (-s) so that no shell in the guest reads
- * a path; `--` before the operands, and every local operand is absolute, so none can be read as an option or as
- * HOST:PATH.
- */
-export function scpArgs(
-  target: SshTarget,
-  paths: RoostPaths,
-  plan: CopyPlan,
-  opts: { quiet?: boolean } = {},
-): string[] {
-  const args = ['-s', '-P', String(target.port), ...sshIdentityOptions(target, paths)];
-  args.push('-o', `User=${target.user}`);
-  if (plan.recursive) args.push('-r');
-  if (plan.preserve) args.push('-p');
-  if (opts.quiet) args.push('-q');
-  args.push('--');
-  if (plan.direction === 'to-guest') {
-    args.push(...plan.sources, remoteOperand(target.host, plan.destination));
-  } else {
-    args.push(
-      ...plan.sources.map((s) => remoteOperand(target.host, literalRemoteSource(s))),
-      plan.destination,
-    );
-  }
-  return args;
-}
+/** What a copy reports as it goes, for a meter where the copying program draws none. */
+export type CopyEvent =
+  /** A file starts (or a whole tree, for -r over ssh); its size when known. */
+  | { type: 'file'; label: string; size: number | undefined }
+  /** Bytes of it copied so far. */
+  | { type: 'bytes'; done: number }
+  /** It is complete. */
+  | { type: 'file-done'; label: string };
+export type CopyEvents = (ev: CopyEvent) => void;
 
 export interface CopyRunOptions {
   via?: CopyRoute | 'auto';
-  /** No progress meter and nothing on stdout from the copying program. */
+  /** No meter and nothing on stdout from the copying program. */
   quiet?: boolean;
+  /** stdout is a terminal: scp draws its own meter there, one line per file. */
+  terminal?: boolean;
   /** Told once which route the copy takes when it is not the one asked for or the usual one. */
   notice?: (line: string) => void;
-  /** Lines about the copy's progress where the copying program draws none (the agent route). */
-  progress?: (line: string) => void;
+  /** A line for the user: that the agent route is slower. */
+  info?: (line: string) => void;
+  /** The progress of what scp draws no meter for: the agent route, and -r (a line per file would flood). */
+  events?: CopyEvents;
 }
 
 /** Copies as planned (checkLocalSide first), over ssh or the guest agent. */
@@ -263,17 +235,45 @@ export async function copyFiles(
   }
   const started = Date.now();
   const route = await chooseRoute(ctx, plan, opts);
+  const events = opts.quiet ? () => {} : (opts.events ?? (() => {}));
   if (route.via === 'agent') {
     const { checkAgentPlan, copyThroughAgent } = await import('./agent-copy.js');
     checkAgentPlan(plan);
-    if (!opts.quiet) opts.progress?.('copying through the guest agent: slower than ssh, one file at a time');
-    const bytes = await copyThroughAgent(ctx, dom, plan, { quiet: opts.quiet, progress: opts.progress });
+    if (!opts.quiet) opts.info?.('copying through the guest agent: slower than ssh, one file at a time');
+    const bytes = await copyThroughAgent(ctx, dom, plan, events);
     return resultOf(plan, 'agent', bytes, started);
   }
   const landed = plan.direction === 'from-guest' ? landingPaths(plan) : [];
-  await runScp(scpArgs(route.target, ctx.paths, plan, { quiet: opts.quiet }), opts.quiet ?? false);
+  await copyOverSsh(ctx.paths, route.target, plan, { ...opts, events, landed });
   const bytes = plan.direction === 'to-guest' ? sumBytes(plan.sources) : sumBytes(landed);
   return resultOf(plan, 'ssh', bytes, started);
+}
+
+/**
+ * scp with its own meter for single files on a terminal. For -r it would draw a line per file, so scp runs quietly
+ * and the tree is one meter of roost's: its size going in, what has landed so far coming out.
+ */
+async function copyOverSsh(
+  paths: RoostPaths,
+  target: SshTarget,
+  plan: CopyPlan,
+  opts: CopyRunOptions & { events: CopyEvents; landed: string[] },
+): Promise<void> {
+  const scpMeter = !opts.quiet && opts.terminal === true && !plan.recursive;
+  const args = scpArgs(target, paths, plan, { quiet: !scpMeter });
+  if (!plan.recursive) return runScp(args, !scpMeter);
+  const toGuest = plan.direction === 'to-guest';
+  const label = `${plan.sources.join(' ')} → ${toGuest ? `${plan.vm}:${plan.destination}` : plan.destination}`;
+  opts.events({ type: 'file', label, size: toGuest ? sumBytes(plan.sources) : undefined });
+  const tick = toGuest
+    ? undefined
+    : setInterval(() => opts.events({ type: 'bytes', done: sumBytes(opts.landed) }), 1000);
+  try {
+    await runScp(args, true);
+  } finally {
+    clearInterval(tick);
+  }
+  opts.events({ type: 'file-done', label });
 }
 
 type Route = { via: 'ssh'; target: SshTarget } | { via: 'agent' };
@@ -339,53 +339,4 @@ function resultOf(plan: CopyPlan, via: CopyRoute, bytes: number, started: number
     bytes,
     elapsedMs: Date.now() - started,
   };
-}
-
-/** Most of scp's error text kept for the message; it prints little, but a guest names the files. */
-const MAX_SCP_STDERR = 16 * 1024;
-
-/**
- * Runs scp with its progress meter on the terminal (it draws one when stdout is a TTY), its errors collected for
- * roost's own message. Fails with COPY_FAILED and scp's words when it exits non-zero.
- */
-async function runScp(args: string[], quiet: boolean): Promise<void> {
-  let stderr = '';
-  const code = await new Promise<number>((resolveExit, reject) => {
-    const child = spawn('scp', args, { stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe'] });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      if (stderr.length < MAX_SCP_STDERR) stderr += chunk;
-    });
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === 'ENOENT'
-          ? new RoostError('SCP_MISSING', 'scp is not installed on this host', {
-              hint: 'install OpenSSH’s client: sudo apt install openssh-client',
-            })
-          : e,
-      ),
-    );
-    child.on('close', (c, signal) => resolveExit(c ?? (signal ? 128 : 1)));
-  });
-  if (code === 0) return;
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  throw new RoostError('COPY_FAILED', `copying failed: ${lines.at(-1) ?? `scp exited with ${code}`}`, {
-    hint: hintFor(lines.join('\n')),
-    detail: lines.length > 1 ? lines.slice(0, -1).join('\n') : undefined,
-  });
-}
-
-function hintFor(text: string): string | undefined {
-  if (/Connection refused|Connection closed|timed out/i.test(text))
-    return 'is its sshd up yet? roost start NAME --wait ssh waits for a login';
-  if (/subsystem request failed/i.test(text))
-    return 'the guest has no sftp-server: install it there (Debian: apt install openssh-sftp-server)';
-  if (/Permission denied \(publickey/i.test(text))
-    return 'the guest refused roost’s key: check the VM’s user and key with roost info NAME';
-  if (/Host key verification failed/i.test(text))
-    return 'the guest’s host key changed since roost first saw it; if the VM was re-made, roost forgets the old key';
-  return undefined;
 }

@@ -1,8 +1,10 @@
 // roost cp [-r] SRC… DEST: copy files between this host and a VM; NAME:PATH on exactly one side.
+import { isatty } from 'node:tty';
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { CopyResult } from '../../shared/files.js';
 import { formatBytes } from '../../term/progress.js';
 import { runAction } from '../action.js';
+import { stderrStream } from '../stdio.js';
 
 export function define(program: Command): void {
   program
@@ -30,8 +32,9 @@ Examples:
 
 A VM path is taken literally: no shell reads it and no glob is expanded, so quotes, spaces and '*' are part of
 the name. Modes and modification times are kept (like scp -p) unless --no-preserve. The copy runs scp in its SFTP
-mode over the route roost ssh takes, with a progress meter on a terminal; --quiet hides it. A VM with no ssh route
-whose guest agent answers is copied through the agent: single files, absolute paths, much slower.`,
+mode over the route roost ssh takes. On a terminal a meter shows the progress on one line (scp's own for each
+file; roost's for the agent route, and for -r one line for the whole tree); --quiet and --json hide it. A VM with
+no ssh route whose guest agent answers is copied through the agent: single files, absolute paths, much slower.`,
     )
     .action(async (operands, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
@@ -40,11 +43,18 @@ whose guest agent answers is copied through the agent: single files, absolute pa
         const plan = parseCopyOperands(operands, { recursive: opts.recursive, preserve: opts.preserve });
         checkLocalSide(plan);
         const ctx = await context();
+        const quiet = out.quiet || out.json;
+        const { createCopyMeter } = await import('../../term/copy-meter.js');
         const result = await copyFiles(ctx, plan, {
           via: opts.via,
-          quiet: out.quiet || out.json,
+          quiet,
+          terminal: isatty(1),
           notice: (line) => out.warn(line),
-          progress: (line) => out.info(line),
+          info: (line) => out.info(line),
+          // A meter is drawn on stderr only when it is a terminal; elsewhere a line per finished file goes to stdout.
+          events: quiet
+            ? undefined
+            : createCopyMeter(isatty(2) ? stderrStream() : undefined, (line) => out.info(line)),
         });
         out.result(result, () => (out.quiet ? '' : summary(result)));
       }),
