@@ -125,7 +125,8 @@ describe('a --mount folder in the Debian cloud guest', () => {
   });
 
   it('is mounted again after the guest reboots (the seed put it in /etc/fstab)', async () => {
-    expect(await inGuest('grep', '-c', `^roost0 ${GUEST_DIR} 9p `, '/etc/fstab')).toBe('1');
+    // ssh joins its arguments into one shell line: the pattern is quoted for the guest's shell.
+    expect(await inGuest('grep', '-c', `'^roost0 ${GUEST_DIR} 9p '`, '/etc/fstab')).toBe('1');
     const bootId = await inGuest('cat', '/proc/sys/kernel/random/boot_id');
     await roost(user, ['ssh', name, '--', 'sudo', 'systemctl', 'reboot'], { timeoutMs: 60_000 });
     writeFileSync(join(share, 'while-rebooting.txt'), 'seen after the reboot\n');
