@@ -4,7 +4,7 @@
 // the CLI creates it in another process (an event, not a poll), is started, used through the serial and the
 // graphical console, gets a port that answers, and is stopped and deleted — all from the page.
 // The screenshots in docs/web.md are written here (docs/img/), so they always show the current page.
-import { mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ const scope = createScope('web', user, uri);
 const guest = tinyGuest(user);
 const IMG = join(import.meta.dirname, '..', '..', 'docs', 'img');
 const name = scope.name('vm');
+const share = join(scope.dir, 'share');
 
 let web: RunningWeb;
 let browser: Browser;
@@ -121,12 +122,16 @@ describe('roost web in Chromium', () => {
 
   it('shows a VM the CLI creates in another process, through the event stream', async () => {
     createPort = await freePort();
+    mkdirSync(share);
+    chownSync(share, user.uid, user.gid);
     const r = await roost(user, [
       'create',
       name,
       ...tinyCreateArgs(guest),
       '--port',
       `127.0.0.1:${createPort}:80`,
+      '--mount',
+      `${share}:/srv/shared:ro`,
       '--no-start',
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -203,6 +208,10 @@ describe('roost web in Chromium', () => {
     expect(text).toContain(`127.0.0.1:${createPort} → 80/tcp (forwarded port)`);
     // GET /api/vms/:name answers what `roost info --json` prints, the address included: passt has none.
     expect(await page.locator('[data-testid="ip"]').innerText()).toBe('none found');
+    // The shared folder made with --mount, from the same answer (its `mounts`).
+    expect(await page.locator('[data-testid="mounts"] [data-mount="roost0"]').innerText()).toBe(
+      `${share} → /srv/shared (ro, 9p, tag roost0)`,
+    );
   });
 
   it('is readable at phone width', async () => {

@@ -1,8 +1,8 @@
-// One VM: its details and addresses, its port forwards, and its consoles (loaded only when opened).
+// One VM: its details (shared folders too) and addresses, its port forwards, and its consoles (loaded only when opened).
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { VmAddresses, VmInfo, VmSummary } from '../../../src/shared/api-types.js';
+import type { MountRow, VmAddresses, VmInfo, VmSummary } from '../../../src/shared/api-types.js';
 import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
@@ -103,6 +103,8 @@ function Overview({ vm }: { vm: VmSummary }) {
               ))
             : '…'}
         </dd>
+        <dt>Shared folders</dt>
+        <dd data-testid="mounts">{details ? <Mounts mounts={details.mounts} /> : '…'}</dd>
         <dt>Created</dt>
         <dd>{details?.roost?.createdAt ?? (details ? 'not by roost' : '…')}</dd>
         {details?.roost?.imageRef && (
@@ -141,5 +143,20 @@ function Overview({ vm }: { vm: VmSummary }) {
         </dd>
       </dl>
     </div>
+  );
+}
+
+/** The VM's shared folders as `roost info` shows them: host dir → guest dir (mode, type, tag). */
+function Mounts({ mounts }: { mounts: MountRow[] }) {
+  if (mounts.length === 0) return <>none</>;
+  return (
+    <>
+      {mounts.map((m) => (
+        <div key={m.tag} data-mount={m.tag}>
+          <code>{m.hostDir}</code> → <code>{m.guestDir ?? '(not recorded)'}</code> ({m.mode}, {m.type}, tag{' '}
+          {m.tag})
+        </div>
+      ))}
+    </>
   );
 }
