@@ -24,4 +24,5 @@ printf '\n%s\n' "$images" >> BENCHMARKS.md
 echo "bench: networking (passt vs slirp, roost ip, auto-ports; one Debian guest boot, a few minutes)"
 net=$(npx tsx bench/net.ts)
 printf '\n%s\n' "$net" >> BENCHMARKS.md
+echo "bench: machine state (snapshots vs virsh, linked clone O(1))"; printf '\n%s\n' "$(npx tsx bench/state.ts)" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"
