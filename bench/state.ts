@@ -50,7 +50,8 @@ const virsh = (user: TestUser, args: string[]) => timed(user, 'virsh', ['-c', 'q
 /** The test user with a private home and runtime dir: its own daemon, pool and VMs, removed afterwards. */
 function privateUser(): TestUser {
   const realUser = ensureTestUser();
-  const home = join(realUser.home, '.cache', 'roost-bench-state');
+  // Short: QEMU's UNIX socket paths under it must fit in 108 bytes.
+  const home = join(realUser.home, 'bst');
   const user: TestUser = { ...realUser, home, runtimeDir: join(home, 'run') };
   rmSync(home, { recursive: true, force: true });
   for (const d of [
@@ -87,26 +88,26 @@ async function benchSnapshots(user: TestUser): Promise<SnapshotResult> {
     'none',
   ];
   log('creating two running tiny guests with 1 GiB of memory');
-  await roost(user, vm('snap-roost'));
-  await roost(user, vm('snap-virsh'));
+  await roost(user, vm('sr'));
+  await roost(user, vm('sv'));
   const r: SnapshotResult = { roostCreate: [], virshCreate: [], roostRevert: [], virshRevert: [] };
   for (let i = 0; i < ROUNDS; i++) {
     const snap = `s${i}`;
     const byRoost = async () => {
-      r.roostCreate.push(await roost(user, ['snapshot', 'create', 'snap-roost', snap]));
-      r.roostRevert.push(await roost(user, ['snapshot', 'revert', 'snap-roost', snap]));
+      r.roostCreate.push(await roost(user, ['snapshot', 'create', 'sr', snap]));
+      r.roostRevert.push(await roost(user, ['snapshot', 'revert', 'sr', snap]));
     };
     const byVirsh = async () => {
-      r.virshCreate.push(await virsh(user, ['snapshot-create-as', 'snap-virsh', snap]));
-      r.virshRevert.push(await virsh(user, ['snapshot-revert', 'snap-virsh', snap]));
+      r.virshCreate.push(await virsh(user, ['snapshot-create-as', 'sv', snap]));
+      r.virshRevert.push(await virsh(user, ['snapshot-revert', 'sv', snap]));
     };
     for (const f of i % 2 ? [byVirsh, byRoost] : [byRoost, byVirsh]) await f();
     log(
       `round ${i + 1}: roost ${r.roostCreate.at(-1)!.toFixed(0)} + ${r.roostRevert.at(-1)!.toFixed(0)} ms, virsh ${r.virshCreate.at(-1)!.toFixed(0)} + ${r.virshRevert.at(-1)!.toFixed(0)} ms`,
     );
   }
-  await roost(user, ['rm', '--force', 'snap-roost']);
-  await roost(user, ['rm', '--force', 'snap-virsh']);
+  await roost(user, ['rm', '--force', 'sr']);
+  await roost(user, ['rm', '--force', 'sv']);
   return r;
 }
 
