@@ -31,4 +31,5 @@ net=$(npx tsx bench/net.ts)
 printf '\n%s\n' "$net" >> BENCHMARKS.md
 echo "bench: roost cp vs plain scp (one Debian guest boot, a 256 MiB file)"; cpb=$(npx tsx bench/cp.ts); printf '\n%s\n' "$cpb" >> BENCHMARKS.md
 echo "bench: shared folders (mount vs the guest's own disk; one tiny guest boot)"; printf '\n%s\n' "$(npx tsx bench/mounts.ts)" >> BENCHMARKS.md
+echo "bench: machine state (snapshots vs virsh, linked clone O(1))"; printf '\n%s\n' "$(npx tsx bench/state.ts)" >> BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md"

@@ -234,6 +234,11 @@ export class FakeLibvirt {
     };
   }
 
+  /** Answers the procedure `name` with `fn`: one this fake does not model, or one whose answer a test replaces. */
+  answer(name: string, fn: Answer): void {
+    this.answers[name] = fn;
+  }
+
   /** The domain of this name (persistent or running), as the client's Domain. */
   domainRef(name: string): { name: string; uuid: Buffer; id: number } {
     const d = this.domains.get(name);

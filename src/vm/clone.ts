@@ -1,12 +1,12 @@
 // roost clone SRC DST: a shut-off VM (or, with --stop, a running one, shut down first) becomes a second VM of its
 // own. The source's persistent definition is copied as it is (domain-xml/edit.ts cloneDomainXml) with what makes
 // a VM itself made new: name, UUID, MAC addresses, NVRAM (a fresh copy of the firmware's template), its own disk,
-// its own cloud-init seed with a new instance-id (cloud-init then regenerates the ssh host keys and machine-id),
-// its own host ports, and no known_hosts entry of anyone else.
+// its own cloud-init seed with a new instance-id (cloud-init then regenerates the ssh host keys; the seed also
+// has the guest make a new machine-id), its own host ports, and no known_hosts entry of anyone else.
 //
 // The disk is a full copy by default (libvirt's volume clone: qemu-img convert, independent of the source and of
-// its base image). --linked makes a qcow2 overlay on the source's disk instead: O(1), but the source's disk is
-// then the clone's base, so `roost rm SRC` refuses while a linked clone uses it (linkedClonesOf, remove.ts).
+// its base image). --linked is O(1): the source's disk becomes a read-only shared base, and the source and the
+// clone each get an overlay of it (clone-disks.ts, linked-base.ts), so neither writes what the other reads.
 //
 // Like create: everything is checked before anything is made, the steps register their undo, and a failure or
 // an interruption (Ctrl-C, SIGTERM, SIGHUP at the next step boundary) removes what the clone made.
@@ -14,17 +14,11 @@ import { basename, dirname, join } from 'node:path';
 import { cloneDomainXml, setPortForwards, setRoostMetadata } from '../domain-xml/edit.js';
 import { parseDomainXml, type ParsedDomain, type ParsedDisk } from '../domain-xml/parse.js';
 import type { NicSpec } from '../domain-xml/spec.js';
+import type { CloudConfig } from '../cloud-init/index.js';
 import { UsageError } from '../errors.js';
 import type { LibvirtClient } from '../libvirt/api.js';
-import { ConnectionClosedError, isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
-import {
-  DomainDefineFlags,
-  DomainUndefineFlags,
-  DomainXmlFlags,
-  type Domain,
-  type StoragePool,
-  type StorageVol,
-} from '../libvirt/types.js';
+import { isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
+import { DomainDefineFlags, DomainUndefineFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
 import { checkForwards, type ExistingForward } from '../net/port-check.js';
 import { parsePortForward, type PortForward } from '../net/port-spec.js';
 import { exposesToNetwork, exposureWarning, toPortForwardSpec } from '../net/ports.js';
@@ -43,7 +37,9 @@ import { explainDaemonLoss, Steps } from './steps.js';
 import { stopVm } from './stop.js';
 import { planClonePorts } from './clone-ports.js';
 export { planClonePorts } from './clone-ports.js';
-import { createDisk, deleteVolumeAt, ensurePool, volumeXml } from './storage.js';
+import { ensurePool } from './storage.js';
+import { checkCloneDisks, checkNoSnapshots, cloneDisks } from './clone-disks.js';
+export { diskVolumeName } from './clone-disks.js';
 
 export interface CloneRequest {
   source: string;
@@ -139,28 +135,9 @@ export async function checkClone(ctx: VmContext, req: CloneRequest): Promise<Pla
     });
   }
   const parsed = parseDomainXml(xml);
-  const writable = parsed.disks.filter((d) => d.device === 'disk' && !d.readonly);
-  const disks: ParsedDisk[] = [];
-  for (const d of writable) {
-    const vol = d.path === undefined ? undefined : await volumeAt(client, d.path);
-    if (vol?.pool !== 'roost') {
-      throw new UsageError(
-        'DISK_NOT_ROOSTS',
-        `VM '${req.source}' has a disk roost did not make (${d.path ?? d.type}): roost clones only disks in its own pool`,
-        { hint: 'copy the VM by hand (virt-clone), or give it disks made by roost' },
-      );
-    }
-    disks.push(d);
-  }
+  const disks = await checkCloneDisks(ctx, req.source, name, parsed);
+  if (req.linked) await checkNoSnapshots(client, source, req.source);
   const { dir } = await ensurePool(client, ctx.paths);
-  for (let i = 0; i < disks.length; i++) {
-    const path = join(dir, diskVolumeName(name, i));
-    if (await volumeAt(client, path)) {
-      throw new UsageError('NAME_TAKEN', `a disk named ${basename(path)} is already in roost's pool`, {
-        hint: `pick another name, or remove the leftover: roost rm ${name}`,
-      });
-    }
-  }
   const seedsDir = join(ctx.paths.data, 'seeds');
   const seed = parsed.disks.find(
     (d) => d.device === 'cdrom' && d.path !== undefined && basename(d.path) === `${req.source}.iso`,
@@ -197,7 +174,7 @@ async function makeClone(
     planClonePorts(plan.parsed, plan.ports, plan.existing),
   );
   onPhase('disk');
-  const paths = await cloneDisks(ctx, req, plan, steps, rollback);
+  const paths = await cloneDisks(ctx, { ...req, sourceDom: plan.source, disks: plan.disks }, steps, rollback);
   const macs = plan.parsed.nics.map(() => randomMac());
   const roost = plan.parsed.roost;
   let seedPath: string | undefined;
@@ -234,25 +211,22 @@ async function makeClone(
   };
 }
 
-/** The clone's disks, one step each: source path → the clone's path. */
-async function cloneDisks(
-  ctx: VmContext,
-  req: CloneRequest,
-  plan: Plan,
-  steps: Steps,
-  rollback: Rollback,
-): Promise<Map<string, string>> {
-  const { pool, dir } = await ensurePool(ctx.client, ctx.paths);
-  const paths = new Map<string, string>();
-  for (const [i, d] of plan.disks.entries()) {
-    const to = join(dir, diskVolumeName(req.name, i));
-    await steps.run('disk', `making the disk ${to}`, () =>
-      makeDisk(ctx.client, pool, d.path!, to, !!req.linked, req.name, rollback),
-    );
-    paths.set(d.path!, to);
-  }
-  return paths;
-}
+/**
+ * cloud-init makes new ssh host keys for a new instance-id, but it keeps /etc/machine-id, which systemd wrote at
+ * the source's first boot: the clone empties it once (cloud-init-per instance) and systemd makes its own.
+ */
+export const NEW_MACHINE_ID: CloudConfig = {
+  bootcmd: [
+    [
+      'cloud-init-per',
+      'instance',
+      'roost-machine-id',
+      'sh',
+      '-c',
+      'rm -f /etc/machine-id && systemd-machine-id-setup',
+    ],
+  ],
+};
 
 /** A new seed for the clone: create's, with a new instance-id, so the guest makes new host keys. */
 async function cloneSeed(
@@ -265,7 +239,7 @@ async function cloneSeed(
 ): Promise<string> {
   const roost = plan.parsed.roost;
   const nics: NicSpec[] = macs.map((mac) => ({ kind: 'user', mac, ports: [] }));
-  const checked = { name } as Checked;
+  const checked = { name, cloudInit: NEW_MACHINE_ID } as Checked;
   const login = await steps.run('seed', 'writing the cloud-init seed', () =>
     writeSeed(
       ctx,
@@ -305,61 +279,6 @@ function cloneXml(
     });
   }
   return xml;
-}
-
-/** The clone's i-th disk: NAME.qcow2 like create's, then NAME-disk2.qcow2… */
-export function diskVolumeName(name: string, i: number): string {
-  return i === 0 ? `${name}.qcow2` : `${name}-disk${i + 1}.qcow2`;
-}
-
-async function volumeAt(client: LibvirtClient, path: string): Promise<StorageVol | undefined> {
-  return client
-    .lookupVolumeByPath(path)
-    .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
-}
-
-/** A full copy (libvirt's volume clone) or a qcow2 overlay on the source's disk; the undo deletes it. */
-async function makeDisk(
-  client: LibvirtClient,
-  pool: StoragePool,
-  from: string,
-  to: string,
-  linked: boolean,
-  name: string,
-  rollback: Rollback,
-): Promise<void> {
-  const source = await client.lookupVolumeByPath(from);
-  const [{ capacity }, srcXml] = await Promise.all([
-    client.getVolumeInfo(source),
-    client.getVolumeXml(source),
-  ]);
-  const format = /<format type='raw'\/>/.test(srcXml.split('<backingStore>')[0]!) ? 'raw' : 'qcow2';
-  const volName = basename(to);
-  const making = linked
-    ? createDisk(client, pool, {
-        name: volName,
-        capacityBytes: Number(capacity),
-        backing: { path: from, format },
-      })
-    : client.createVolumeFrom(pool, volumeXml({ name: volName, capacityBytes: Number(capacity) }), source);
-  const ours = making.then(
-    () => true,
-    (e: unknown) => e instanceof ConnectionClosedError,
-  );
-  rollback.add({
-    what: `disk ${to}`,
-    fix: `roost rm --force ${name}`,
-    run: async () => ((await ours) ? deleteVolumeAt(client, to) : false),
-  });
-  await making.catch((e: unknown) => {
-    if (e instanceof LibvirtError && e.virErrorCode === VirErrorCode.STORAGE_VOL_EXIST) {
-      throw new UsageError('NAME_TAKEN', `a disk named ${volName} is already in roost's pool`, {
-        hint: `pick another name; if no other roost command is making '${name}', remove it: roost rm ${name}`,
-        cause: e,
-      });
-    }
-    throw e;
-  });
 }
 
 async function defineClone(

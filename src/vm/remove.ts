@@ -4,6 +4,7 @@
 // belongs to: the VM's definition decides, not today's XDG_DATA_HOME), and the cloud-init seed beside that pool.
 // A base image, an ISO, a kernel, or a disk a hand-made domain keeps elsewhere is never deleted — a typo in a
 // name must not cost someone a disk they did not give to roost. A running VM needs --force, for the same reason.
+// A shared base of linked clones (linked-base.ts) goes with the last VM that builds on it.
 //
 // Interruptions: a signal before the VM is powered off or undefined stops rm with nothing changed. From there on
 // rm finishes (undefining and deleting take milliseconds): stopping half way would leave a VM without its disk or
@@ -20,6 +21,7 @@ import type { RemovedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { dropAutostartOf } from './autostart.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
+import { backingsOf, releaseLinkedBases } from './linked-base.js';
 import { lookupVm } from './lookup.js';
 import { isRemote, remoteFilesOf, removeRemoteSocket } from './remote.js';
 import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
@@ -90,7 +92,7 @@ export async function removeVm(
   let deletedDisks: string[] = [];
   if (opts.keepStorage) keptDisks.push(...ours);
   else
-    deletedDisks = await deleteOwnDisks(client, name, [
+    deletedDisks = await deleteStorage(client, name, [
       ...ours,
       ...[...snapshotFiles, ...remoteFiles].filter((f) => !ours.includes(f)),
     ]);
@@ -148,6 +150,24 @@ async function undefine(
       ),
     { stoppable: !poweredOff },
   );
+}
+
+/**
+ * The VM's disks and snapshot files, then each shared base of linked clones (linked-base.ts) that nothing builds
+ * on any more: the last VM of a base takes it with it, the others leave it.
+ */
+async function deleteStorage(client: LibvirtClient, name: string, files: string[]): Promise<string[]> {
+  const backings = await again(() => backingsOf(client, files));
+  const deleted = await deleteOwnDisks(client, name, files);
+  try {
+    return [...deleted, ...(await again(() => releaseLinkedBases(client, backings)))];
+  } catch (e) {
+    throw new RoostError(
+      'DISK_DELETE_FAILED',
+      `VM '${name}' and its disks were removed, but not the shared base it was the last user of: ${(explainDaemonLoss(e, 'deleting it') as Error).message}`,
+      { hint: `delete it by hand: virsh vol-delete ${backings.join(' ')}`, cause: e },
+    );
+  }
 }
 
 /** Deletes the VM's own disks; one that cannot be deleted is named with the command that deletes it. */

@@ -16,7 +16,7 @@ import {
   type SnapshotKind,
 } from '../domain-xml/snapshot-xml.js';
 import { NotFoundError, RoostError, UsageError } from '../errors.js';
-import { isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
+import { isNotFound, LibvirtError } from '../libvirt/errors.js';
 import {
   DomainSnapshotCreateFlags as CREATE,
   DomainSnapshotRevertFlags as REVERT,
@@ -28,6 +28,14 @@ import type { VmContext } from './context.js';
 import { quoted } from './input.js';
 import { lookupVm } from './lookup.js';
 import { ensurePool, poolVolumesAmong } from './storage.js';
+import {
+  busy,
+  explainSnapshotFailure,
+  isAgentMissing,
+  isBusy,
+  refuseSharedFolders,
+  sharedFolders,
+} from './snapshot-checks.js';
 
 /** Snapshot names become file names in roost's pool: the same rule as VM names. */
 export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -181,6 +189,9 @@ export async function createVmSnapshot(
       hint: `pick another name, or remove it first: roost snapshot rm ${vmName} ${name}`,
     });
   }
+  if (running && !opts.diskOnly) {
+    refuseSharedFolders(vmName, name, sharedFolders(await ctx.client.getXml(dom, DomainXmlFlags.SECURE)));
+  }
   const parsed = parseDomainXml(xml);
   const { kind, reason } = chooseKind(parsed, running, existing, opts);
   const request =
@@ -251,44 +262,6 @@ async function externalRequest(
   };
 }
 
-function isAgentMissing(e: unknown): boolean {
-  return (
-    e instanceof LibvirtError &&
-    (e.virErrorCode === VirErrorCode.AGENT_UNRESPONSIVE ||
-      e.virErrorCode === VirErrorCode.AGENT_COMMAND_TIMEOUT ||
-      /guest agent/i.test(e.message))
-  );
-}
-
-/** libvirt's refusals, said in the user's terms. */
-function explainSnapshotFailure(e: unknown, vm: string, snap: string): unknown {
-  if (!(e instanceof LibvirtError)) return e;
-  if (/migration is disabled|virtfs/i.test(e.message)) {
-    return new RoostError(
-      'SNAPSHOT_SHARED_FOLDERS',
-      `cannot save VM ${quoted(vm)}'s memory: QEMU cannot save a guest that has shared folders mounted (${e.message})`,
-      {
-        hint: `take a disk-only snapshot instead (shared folders are never part of a snapshot): roost snapshot create ${vm} ${snap} --disk-only`,
-        cause: e,
-      },
-    );
-  }
-  if (
-    e.virErrorCode === VirErrorCode.OPERATION_TIMEOUT ||
-    /cannot acquire state change lock|job/i.test(e.message)
-  ) {
-    return busy(vm, e);
-  }
-  return e;
-}
-
-function busy(vm: string, cause: LibvirtError): RoostError {
-  return new RoostError('VM_BUSY', `VM ${quoted(vm)} is busy with another operation (${cause.message})`, {
-    hint: 'wait for it to finish and try again',
-    cause,
-  });
-}
-
 async function refreshPool(ctx: VmContext): Promise<void> {
   // Files libvirt made or removed for snapshots become (or stop being) volumes virsh and virt-manager list.
   const { pool } = await ensurePool(ctx.client, ctx.paths);
@@ -331,12 +304,7 @@ export async function revertVmSnapshot(
   try {
     await ctx.client.revertToSnapshot(s, opts.start ? REVERT.RUNNING : 0);
   } catch (e) {
-    if (
-      e instanceof LibvirtError &&
-      (e.virErrorCode === VirErrorCode.OPERATION_TIMEOUT || /state change lock/i.test(e.message))
-    )
-      throw busy(vm, e);
-    throw e;
+    throw isBusy(e) ? busy(vm, e) : e;
   }
   await refreshPool(ctx);
   return { vm, snapshot: snap, running: await ctx.client.isActive(dom) };

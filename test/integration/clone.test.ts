@@ -1,8 +1,11 @@
 // roost clone and roost edit --disk against the real session daemon and QEMU (tiny guest, TCG). A clone of a
-// shut-off VM runs beside its source, each answering on its own host port; --linked makes an overlay whose
-// file is small whatever the base (O(1)), and the source cannot be removed under it; removing a clone leaves
-// the source intact. Bad inputs change nothing. A shut-off VM's disk grows (virsh vol-info agrees), a smaller
-// size is refused with the current size.
+// shut-off VM runs beside its source, each answering on its own host port; removing a clone leaves the source
+// intact. --linked turns the source's disk into a read-only shared base with a small overlay for each VM (O(1)):
+// what one writes the other never reads, either can be removed, and the last one takes the base with it. Bad
+// inputs change nothing. A shut-off VM's disk grows (virsh vol-info agrees), a smaller size is refused with the
+// current size.
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
@@ -50,6 +53,24 @@ function hostPortOf(forwards: string[]): number {
 async function capacity(vol: string): Promise<number> {
   const r = await virsh(uri, ['vol-info', '--bytes', '--pool', 'roost', vol]);
   return Number(/Capacity:\s+(\d+)/.exec(r.stdout)![1]);
+}
+
+interface ImageInfo {
+  'backing-filename'?: string;
+  'actual-size': number;
+}
+
+async function imageInfo(disk: string): Promise<ImageInfo> {
+  const r = await runAs(user, 'qemu-img', ['info', '--output=json', '-U', disk], { check: true });
+  return JSON.parse(r.stdout) as ImageInfo;
+}
+
+/** qemu-io on a shut-off VM's disk, as the user: `write -P N` puts a marker, `read -P N` checks the bytes. */
+async function qemuIo(disk: string, command: string): Promise<void> {
+  const r = await runAs(user, 'qemu-io', ['-f', 'qcow2', '-c', command, disk], { check: false });
+  const what = `qemu-io -c '${command}' ${disk}\n${text(r)}`;
+  expect(r.code, what).toBe(0);
+  expect(r.stdout + r.stderr, what).not.toMatch(/Pattern verification failed/);
 }
 
 const src = scope.name('src');
@@ -121,35 +142,6 @@ describe('roost clone', () => {
     expect(dup.stderr).toContain('already exists');
   }, 420_000);
 
-  it('--linked is an overlay on the source disk (O(1)); rm of the source is refused while it exists', async () => {
-    const linked = scope.name('linked');
-    const port = await freePort();
-    const r = await roostJson<CloneJson>(user, [
-      'clone',
-      '--linked',
-      src,
-      linked,
-      '--port',
-      `127.0.0.1:${port}:80`,
-    ]);
-    expect(r.linked).toBe(true);
-    expect(r.ports.join(' ')).toContain(`:${port}:80`);
-    expect(r.chosenPorts).toEqual([]);
-    const info = await runAs(user, 'qemu-img', ['info', '--output=json', '-U', r.disks[0]!], { check: true });
-    const facts = JSON.parse(info.stdout) as { 'backing-filename'?: string; 'actual-size': number };
-    expect(facts['backing-filename']).toMatch(new RegExp(`/${src}\\.qcow2$`));
-    expect(facts['actual-size']).toBeLessThan(1024 * 1024);
-
-    const rmSrc = await roost(user, ['rm', src]);
-    expect(rmSrc.code, text(rmSrc)).toBe(2);
-    expect(rmSrc.stderr).toContain(linked);
-    expect(await domainNames(uri)).toContain(src);
-
-    await ok(['start', linked]);
-    expect(await tinyPageAnswers(port, 180_000)).toBe(true);
-    await ok(['rm', '--force', linked]);
-  }, 300_000);
-
   it('removing a clone leaves the source intact', async () => {
     await ok(['rm', full]);
     expect(await domainNames(uri)).not.toContain(full);
@@ -158,6 +150,97 @@ describe('roost clone', () => {
     expect(await tinyPageAnswers(srcPort, 180_000)).toBe(true);
     await ok(['stop', '--force', src]);
   }, 240_000);
+});
+
+describe('roost clone --linked', () => {
+  const lsrc = scope.name('lsrc');
+  const lcl = scope.name('lcl');
+  let srcPort: number;
+  let clonePort: number;
+  let base: string;
+  const diskOf = async (vm: string) =>
+    (await virsh(uri, ['vol-path', '--pool', 'roost', `${vm}.qcow2`])).stdout.trim();
+
+  it('source and clone each write an overlay of their own on a read-only shared base', async () => {
+    srcPort = await freePort();
+    clonePort = await freePort();
+    await ok([
+      'create',
+      lsrc,
+      ...tinyCreateArgs(tinyGuest(user)),
+      '--disk',
+      '16M',
+      '--port',
+      `127.0.0.1:${srcPort}:80`,
+      '--no-start',
+    ]);
+    const r = await roostJson<CloneJson>(user, [
+      'clone',
+      '--linked',
+      lsrc,
+      lcl,
+      '--port',
+      `127.0.0.1:${clonePort}:80`,
+    ]);
+    expect(r.linked).toBe(true);
+    expect(r.ports.join(' ')).toContain(`:${clonePort}:80`);
+    expect(r.chosenPorts).toEqual([]);
+    const [srcInfo, cloneInfo] = await Promise.all([imageInfo(await diskOf(lsrc)), imageInfo(r.disks[0]!)]);
+    // Both are small overlays of one base, which nothing writes: the source's old disk, renamed, mode 0400.
+    base = srcInfo['backing-filename']!;
+    expect(base).toMatch(new RegExp(`/${lsrc}\\.base-[0-9a-f]{8}\\.qcow2$`));
+    expect(cloneInfo['backing-filename']).toBe(base);
+    expect(cloneInfo['actual-size']).toBeLessThan(1024 * 1024);
+    expect(statSync(base).mode & 0o777).toBe(0o400);
+
+    // What each writes (as its guest would), only it reads back; the other still reads the base's zeros.
+    await qemuIo(await diskOf(lsrc), 'write -P 0x5a 0 64k');
+    await qemuIo(r.disks[0]!, 'write -P 0xa5 1M 64k');
+    await expectMarkers();
+
+    await ok(['start', lsrc]);
+    await ok(['start', lcl]);
+    expect(await tinyPageAnswers(srcPort, 180_000)).toBe(true);
+    expect(await tinyPageAnswers(clonePort, 180_000)).toBe(true);
+    await ok(['stop', '--force', lsrc]);
+    await ok(['stop', '--force', lcl]);
+    await expectMarkers();
+  }, 420_000);
+
+  it('rm of either leaves the base to the other; rm of the last one removes it', async () => {
+    await ok(['rm', lsrc]);
+    expect(await volumeNames(uri, 'roost')).toContain(basename(base));
+    await ok(['start', lcl]);
+    expect(await tinyPageAnswers(clonePort, 180_000)).toBe(true);
+    await ok(['stop', '--force', lcl]);
+    await qemuIo(await diskOf(lcl), 'read -P 0xa5 1M 64k');
+
+    await ok(['rm', lcl]);
+    const left = (await volumeNames(uri, 'roost')).filter((v) => v.includes(lsrc) || v.includes(lcl));
+    expect(left).toEqual([]);
+  }, 300_000);
+
+  it('refuses a source with snapshots, with nothing changed', async () => {
+    const snapped = scope.name('snapped');
+    await ok(['create', snapped, ...tinyCreateArgs(tinyGuest(user)), '--disk', '16M', '--no-start']);
+    await ok(['snapshot', 'create', snapped, 'one']);
+    const volumes = await volumeNames(uri, 'roost');
+    const r = await roost(user, ['clone', '--linked', snapped, scope.name('snapped-l')]);
+    expect(r.code, text(r)).toBe(2);
+    expect(r.stderr).toContain('has snapshots (one)');
+    expect(r.stderr).toContain('leave out --linked');
+    expect(await volumeNames(uri, 'roost')).toEqual(volumes);
+    await ok(['rm', snapped]);
+  }, 120_000);
+
+  /** Each VM reads its own marker, and not the other's. */
+  async function expectMarkers(): Promise<void> {
+    const [srcDisk, cloneDisk] = [await diskOf(lsrc), await diskOf(lcl)];
+    await qemuIo(srcDisk, 'read -P 0x5a 0 64k');
+    await qemuIo(srcDisk, 'read -P 0 1M 64k');
+    await qemuIo(cloneDisk, 'read -P 0xa5 1M 64k');
+    await qemuIo(cloneDisk, 'read -P 0 0 64k');
+  }
 });
 
 describe('roost edit --disk', () => {

@@ -28,7 +28,7 @@ export function define(program: Command): void {
     .argument('<name>', "the new VM's name")
     .option(
       '--linked',
-      "a qcow2 overlay on the source's disk instead of a full copy (O(1); the source then cannot be removed while the clone exists)",
+      "O(1) instead of a full copy: the source's disk becomes a read-only shared base, and the source and the clone each get an overlay of it",
     )
     .option(
       '-p, --port <[addr:]host:guest[/proto]>',
@@ -42,7 +42,7 @@ export function define(program: Command): void {
       `
 Examples:
   roost clone web web2                      # full copy; free host ports chosen and printed
-  roost clone web web2 --linked             # overlay on web's disk: instant, web cannot be removed while web2 exists
+  roost clone web web2 --linked             # instant: web and web2 each on an overlay of web's old disk
   roost clone web web2 --port 8081:80 --port 2223:22
   roost clone --stop web web2               # web runs: shut it down first
 The clone is left shut off: roost start NAME. Nothing is made when an option is wrong; a failure part way, or
