@@ -102,9 +102,11 @@ enter_root() {
   return "$rc"
 }
 
-# The root's inputs: this script, setup-host.sh and the mirror. A change to any of them builds a new root.
+# The root's inputs: the functions that build it, setup-host.sh and the mirror. A change to any of them builds
+# a new root; a change to how it is entered does not.
 root_hash() {
-  cat "$self" "$repo/scripts/setup-host.sh" | { cat; echo "$1 $suite"; } | sha256sum | cut -c1-12
+  { declare -f bootstrap add_user build_root; cat "$repo/scripts/setup-host.sh"; echo "$1 $suite"; } |
+    sha256sum | cut -c1-12
 }
 
 # debootstrap mounts proc/sys inside its target: run it in its own mount+PID namespace so an interrupted
