@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
+// Five projects: fast unit tests beside the code, and integration tests that drive a real session daemon,
 // real QEMU and real passt as the unprivileged test user (see test/harness/README.md), and browser tests
-// (test/e2e, real Chromium) on the same harness; and the hostile-input battery (test/security) on it too.
+// (test/e2e, real Chromium) on the same harness; the hostile-input battery (test/security) on it too; and the
+// Debian 13 host group (test/hosts), opt-in.
 export default defineConfig({
   test: {
     projects: [
@@ -56,6 +57,22 @@ export default defineConfig({
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The second host (docs/testing.md): a Debian 13 root entered by scripts/test-host.sh, as root on the
+          // host. Not part of a plain `vitest run`: only `--project hosts` (or ROOST_TEST_HOSTS=1) runs it.
+          name: 'hosts',
+          include:
+            process.env.ROOST_TEST_HOSTS === '1' || process.argv.includes('hosts')
+              ? ['test/hosts/**/*.test.ts']
+              : [],
+          environment: 'node',
+          sequence: { groupOrder: 4 },
+          // A cold build of the root (debootstrap + setup-host.sh) and a TCG boot inside it.
+          testTimeout: 1_800_000,
           fileParallelism: false,
         },
       },

@@ -132,6 +132,16 @@ case "$distro:$version" in
     [ "$guest_deps" -eq 1 ] && apt_install "${debian_guest[@]}"
     [ "$test_deps" -eq 1 ] && apt_install "${debian_tests[@]}"
     ;;
+  debian:13)
+    # Debian 13's own libvirt (11.x) takes passt, so no backports; it packages virtiofsd (shared folders,
+    # sandboxed with newuidmap from uidmap) and a Node 20 that runs roost.
+    say "apt-get update"
+    as_root apt-get update -qq
+    apt_install "${debian_virt[@]}" "${debian_common[@]}" virtiofsd uidmap
+    have_cmd node || apt_install nodejs
+    [ "$guest_deps" -eq 1 ] && apt_install "${debian_guest[@]}"
+    [ "$test_deps" -eq 1 ] && apt_install "${debian_tests[@]}"
+    ;;
   debian:*|ubuntu:*)
     say "apt-get update"
     as_root apt-get update -qq

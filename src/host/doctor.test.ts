@@ -16,6 +16,7 @@ const FIXES: InstallFixes = {
   passt: 'sudo apt-get install passt',
   ovmf: 'sudo apt-get install ovmf',
   bridgeHelper: 'sudo apt-get install qemu-system-common',
+  virtiofsd: 'sudo apt-get install virtiofsd',
 };
 const TCG: AccelDecision = { accel: 'tcg', reason: '/dev/kvm does not exist', bootId: 'b', cached: true };
 
@@ -64,6 +65,7 @@ describe('runDoctor', () => {
       'qemu',
       'passt',
       'libvirt-passt',
+      'virtiofs',
       'socket-paths',
       'pty-locks',
       'accel',
@@ -134,7 +136,7 @@ describe('runDoctor', () => {
     expect(daemon.detail).toContain('EACCES');
     expect(daemon.fix).toBeDefined();
     expect(r.checks.find((c) => c.id === 'libvirt-passt')!.status).toBe('warn');
-    expect(r.checks).toHaveLength(17);
+    expect(r.checks).toHaveLength(18);
     expect(r.checks.find((c) => c.id === 'host-access')!.detail).toMatch(
       /^passt NICs \(--network user\): loopback only — libvirt starts/,
     );

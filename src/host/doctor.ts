@@ -30,6 +30,7 @@ import {
 } from './checks/programs.js';
 import { findVirtiofsd, hasSubuidRange, sharedFoldersCheck } from './checks/shared-folders.js';
 import { socketPathCheck } from './checks/socket-paths.js';
+import { VIRTIOFSD_DIRS, virtiofsCheck } from './checks/virtiofs.js';
 import { ptyLockCheck } from './checks/pty-locks.js';
 import { bridgeStepChecks } from './checks/bridge-steps.js';
 import { gatherFacts, type HostFacts } from './bridge-setup.js';
@@ -65,11 +66,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const daemonBinary = installedDaemon(env);
   const qemuBinary = findProgram('qemu-system-x86_64', BIN, env);
   const passtBinary = findProgram('passt', [...BIN, ...SBIN], env);
+  const virtiofsdBinary = findProgram('virtiofsd', VIRTIOFSD_DIRS, env);
 
-  const [libvirt, qemu, passt, accelDecision, daemon] = await Promise.all([
+  const [libvirt, qemu, passt, virtiofs, accelDecision, daemon] = await Promise.all([
     versionOf(daemonBinary).then((r) => libvirtCheck(r, fixes.libvirt)),
     versionOf(qemuBinary).then((r) => qemuCheck(r, fixes.qemu)),
     versionOf(passtBinary).then((r) => passtCheck(r, fixes.passt)),
+    versionOf(virtiofsdBinary).then((r) => virtiofsCheck(r, fixes.virtiofsd)),
     (opts.detectAccel ?? (() => defaultDetectAccel()))().catch((e: Error) => e),
     withTimeout(daemonChecks(opts.connect, uri, fixes, daemonBinary), opts.daemonTimeoutMs ?? 20_000, uri),
   ]);
@@ -89,6 +92,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     qemu,
     passt,
     daemon.passt,
+    virtiofs,
     socketPathCheck(env, uid),
     ptyLockCheck(uid),
     accel,

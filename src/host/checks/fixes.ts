@@ -21,6 +21,8 @@ export interface InstallFixes {
   ovmf: string;
   /** The package that ships qemu-bridge-helper. */
   bridgeHelper: string;
+  /** virtiofsd, for shared folders (optional). */
+  virtiofsd: string;
 }
 
 /** Parses /etc/os-release (KEY=value lines, values optionally quoted). */
@@ -72,6 +74,7 @@ export function installFixes(
       passt: 'sudo apt-get install passt',
       ovmf: 'sudo apt-get install ovmf',
       bridgeHelper: 'sudo apt-get install qemu-system-common',
+      virtiofsd: 'sudo apt-get install virtiofsd',
     };
   }
   if (family.includes('debian') || family.includes('ubuntu')) {
@@ -81,6 +84,7 @@ export function installFixes(
       passt: 'sudo apt-get install passt',
       ovmf: 'sudo apt-get install ovmf',
       bridgeHelper: 'sudo apt-get install qemu-system-common',
+      virtiofsd: 'sudo apt-get install virtiofsd',
     };
   }
   if (family.includes('fedora') || family.includes('rhel')) {
@@ -90,9 +94,17 @@ export function installFixes(
       passt: 'sudo dnf install passt',
       ovmf: 'sudo dnf install edk2-ovmf',
       bridgeHelper: 'sudo dnf install qemu-common',
+      virtiofsd: 'sudo dnf install virtiofsd',
     };
   }
   // Elsewhere the setup script says what to install (it knows no package names for this distribution).
   const generic = setupScript ?? 'install libvirt >= 10 with the QEMU driver, QEMU >= 7.2, passt and OVMF';
-  return { libvirt: generic, qemu: generic, passt: generic, ovmf: generic, bridgeHelper: generic };
+  return {
+    libvirt: generic,
+    qemu: generic,
+    passt: generic,
+    ovmf: generic,
+    bridgeHelper: generic,
+    virtiofsd: 'install virtiofsd (for shared folders)',
+  };
 }

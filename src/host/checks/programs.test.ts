@@ -6,6 +6,7 @@ import {
   parsePasstVersion,
   parseQemuVersion,
   passtCheck,
+  programVersion,
   qemuCheck,
 } from './programs.js';
 
@@ -70,5 +71,22 @@ describe('program checks', () => {
     expect(old.detail).toContain('≥ 7.2');
     const ok = qemuCheck({ path: '/usr/bin/qemu-system-x86_64', output: 'QEMU emulator version 7.2.0' }, FIX);
     expect(ok.status).toBe('ok');
+  });
+});
+
+describe('programVersion', () => {
+  it('reads the version of a program that prints it only when unbuffered (Debian 13 passt)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/roost-version-');
+    const prog = `${dir}/passt`;
+    // Like that passt: the text reaches the pipe only when stdout is unbuffered (stdbuf -o0 says so in _STDBUF_O).
+    writeFileSync(
+      prog,
+      '#!/usr/bin/env python3\nimport os, sys\nif os.environ.get("_STDBUF_O") == "0":\n  sys.stdout.write("passt 0.0~git20250503.587980c-2+deb13u1\\n"); sys.stdout.flush()\nos._exit(0)\n',
+      { mode: 0o755 },
+    );
+    const r = await programVersion(prog);
+    expect(r.path).toBe(prog);
+    expect(parsePasstVersion(r.output)).toEqual({ version: '0.0~git20250503.587980c-2+deb13u1' });
   });
 });

@@ -14,12 +14,26 @@ export interface ProgramOutput {
   output: string;
 }
 
-/** Runs `path --version` (argument array, no shell) with a time limit; rejects when it cannot run. */
-export function programVersion(path: string, timeoutMs = 5_000): Promise<ProgramOutput> {
+/**
+ * Runs `path --version` (argument array, no shell) with a time limit; rejects when it cannot run. A program that
+ * prints nothing into a pipe is asked again through `stdbuf -o0`: Debian 13's passt buffers its version and
+ * exits without flushing it unless stdout is a terminal.
+ */
+export async function programVersion(path: string, timeoutMs = 5_000): Promise<ProgramOutput> {
+  const first = await runForVersion(path, [], timeoutMs);
+  if (first.output.trim()) return first;
+  const stdbuf = findProgram('stdbuf', ['/usr/bin', '/bin']);
+  if (!stdbuf) return first;
+  const again = await runForVersion(stdbuf, ['-o0', path], timeoutMs).catch(() => first);
+  return { path, output: again.output };
+}
+
+function runForVersion(program: string, prefix: string[], timeoutMs: number): Promise<ProgramOutput> {
+  const path = prefix.at(-1) ?? program;
   return new Promise((resolve, reject) => {
     execFile(
-      path,
-      ['--version'],
+      program,
+      [...prefix, '--version'],
       { timeout: timeoutMs, env: { ...process.env, LC_ALL: 'C' } },
       (err, out, errOut) => {
         // passt and some QEMU builds exit non-zero after printing their version: the text is what counts.
