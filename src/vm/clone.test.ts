@@ -125,3 +125,19 @@ describe('planClonePorts', () => {
     expect(r.chosenPorts).toEqual(r.ports);
   });
 });
+
+describe('a clone of an applied VM', () => {
+  it('does not carry the apply mark, so the file’s apply --prune never removes the clone', async () => {
+    const { appliedFrom, withoutApplyMark } = await import('./apply-mark.js');
+    const { parseXml } = await import('../domain-xml/xml.js');
+    const applied = SOURCE.replace(
+      '<metadata>',
+      `<metadata><apply:source xmlns:apply='https://roost.dev/xmlns/apply/1' file='/home/me/vms.yaml'/>`,
+    );
+    expect(appliedFrom(parseXml(applied).root)).toBe('/home/me/vms.yaml');
+    const stripped = withoutApplyMark(applied);
+    expect(appliedFrom(parseXml(stripped).root)).toBeUndefined();
+    expect(stripped).toContain('<other:x xmlns:other="urn:other">kept</other:x>');
+    expect(withoutApplyMark(SOURCE)).toBe(SOURCE);
+  });
+});

@@ -36,6 +36,7 @@ import { forgetHostKey, syncSshConfig } from './ssh.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 import { stopVm } from './stop.js';
 import { planClonePorts } from './clone-ports.js';
+import { withoutApplyMark } from './apply-mark.js';
 export { planClonePorts } from './clone-ports.js';
 import { ensurePool } from './storage.js';
 import { checkCloneDisks, checkNoSnapshots, cloneDisks } from './clone-disks.js';
@@ -260,7 +261,7 @@ function cloneXml(
   plan: Plan,
   c: { name: string; uuid: string; macs: string[]; paths: Map<string, string>; ports: PortForward[] },
 ): string {
-  let xml = cloneDomainXml(plan.xml, {
+  let xml = cloneDomainXml(withoutApplyMark(plan.xml), {
     name: c.name,
     uuid: c.uuid,
     macs: c.macs,
