@@ -142,7 +142,7 @@ describe('bash (bash-completion)', () => {
     expect(await bashComplete(['roost', 'sn'])).toEqual(['snapshot']);
     expect(await bashComplete(['roost', 'snapshot', 're'])).toEqual(['revert']);
     expect(await bashComplete(['roost', 'ls', '--j'])).toEqual(['--json']);
-    expect(await bashComplete(['roost', 'ex'])).toEqual(['exec']);
+    expect(await bashComplete(['roost', 'exe'])).toEqual(['exec']);
   });
 
   it("completes the daemon's VM names and the VM's snapshot names", async () => {
