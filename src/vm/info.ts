@@ -6,7 +6,7 @@ import type { VmInfo } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { vmAddresses } from './ip.js';
 import { vmDetails } from './list.js';
-import { lookupVm } from './lookup.js';
+import { readVm } from './lookup.js';
 import { vmInfo } from './wire.js';
 
 /**
@@ -21,7 +21,8 @@ export async function describeVm(
   // Both read at once: one round trip's latency more than the details alone.
   const [details, snapshots] = await Promise.all([
     vmDetails(ctx, name),
-    lookupVm(ctx, name).then((dom) => snapshotSummary(ctx, dom)),
+    // readVm: a VM removed between the lookup and the snapshot calls is "no VM named", not libvirt's uuid error.
+    readVm(ctx, name, (dom) => snapshotSummary(ctx, dom)),
   ]);
   const addresses =
     details.state === 'running' ? await vmAddresses(ctx, name, { agentTimeoutS: 1 }).catch(() => null) : null;
