@@ -3,7 +3,12 @@
 // directory. bench/run.ts and bench/scale.ts each start one.
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startSessionDaemon, stopSessionDaemon } from '../test/harness/daemon.js';
+import { spawnOptionsFor } from '../test/harness/run.js';
+import type { CaseResult } from './rpc.js';
 import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
 
 export interface PrivateDaemon {
@@ -39,4 +44,30 @@ export async function startPrivateDaemon(dirName: string): Promise<PrivateDaemon
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Runs a benchmark program as the test user and returns its JSON result lines. */
+export function runJson(user: TestUser, cmd: string, argv: string[]): Promise<CaseResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, {
+      ...spawnOptionsFor(user, { cwd: REPO_ROOT }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${cmd} ${argv.join(' ')} exited with ${code}\n${err}`));
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as CaseResult),
+      );
+    });
+  });
 }

@@ -21,7 +21,7 @@ import { run, spawnOptionsFor } from '../test/harness/run.js';
 import type { CaseResult } from './rpc.js';
 import { benchCli, cliSection, type CliBenchResult } from './cli.js';
 import { option } from './options.js';
-import { startPrivateDaemon } from './private-daemon.js';
+import { runJson, startPrivateDaemon } from './private-daemon.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(option('rounds', '5'));
@@ -66,7 +66,7 @@ try {
   // ---- the rounds -------------------------------------------------------------------------------------
   const target = 'bench-00';
   const roost = () =>
-    runJson(process.execPath, [
+    runJson(user, process.execPath, [
       '--import',
       'tsx',
       join(repoRoot, 'bench', 'rpc.ts'),
@@ -79,7 +79,7 @@ try {
       'connect',
     ]);
   const python = () =>
-    runJson('/usr/bin/python3', [
+    runJson(user, '/usr/bin/python3', [
       join(repoRoot, 'bench', 'baselines', 'rpc.py'),
       daemon.uri,
       target,
@@ -253,30 +253,6 @@ for (const r of rows)
   );
 
 // ---- helpers ------------------------------------------------------------------------------------------
-
-/** Runs a benchmark program as the test user and parses its JSON lines. */
-function runJson(cmd: string, argv: string[]): Promise<CaseResult[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, {
-      ...spawnOptionsFor(user, { cwd: repoRoot }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} ${argv.join(' ')} exited with ${code}\n${err}`));
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as CaseResult),
-      );
-    });
-  });
-}
 
 /** Wall time of `node -e 0`, as the test user, after a few warm-up runs. */
 async function nodeStartup(): Promise<number[]> {

@@ -11,18 +11,16 @@
 //
 // Usage: tsx bench/scale.ts [--levels 10,100,500] [--runs 9] [--rounds 5] [--svg docs/img/bench-scale.svg]
 // Markdown goes to stdout, progress to stderr.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyDomainXml } from '../scripts/lib/tiny-domain-xml.js';
 import { connect } from '../src/index.js';
 import { tinyGuest } from '../test/harness/fixtures.js';
-import { spawnOptionsFor } from '../test/harness/run.js';
 import type { TestUser } from '../test/harness/test-user.js';
 import { timed } from './cli.js';
 import { option } from './options.js';
-import { startPrivateDaemon } from './private-daemon.js';
+import { runJson, startPrivateDaemon } from './private-daemon.js';
 import type { CaseResult } from './rpc.js';
 import { lineChartSvg } from './svg-chart.js';
 
@@ -97,30 +95,6 @@ async function measureLevel(user: TestUser, domains: number): Promise<LevelResul
     }
   }
   return r;
-}
-
-/** Runs a benchmark program as the test user and returns its JSON result lines. */
-function runJson(user: TestUser, cmd: string, argv: string[]): Promise<CaseResult[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, {
-      ...spawnOptionsFor(user, { cwd: repoRoot }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} ${argv.join(' ')} exited with ${code}\n${err}`));
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as CaseResult),
-      );
-    });
-  });
 }
 
 /** RPC rates at the largest count and the cold-process case, roost and python alternating who goes first. */
