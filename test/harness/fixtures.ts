@@ -59,6 +59,22 @@ export function debianGuest(user: TestUser): DebianGuest {
 }
 
 /** `roost create` arguments that boot the tiny guest: its kernel and initrd, 256 MiB, one vCPU. */
+/** `roost create` options that boot the Debian guest fixture's kernel with the size its tests give it. */
+export function debianCreateArgs(guest: DebianGuest): string[] {
+  return [
+    '--kernel',
+    guest.kernel,
+    '--initrd',
+    guest.initrd,
+    '--cmdline',
+    guest.cmdline,
+    '--memory',
+    '1G',
+    '--cpus',
+    '2',
+  ];
+}
+
 export function tinyCreateArgs(guest: TinyGuest): string[] {
   return [
     '--kernel',

@@ -17,6 +17,7 @@ export {
 export { virsh, domainNames, poolNames, volumeNames } from './virsh.js';
 export {
   tinyGuest,
+  debianCreateArgs,
   tinyCreateArgs,
   debianGuest,
   readManifest,

@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyResult } from '../../src/shared/files.js';
-import { createScope, debianGuest, freePort, harness, roost } from '../harness/index.js';
+import { createScope, debianCreateArgs, debianGuest, freePort, harness, roost } from '../harness/index.js';
 
 const { user, uri } = harness();
 const scope = createScope('cp', user, uri);
@@ -63,16 +63,7 @@ beforeAll(async () => {
       name,
       '--image',
       image,
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--cmdline',
-      guest.cmdline,
-      '--memory',
-      '1G',
-      '--cpus',
-      '2',
+      ...debianCreateArgs(guest),
       '--port',
       `127.0.0.1:${sshPort}:22`,
       '--wait',

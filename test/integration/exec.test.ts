@@ -8,14 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLI,
   createScope,
+  debianCreateArgs,
   debianGuest,
   harness,
   roost,
   spawnOptionsFor,
   tinyCreateArgs,
   tinyGuest,
-  waitUntil,
   type RunResult,
+  waitUntil,
 } from '../harness/index.js';
 
 const { user, uri } = harness();
@@ -56,24 +57,7 @@ beforeAll(async () => {
   expect(imp.code, text(imp)).toBe(0);
   const made = await roost(
     user,
-    [
-      'create',
-      debian,
-      '--image',
-      image,
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--cmdline',
-      guest.cmdline,
-      '--memory',
-      '1G',
-      '--cpus',
-      '2',
-      '--wait',
-      'none',
-    ],
+    ['create', debian, '--image', image, ...debianCreateArgs(guest), '--wait', 'none'],
     { timeoutMs: 300_000 },
   );
   expect(made.code, text(made)).toBe(0);
