@@ -203,7 +203,9 @@ describe('what Tab never does', () => {
   });
 
   it('prints no error into the shell line: a bad URI, an unreachable ssh host, a broken hosts.yaml', async () => {
-    const config = join(user.home, '.config', 'roost');
+    // A private XDG_CONFIG_HOME: the user's own hosts.yaml is hosts.test's, which runs beside this file.
+    const configHome = join(scope.dir, 'config');
+    const config = join(configHome, 'roost');
     await runAs(user, 'mkdir', ['-p', config]);
     writeFileSync(join(config, 'hosts.yaml'), 'hosts: [unclosed\n');
     for (const args of [
@@ -212,7 +214,7 @@ describe('what Tab never does', () => {
       ['snapshot', 'revert', 'no-such-vm', ''],
     ]) {
       const r = await runAs(user, process.execPath, [CLI, '__complete', '--', ...args], {
-        env,
+        env: { ...env, XDG_CONFIG_HOME: configHome },
         check: false,
       });
       expect(r.code, args.join(' ')).toBe(0);
