@@ -8,7 +8,9 @@
 //   a client of ours (this process registers for events too, as the server does): that is the latency the
 //   target is about (≤ 200 ms). Also shown: from the call's reply, and from sending the call (which includes
 //   QEMU starting or exiting — not the page's doing).
-// - Server RSS when idle with 20 VMs defined, after the page loaded and went quiet. Target ≤ 80 MiB.
+// - With 200 VMs defined (issue 22: the console must hold at scale): all latencies above are measured with them
+//   in the table; the page's first render (from navigation to the last row shown, login included) ≤ 1 s; server
+//   RSS when idle, after the page loaded and went quiet, ≤ 120 MiB. `--vms N` changes the count.
 // - Page JS, gzipped: what the first load fetches (noVNC and xterm.js are separate chunks fetched when a
 //   console opens; listed apart). Target ≤ 250 KiB.
 //
@@ -30,7 +32,8 @@ import { flag, option } from './options.js';
 
 const ROUNDS = Number(option('rounds', '20')) || 20;
 const JSON_OUT = flag('json');
-const IDLE_VMS = 20;
+const IDLE_VMS = Number(option('vms', '200')) || 200;
+const vmName = (i: number) => `idle-${String(i).padStart(3, '0')}`;
 const log = (m: string) => process.stderr.write(`bench web: ${m}\n`);
 
 const realUser = ensureTestUser();
@@ -72,7 +75,8 @@ try {
   void (async () => {
     for await (const e of events) arrivals.set(`${e.dom.name}:${e.event}`, now());
   })().catch(() => {});
-  for (let i = 0; i < IDLE_VMS; i++) await client.defineDomain(xml(`idle-${String(i).padStart(2, '0')}`));
+  log(`defining ${IDLE_VMS} VMs`);
+  for (let i = 0; i < IDLE_VMS; i++) await client.defineDomain(xml(vmName(i)));
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const firstLoad: { path: string; body: Buffer }[] = [];
@@ -80,9 +84,11 @@ try {
     const path = new URL(r.url()).pathname;
     if (path.endsWith('.js')) void r.body().then((body) => firstLoad.push({ path, body }));
   });
+  const navigated = now();
   await page.goto(web.url);
+  await page.locator(`tr[data-vm="${vmName(IDLE_VMS - 1)}"]`).waitFor();
+  const firstRenderMs = now() - navigated;
   await page.locator('[data-link="live"]').waitFor();
-  await page.locator(`tr[data-vm="idle-19"]`).waitFor();
   await page.waitForTimeout(500);
   const initialJs = [...firstLoad];
   const gz = (b: Buffer) => gzipSync(b, { level: 9 }).length;
@@ -165,6 +171,7 @@ try {
     latency,
     idleRssMiB: Number(rssMiB.toFixed(1)),
     idleVms: IDLE_VMS,
+    firstRenderMs: Number(firstRenderMs.toFixed(1)),
     pageJsGzipKiB: Number((pageJsGzip / 1024).toFixed(1)),
     pageJsFiles: initialJs.map((f) => f.path),
     lazyChunksGzipKiB: lazy.map((l) => ({ file: l.file, kib: Number((l.gzip / 1024).toFixed(1)) })),
@@ -177,15 +184,17 @@ try {
       [
         '## Web console (`roost web`, measured in Chromium)',
         '',
-        '| benchmark | result | target (issue 7) | met |',
+        '| benchmark | result | target | met |',
         '|---|---:|---|:---:|',
         ...latency.map(
           (l) =>
             `| ${l.what}, from libvirt's event: median of ${l.n} (worst) | ${f(l.medianFromEventMs)} ms (${f(l.maxFromEventMs)}) | ≤ 200 ms | ${l.medianFromEventMs <= 200 ? 'yes' : '**no**'} |`,
         ),
-        `| server RSS, idle, ${IDLE_VMS} VMs defined, page open | ${f(rssMiB)} MiB | ≤ 80 MiB | ${rssMiB <= 80 ? 'yes' : '**no**'} |`,
+        `| first render: navigation to all ${IDLE_VMS} rows shown (login included) | ${f(firstRenderMs)} ms | ≤ 1000 ms | ${firstRenderMs <= 1000 ? 'yes' : '**no**'} |`,
+        `| server RSS, idle, ${IDLE_VMS} VMs defined, page open | ${f(rssMiB)} MiB | ≤ 120 MiB | ${rssMiB <= 120 ? 'yes' : '**no**'} |`,
         `| page JS on first load, gzip -9 (${initialJs.length} files) | ${f(pageJsGzip / 1024)} KiB | ≤ 250 KiB | ${pageJsGzip <= 250 * 1024 ? 'yes' : '**no**'} |`,
         '',
+        `Every latency above was measured with ${IDLE_VMS} other VMs defined and listed in the page.`,
         `Loaded only when a console opens (gzip -9): ${lazy.map((l) => `${l.file} ${f(l.gzip / 1024)} KiB`).join(', ')}.`,
         `All latency medians ≤ ${f(worst)} ms from the event. For reference, medians from the call's reply: ` +
           latency.map((l) => `${l.what} ${f(l.medianFromReturnMs)} ms`).join(', ') +
