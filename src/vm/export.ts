@@ -1,7 +1,7 @@
 // roost export NAME: the VM file (docs/apply.md) that `roost apply` turns back into this VM — for any VM, made by
 // roost, virsh or virt-manager, as far as the file's fields can say it. What they cannot say (a second disk, a
 // NIC on a libvirt network, a hand-made device) is listed in comments at the top, so nobody takes the file for
-// the whole VM. The format switch is a table: a new format (kubevirt) is one more entry.
+// the whole VM. The format switch is a table: roost's own file, or KubeVirt manifests (export-kubevirt.ts).
 import { join } from 'node:path';
 import { Document } from 'yaml';
 import type { ParsedDomain } from '../domain-xml/parse.js';
@@ -10,11 +10,11 @@ import { UsageError } from '../errors.js';
 import { formatPortForward } from '../net/port-spec.js';
 import { readOneVm, type CurrentVm } from './apply-state.js';
 import type { VmContext } from './context.js';
-import { readIsoFile, userPartOf } from './export-seed.js';
+import { seedPathOf, tryReadIsoFile, userPartOf } from './export-seed.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
 
-/** The formats `roost export --format` knows; 'kubevirt' is named so that asking for it says "not yet". */
+/** The formats `roost export --format` knows. */
 export const EXPORT_FORMATS = ['roost', 'kubevirt'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -24,25 +24,33 @@ export interface Described {
   left: string[];
 }
 
-export async function exportVm(ctx: VmContext, name: string, format: string = 'roost'): Promise<string> {
-  const write = WRITERS[format as ExportFormat];
+/** The file, and what it could not carry (also in its first comments), for the CLI to warn with. */
+export interface Exported {
+  text: string;
+  warnings: string[];
+}
+
+export async function exportVm(ctx: VmContext, name: string, format: string = 'roost'): Promise<Exported> {
+  const write = Object.hasOwn(WRITERS, format) ? WRITERS[format as ExportFormat] : undefined;
   if (write === undefined) {
     throw new UsageError('EXPORT_FORMAT', `unknown export format '${format}'`, {
       hint: `use --format ${EXPORT_FORMATS.join(' or --format ')}`,
     });
   }
-  const cur = await readOneVm(ctx, await lookupVm(ctx, name));
-  return write(ctx, describeVm(ctx, cur, cur.diskBytes));
+  return write(ctx, await readOneVm(ctx, await lookupVm(ctx, name)));
 }
 
-type Writer = (ctx: VmContext, d: Described) => string;
+type Writer = (ctx: VmContext, cur: CurrentVm) => Promise<Exported>;
 
 const WRITERS: Record<ExportFormat, Writer> = {
-  roost: (_ctx, d) => roostYaml(d),
-  kubevirt: () => {
-    throw new UsageError('EXPORT_FORMAT_NOT_YET', 'export --format kubevirt is not available yet', {
-      hint: 'use --format roost for now',
-    });
+  roost: (ctx, cur) => {
+    const d = describeVm(ctx, cur, cur.diskBytes);
+    return Promise.resolve({ text: roostYaml(d), warnings: d.left });
+  },
+  kubevirt: async (ctx, cur) => {
+    const { kubevirtExport } = await import('./export-kubevirt.js');
+    const { text, notes } = await kubevirtExport(ctx, cur);
+    return { text, warnings: notes };
   },
 };
 
@@ -117,21 +125,14 @@ function describeCloudInit(
   left: string[],
 ): void {
   const p = cur.parsed;
-  const seed = p.disks.find(
-    (d) => d.device === 'cdrom' && d.path?.startsWith(join(ctx.paths.data, 'seeds')),
-  )?.path;
+  const seed = seedPathOf(ctx.paths, p);
   const ci: NonNullable<VmSpec['cloudInit']> = {};
   if (p.roost?.sshUser !== undefined) ci.user = p.roost.sshUser;
   const key = p.roost?.sshKeyPath;
   if (key !== undefined && !key.startsWith(join(ctx.paths.data, 'ssh'))) ci.sshKey = key;
   if (seed !== undefined) {
-    let userData: string | undefined;
-    try {
-      userData = readIsoFile(seed, 'user-data');
-    } catch {
-      userData = undefined;
-    }
-    if (userData === undefined)
+    const userData = tryReadIsoFile(seed, 'user-data');
+    if (userData === undefined || userData instanceof Error)
       left.push(`the cloud-init seed ${seed} could not be read: its user-data is not described`);
     else Object.assign(ci, userPartOf(userData, cur.name, p.roost?.sshUser));
   }

@@ -1,4 +1,5 @@
-// roost export NAME [--format roost]: the VM file that roost apply makes this VM from (docs/apply.md).
+// roost export NAME [--format roost|kubevirt]: the VM file that roost apply makes this VM from (docs/apply.md), or
+// the KubeVirt manifests that make it on a cluster (docs/kubevirt.md).
 import type { Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
 import { writeStdout } from '../stdio.js';
@@ -6,24 +7,32 @@ import { writeStdout } from '../stdio.js';
 export function define(program: Command): void {
   program
     .command('export')
-    .description('print the VM file (YAML) that roost apply turns back into this VM')
+    .description('print the VM file (YAML) that roost apply turns back into this VM, or its KubeVirt manifests')
     .argument('<name>', 'VM name')
-    .option('--format <format>', 'roost (the file roost apply reads); kubevirt is not available yet', 'roost')
+    .option(
+      '--format <format>',
+      'roost (the file roost apply reads) or kubevirt (manifests for kubectl apply)',
+      'roost',
+    )
     .addHelpText(
       'after',
       `
 Examples:
   roost export web > web.yaml      # any VM, also one made by virsh or virt-manager
   roost rm web && roost apply web.yaml
+  roost export web --format kubevirt > web-k8s.yaml && kubectl apply -f web-k8s.yaml
 
-What the file cannot describe (a second disk, a NIC on a libvirt network…) is listed in its first comments.`,
+What the file cannot describe (a second disk, a NIC on a libvirt network, a shared folder in a cluster…) is
+listed in its first comments and as warnings on stderr. The kubevirt format puts the cloud-init user-data in a
+Secret: keep the file as private as the VM's ssh keys.`,
     )
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ context }) => {
+      runAction(cmd, async ({ context, out }) => {
         const { exportVm } = await import('../../vm/export.js');
-        const text = await exportVm(await context(), name, opts.format);
+        const { text, warnings } = await exportVm(await context(), name, opts.format);
         // YAML whatever --json says: the file is the answer (its fields are the schema's, `roost schema`).
         writeStdout(text);
+        for (const w of warnings) out.warn(w);
       }),
     );
 }
