@@ -13,6 +13,7 @@ import type { VmContext } from './context.js';
 import { seedPathOf, tryReadIsoFile, userPartOf } from './export-seed.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { mountRows } from './mount-rows.js';
 
 /** The formats `roost export --format` knows. */
 export const EXPORT_FORMATS = ['roost', 'kubevirt'] as const;
@@ -70,6 +71,7 @@ export function describeVm(
   spec.firmware = p.firmware;
   describeNetworks(p, spec, left);
   if (p.roost?.autoPorts) spec.autoPorts = true;
+  describeMounts(p, spec, left);
   if (cur.autostart) spec.autostart = true;
   describeCloudInit(ctx, cur, spec, left);
   const extraDisks = p.disks.filter((d) => d.device === 'disk').slice(1);
@@ -116,6 +118,19 @@ function describeNetworks(p: ParsedDomain, spec: VmSpec, left: string[]): void {
   }
   if (networks.length > 0) spec.networks = networks;
   if (ports.length > 0) spec.ports = ports;
+}
+
+/** Shared folders as the user gave them (the path before symlinks), where the guest mounts them, the mode. */
+function describeMounts(p: ParsedDomain, spec: VmSpec, left: string[]): void {
+  const mounts: NonNullable<VmSpec['mounts']> = [];
+  for (const r of mountRows(p)) {
+    if (r.guestDir === null) {
+      left.push(`shared folder ${r.hostDir} (tag ${r.tag}): where the guest mounts it is not recorded`);
+      continue;
+    }
+    mounts.push({ host: r.hostDirGiven ?? r.hostDir, guest: r.guestDir, ...(r.mode === 'ro' ? { readOnly: true } : {}) });
+  }
+  if (mounts.length > 0) spec.mounts = mounts;
 }
 
 function describeCloudInit(
