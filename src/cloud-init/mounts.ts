@@ -51,7 +51,11 @@ const isList = (v: unknown): v is unknown[] => Array.isArray(v);
 function mountEntryDir(entry: unknown): string | undefined {
   if (!isList(entry) || entry.length !== 6) return undefined;
   const [sh, c, script, name, dir] = entry;
-  return sh === 'sh' && c === '-c' && script === MOUNT_OR_SAY && name === 'roost-mount' && typeof dir === 'string'
+  return sh === 'sh' &&
+    c === '-c' &&
+    script === MOUNT_OR_SAY &&
+    name === 'roost-mount' &&
+    typeof dir === 'string'
     ? dir
     : undefined;
 }

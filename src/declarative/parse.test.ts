@@ -38,10 +38,13 @@ describe('parseVmFile', () => {
   });
 
   it('reads shared folders, and names the key of a wrong one', () => {
-    const [vm] = parseVmFile('f', 'name: a\nmounts:\n  - {host: ./src, guest: /src, readOnly: true}\n  - host: ~/data\n');
+    const [vm] = parseVmFile(
+      'f',
+      'name: a\nmounts:\n  - {host: ./src, guest: /src, readOnly: true}\n  - host: ~/data\n',
+    );
     expect(vm!.spec.mounts).toEqual([{ host: './src', guest: '/src', readOnly: true }, { host: '~/data' }]);
-    expect(problem('name: web\nmounts:\n  - {host: ./src, ro: true}\n')).toMatch(
-      /^vms\.yaml:3:19: key `mounts\[0\]\.ro`: unknown key; known keys: host, guest, readOnly/,
+    expect(problem('name: web\nmounts:\n  - {host: ./src, ro: true}\n')).toBe(
+      'vms.yaml:3:19: key `mounts[0].ro`: unknown key',
     );
     expect(problem('name: web\nmounts:\n  - {guest: /src}\n')).toBe(
       'vms.yaml:3:5: key `mounts[0].host`: is missing (required)',

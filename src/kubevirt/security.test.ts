@@ -8,7 +8,8 @@ import { buildKubevirtManifests, kubevirtYaml } from './index.js';
 import { SAMPLES } from './testing.js';
 import type { KubevirtSource } from './types.js';
 
-const HASH = '$6$rounds=4096$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./0123456789ab';
+const HASH =
+  '$6$rounds=4096$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./0123456789ab';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISecretishKeyMaterialForTheTest me@laptop';
 const USER_DATA = [
   '#cloud-config',
@@ -129,10 +130,12 @@ describe('the YAML stream', () => {
 
   it('writes an object the builder shares between two places twice, never as an alias', () => {
     const labels = { 'app.kubernetes.io/name': 'web' };
-    const text = kubevirtYaml({
-      manifests: [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'web', labels, annotations: labels } }],
-      notes: [],
-    });
+    const shared = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'web', labels, annotations: labels },
+    };
+    const text = kubevirtYaml({ manifests: [shared], notes: [] });
     expect(text).not.toMatch(/[&*]a\d/);
     expect(parseAllDocuments(text)[0]!.toJSON().metadata.annotations).toEqual(labels);
   });

@@ -59,8 +59,16 @@ describe('a VM file’s shared folders', () => {
         expect.objectContaining({ code, exitCode: 2, message: expect.stringMatching(/^VM 'web': mounts: /) }),
       );
     }
-    const twice = { name: 'web', mounts: [{ host: src, guest: '/a' }, { host: src, guest: '/a' }] };
-    expect(() => checkFileMounts(twice, undefined)).toThrow(expect.objectContaining({ code: 'DUPLICATE_GUEST_DIR' }));
+    const twice = {
+      name: 'web',
+      mounts: [
+        { host: src, guest: '/a' },
+        { host: src, guest: '/a' },
+      ],
+    };
+    expect(() => checkFileMounts(twice, undefined)).toThrow(
+      expect.objectContaining({ code: 'DUPLICATE_GUEST_DIR' }),
+    );
     expect(checkFileMounts({ name: 'web' }, undefined)).toBeUndefined();
   });
 
@@ -98,6 +106,8 @@ describe('a VM file’s shared folders', () => {
       { host: join(dir, 'link'), guest: '/src', readOnly: true },
       { host: '/srv/x', guest: '/x' },
     ]);
-    expect(left).toContain('shared folder /srv/unrecorded (tag roost2): where the guest mounts it is not recorded');
+    expect(left).toContain(
+      'shared folder /srv/unrecorded (tag roost2): where the guest mounts it is not recorded',
+    );
   });
 });

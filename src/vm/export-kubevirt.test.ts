@@ -17,7 +17,10 @@ import { kubevirtSourceOf, UNKNOWN_DISK_GIB, type ImageFacts, type SeedFacts } f
 const DEBIAN = {
   name: 'debian-12',
   url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2',
-  checksum: { algorithm: 'sha512' as const, url: 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS' },
+  checksum: {
+    algorithm: 'sha512' as const,
+    url: 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS',
+  },
   minDiskGiB: 4,
 };
 const SHA = 'ab'.repeat(32);
@@ -77,7 +80,8 @@ describe('the image', () => {
   });
 
   it("is the VM's own disk, with a note, when nothing else is known (a VM made by virsh)", () => {
-    const vm = current({ roost: { createdBy: '' } });
+    const vm = current();
+    vm.parsed.roost = undefined;
     const { src, notes } = kubevirtSourceOf(vm, {}, {});
     expect(src.image).toEqual({ path: '/home/u/.local/share/roost/pool/demo.qcow2' });
     expect(notes).toContain(
@@ -95,7 +99,11 @@ describe('the image', () => {
 
 describe('size, forwards, networks, start', () => {
   it('carries CPUs, memory, firmware and the disk in whole GiB (rounded up, with a note)', () => {
-    const { src, notes } = kubevirtSourceOf(current({}, { diskBytes: 16 * 1024 ** 2 }), { entry: DEBIAN }, {});
+    const { src, notes } = kubevirtSourceOf(
+      current({}, { diskBytes: 16 * 1024 ** 2 }),
+      { entry: DEBIAN },
+      {},
+    );
     expect(src).toMatchObject({ name: 'demo', cpus: 2, memoryMiB: 1024, firmware: 'uefi', diskGiB: 1 });
     expect(notes).toContain('disk: 16 MiB is rounded up to 1Gi (the DataVolume is sized in whole GiB)');
     expect(kubevirtSourceOf(current(), { entry: DEBIAN }, {}).src.diskGiB).toBe(20);
@@ -114,7 +122,12 @@ describe('size, forwards, networks, start', () => {
 
   it('passes bridges on, and keeps the VM running in the cluster when it starts at login', () => {
     const vm = current(
-      { network: [{ kind: 'user', ports: [] }, { kind: 'bridge', bridge: 'virbr0' }] },
+      {
+        network: [
+          { kind: 'user', ports: [] },
+          { kind: 'bridge', bridge: 'virbr0' },
+        ],
+      },
       { autostart: true },
     );
     const { src } = kubevirtSourceOf(vm, { entry: DEBIAN }, {});

@@ -146,15 +146,15 @@ function diskGiBOf(bytes: number | undefined, facts: ImageFacts, notes: string[]
   }
   const gib = Math.max(1, Math.ceil(bytes / GIB));
   if (gib * GIB !== bytes) {
-    notes.push(
-      `disk: ${sizeText(bytes)} is rounded up to ${gib}Gi (the DataVolume is sized in whole GiB)`,
-    );
+    notes.push(`disk: ${sizeText(bytes)} is rounded up to ${gib}Gi (the DataVolume is sized in whole GiB)`);
   }
   return gib;
 }
 
 function sizeText(bytes: number): string {
-  return bytes >= GIB ? `${Number((bytes / GIB).toFixed(2))} GiB` : `${Number((bytes / 1024 ** 2).toFixed(1))} MiB`;
+  return bytes >= GIB
+    ? `${Number((bytes / GIB).toFixed(2))} GiB`
+    : `${Number((bytes / 1024 ** 2).toFixed(1))} MiB`;
 }
 
 /** Each forward of the user NICs, a range as one port each ('' as address: every address). */

@@ -128,7 +128,11 @@ function describeMounts(p: ParsedDomain, spec: VmSpec, left: string[]): void {
       left.push(`shared folder ${r.hostDir} (tag ${r.tag}): where the guest mounts it is not recorded`);
       continue;
     }
-    mounts.push({ host: r.hostDirGiven ?? r.hostDir, guest: r.guestDir, ...(r.mode === 'ro' ? { readOnly: true } : {}) });
+    mounts.push({
+      host: r.hostDirGiven ?? r.hostDir,
+      guest: r.guestDir,
+      ...(r.mode === 'ro' ? { readOnly: true } : {}),
+    });
   }
   if (mounts.length > 0) spec.mounts = mounts;
 }

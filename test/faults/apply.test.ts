@@ -18,7 +18,14 @@ import {
   virsh,
   type RunResult,
 } from '../harness/index.js';
-import { ensureDaemon, expectCleanMessage, inventory, runHooked, type HookedRun, type Inventory } from './faults.js';
+import {
+  ensureDaemon,
+  expectCleanMessage,
+  inventory,
+  runHooked,
+  type HookedRun,
+  type Inventory,
+} from './faults.js';
 
 const { user, uri } = harness();
 const scope = createScope('fapply', user, uri);
@@ -44,7 +51,10 @@ function vmFile(seeded: string, plain: string): string {
 function stdoutLine(run: HookedRun, line: string, timeoutMs = 120_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no '${line}' on stdout in ${timeoutMs} ms: ${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no '${line}' on stdout in ${timeoutMs} ms: ${seen}`)),
+      timeoutMs,
+    );
     run.child.stdout!.on('data', (b: Buffer) => {
       seen += b.toString();
       if (seen.includes(line)) {

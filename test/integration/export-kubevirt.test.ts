@@ -108,7 +108,9 @@ describe('roost export --format kubevirt', () => {
     expect(out.stdout).not.toContain('hostPath');
     const warnings = out.stderr.split('\n').filter((l) => l.startsWith('roost: warning: '));
     const says = (start: string) => warnings.some((w) => w.startsWith(`roost: warning: ${start}`));
-    expect(says(`mount ${share} → /data (read-only): a cluster has no host directory`), out.stderr).toBe(true);
+    expect(says(`mount ${share} → /data (read-only): a cluster has no host directory`), out.stderr).toBe(
+      true,
+    );
     expect(says('kernel: the VM boots the kernel'), out.stderr).toBe(true);
     expect(says(`image: ${base} is a file on this machine`), out.stderr).toBe(true);
     expect(says('start: the VM does not start at login'), out.stderr).toBe(true);

@@ -25,12 +25,15 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
     )
     .action(async (files, opts, cmd) =>
       runAction(cmd, async ({ out, context, interruptible }) => {
-        const [{ planApply, runApply, applyResult }, { planLines }, { UsageError, RoostError, InterruptedError }] =
-          await Promise.all([
-            import('../../vm/apply.js'),
-            import('../../vm/apply-plan.js'),
-            import('../../errors.js'),
-          ]);
+        const [
+          { planApply, runApply, applyResult },
+          { planLines },
+          { UsageError, RoostError, InterruptedError },
+        ] = await Promise.all([
+          import('../../vm/apply.js'),
+          import('../../vm/apply-plan.js'),
+          import('../../errors.js'),
+        ]);
         const ctx = await context();
         const plan = await planApply(ctx, files, { prune: !!opts.prune });
         const lines = planLines(plan.vms);

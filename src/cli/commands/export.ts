@@ -7,7 +7,9 @@ import { writeStdout } from '../stdio.js';
 export function define(program: Command): void {
   program
     .command('export')
-    .description('print the VM file (YAML) that roost apply turns back into this VM, or its KubeVirt manifests')
+    .description(
+      'print the VM file (YAML) that roost apply turns back into this VM, or its KubeVirt manifests',
+    )
     .argument('<name>', 'VM name')
     .option(
       '--format <format>',
