@@ -130,6 +130,8 @@ describe('the DataVolume', () => {
       [{ ...tiny, image: { url: 'ftp://example.invalid/x.img' } }, {}, 'KUBEVIRT_IMAGE_URL'],
       [{ ...tiny, image: { url: DEBIAN_URL, sha256: 'abc' } }, {}, 'KUBEVIRT_IMAGE_SHA256'],
       [tiny, { namespace: 'Lab_1' }, 'KUBEVIRT_NAMESPACE_INVALID'],
+      [tiny, { storageClassName: 'Fast_SSD' }, 'KUBEVIRT_STORAGE_CLASS_INVALID'],
+      [tiny, { storageClassName: 'a/../b' }, 'KUBEVIRT_STORAGE_CLASS_INVALID'],
       [{ ...tiny, cpus: 0 }, {}, 'KUBEVIRT_SOURCE_INVALID'],
       [{ ...tiny, ports: [{ proto: 'tcp', hostPort: 70000, guestPort: 22 }] }, {}, 'KUBEVIRT_SOURCE_INVALID'],
       [{ ...tiny, name: '__' }, {}, 'KUBEVIRT_NAME_INVALID'],

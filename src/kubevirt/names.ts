@@ -41,3 +41,13 @@ export function checkNamespace(namespace: string): void {
     hint: 'a namespace is lowercase letters, digits and -, 63 at most, starting and ending with a letter or digit',
   });
 }
+
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Refuses a storage class name Kubernetes would refuse (a DNS-1123 subdomain), before anything is written. */
+export function checkStorageClass(name: string): void {
+  if (DNS_1123_SUBDOMAIN.test(name) && name.length <= 253) return;
+  throw new UsageError('KUBEVIRT_STORAGE_CLASS_INVALID', `'${name}' is not a valid storage class name`, {
+    hint: 'a storage class is lowercase letters, digits, - and ., starting and ending with a letter or digit (kubectl get storageclass lists them)',
+  });
+}

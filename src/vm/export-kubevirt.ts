@@ -14,6 +14,7 @@ import {
   kubevirtYaml,
   type KubevirtImage,
   type KubevirtMount,
+  type KubevirtOptions,
   type KubevirtPort,
   type KubevirtSource,
 } from '../kubevirt/index.js';
@@ -48,7 +49,11 @@ export interface SeedFacts {
 /** A disk whose size cannot be read (not a pool volume) gets this: the cluster needs a size. */
 export const UNKNOWN_DISK_GIB = 10;
 
-export async function kubevirtExport(ctx: VmContext, cur: CurrentVm): Promise<KubevirtExport> {
+export async function kubevirtExport(
+  ctx: VmContext,
+  cur: CurrentVm,
+  opts: KubevirtOptions = {},
+): Promise<KubevirtExport> {
   const image = await imageFacts(ctx, cur.parsed.roost?.imageRef);
   const seedPath = seedPathOf(ctx.paths, cur.parsed);
   const seed: SeedFacts =
@@ -60,7 +65,7 @@ export async function kubevirtExport(ctx: VmContext, cur: CurrentVm): Promise<Ku
           networkConfig: tryReadIsoFile(seedPath, 'network-config'),
         };
   const { src, notes } = kubevirtSourceOf(cur, image, seed);
-  const built = buildKubevirtManifests(src);
+  const built = buildKubevirtManifests(src, opts);
   const all = [...notes, ...built.notes];
   return { text: kubevirtYaml({ manifests: built.manifests, notes: all }), notes: all };
 }

@@ -7,6 +7,7 @@ import { Document } from 'yaml';
 import type { ParsedDomain } from '../domain-xml/parse.js';
 import type { VmSpec } from '../declarative/schema.js';
 import { UsageError } from '../errors.js';
+import type { KubevirtOptions } from '../kubevirt/index.js';
 import { formatPortForward } from '../net/port-spec.js';
 import { readOneVm, type CurrentVm } from './apply-state.js';
 import type { VmContext } from './context.js';
@@ -31,26 +32,38 @@ export interface Exported {
   warnings: string[];
 }
 
-export async function exportVm(ctx: VmContext, name: string, format: string = 'roost'): Promise<Exported> {
+export async function exportVm(
+  ctx: VmContext,
+  name: string,
+  format: string = 'roost',
+  kubevirt: KubevirtOptions = {},
+): Promise<Exported> {
   const write = Object.hasOwn(WRITERS, format) ? WRITERS[format as ExportFormat] : undefined;
   if (write === undefined) {
     throw new UsageError('EXPORT_FORMAT', `unknown export format '${format}'`, {
       hint: `use --format ${EXPORT_FORMATS.join(' or --format ')}`,
     });
   }
-  return write(ctx, await readOneVm(ctx, await lookupVm(ctx, name)));
+  const given = Object.entries(kubevirt).filter(([, v]) => v !== undefined);
+  if (format !== 'kubevirt' && given.length > 0) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `the KubeVirt options (${given.map(([k]) => k).join(', ')}) need --format kubevirt`,
+    );
+  }
+  return write(ctx, await readOneVm(ctx, await lookupVm(ctx, name)), kubevirt);
 }
 
-type Writer = (ctx: VmContext, cur: CurrentVm) => Promise<Exported>;
+type Writer = (ctx: VmContext, cur: CurrentVm, kubevirt: KubevirtOptions) => Promise<Exported>;
 
 const WRITERS: Record<ExportFormat, Writer> = {
   roost: (ctx, cur) => {
     const d = describeVm(ctx, cur, cur.diskBytes);
     return Promise.resolve({ text: roostYaml(d), warnings: d.left });
   },
-  kubevirt: async (ctx, cur) => {
+  kubevirt: async (ctx, cur, opts) => {
     const { kubevirtExport } = await import('./export-kubevirt.js');
-    const { text, notes } = await kubevirtExport(ctx, cur);
+    const { text, notes } = await kubevirtExport(ctx, cur, opts);
     return { text, warnings: notes };
   },
 };

@@ -118,6 +118,45 @@ describe('roost export --format kubevirt', () => {
     expect(out.stdout.startsWith('# Not carried over 1:1 (docs/kubevirt.md):\n')).toBe(true);
   });
 
+  it('takes the namespace, Service type, run strategy and storage class given, still valid', async () => {
+    const r = await roost(user, [
+      'export',
+      name,
+      '--format',
+      'kubevirt',
+      '--namespace',
+      'lab',
+      '--service-type',
+      'NodePort',
+      '--run-strategy',
+      'Always',
+      '--storage-class',
+      'fast-ssd',
+    ]);
+    expect(r.code, text(r)).toBe(0);
+    const [dv, secret, vm, svc] = parseAllDocuments(r.stdout).map((d) => d.toJSON() as Json);
+    expect([dv, secret, vm, svc].map((m) => m.metadata.namespace)).toEqual(['lab', 'lab', 'lab', 'lab']);
+    expect(svc.spec.type).toBe('NodePort');
+    expect(vm.spec.runStrategy).toBe('Always');
+    expect(dv.spec.storage.storageClassName).toBe('fast-ssd');
+    const validator = new ManifestValidator();
+    expect([dv, secret, vm, svc].flatMap((m) => validator.errors(m))).toEqual([]);
+  }, 120_000);
+
+  it('refuses KubeVirt options without --format kubevirt, and a bad namespace or Service type (exit 2)', async () => {
+    const cases = [
+      [['--namespace', 'lab'], 'need --format kubevirt'],
+      [['--format', 'kubevirt', '--namespace', 'Lab_1'], "'Lab_1' is not a valid Kubernetes namespace"],
+      [['--format', 'kubevirt', '--service-type', 'HostPort'], 'HostPort'],
+    ] as const;
+    for (const [args, says] of cases) {
+      const r = await roost(user, ['export', name, ...args]);
+      expect(r.code, text(r)).toBe(2);
+      expect(r.stderr).toContain(says);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('refuses an unknown format (exit 2), naming the ones it knows', async () => {
     const r = await roost(user, ['export', name, '--format', 'helm']);
     expect(r.code, text(r)).toBe(2);
