@@ -42,3 +42,50 @@ export function mountsCloudConfig(mounts: readonly SeedMount[]): CloudConfig {
     ]),
   };
 }
+
+const FSTAB_HEADER = '# roost shared folders';
+
+const isList = (v: unknown): v is unknown[] => Array.isArray(v);
+
+/** A runcmd entry mountsCloudConfig wrote: the mount of one folder (its guest directory), or undefined. */
+function mountEntryDir(entry: unknown): string | undefined {
+  if (!isList(entry) || entry.length !== 6) return undefined;
+  const [sh, c, script, name, dir] = entry;
+  return sh === 'sh' &&
+    c === '-c' &&
+    script === MOUNT_OR_SAY &&
+    name === 'roost-mount' &&
+    typeof dir === 'string'
+    ? dir
+    : undefined;
+}
+
+/**
+ * The cloud-config less what mountsCloudConfig put in it (the fstab lines, the mkdir and mount of each folder), so
+ * that `roost export` describes the shared folders once, as folders, and not again as commands in the user-data.
+ */
+export function withoutMountsConfig(config: CloudConfig): CloudConfig {
+  const out: CloudConfig = { ...config };
+  if (isList(config.write_files)) {
+    const files = config.write_files.filter(
+      (f) =>
+        !(
+          typeof f === 'object' &&
+          f !== null &&
+          (f as CloudConfig).path === '/etc/fstab' &&
+          String((f as CloudConfig).content ?? '').startsWith(FSTAB_HEADER)
+        ),
+    );
+    if (files.length > 0) out.write_files = files;
+    else delete out.write_files;
+  }
+  if (isList(config.runcmd)) {
+    const dirs = new Set(config.runcmd.flatMap((e) => mountEntryDir(e) ?? []));
+    const isMkdir = (e: unknown) =>
+      isList(e) && e.length === 3 && e[0] === 'mkdir' && e[1] === '-p' && dirs.has(e[2] as string);
+    const cmds = config.runcmd.filter((e) => mountEntryDir(e) === undefined && !isMkdir(e));
+    if (cmds.length > 0) out.runcmd = cmds;
+    else delete out.runcmd;
+  }
+  return out;
+}

@@ -37,6 +37,20 @@ describe('parseVmFile', () => {
     expect(problem('cpus: 1\n')).toBe('vms.yaml:1:1: key `name`: is missing (required)');
   });
 
+  it('reads shared folders, and names the key of a wrong one', () => {
+    const [vm] = parseVmFile(
+      'f',
+      'name: a\nmounts:\n  - {host: ./src, guest: /src, readOnly: true}\n  - host: ~/data\n',
+    );
+    expect(vm!.spec.mounts).toEqual([{ host: './src', guest: '/src', readOnly: true }, { host: '~/data' }]);
+    expect(problem('name: web\nmounts:\n  - {host: ./src, ro: true}\n')).toBe(
+      'vms.yaml:3:19: key `mounts[0].ro`: unknown key',
+    );
+    expect(problem('name: web\nmounts:\n  - {guest: /src}\n')).toBe(
+      'vms.yaml:3:5: key `mounts[0].host`: is missing (required)',
+    );
+  });
+
   it('refuses duplicate keys, tabs and a VM described twice', () => {
     expect(problem('name: web\nname: db\n')).toBe(
       'vms.yaml:2:1: key `name`: a key is given twice in one mapping (YAML allows each key once)',

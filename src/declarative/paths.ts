@@ -24,6 +24,7 @@ export function withAbsolutePaths(spec: VmSpec, dir: string, home = homedir()): 
     out.kernel = { ...spec.kernel, path: abs(spec.kernel.path) };
     if (spec.kernel.initrd !== undefined) out.kernel.initrd = abs(spec.kernel.initrd);
   }
+  if (spec.mounts !== undefined) out.mounts = spec.mounts.map((m) => ({ ...m, host: abs(m.host) }));
   if (spec.cloudInit?.sshKey !== undefined)
     out.cloudInit = { ...spec.cloudInit, sshKey: abs(spec.cloudInit.sshKey) };
   return out;

@@ -61,6 +61,19 @@ const port = z
   .max(200)
   .describe("a forward as roost port add takes it: '8080:80', '127.0.0.1:2222:22', '5353:53/udp'");
 
+const mount = z
+  .strictObject({
+    host: path('the host directory to share (relative to the file; ~/ is your home)'),
+    guest: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('where the guest mounts it: an absolute path (default: the host path)'),
+    readOnly: z.boolean().optional().describe('the guest may only read it (default false)'),
+  })
+  .describe('a shared folder, as roost create --mount HOSTDIR[:GUESTDIR][:ro] (docs/files.md)');
+
 const cloudInit = z
   .strictObject({
     user: z
@@ -101,6 +114,11 @@ export const VmSpecSchema = z
     networks: z.array(network).min(1).max(8).optional().describe("NICs in order; default ['user']"),
     ports: z.array(port).max(64).optional().describe('forwarded ports (needs a user network)'),
     autoPorts: z.boolean().optional().describe('forward the ports the guest listens on, automatically'),
+    mounts: z
+      .array(mount)
+      .max(16)
+      .optional()
+      .describe('shared folders; a change takes effect at the next start'),
     autostart: z.boolean().optional().describe('start the VM when you log in (systemd user unit)'),
     cloudInit: cloudInit.optional(),
   })

@@ -1,7 +1,7 @@
 // The few things about a source that would make a manifest the cluster refuses: checked before anything is
 // built, so a bad description fails here with its field named rather than at kubectl apply.
 import { UsageError } from '../errors.js';
-import { checkNamespace } from './names.js';
+import { checkNamespace, checkStorageClass } from './names.js';
 import type { KubevirtOptions, KubevirtSource } from './types.js';
 
 export function checkSource(src: KubevirtSource, opts: KubevirtOptions): void {
@@ -14,6 +14,7 @@ export function checkSource(src: KubevirtSource, opts: KubevirtOptions): void {
     portNumber('guestPort', p.guestPort);
   }
   if (opts.namespace !== undefined) checkNamespace(opts.namespace);
+  if (opts.storageClassName !== undefined) checkStorageClass(opts.storageClassName);
 }
 
 function positiveInteger(field: string, value: number): void {

@@ -1,6 +1,8 @@
-// User-data too long for KubeVirt to take inline goes in a Secret the NoCloud volume names. A Secret is also where
-// a cluster keeps what it should not show in the VM's spec; roost's user-data holds public keys and a password
-// hash at most, so it stays inline while it fits.
+// The user-data goes in a Secret the NoCloud volume names, never inline in the VirtualMachine: it holds the login
+// user's ssh keys and whatever the user's own cloud-config adds (a password hash, chpasswd, tokens in runcmd), and
+// a VirtualMachine's spec is readable by everyone who may list VMs in the namespace, shown by `kubectl get -o
+// yaml` and copied into the VMI and its events. A Secret has its own RBAC, and it also lifts KubeVirt's
+// 2048-byte limit on inline user-data.
 export interface CloudInitSecret {
   apiVersion: 'v1';
   kind: 'Secret';

@@ -1,5 +1,5 @@
 // roost VM → KubeVirt manifests (docs/kubevirt.md): a CDI DataVolume for the root disk, a kubevirt.io/v1
-// VirtualMachine, a Secret for long user-data and a Service for the port forwards, with a note for each thing
+// VirtualMachine, a Secret for the cloud-init user-data and a Service for the port forwards, with a note for each thing
 // of the laptop VM that does not carry over 1:1. Pure: no I/O, the same source gives the same bytes.
 import { Document } from 'yaml';
 import { buildCloudInitSecret, cloudInitSecretName } from './cloud-init-secret.js';
@@ -8,7 +8,7 @@ import { buildDataVolume } from './data-volume.js';
 import { kubeName } from './names.js';
 import { buildServices } from './services.js';
 import type { KubeObject, KubevirtManifests, KubevirtOptions, KubevirtSource } from './types.js';
-import { buildVirtualMachine, needsCloudInitSecret } from './virtual-machine.js';
+import { buildVirtualMachine } from './virtual-machine.js';
 
 export type * from './types.js';
 
@@ -22,12 +22,9 @@ export function buildKubevirtManifests(src: KubevirtSource, opts: KubevirtOption
   const labels = { 'app.kubernetes.io/name': name };
   const manifests: KubeObject[] = [buildDataVolume(src, name, labels, opts, notes)];
   let cloudInitSecret: string | undefined;
-  if (src.cloudInit !== undefined && needsCloudInitSecret(src.cloudInit)) {
+  if (src.cloudInit !== undefined) {
     cloudInitSecret = cloudInitSecretName(name);
     manifests.push(buildCloudInitSecret(src.cloudInit.userData, name, labels, opts.namespace));
-    notes.push(
-      `cloud-init: the user-data is over KubeVirt's inline limit, so it is in the Secret ${cloudInitSecret}`,
-    );
   }
   manifests.push(buildVirtualMachine(src, { kubeName: name, labels, cloudInitSecret }, opts, notes));
   manifests.push(...buildServices(src.ports, name, labels, opts, notes));
@@ -63,7 +60,10 @@ function mountNotes(src: KubevirtSource): string[] {
  */
 export function kubevirtYaml(result: KubevirtManifests): string {
   const header = result.notes.flatMap((n) => n.split(/\r?\n/)).map((line) => `# ${line}`.trimEnd());
-  const docs = result.manifests.map((m) => new Document(m).toString({ lineWidth: 0 }));
+  // aliasDuplicateObjects off: an object met twice is written out twice, never as an anchor and an alias.
+  const docs = result.manifests.map((m) =>
+    new Document(m, { aliasDuplicateObjects: false }).toString({ lineWidth: 0 }),
+  );
   const head = header.length > 0 ? `# Not carried over 1:1 (docs/kubevirt.md):\n${header.join('\n')}\n` : '';
   return head + docs.map((d) => `---\n${d}`).join('');
 }

@@ -43,18 +43,21 @@ describe('the VirtualMachine', () => {
     });
   });
 
-  it('boots from the DataVolume and carries the same user-data in a NoCloud volume', () => {
-    const { byKind } = build(web);
+  it('boots from the DataVolume and carries the same user-data in a NoCloud volume, by its Secret', () => {
+    const { byKind, all } = build(web);
     const spec = byKind.VirtualMachine.spec.template.spec;
     expect(spec.volumes).toEqual([
       { name: 'rootdisk', dataVolume: { name: 'web-rootdisk' } },
-      { name: 'cloudinitdisk', cloudInitNoCloud: { userData: web.cloudInit!.userData } },
+      { name: 'cloudinitdisk', cloudInitNoCloud: { secretRef: { name: 'web-cloudinit' } } },
     ]);
     expect(spec.domain.devices.disks.map((d: Json) => d.name)).toEqual(['rootdisk', 'cloudinitdisk']);
     expect(byKind.DataVolume.metadata.name).toBe('web-rootdisk');
+    expect(byKind.Secret.stringData).toEqual({ userdata: web.cloudInit!.userData });
+    expect(all.map((m) => m.kind)).toEqual(['DataVolume', 'Secret', 'VirtualMachine', 'Service']);
     expect(build(tiny).byKind.VirtualMachine.spec.template.spec.volumes).toEqual([
       { name: 'rootdisk', dataVolume: { name: 'tiny-rootdisk' } },
     ]);
+    expect(build(tiny).byKind.Secret).toBeUndefined();
   });
 
   it('keeps running when the VM starts at login, is started by hand otherwise, or as the caller says', () => {
@@ -67,7 +70,7 @@ describe('the VirtualMachine', () => {
     expect(build(web, { runStrategy: 'Halted' }).byKind.VirtualMachine.spec.runStrategy).toBe('Halted');
   });
 
-  it('puts user-data over KubeVirt’s 2048-byte inline limit in a Secret the volume names', () => {
+  it('puts user-data of any length in the Secret, over KubeVirt’s 2048-byte inline limit too', () => {
     const { byKind, all, notes } = build(buildBox);
     expect(all.map((m) => m.kind)).toEqual(['DataVolume', 'Secret', 'VirtualMachine', 'Service']);
     expect(byKind.Secret.metadata.name).toBe('build-box-1-cloudinit');
@@ -76,11 +79,7 @@ describe('the VirtualMachine', () => {
       name: 'cloudinitdisk',
       cloudInitNoCloud: { secretRef: { name: 'build-box-1-cloudinit' } },
     });
-    expect(notes).toContain(
-      "cloud-init: the user-data is over KubeVirt's inline limit, so it is in the Secret build-box-1-cloudinit",
-    );
-    const exactly = { ...web, cloudInit: { userData: 'x'.repeat(2048) } };
-    expect(build(exactly).byKind.Secret).toBeUndefined();
+    expect(notes.some((n) => n.startsWith('cloud-init:'))).toBe(false);
   });
 
   it('leaves out the laptop network-config and says why', () => {
@@ -121,7 +120,7 @@ describe('the DataVolume', () => {
 
   it('takes the namespace and storage class given', () => {
     const { all, byKind } = build(db, { namespace: 'lab', storageClassName: 'fast-ssd' });
-    expect(all.map((m: Json) => m.metadata.namespace)).toEqual(['lab', 'lab', 'lab']);
+    expect(all.map((m: Json) => m.metadata.namespace)).toEqual(['lab', 'lab', 'lab', 'lab']);
     expect(byKind.DataVolume.spec.storage.storageClassName).toBe('fast-ssd');
   });
 
@@ -131,6 +130,8 @@ describe('the DataVolume', () => {
       [{ ...tiny, image: { url: 'ftp://example.invalid/x.img' } }, {}, 'KUBEVIRT_IMAGE_URL'],
       [{ ...tiny, image: { url: DEBIAN_URL, sha256: 'abc' } }, {}, 'KUBEVIRT_IMAGE_SHA256'],
       [tiny, { namespace: 'Lab_1' }, 'KUBEVIRT_NAMESPACE_INVALID'],
+      [tiny, { storageClassName: 'Fast_SSD' }, 'KUBEVIRT_STORAGE_CLASS_INVALID'],
+      [tiny, { storageClassName: 'a/../b' }, 'KUBEVIRT_STORAGE_CLASS_INVALID'],
       [{ ...tiny, cpus: 0 }, {}, 'KUBEVIRT_SOURCE_INVALID'],
       [{ ...tiny, ports: [{ proto: 'tcp', hostPort: 70000, guestPort: 22 }] }, {}, 'KUBEVIRT_SOURCE_INVALID'],
       [{ ...tiny, name: '__' }, {}, 'KUBEVIRT_NAME_INVALID'],
@@ -240,10 +241,10 @@ describe('what has no counterpart in a cluster', () => {
       new Set(['build-box-1-rootdisk', 'build-box-1-cloudinit', 'build-box-1']),
     );
     expect(notes[0]).toBe(
-      "name: 'Build_Box.1' is not a valid Kubernetes name (lowercase letters, digits and -, a letter first, 63 at most); the objects are named 'build-box-1'",
+      "name: 'Build_Box.1' is not a valid Kubernetes name (lowercase letters, digits and -, a letter first, 53 at most); the objects are named 'build-box-1'",
     );
     expect(build({ ...tiny, name: '9lives' }).byKind.VirtualMachine.metadata.name).toBe('vm-9lives');
-    expect(build({ ...tiny, name: 'a'.repeat(80) }).byKind.VirtualMachine.metadata.name).toBe('a'.repeat(63));
+    expect(build({ ...tiny, name: 'a'.repeat(80) }).byKind.VirtualMachine.metadata.name).toBe('a'.repeat(53));
   });
 
   it('has no notes for a VM that maps 1:1', () => {
@@ -263,8 +264,8 @@ describe('the YAML stream', () => {
     const awkward =
       '#cloud-config\nruncmd:\n  - echo "a: b" # not a comment   \n\n\t- tab\n' + 'x'.repeat(300);
     const result = buildKubevirtManifests({ ...web, cloudInit: { userData: awkward } });
-    const vm = parseAllDocuments(kubevirtYaml(result))[1]!.toJSON();
-    expect(vm.spec.template.spec.volumes[1].cloudInitNoCloud.userData).toBe(awkward);
+    const secret = parseAllDocuments(kubevirtYaml(result))[1]!.toJSON();
+    expect(secret.stringData.userdata).toBe(awkward);
   });
 
   it('starts with the notes as comments, each line commented even when a note holds a newline', () => {

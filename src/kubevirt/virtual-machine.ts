@@ -2,7 +2,7 @@
 // masquerade (the cluster's counterpart of passt: the guest sits behind the pod's address and Services reach it).
 import type { V1Disk, V1Firmware, V1VirtualMachine, V1Volume } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import { rootDiskName } from './data-volume.js';
-import type { KubevirtCloudInit, KubevirtOptions, KubevirtRunStrategy, KubevirtSource } from './types.js';
+import type { KubevirtOptions, KubevirtRunStrategy, KubevirtSource } from './types.js';
 
 export type VirtualMachine = Omit<V1VirtualMachine, 'spec'> & {
   apiVersion: 'kubevirt.io/v1';
@@ -14,9 +14,6 @@ export type VirtualMachine = Omit<V1VirtualMachine, 'spec'> & {
 /** The label that ties the VM's pod to its Services (KubeVirt copies template labels onto the pod). */
 export const DOMAIN_LABEL = 'kubevirt.io/domain';
 
-/** KubeVirt refuses inline NoCloud user-data or network-data longer than this; larger goes in a Secret. */
-export const INLINE_CLOUD_INIT_MAX_BYTES = 2048;
-
 const ROOT_DISK = 'rootdisk';
 const CLOUD_INIT_DISK = 'cloudinitdisk';
 const POD_NETWORK = 'default';
@@ -24,7 +21,7 @@ const POD_NETWORK = 'default';
 export interface VmParts {
   kubeName: string;
   labels: Record<string, string>;
-  /** The Secret that holds user-data too long to inline, if any. */
+  /** The Secret that holds the user-data (cloud-init-secret.ts), when the VM has cloud-init. */
   cloudInitSecret?: string;
 }
 
@@ -51,10 +48,10 @@ export function buildVirtualMachine(
             cpu: { cores: src.cpus },
             memory: { guest: `${src.memoryMiB}Mi` },
             firmware: firmwareOf(src),
-            devices: { disks: disksOf(src), interfaces: [{ name: POD_NETWORK, masquerade: {} }] },
+            devices: { disks: disksOf(parts), interfaces: [{ name: POD_NETWORK, masquerade: {} }] },
           },
           networks: [{ name: POD_NETWORK, pod: {} }],
-          volumes: volumesOf(src, parts),
+          volumes: volumesOf(parts),
         },
       },
     },
@@ -81,30 +78,17 @@ function firmwareOf(src: KubevirtSource): V1Firmware {
   return { bootloader: src.firmware === 'uefi' ? { efi: { secureBoot: false } } : { bios: {} } };
 }
 
-function disksOf(src: KubevirtSource): V1Disk[] {
+function disksOf(parts: VmParts): V1Disk[] {
   const disks: V1Disk[] = [{ name: ROOT_DISK, disk: { bus: 'virtio' }, bootOrder: 1 }];
-  if (src.cloudInit !== undefined) disks.push({ name: CLOUD_INIT_DISK, disk: { bus: 'virtio' } });
+  if (parts.cloudInitSecret !== undefined) disks.push({ name: CLOUD_INIT_DISK, disk: { bus: 'virtio' } });
   return disks;
 }
 
-function volumesOf(src: KubevirtSource, parts: VmParts): V1Volume[] {
+function volumesOf(parts: VmParts): V1Volume[] {
   const volumes: V1Volume[] = [{ name: ROOT_DISK, dataVolume: { name: rootDiskName(parts.kubeName) } }];
-  if (src.cloudInit !== undefined) {
-    volumes.push({ name: CLOUD_INIT_DISK, cloudInitNoCloud: noCloudSource(src.cloudInit, parts) });
+  // The user-data only by reference to its Secret: never inline in the VM's spec (cloud-init-secret.ts says why).
+  if (parts.cloudInitSecret !== undefined) {
+    volumes.push({ name: CLOUD_INIT_DISK, cloudInitNoCloud: { secretRef: { name: parts.cloudInitSecret } } });
   }
   return volumes;
-}
-
-/** The user-data inline when KubeVirt takes it so, else by reference to the Secret that holds it. */
-function noCloudSource(
-  cloudInit: KubevirtCloudInit,
-  parts: VmParts,
-): NonNullable<V1Volume['cloudInitNoCloud']> {
-  if (parts.cloudInitSecret !== undefined) return { secretRef: { name: parts.cloudInitSecret } };
-  return { userData: cloudInit.userData };
-}
-
-/** True when the user-data is too long to inline in the VirtualMachine. */
-export function needsCloudInitSecret(cloudInit: KubevirtCloudInit): boolean {
-  return new TextEncoder().encode(cloudInit.userData).length > INLINE_CLOUD_INIT_MAX_BYTES;
 }

@@ -1,14 +1,17 @@
 // Changing an existing VM as its file asks, step by step, each step with its undo: CPUs and memory (one define),
-// the forwards that go, the forwards that come, autostart, the mark of the file. A step that fails undoes the
+// the forwards that go, the forwards that come, the shared folders that go and come, autostart, the mark of the
+// file. A step that fails undoes the
 // ones before it, so the VM is as it was — or, when an undo fails too, the error says what is left. The disk
 // grows last: a grown disk cannot shrink back, so nothing may fail after it.
 import { RoostError } from '../errors.js';
 import type { ApplyOutcome } from '../shared/declarative.js';
 import { markApplied } from './apply-mark.js';
+import { argOfChecked, argOfRow } from './apply-mounts.js';
 import type { PlannedVm } from './apply-plan.js';
 import { autostartOff, autostartOn } from './autostart.js';
 import type { VmContext } from './context.js';
 import { editVm } from './edit.js';
+import { addMount, removeMount } from './mounts.js';
 import { addPorts, removePorts } from './ports.js';
 
 interface Step {
@@ -47,6 +50,7 @@ export function changeSteps(ctx: VmContext, vm: PlannedVm): Step[] {
       undo: () => removePorts(ctx, vm.name, edit.addPorts),
     });
   }
+  steps.push(...mountSteps(ctx, vm));
   if (edit.autostart !== undefined) steps.push(autostartStep(ctx, vm.name, edit.autostart));
   if (cur.appliedFrom !== vm.file) {
     steps.push({ what: 'recording the file', run: () => markApplied(ctx, cur.dom, vm.file, cur.running) });
@@ -58,6 +62,24 @@ export function changeSteps(ctx: VmContext, vm: PlannedVm): Step[] {
     });
   }
   return steps;
+}
+
+/** One step per shared folder: those that go first (a folder may come back on the same guest directory). */
+function mountSteps(ctx: VmContext, vm: PlannedVm): Step[] {
+  const gone = vm.edit.removeMounts.map((row) => {
+    const back = argOfRow(row);
+    return {
+      what: `removing the shared folder ${row.hostDir}`,
+      run: () => removeMount(ctx, vm.name, row.tag),
+      undo: back === undefined ? undefined : () => addMount(ctx, vm.name, back),
+    };
+  });
+  const come = vm.edit.addMounts.map((m) => ({
+    what: `adding the shared folder ${m.hostDir}`,
+    run: () => addMount(ctx, vm.name, argOfChecked(m)),
+    undo: () => removeMount(ctx, vm.name, m.guestDir),
+  }));
+  return [...gone, ...come];
 }
 
 function autostartStep(ctx: VmContext, name: string, on: boolean): Step {

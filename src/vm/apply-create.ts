@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { VmSpec } from '../declarative/schema.js';
 import { UsageError } from '../errors.js';
 import { markApplied } from './apply-mark.js';
+import { mountArgOf } from './apply-mounts.js';
 import { autostartOn } from './autostart.js';
 import type { VmContext } from './context.js';
 import { createVm, looksLikeCatalogName, type CreateRequest } from './create.js';
@@ -36,6 +37,7 @@ export function createRequestOf(spec: VmSpec, cloudInit: string | undefined): Cr
     sshKey: spec.cloudInit?.sshKey,
     cloudInit,
     autoPorts: spec.autoPorts,
+    mounts: spec.mounts?.map(mountArgOf),
   };
 }
 

@@ -80,6 +80,43 @@ describe('planVm', () => {
     );
   });
 
+  it('changes shared folders as a set, at next start, and leaves them when the file gives none', () => {
+    const withShares = vm({
+      parsed: {
+        ...vm().parsed,
+        filesystems: [
+          { type: '9p', source: '/home/me/src', tag: 'roost0', readonly: false, accessmode: 'squash' },
+          { type: '9p', source: '/home/me/old', tag: 'roost1', readonly: true, accessmode: 'squash' },
+        ],
+        roost: {
+          createdBy: 'roost',
+          mounts: [
+            { tag: 'roost0', guestDir: '/src' },
+            { tag: 'roost1', guestDir: '/old' },
+          ],
+        },
+      } as unknown as ParsedDomain,
+    });
+    const p = planVm(
+      {
+        spec: { name: 'web', mounts: [{ host: '/home/me/src', guest: '/src' }] },
+        file: FILE,
+        mounts: [
+          { hostDir: '/home/me/src', guestDir: '/src', readonly: false },
+          { hostDir: '/home/me/data', guestDir: '/data', readonly: true },
+        ],
+      },
+      withShares,
+    );
+    expect(planLines([p])).toEqual([
+      '~ change web mounts: /home/me/old:/old:ro → (none) (at next start)',
+      '~ change web mounts: (none) → /home/me/data:/data:ro (at next start)',
+    ]);
+    expect(p.edit.removeMounts.map((r) => r.tag)).toEqual(['roost1']);
+    expect(p.edit.addMounts).toEqual([{ hostDir: '/home/me/data', guestDir: '/data', readonly: true }]);
+    expect(planVm({ spec: { name: 'web' }, file: FILE }, withShares).action).toBe('unchanged');
+  });
+
   it('notes what only creation chooses, without changing it', () => {
     const p = planVm({ spec: { name: 'web', firmware: 'uefi' }, file: FILE }, vm());
     expect(p.action).toBe('unchanged');

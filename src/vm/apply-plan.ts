@@ -1,6 +1,6 @@
 // The plan of `roost apply`: each VM of the files against what exists, as kubectl apply compares. A VM that is
-// missing is created; one that differs in what can be changed in place (CPUs, memory, disk, forwards, autostart)
-// is changed; a field the file leaves out is left as it is. What can only be chosen at creation (image,
+// missing is created; one that differs in what can be changed in place (CPUs, memory, disk, forwards, shared
+// folders, autostart) is changed; a field the file leaves out is left as it is. What can only be chosen at creation (image,
 // firmware, networks, cloud-init) is never changed in place: a difference there is a note, not a change.
 // Pure: no connection, no files — the unit tests feed it made-up VMs.
 import { resolve as resolvePath } from 'node:path';
@@ -8,14 +8,18 @@ import type { VmSpec } from '../declarative/schema.js';
 import { UsageError } from '../errors.js';
 import { formatPortForward, parsePortForward } from '../net/port-spec.js';
 import type { ApplyChange, ApplyVm } from '../shared/declarative.js';
+import { diffMounts, type MountEdit } from './apply-mounts.js';
 import type { CurrentVm } from './apply-state.js';
 import { looksLikeCatalogName } from './create-check.js';
 import { parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
+import type { CheckedMount } from './mount-check.js';
 
 /** A VM of a file, with the file's absolute path. */
 export interface Desired {
   spec: VmSpec;
   file: string;
+  /** The spec's `mounts:` as checked against this host (apply-mounts.ts); undefined when it gives none. */
+  mounts?: CheckedMount[];
 }
 
 /** What apply will do to one VM: the wire shape, and what the steps need. */
@@ -26,7 +30,7 @@ export interface PlannedVm extends ApplyVm {
 }
 
 /** The in-place changes of one VM, in the terms of the use cases that make them. */
-export interface VmEdit {
+export interface VmEdit extends MountEdit {
   cpus?: number;
   memoryMiB?: number;
   diskBytes?: number;
@@ -54,7 +58,7 @@ export function planVm(d: Desired, cur: CurrentVm | undefined): PlannedVm {
       changes: [],
       notes: [],
       current: undefined,
-      edit: { addPorts: [], removePorts: [] },
+      edit: noEdit(),
     };
   }
   if (cur.appliedFrom !== undefined && cur.appliedFrom !== d.file) {
@@ -66,7 +70,7 @@ export function planVm(d: Desired, cur: CurrentVm | undefined): PlannedVm {
       },
     );
   }
-  const { changes, edit } = diffFields(d.spec, cur);
+  const { changes, edit } = diffFields(d, cur);
   return {
     ...base,
     action: changes.length > 0 ? 'change' : 'unchanged',
@@ -77,9 +81,14 @@ export function planVm(d: Desired, cur: CurrentVm | undefined): PlannedVm {
   };
 }
 
-function diffFields(spec: VmSpec, cur: CurrentVm): { changes: ApplyChange[]; edit: VmEdit } {
+function noEdit(): VmEdit {
+  return { addPorts: [], removePorts: [], addMounts: [], removeMounts: [] };
+}
+
+function diffFields(d: Desired, cur: CurrentVm): { changes: ApplyChange[]; edit: VmEdit } {
+  const spec = d.spec;
   const changes: ApplyChange[] = [];
-  const edit: VmEdit = { addPorts: [], removePorts: [] };
+  const edit: VmEdit = noEdit();
   const later = 'next-start';
   if (spec.cpus !== undefined && parseCpus(String(spec.cpus)) !== cur.parsed.cpus) {
     edit.cpus = spec.cpus;
@@ -94,6 +103,7 @@ function diffFields(spec: VmSpec, cur: CurrentVm): { changes: ApplyChange[]; edi
   }
   diffDisk(spec, cur, edit, changes);
   diffPorts(spec, cur, edit, changes);
+  Object.assign(edit, diffMounts(d.mounts, cur.parsed, changes));
   if (spec.autostart !== undefined && spec.autostart !== cur.autostart) {
     edit.autostart = spec.autostart;
     changes.push({
@@ -187,7 +197,7 @@ export function planPrune(
       outcome: 'planned',
       error: null,
       current: cur,
-      edit: { addPorts: [], removePorts: [] },
+      edit: noEdit(),
     });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import type { ApplyResult, ApplyVm } from '../shared/declarative.js';
 import { ApplyStepError, changeSteps, runSteps } from './apply-change.js';
 import { checkImagePin, createFromFile } from './apply-create.js';
+import { checkFileMounts } from './apply-mounts.js';
 import { planPrune, planVm, type PlannedVm } from './apply-plan.js';
 import { readCurrent } from './apply-state.js';
 import type { VmContext } from './context.js';
@@ -35,7 +36,8 @@ export async function planApply(
   if (files.length === 0)
     throw new UsageError('NO_FILE', 'no VM file given', { hint: 'roost apply vms.yaml' });
   const read = files.map((f) => ({ abs: resolvePath(f), vms: readVmFile(f) }));
-  const desired = checkUnique(read);
+  // Shared folders are checked against this host as create checks --mount: a refusal changes nothing.
+  const desired = checkUnique(read).map((d) => ({ ...d, mounts: checkFileMounts(d.spec, ctx.env.HOME) }));
   const current = await readCurrent(ctx, new Set(desired.map((d) => d.spec.name)));
   const vms = desired.map((d) => planVm(d, current.get(d.spec.name)));
   const abs = [...new Set(read.map((r) => r.abs))];

@@ -1,11 +1,30 @@
 // What `roost export` tells of a VM's cloud-init: the user-data of its seed (a small ISO 9660 image that roost
 // wrote, read here through its Joliet directory), less what roost itself puts there for every VM — the hostname,
-// its login user, no password logins — so what is left is what the user asked for, and apply adds roost's part
-// back exactly as create did.
+// its login user, no password logins, the mounts of shared folders — so what is left is what the user asked
+// for, and apply adds roost's part back exactly as create did.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
+import { withoutMountsConfig } from '../cloud-init/mounts.js';
+import type { ParsedDomain } from '../domain-xml/parse.js';
+import type { RoostPaths } from '../paths.js';
 
 const SECTOR = 2048;
+
+/** The VM's cloud-init seed: a cdrom in roost's seeds directory (an ISO elsewhere is the user's, not read). */
+export function seedPathOf(paths: Pick<RoostPaths, 'data'>, parsed: ParsedDomain): string | undefined {
+  return parsed.disks.find((d) => d.device === 'cdrom' && d.path?.startsWith(join(paths.data, 'seeds')))
+    ?.path;
+}
+
+/** readIsoFile that says "none" for a seed that cannot be read at all (gone, unreadable). */
+export function tryReadIsoFile(path: string, name: string): string | undefined | Error {
+  try {
+    return readIsoFile(path, name);
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
 /** A seed is a few kilobytes; a larger "seed" is not one roost wrote. */
 const MAX_SEED_BYTES = 8 * 1024 ** 2;
 
@@ -77,7 +96,8 @@ export function userPartOf(
     unknown
   > | null;
   if (config === null || typeof config !== 'object') return {};
-  const rest: Record<string, unknown> = { ...config };
+  // The shared folders' fstab lines and mount commands are roost's too: the file's `mounts:` says them.
+  const rest: Record<string, unknown> = withoutMountsConfig(config);
   if (rest.hostname === vmName) delete rest.hostname;
   if (rest.manage_etc_hosts === true) delete rest.manage_etc_hosts;
   if (rest.ssh_pwauth === false) delete rest.ssh_pwauth;

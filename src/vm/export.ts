@@ -1,20 +1,22 @@
 // roost export NAME: the VM file (docs/apply.md) that `roost apply` turns back into this VM — for any VM, made by
 // roost, virsh or virt-manager, as far as the file's fields can say it. What they cannot say (a second disk, a
 // NIC on a libvirt network, a hand-made device) is listed in comments at the top, so nobody takes the file for
-// the whole VM. The format switch is a table: a new format (kubevirt) is one more entry.
+// the whole VM. The format switch is a table: roost's own file, or KubeVirt manifests (export-kubevirt.ts).
 import { join } from 'node:path';
 import { Document } from 'yaml';
 import type { ParsedDomain } from '../domain-xml/parse.js';
 import type { VmSpec } from '../declarative/schema.js';
 import { UsageError } from '../errors.js';
+import type { KubevirtOptions } from '../kubevirt/index.js';
 import { formatPortForward } from '../net/port-spec.js';
 import { readOneVm, type CurrentVm } from './apply-state.js';
 import type { VmContext } from './context.js';
-import { readIsoFile, userPartOf } from './export-seed.js';
+import { seedPathOf, tryReadIsoFile, userPartOf } from './export-seed.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { mountRows } from './mount-rows.js';
 
-/** The formats `roost export --format` knows; 'kubevirt' is named so that asking for it says "not yet". */
+/** The formats `roost export --format` knows. */
 export const EXPORT_FORMATS = ['roost', 'kubevirt'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -24,25 +26,45 @@ export interface Described {
   left: string[];
 }
 
-export async function exportVm(ctx: VmContext, name: string, format: string = 'roost'): Promise<string> {
-  const write = WRITERS[format as ExportFormat];
+/** The file, and what it could not carry (also in its first comments), for the CLI to warn with. */
+export interface Exported {
+  text: string;
+  warnings: string[];
+}
+
+export async function exportVm(
+  ctx: VmContext,
+  name: string,
+  format: string = 'roost',
+  kubevirt: KubevirtOptions = {},
+): Promise<Exported> {
+  const write = Object.hasOwn(WRITERS, format) ? WRITERS[format as ExportFormat] : undefined;
   if (write === undefined) {
     throw new UsageError('EXPORT_FORMAT', `unknown export format '${format}'`, {
       hint: `use --format ${EXPORT_FORMATS.join(' or --format ')}`,
     });
   }
-  const cur = await readOneVm(ctx, await lookupVm(ctx, name));
-  return write(ctx, describeVm(ctx, cur, cur.diskBytes));
+  const given = Object.entries(kubevirt).filter(([, v]) => v !== undefined);
+  if (format !== 'kubevirt' && given.length > 0) {
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `the KubeVirt options (${given.map(([k]) => k).join(', ')}) need --format kubevirt`,
+    );
+  }
+  return write(ctx, await readOneVm(ctx, await lookupVm(ctx, name)), kubevirt);
 }
 
-type Writer = (ctx: VmContext, d: Described) => string;
+type Writer = (ctx: VmContext, cur: CurrentVm, kubevirt: KubevirtOptions) => Promise<Exported>;
 
 const WRITERS: Record<ExportFormat, Writer> = {
-  roost: (_ctx, d) => roostYaml(d),
-  kubevirt: () => {
-    throw new UsageError('EXPORT_FORMAT_NOT_YET', 'export --format kubevirt is not available yet', {
-      hint: 'use --format roost for now',
-    });
+  roost: (ctx, cur) => {
+    const d = describeVm(ctx, cur, cur.diskBytes);
+    return Promise.resolve({ text: roostYaml(d), warnings: d.left });
+  },
+  kubevirt: async (ctx, cur, opts) => {
+    const { kubevirtExport } = await import('./export-kubevirt.js');
+    const { text, notes } = await kubevirtExport(ctx, cur, opts);
+    return { text, warnings: notes };
   },
 };
 
@@ -62,6 +84,7 @@ export function describeVm(
   spec.firmware = p.firmware;
   describeNetworks(p, spec, left);
   if (p.roost?.autoPorts) spec.autoPorts = true;
+  describeMounts(p, spec, left);
   if (cur.autostart) spec.autostart = true;
   describeCloudInit(ctx, cur, spec, left);
   const extraDisks = p.disks.filter((d) => d.device === 'disk').slice(1);
@@ -110,6 +133,23 @@ function describeNetworks(p: ParsedDomain, spec: VmSpec, left: string[]): void {
   if (ports.length > 0) spec.ports = ports;
 }
 
+/** Shared folders as the user gave them (the path before symlinks), where the guest mounts them, the mode. */
+function describeMounts(p: ParsedDomain, spec: VmSpec, left: string[]): void {
+  const mounts: NonNullable<VmSpec['mounts']> = [];
+  for (const r of mountRows(p)) {
+    if (r.guestDir === null) {
+      left.push(`shared folder ${r.hostDir} (tag ${r.tag}): where the guest mounts it is not recorded`);
+      continue;
+    }
+    mounts.push({
+      host: r.hostDirGiven ?? r.hostDir,
+      guest: r.guestDir,
+      ...(r.mode === 'ro' ? { readOnly: true } : {}),
+    });
+  }
+  if (mounts.length > 0) spec.mounts = mounts;
+}
+
 function describeCloudInit(
   ctx: Pick<VmContext, 'paths'>,
   cur: CurrentVm,
@@ -117,21 +157,14 @@ function describeCloudInit(
   left: string[],
 ): void {
   const p = cur.parsed;
-  const seed = p.disks.find(
-    (d) => d.device === 'cdrom' && d.path?.startsWith(join(ctx.paths.data, 'seeds')),
-  )?.path;
+  const seed = seedPathOf(ctx.paths, p);
   const ci: NonNullable<VmSpec['cloudInit']> = {};
   if (p.roost?.sshUser !== undefined) ci.user = p.roost.sshUser;
   const key = p.roost?.sshKeyPath;
   if (key !== undefined && !key.startsWith(join(ctx.paths.data, 'ssh'))) ci.sshKey = key;
   if (seed !== undefined) {
-    let userData: string | undefined;
-    try {
-      userData = readIsoFile(seed, 'user-data');
-    } catch {
-      userData = undefined;
-    }
-    if (userData === undefined)
+    const userData = tryReadIsoFile(seed, 'user-data');
+    if (userData === undefined || userData instanceof Error)
       left.push(`the cloud-init seed ${seed} could not be read: its user-data is not described`);
     else Object.assign(ci, userPartOf(userData, cur.name, p.roost?.sshUser));
   }

@@ -1,7 +1,8 @@
 // roost apply and roost export against the real session daemon and QEMU (tiny guest, TCG): a file's VMs are
 // created; applying it again changes nothing and says so; a changed memory and forward are changed; --prune
-// removes only what the file made and no longer lists (never a VM made by create), and only with --yes; export
-// writes the file that apply turns back into the same VM (create → export → rm → apply → export again).
+// removes only what the file made and no longer lists (never a VM made by create), and only with --yes; a shared
+// folder of the file is made, and changed at next start; export writes the file that apply turns back into the
+// same VM, shared folder included (create → export → rm → apply → export again).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,14 +28,16 @@ const other = scope.name('made-by-create');
 let file: string;
 let base: string;
 let port: number;
+let share: string;
 
 afterAll(() => scope.cleanup());
 
-function vmFile(opts: { memoryB: string; port: number; withB: boolean }): string {
+function vmFile(opts: { memoryB: string; port: number; withB: boolean; shareRo?: boolean }): string {
   const g = tinyGuest(user);
   const kernel = `kernel: {path: ${g.kernel}, initrd: ${g.initrd}, cmdline: "${g.cmdline}"}`;
   const docs = [
     `name: ${a}\nimage: ${base}\n${kernel}\ncpus: 1\nmemory: 256M\ndisk: 64M\nports: ["127.0.0.1:${opts.port}:80"]\n` +
+      `mounts: [{host: ./share, guest: /data, readOnly: ${opts.shareRo ?? true}}]\n` +
       `cloudInit:\n  packages: [curl]\n  runcmd: ["echo hello > /tmp/hello"]\n`,
   ];
   if (opts.withB) docs.push(`name: ${b}\n${kernel}\ncpus: 1\nmemory: ${opts.memoryB}\ndisk: 16M\n`);
@@ -49,6 +52,13 @@ async function apply(args: string[]): Promise<RunResult> {
   return roost(user, ['apply', ...args], { timeoutMs: 300_000 });
 }
 
+/** The one `<filesystem>` element of a domain's XML. */
+function filesystemOf(xml: string): string {
+  const all = xml.match(/<filesystem[\s\S]*?<\/filesystem>/g) ?? [];
+  expect(all).toHaveLength(1);
+  return all[0]!;
+}
+
 async function inactiveMemoryKiB(name: string): Promise<number> {
   const xml = (await virsh(uri, ['dumpxml', '--inactive', name])).stdout;
   return Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(xml)![1]);
@@ -58,6 +68,8 @@ beforeAll(async () => {
   base = join(scope.dir, 'base.qcow2');
   await runAs(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', base, '32M']);
   file = join(scope.dir, 'vms.yaml');
+  share = join(scope.dir, 'share');
+  await runAs(user, 'mkdir', ['-p', share], { check: true });
   port = await freePort();
   write(file, vmFile({ memoryB: '256M', port, withB: true }));
   const r = await roost(user, [
@@ -78,8 +90,11 @@ describe('roost apply', () => {
     expect(first.stdout).toContain(`+ create ${a}`);
     expect(first.stdout).toContain(`+ create ${b}`);
     expect(await domainNames(uri)).toEqual(expect.arrayContaining([a, b]));
-    const ports = (await virsh(uri, ['dumpxml', '--inactive', a])).stdout;
-    expect(ports).toContain(`start='${port}'`);
+    const xml = (await virsh(uri, ['dumpxml', '--inactive', a])).stdout;
+    expect(xml).toContain(`start='${port}'`);
+    // The shared folder, relative to the file, read-only.
+    expect(filesystemOf(xml)).toContain(`<source dir='${share}'/>`);
+    expect(filesystemOf(xml)).toContain('<readonly/>');
 
     const again = await apply([file]);
     expect(again.code, text(again)).toBe(0);
@@ -88,7 +103,7 @@ describe('roost apply', () => {
 
   it('changes memory and a forward in place, then is unchanged again', async () => {
     const newPort = await freePort();
-    write(file, vmFile({ memoryB: '300M', port: newPort, withB: true }));
+    write(file, vmFile({ memoryB: '300M', port: newPort, withB: true, shareRo: false }));
     const plan = await apply([file, '--dry-run', '--json']);
     expect(plan.code, text(plan)).toBe(0);
     const json = JSON.parse(plan.stdout) as {
@@ -104,6 +119,11 @@ describe('roost apply', () => {
     expect(r.code, text(r)).toBe(0);
     expect(r.stdout).toContain(`~ change ${b} memory: 256 MiB → 300 MiB (at next start)`);
     expect(r.stdout).toContain(`~ change ${a} ports: (none) → 127.0.0.1:${newPort}:80/tcp`);
+    expect(r.stdout).toContain(`~ change ${a} mounts: ${share}:/data:ro → (none) (at next start)`);
+    expect(r.stdout).toContain(`~ change ${a} mounts: (none) → ${share}:/data (at next start)`);
+    const fs = filesystemOf((await virsh(uri, ['dumpxml', '--inactive', a])).stdout);
+    expect(fs).toContain(`<source dir='${share}'/>`);
+    expect(fs).not.toContain('<readonly/>');
     expect(await inactiveMemoryKiB(b)).toBe(300 * 1024);
     expect((await virsh(uri, ['dumpxml', '--inactive', a])).stdout).toContain(`start='${newPort}'`);
     port = newPort;
@@ -112,7 +132,7 @@ describe('roost apply', () => {
   }, 300_000);
 
   it('prunes only VMs it applied from this file, and only with --yes', async () => {
-    write(file, vmFile({ memoryB: '300M', port, withB: false }));
+    write(file, vmFile({ memoryB: '300M', port, withB: false, shareRo: false }));
     const refused = await apply([file, '--prune']);
     expect(refused.code, text(refused)).toBe(2);
     expect(refused.stdout).toContain(`- remove ${b}`);
@@ -130,6 +150,8 @@ describe('roost apply', () => {
     const exported = await roost(user, ['export', a]);
     expect(exported.code, text(exported)).toBe(0);
     expect(exported.stdout).toContain('packages:');
+    expect(exported.stdout).toContain(`mounts:\n  - host: ${share}\n    guest: /data\n`);
+    expect(exported.stdout).not.toContain('roost-mount');
     const copy = join(scope.dir, 'a.yaml');
     write(copy, exported.stdout);
     const rm = await roost(user, ['rm', '--force', a]);

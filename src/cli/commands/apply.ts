@@ -1,5 +1,6 @@
 // roost apply FILE… [--dry-run] [--prune] [--yes]: make VMs as YAML files describe them (docs/apply.md).
 import type { Command } from '@commander-js/extra-typings';
+import type { StopSignal } from '../../errors.js';
 import { runAction } from '../action.js';
 
 export function define(program: Command): void {
@@ -24,12 +25,15 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
     )
     .action(async (files, opts, cmd) =>
       runAction(cmd, async ({ out, context, interruptible }) => {
-        const [{ planApply, runApply, applyResult }, { planLines }, { UsageError, RoostError }] =
-          await Promise.all([
-            import('../../vm/apply.js'),
-            import('../../vm/apply-plan.js'),
-            import('../../errors.js'),
-          ]);
+        const [
+          { planApply, runApply, applyResult },
+          { planLines },
+          { UsageError, RoostError, InterruptedError },
+        ] = await Promise.all([
+          import('../../vm/apply.js'),
+          import('../../vm/apply-plan.js'),
+          import('../../errors.js'),
+        ]);
         const ctx = await context();
         const plan = await planApply(ctx, files, { prune: !!opts.prune });
         const lines = planLines(plan.vms);
@@ -47,8 +51,9 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
             },
           );
         }
+        const { signal } = interruptible();
         const result = await runApply(ctx, plan, {
-          signal: interruptible().signal,
+          signal,
           onDone: (vm) => {
             if (vm.outcome !== 'as-asked') out.info(`✗ ${vm.name}: ${vm.outcome} — ${vm.error ?? ''}`);
             else if (vm.action !== 'unchanged') out.info(`✓ ${vm.name}: ${doneWord(vm.action)}`);
@@ -57,13 +62,17 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
         if (out.json) out.result(result, () => '');
         if (!result.ok) {
           const failed = result.vms.filter((v) => v.outcome !== 'as-asked');
-          const e = new RoostError(
-            'APPLY_FAILED',
-            `${failed.length} of ${result.vms.length} VMs are not as the file asks: ${failed.map((v) => `${v.name} (${v.outcome})`).join(', ')}`,
-            {
-              hint: 'fix the cause above and apply again: the VMs done are left as asked, so only the rest is redone',
-            },
-          );
+          const summary = `${failed.length} of ${result.vms.length} VMs are not as the file asks: ${failed.map((v) => `${v.name} (${v.outcome})`).join(', ')}`;
+          const hint =
+            'fix the cause above and apply again: the VMs done are left as asked, so only the rest is redone';
+          // Interrupted: still say which VMs are done (an interruption otherwise only says that it came).
+          const e = signal.aborted
+            ? new InterruptedError(
+                signal.reason as StopSignal,
+                `roost apply was interrupted (${String(signal.reason)}): ${summary}`,
+                { hint: `apply again to finish: roost apply ${files.join(' ')}` },
+              )
+            : new RoostError('APPLY_FAILED', summary, { hint });
           if (out.json) process.exitCode = 1;
           else throw e;
         }
