@@ -7,6 +7,7 @@ import {
   PLOT_WINDOW_MS,
   scaleTop,
   series,
+  withSamples,
 } from './plot.js';
 import type { VmStats } from './stats.js';
 
@@ -53,6 +54,27 @@ describe('series', () => {
       { time: NOW - 10_000, value: 5 },
       { time: NOW - 0, value: 7 },
     ]);
+  });
+});
+
+describe('withSamples', () => {
+  it('adds samples once each, in time order, and forgets what left the window', () => {
+    const old = sample(PLOT_WINDOW_MS + 1);
+    const a = sample(10_000);
+    const b = sample(5_000);
+    const other = { ...sample(0), name: 'db' };
+    const kept = withSamples({ web: [old, b] }, [a, b, other], NOW);
+    expect(kept).toEqual({ web: [a, b], db: [other] });
+  });
+
+  it('drops a VM whose samples are all too old', () => {
+    expect(withSamples({ web: [sample(PLOT_WINDOW_MS + 1)] }, [], NOW)).toEqual({});
+  });
+
+  it('does not change what it was given (the page keeps it as state)', () => {
+    const kept = { web: [sample(10_000)] };
+    withSamples(kept, [sample(0)], NOW);
+    expect(kept.web).toHaveLength(1);
   });
 });
 

@@ -17,6 +17,29 @@ export const METRIC_TITLE: Record<Metric, string> = {
   net: 'Network I/O',
 };
 
+/** Each VM's samples, oldest first, by name: what the page keeps for its charts. */
+export type StatsByVm = Record<string, VmStats[]>;
+
+/**
+ * The kept samples with `fresh` ones added (a history read and an event may bring the same sample: kept once),
+ * each VM's in time order and trimmed to the window ending at `now`; a VM left with none is dropped.
+ */
+export function withSamples(kept: StatsByVm, fresh: readonly VmStats[], now: number): StatsByVm {
+  const next: StatsByVm = {};
+  const oldest = now - PLOT_WINDOW_MS;
+  for (const [name, list] of Object.entries(kept)) next[name] = list.filter((s) => s.time >= oldest);
+  for (const s of fresh) {
+    if (s.time < oldest) continue;
+    const list = (next[s.name] ??= []);
+    if (!list.some((o) => o.time === s.time)) list.push(s);
+  }
+  for (const [name, list] of Object.entries(next)) {
+    if (list.length === 0) delete next[name];
+    else list.sort((a, b) => a.time - b.time);
+  }
+  return next;
+}
+
 /** One point of a chart: when, and the value (% of a host CPU, MiB, or bytes per second). */
 export interface PlotPoint {
   time: number;

@@ -136,9 +136,11 @@ describe('a running VM in the console: plots, port links, logs', () => {
 
   it('shows the serial console log and QEMU\'s log in the Logs view', async () => {
     await page.getByRole('tab', { name: 'Logs' }).click();
-    const serial = page.getByRole('region', { name: `VM ${name}` }).locator('pre[data-log="serial"]');
+    const serial = page.getByRole('region', { name: `VM ${name}`, exact: true }).locator('pre[data-log="serial"]');
     await expect.poll(() => serial.innerText(), { timeout: 15_000 }).toContain(guest.readyMarker);
-    await expect(page.getByLabel(`Serial log of ${name}`).count()).resolves.toBe(1);
+    // A focusable, labelled region: it scrolls with the keyboard.
+    const region = page.getByRole('region', { name: `Serial log of ${name}`, exact: true });
+    expect(await region.getAttribute('tabindex')).toBe('0');
     await page.screenshot({ path: join(IMG, 'web-logs.png') });
     await page.getByLabel('QEMU', { exact: true }).check();
     // QEMU's log starts with the command line libvirt ran, which names the guest.
@@ -193,6 +195,8 @@ describe('the image catalogue in the console, from a local mirror', () => {
     await page?.close().catch(() => {});
     await web?.stop();
     await mirror?.close();
+    // Through roost, which also forgets the VM's ssh alias (the scope's cleanup removes what is left).
+    await roost(user, ['rm', '--force', vm]);
   });
 
   it('pulls debian-12 from the Images view, its progress streamed, until it is cached', async () => {

@@ -5,8 +5,8 @@
 // the server's history of each running VM when the list is read, then a `stats` event every few seconds.
 import { useEffect, useState } from 'preact/hooks';
 import { api, eventsUrl } from './api.js';
-import type { RoostEvent, VmStats, VmSummary } from '../../src/shared/api-types.js';
-import { PLOT_WINDOW_MS } from '../../src/shared/plot.js';
+import type { RoostEvent, VmSummary } from '../../src/shared/api-types.js';
+import { withSamples, type StatsByVm } from '../../src/shared/plot.js';
 import { asFailure, type Failure } from './components/ErrorText.js';
 
 export type Link = 'connecting' | 'live' | 'reconnecting';
@@ -20,23 +20,6 @@ export interface Live {
   error: Failure;
   /** Each running VM's stats samples of the last 10 minutes, oldest first (the charts). */
   stats: StatsByVm;
-}
-
-export type StatsByVm = Record<string, VmStats[]>;
-
-/** The kept samples with the new ones appended, each VM's trimmed to the charts' window. */
-function withSamples(kept: StatsByVm, fresh: readonly VmStats[], now: number): StatsByVm {
-  const next: StatsByVm = {};
-  const oldest = now - PLOT_WINDOW_MS;
-  for (const [name, list] of Object.entries(kept)) next[name] = list.filter((s) => s.time >= oldest);
-  for (const s of fresh) {
-    const list = next[s.name] ?? [];
-    // A history read and an event can bring the same sample: keep one, in time order.
-    if (!list.some((o) => o.time === s.time)) list.push(s);
-    list.sort((a, b) => a.time - b.time);
-    next[s.name] = list;
-  }
-  return next;
 }
 
 type Listener = (e: RoostEvent) => void;
@@ -79,7 +62,10 @@ export function useLive(): Live {
     const handle = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as RoostEvent;
       // Every few seconds: not an activity worth listing, and no other component listens for it.
-      if (e.type === 'stats') return setStats((k) => withSamples(k, e.vms, e.time));
+      if (e.type === 'stats') {
+        setStats((k) => withSamples(k, e.vms, e.time));
+        return;
+      }
       setRecent((r) => [e, ...r].slice(0, 20));
       for (const fn of listeners) fn(e);
       if (e.type === 'resync') void load();

@@ -1,7 +1,6 @@
 // A VM's CPU, memory, disk and network use over the last 10 minutes, drawn as plain SVG (no chart library: the
 // page stays small). Sparklines in the VM list, bigger charts in the VM panel's Usage view. Each chart is an
 // image to assistive technology, labelled with its numbers in words (src/shared/plot.ts).
-import { useEffect, useState } from 'preact/hooks';
 import type { VmStats } from '../../../src/shared/api-types.js';
 import {
   describeSeries,
@@ -22,12 +21,13 @@ interface ChartProps {
 }
 
 function Chart({ metric, samples, width, height, big }: ChartProps & { big?: boolean }) {
-  const now = useNow();
+  // Drawn again with every stats event (every few seconds): the window ends now, so the line slides left.
+  const now = Date.now();
   const latest = samples[samples.length - 1];
   const points = series(samples, metric, now);
   const top = scaleTop(points, metric, latest?.memory.maxMiB);
   const label = describeSeries(metric, points, latest);
-  return (
+  const svg = (
     <svg
       class={big ? 'chart' : 'spark'}
       role="img"
@@ -42,23 +42,18 @@ function Chart({ metric, samples, width, height, big }: ChartProps & { big?: boo
       <title>{label}</title>
       {big && <line class="grid" x1={0} x2={width} y1={height / 2} y2={height / 2} />}
       <polyline class={`line line-${metric}`} points={plotPoints(points, { width, height, top, now })} />
-      {big && (
-        <text class="scale" x={4} y={12}>
-          {formatValue(top, metric)}
-        </text>
-      )}
     </svg>
   );
-}
-
-/** The time the charts end at: now, moved on every few seconds so that lines slide left between samples. */
-function useNow(): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 5000);
-    return () => clearInterval(t);
-  }, []);
-  return Math.max(now, Date.now());
+  if (!big) return svg;
+  // The scale's top outside the SVG: the chart stretches to the panel's width, text must not.
+  return (
+    <div class="chart-box">
+      <span class="scale" aria-hidden="true">
+        {formatValue(top, metric)}
+      </span>
+      {svg}
+    </div>
+  );
 }
 
 /** Four sparklines for a VM's row: CPU, memory, disk, network. */

@@ -3,24 +3,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { VmLog, VmSummary } from '../../../src/shared/api-types.js';
+import { cleanLog } from '../../../src/shared/log-text.js';
 import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 
 type Kind = VmLog['kind'];
-
-/**
- * The log as readable text: the guest's terminal escape sequences and other control characters removed (as
- * `roost logs` does for a terminal), so a malicious or chatty guest shows plain text and nothing else.
- */
-export function cleanLog(text: string): string {
-  return (
-    text
-      // eslint-disable-next-line no-control-regex -- removing control sequences is the point
-      .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b[@-_]/g, '')
-      .replace(/\r\n?/g, '\n')
-      // eslint-disable-next-line no-control-regex
-      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
-  );
-}
 
 export function VmLogs({ vm }: { vm: VmSummary }) {
   const [kind, setKind] = useState<Kind>('serial');
@@ -67,7 +53,14 @@ export function VmLogs({ vm }: { vm: VmSummary }) {
           <p class="muted">
             <code>{log.path}</code> — <code>roost logs {kind === 'qemu' ? '--qemu ' : ''}{vm.name}</code>
           </p>
-          <pre class="log-text" ref={pre} tabIndex={0} aria-label={`${kind === 'qemu' ? 'QEMU' : 'Serial'} log of ${vm.name}`} data-log={kind}>
+          <pre
+            class="log-text"
+            ref={pre}
+            role="region"
+            tabIndex={0}
+            aria-label={`${kind === 'qemu' ? 'QEMU' : 'Serial'} log of ${vm.name}`}
+            data-log={kind}
+          >
             {cleanLog(log.text) || '(empty)'}
           </pre>
         </>
