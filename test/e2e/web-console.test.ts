@@ -27,6 +27,7 @@ import {
   tinyPageAnswers,
   waitUntil,
 } from '../harness/index.js';
+import { unnamed } from './a11y.js';
 import { launchChromium } from './browser.js';
 import { startWeb, type RunningWeb } from './web-server.js';
 
@@ -111,6 +112,7 @@ describe('a running VM in the console: plots, port links, logs', () => {
       .poll(async () => numberAfter(await chart.getAttribute('aria-label'), 'CPU time'), { timeout: 60_000, intervals: [1000] })
       .toBeGreaterThan(first);
     await page.screenshot({ path: join(IMG, 'web-usage.png') });
+    expect(await unnamed(page)).toEqual([]);
 
     // A new page gets the kept samples at once from GET /api/vms/:name/stats, before any new event.
     const other = await openConsole({ ...web, url: (await roostJson<{ url: string }>(user, ['web', 'link'])).url });
@@ -142,6 +144,7 @@ describe('a running VM in the console: plots, port links, logs', () => {
     const region = page.getByRole('region', { name: `Serial log of ${name}`, exact: true });
     expect(await region.getAttribute('tabindex')).toBe('0');
     await page.screenshot({ path: join(IMG, 'web-logs.png') });
+    expect(await unnamed(page)).toEqual([]);
     await page.getByLabel('QEMU', { exact: true }).check();
     // QEMU's log starts with the command line libvirt ran, which names the guest.
     await expect.poll(() => page.locator('pre[data-log="qemu"]').innerText(), { timeout: 15_000 }).toContain(`guest=${name}`);
@@ -203,13 +206,17 @@ describe('the image catalogue in the console, from a local mirror', () => {
     await page.getByRole('tab', { name: 'Images' }).click();
     const image = page.locator('tr[data-image="debian-12"]');
     await expect(image.getAttribute('data-cached')).resolves.toBe('false');
-    await image.getByRole('button', { name: 'Pull debian-12' }).click();
+    expect(await unnamed(page)).toEqual([]);
+    // With the keyboard: the button has the focus, Enter pulls.
+    await image.getByRole('button', { name: 'Pull debian-12' }).focus();
+    await page.keyboard.press('Enter');
     const status = image.locator('[data-pull="progress"] [role="status"]');
     await status.waitFor({ timeout: 15_000 });
     const seen = new Set<string>();
     await waitUntil(
       async () => {
-        const t = await status.innerText().catch(() => '');
+        // Gone once the download is verified: then nothing more to read.
+        const t = await status.innerText({ timeout: 500 }).catch(() => '');
         if (t) seen.add(t);
         return seen.size >= 2;
       },
@@ -220,6 +227,7 @@ describe('the image catalogue in the console, from a local mirror', () => {
     expect([...seen].every((t) => /^[0-9.]+ (B|KiB)( of [0-9.]+ KiB)?$/.test(t)), [...seen].join(' | ')).toBe(true);
     expect(seen.size).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: join(IMG, 'web-images.png') });
+    expect(await unnamed(page)).toEqual([]);
     await page.locator('tr[data-image="debian-12"][data-cached="true"]').waitFor({ timeout: 60_000 });
     expect(await image.locator('[data-pull="cached"]').innerText()).toMatch(/^yes, [0-9.]+ KiB$/);
     expect(mirror.requests.filter((q) => q.path.endsWith('.qcow2'))).toHaveLength(1);
@@ -235,6 +243,7 @@ describe('the image catalogue in the console, from a local mirror', () => {
     await page.getByLabel('Memory').fill('1G');
     await page.getByLabel('Start it now').uncheck();
     await page.screenshot({ path: join(IMG, 'web-create-image.png'), fullPage: true });
+    expect(await unnamed(page)).toEqual([]);
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator(`tr[data-vm="${vm}"][data-state="shutoff"]`).waitFor({ timeout: 60_000 });
 
