@@ -74,7 +74,7 @@ export function VmList(props: {
                 )}
               </td>
               <td data-label="Ports" class="ports">
-                {vm.ports.length ? vm.ports.map((p) => <Port key={p} spec={p} />) : <span class="muted">—</span>}
+                {vm.ports.length ? vm.ports.map((p) => <Port key={p} spec={p} live={vm.state === 'running'} />) : <span class="muted">—</span>}
               </td>
               <td data-label="Actions">
                 <VmActions vm={vm} onError={setFailed} />
@@ -91,8 +91,9 @@ export function VmList(props: {
  * A forward; one to a guest web port is a link that opens the guest's app in a new tab. The app is another
  * origin (another port): it cannot read this page's session, and gets no opener and no referrer.
  */
-function Port({ spec }: { spec: string }) {
-  const href = portLink(spec);
+function Port({ spec, live }: { spec: string; live: boolean }) {
+  // A stopped VM's app answers nothing: no link until it runs.
+  const href = live ? portLink(spec) : null;
   if (!href) return <code>{spec}</code>;
   return (
     <code>
