@@ -3,7 +3,9 @@ import { cleanLog } from './log-text.js';
 
 describe('cleanLog', () => {
   it('keeps the text and the line breaks', () => {
-    expect(cleanLog('Booting\r\nROOST-TINY-READY ip=none\r\n\tok\n')).toBe('Booting\nROOST-TINY-READY ip=none\n\tok\n');
+    expect(cleanLog('Booting\r\nROOST-TINY-READY ip=none\r\n\tok\n')).toBe(
+      'Booting\nROOST-TINY-READY ip=none\n\tok\n',
+    );
   });
 
   it("drops a guest's colours, cursor moves, window titles, clipboard writes and stray controls", () => {

@@ -118,13 +118,21 @@ const refusals: [string, Partial<CreateRequest>, string][] = [
   ['a disk smaller than the image', { image: 'big.qcow2', disk: '10G' }, 'DISK_TOO_SMALL'],
   ['--auto-ports without an image', { kernel: 'vmlinuz', autoPorts: true }, 'CONFLICTING_OPTIONS'],
   ['--cloud-init without an image', { kernel: 'vmlinuz', cloudInit: 'cloud.yaml' }, 'CONFLICTING_OPTIONS'],
-  ['cloud-config text without an image', { kernel: 'vmlinuz', cloudConfig: 'runcmd: []' }, 'CONFLICTING_OPTIONS'],
+  [
+    'cloud-config text without an image',
+    { kernel: 'vmlinuz', cloudConfig: 'runcmd: []' },
+    'CONFLICTING_OPTIONS',
+  ],
   [
     'cloud-config as a file and as text',
     { image: 'small.qcow2', cloudInit: 'cloud.yaml', cloudConfig: 'runcmd: []' },
     'CONFLICTING_OPTIONS',
   ],
-  ['cloud-config text that is not a mapping', { image: 'small.qcow2', cloudConfig: '- a list' }, 'CLOUD_INIT_INVALID'],
+  [
+    'cloud-config text that is not a mapping',
+    { image: 'small.qcow2', cloudConfig: '- a list' },
+    'CLOUD_INIT_INVALID',
+  ],
   ['a port forward that does not parse', { image: 'debian-12', ports: ['99999:22'] }, 'INVALID_PORT'],
   ['a network given twice', { image: 'debian-12', network: ['user', 'user'] }, 'INVALID_NETWORK'],
 ];

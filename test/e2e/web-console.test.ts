@@ -89,36 +89,53 @@ describe('a running VM in the console: plots, port links, logs', () => {
     const memory = row().getByRole('img', { name: /^Memory / });
     const points = async () => Number(await cpu.getAttribute('data-points'));
     // The first sample has no CPU % (a rate needs two): the line starts with the second, 5 s later.
-    await expect.poll(points, { timeout: 30_000, intervals: [500] }).toBeGreaterThanOrEqual(1);
+    await expect.poll(points, { timeout: 30_000, interval: 500 }).toBeGreaterThanOrEqual(1);
     const before = { n: await points(), line: await cpu.locator('polyline').getAttribute('points') };
-    await expect.poll(points, { timeout: 30_000, intervals: [500] }).toBeGreaterThan(before.n);
+    await expect.poll(points, { timeout: 30_000, interval: 500 }).toBeGreaterThan(before.n);
     expect(await cpu.locator('polyline').getAttribute('points')).not.toBe(before.line);
     // Said in words to a screen reader: the latest value and the CPU time.
-    expect(await cpu.getAttribute('aria-label')).toMatch(/^CPU [0-9.]+ % now, peak [0-9.]+ %, CPU time [0-9.]+ s/);
+    expect(await cpu.getAttribute('aria-label')).toMatch(
+      /^CPU [0-9.]+ % now, peak [0-9.]+ %, CPU time [0-9.]+ s/,
+    );
     // Memory has a value from the first sample on (QEMU's resident size, or the guest's balloon figure).
     expect(await memory.getAttribute('aria-label')).toMatch(/^Memory [0-9]+ MiB now/);
     expect(Number(await memory.getAttribute('data-points'))).toBeGreaterThanOrEqual(1);
-    for (const m of ['Disk I/O', 'Network I/O']) await expect(row().getByRole('img', { name: new RegExp(`^${m}`) }).count()).resolves.toBe(1);
+    for (const m of ['Disk I/O', 'Network I/O'])
+      await expect(
+        row()
+          .getByRole('img', { name: new RegExp(`^${m}`) })
+          .count(),
+      ).resolves.toBe(1);
   });
 
   it("shows the CPU time rising in the panel's Usage chart, which the server's history filled", async () => {
     await row().getByRole('button', { name }).click();
     await page.getByRole('tab', { name: 'Usage' }).click();
     const chart = page.locator('[data-testid="usage"] svg.chart[data-metric="cpu"]');
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(2);
     const first = numberAfter(await chart.getAttribute('aria-label'), 'CPU time');
     // The guest's QEMU uses CPU while it runs (TCG): the next samples say more seconds.
     await expect
-      .poll(async () => numberAfter(await chart.getAttribute('aria-label'), 'CPU time'), { timeout: 60_000, intervals: [1000] })
+      .poll(async () => numberAfter(await chart.getAttribute('aria-label'), 'CPU time'), {
+        timeout: 60_000,
+        interval: 1000,
+      })
       .toBeGreaterThan(first);
     await page.screenshot({ path: join(IMG, 'web-usage.png') });
     expect(await unnamed(page)).toEqual([]);
 
     // A new page gets the kept samples at once from GET /api/vms/:name/stats, before any new event.
-    const other = await openConsole({ ...web, url: (await roostJson<{ url: string }>(user, ['web', 'link'])).url });
+    const other = await openConsole({
+      ...web,
+      url: (await roostJson<{ url: string }>(user, ['web', 'link'])).url,
+    });
     try {
       const spark = other.locator(`tr[data-vm="${name}"] svg[data-metric="cpu"]`);
-      await expect.poll(async () => Number(await spark.getAttribute('data-points')), { timeout: 4_000 }).toBeGreaterThanOrEqual(2);
+      await expect
+        .poll(async () => Number(await spark.getAttribute('data-points')), { timeout: 4_000 })
+        .toBeGreaterThanOrEqual(2);
     } finally {
       await other.close();
     }
@@ -136,9 +153,11 @@ describe('a running VM in the console: plots, port links, logs', () => {
     await tab.close();
   });
 
-  it('shows the serial console log and QEMU\'s log in the Logs view', async () => {
+  it("shows the serial console log and QEMU's log in the Logs view", async () => {
     await page.getByRole('tab', { name: 'Logs' }).click();
-    const serial = page.getByRole('region', { name: `VM ${name}`, exact: true }).locator('pre[data-log="serial"]');
+    const serial = page
+      .getByRole('region', { name: `VM ${name}`, exact: true })
+      .locator('pre[data-log="serial"]');
     await expect.poll(() => serial.innerText(), { timeout: 15_000 }).toContain(guest.readyMarker);
     // A focusable, labelled region: it scrolls with the keyboard.
     const region = page.getByRole('region', { name: `Serial log of ${name}`, exact: true });
@@ -147,14 +166,18 @@ describe('a running VM in the console: plots, port links, logs', () => {
     expect(await unnamed(page)).toEqual([]);
     await page.getByLabel('QEMU', { exact: true }).check();
     // QEMU's log starts with the command line libvirt ran, which names the guest.
-    await expect.poll(() => page.locator('pre[data-log="qemu"]').innerText(), { timeout: 15_000 }).toContain(`guest=${name}`);
+    await expect
+      .poll(() => page.locator('pre[data-log="qemu"]').innerText(), { timeout: 15_000 })
+      .toContain(`guest=${name}`);
   });
 
   it('keeps the list readable at phone width, sparklines included', async () => {
     await page.getByRole('tab', { name: 'Overview' }).click();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate('window.scrollTo(0, 0)');
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    expect(
+      await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
+    ).toBeLessThanOrEqual(0);
     await expect(row().getByRole('img', { name: /^CPU / }).isVisible()).resolves.toBe(true);
     await page.setViewportSize({ width: 1280, height: 800 });
   });
@@ -224,7 +247,10 @@ describe('the image catalogue in the console, from a local mirror', () => {
       150,
     );
     // Several distinct amounts: the bar moves with the download (e.g. "52 KiB of 196 KiB", then more).
-    expect([...seen].every((t) => /^[0-9.]+ (B|KiB)( of [0-9.]+ KiB)?$/.test(t)), [...seen].join(' | ')).toBe(true);
+    expect(
+      [...seen].every((t) => /^[0-9.]+ (B|KiB)( of [0-9.]+ KiB)?$/.test(t)),
+      [...seen].join(' | '),
+    ).toBe(true);
     expect(seen.size).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: join(IMG, 'web-images.png') });
     expect(await unnamed(page)).toEqual([]);

@@ -26,7 +26,10 @@ beforeAll(async () => {
   const serial = join(dir, 'web.serial.log');
   writeFileSync(serial, 'Booting\r\n\x1b[1mROOST-TINY-READY\x1b[0m ip=none\r\n');
   mkdirSync(join(dir, 'cache', 'libvirt', 'qemu', 'log'), { recursive: true });
-  writeFileSync(join(dir, 'cache', 'libvirt', 'qemu', 'log', 'web.log'), 'qemu-system-x86_64 -name guest=web\n');
+  writeFileSync(
+    join(dir, 'cache', 'libvirt', 'qemu', 'log', 'web.log'),
+    'qemu-system-x86_64 -name guest=web\n',
+  );
   const opened = await openFakeLibvirt();
   client = opened.client;
   for (const [name, log] of [

@@ -82,8 +82,7 @@ export function UsageCharts({ samples, running }: { samples: readonly VmStats[];
       {METRICS.map((m) => (
         <figure key={m} class="usage-chart">
           <figcaption>
-            {METRIC_TITLE[m]}{' '}
-            <span class="muted">{latest ? latestWords(latest, m) : ''}</span>
+            {METRIC_TITLE[m]} <span class="muted">{latest ? latestWords(latest, m) : ''}</span>
           </figcaption>
           <Chart metric={m} samples={samples} width={480} height={120} big />
         </figure>

@@ -189,7 +189,10 @@ function CloudFields() {
         </label>
       </div>
       <label>
-        Cloud-config <span class="muted">(YAML merged into roost's, as <code>--cloud-init FILE</code>)</span>
+        Cloud-config{' '}
+        <span class="muted">
+          (YAML merged into roost's, as <code>--cloud-init FILE</code>)
+        </span>
         <textarea
           name="cloudConfig"
           rows={5}

@@ -81,7 +81,11 @@ export function Images({ onCreateFrom }: { onCreateFrom: (image: string) => void
                     Pull
                   </button>
                 )}
-                <button type="button" aria-label={`New VM from ${i.name}`} onClick={() => onCreateFrom(i.name)}>
+                <button
+                  type="button"
+                  aria-label={`New VM from ${i.name}`}
+                  onClick={() => onCreateFrom(i.name)}
+                >
                   New VM…
                 </button>
               </td>
@@ -122,6 +126,7 @@ function PullState({ image, pull }: { image: ImageListing; pull: Pull | undefine
       </span>
     );
   }
-  if (image.cached) return <span data-pull="cached">yes{image.size ? `, ${formatBytes(image.size)}` : ''}</span>;
+  if (image.cached)
+    return <span data-pull="cached">yes{image.size ? `, ${formatBytes(image.size)}` : ''}</span>;
   return <span class="muted">{image.importOnly ? 'import only (roost image import)' : 'no'}</span>;
 }

@@ -74,7 +74,11 @@ export function VmList(props: {
                 )}
               </td>
               <td data-label="Ports" class="ports">
-                {vm.ports.length ? vm.ports.map((p) => <Port key={p} spec={p} live={vm.state === 'running'} />) : <span class="muted">—</span>}
+                {vm.ports.length ? (
+                  vm.ports.map((p) => <Port key={p} spec={p} live={vm.state === 'running'} />)
+                ) : (
+                  <span class="muted">—</span>
+                )}
               </td>
               <td data-label="Actions">
                 <VmActions vm={vm} onError={setFailed} />

@@ -51,7 +51,11 @@ export function VmLogs({ vm }: { vm: VmSummary }) {
       {log && (
         <>
           <p class="muted">
-            <code>{log.path}</code> — <code>roost logs {kind === 'qemu' ? '--qemu ' : ''}{vm.name}</code>
+            <code>{log.path}</code> —{' '}
+            <code>
+              roost logs {kind === 'qemu' ? '--qemu ' : ''}
+              {vm.name}
+            </code>
           </p>
           <pre
             class="log-text"
