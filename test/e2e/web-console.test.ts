@@ -262,7 +262,7 @@ describe('the image catalogue in the console, from a local mirror', () => {
   it('creates a VM from it with a login user, an ssh key and cloud-config, all in its seed', async () => {
     await page.getByRole('button', { name: 'New VM from debian-12' }).click();
     await expect(page.getByLabel(/^Image/).inputValue()).resolves.toBe('debian-12');
-    await page.getByLabel('Name').fill(vm);
+    await page.getByLabel('Name', { exact: true }).fill(vm);
     await page.getByLabel('Login user').fill('alice');
     await page.getByLabel(/SSH public key file/).fill(keyFile);
     await page.getByLabel(/Cloud-config/).fill(`#cloud-config\nruncmd:\n  - echo ${marker}\n`);
@@ -288,7 +288,7 @@ describe('the image catalogue in the console, from a local mirror', () => {
     // The form went back to the list when the VM was made; it still starts from the image picked.
     await page.getByRole('tab', { name: 'New machine' }).click();
     await expect(page.getByLabel(/^Image/).inputValue()).resolves.toBe('debian-12');
-    await page.getByLabel('Name').fill(scope.name('bad'));
+    await page.getByLabel('Name', { exact: true }).fill(scope.name('bad'));
     await page.getByLabel(/Cloud-config/).fill('- just\n- a list\n');
     await page.getByRole('button', { name: 'Create' }).click();
     await expect
