@@ -268,6 +268,10 @@ describe('the image catalogue in the console, from a local mirror', () => {
     await page.getByLabel(/Cloud-config/).fill(`#cloud-config\nruncmd:\n  - echo ${marker}\n`);
     await page.getByLabel('Memory').fill('1G');
     await page.getByLabel('Start it now').uncheck();
+    // The page redraws with every stats event (5 s): what was typed stays as typed.
+    await page.waitForTimeout(6_000);
+    await expect(page.getByLabel('Memory').inputValue()).resolves.toBe('1G');
+    await expect(page.getByLabel('Start it now').isChecked()).resolves.toBe(false);
     await page.screenshot({ path: join(IMG, 'web-create-image.png'), fullPage: true });
     expect(await unnamed(page)).toEqual([]);
     await page.getByRole('button', { name: 'Create' }).click();

@@ -138,11 +138,11 @@ export function CreateForm({ onCreated, image }: { onCreated: (vm: CreatedVm) =>
       <div class="grid3">
         <label>
           CPUs
-          <input name="cpus" type="number" min={1} max={512} value="2" />
+          <input name="cpus" type="number" min={1} max={512} defaultValue="2" />
         </label>
         <label>
           Memory
-          <input name="memory" value="2G" />
+          <input name="memory" defaultValue="2G" />
         </label>
         <label>
           Disk
@@ -161,7 +161,7 @@ export function CreateForm({ onCreated, image }: { onCreated: (vm: CreatedVm) =>
         <input name="networks" placeholder="user" />
       </label>
       <label class="inline">
-        <input type="checkbox" name="start" checked /> Start it now
+        <input type="checkbox" name="start" defaultChecked /> Start it now
       </label>
       <div class="row">
         <button type="submit" class="primary" disabled={busy}>
