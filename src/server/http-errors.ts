@@ -18,6 +18,9 @@ const CONFLICTS = new Set([
   'DOMAIN_XML_NOT_FOUND',
 ]);
 
+/** Codes that mean "there is no such thing (yet)": a log a VM never wrote. */
+const MISSING = new Set(['NO_LOG_YET', 'NO_SERIAL_LOG']);
+
 /**
  * Failures of what the server stands in front of — the libvirt daemon and the way to it — by code, or by the
  * prefix of a family of codes: 502 when it answered something roost cannot use, 503 when it is not there (try
@@ -79,7 +82,7 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
 }
 
 function statusFor(err: unknown, code: string, exitCode: 1 | 2): number {
-  if (err instanceof NotFoundError || code === 'VM_NOT_FOUND') return 404;
+  if (err instanceof NotFoundError || code === 'VM_NOT_FOUND' || MISSING.has(code)) return 404;
   if (CONFLICTS.has(code)) return 409;
   // Bad input, nothing changed: UsageError and the lower layers' bad-input codes alike.
   if (exitCode === 2) return 400;

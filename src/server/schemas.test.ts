@@ -22,6 +22,8 @@ describe('request schemas: hostile input', () => {
     { sshUser: 'Root' },
     { ports: ['8080:80\n'] },
     { network: 'bridge=a\u001b' },
+    { cloudConfig: 'runcmd: [echo \u001b[2J]' },
+    { cloudConfig: 'x'.repeat(1024 ** 2 + 1) },
     { evil: 1 },
   ])('refuses a create body with %j', (more) =>
     expect(CreateBody.safeParse({ name: 'web', kernel: '/k', ...more }).success).toBe(false),
@@ -34,6 +36,11 @@ describe('request schemas: hostile input', () => {
   it.each(['debian-12', 'ubuntu-24.04', 'my_image'])('an image name may be %j', (ref) =>
     expect(RefParams.safeParse({ ref }).success).toBe(true),
   );
+
+  it('a cloud-config as text keeps its lines and tabs', () => {
+    const cloudConfig = '#cloud-config\r\nruncmd:\n\t- [touch, /ok]\n';
+    expect(CreateBody.safeParse({ name: 'web', image: '/i', cloudConfig }).success).toBe(true);
+  });
 
   it('a port spec in a path holds no control character', () => {
     expect(PortParams.safeParse({ name: 'web', spec: '8080\n' }).success).toBe(false);

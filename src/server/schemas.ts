@@ -1,7 +1,13 @@
 // Every request's shape, checked with zod before a use case sees it. Imported through validate.ts on the first
 // request that has a body or parameters to check: a server that only streams events never loads zod.
 import { z } from 'zod';
-import { hasUnsafeChars, LOGIN_NAME_PATTERN, MAX_VM_REF_LENGTH, VM_NAME_PATTERN } from '../vm/input.js';
+import {
+  hasUnsafeChars,
+  LOGIN_NAME_PATTERN,
+  MAX_CLOUD_CONFIG_BYTES,
+  MAX_VM_REF_LENGTH,
+  VM_NAME_PATTERN,
+} from '../vm/input.js';
 
 /** Text without control or invisible formatting characters: it ends up in messages, files and XML. */
 const Text = (max: number) =>
@@ -20,6 +26,11 @@ const NewName = z
 /** CPU counts and sizes: the CLI's text ("2G") or a number (taken as the CLI takes a bare number). */
 const NumberOrText = z.union([z.string().max(32), z.number().nonnegative()]).transform(String);
 const Path = Text(4096).min(1);
+/** A cloud-config document: YAML lines (newlines and tabs), no other control characters. */
+const CloudConfigText = z
+  .string()
+  .max(MAX_CLOUD_CONFIG_BYTES)
+  .refine((v) => !hasUnsafeChars(v.replace(/\r?\n|\t/g, ' ')), 'must not contain control characters');
 /** ?force, ?force=1, ?force=true */
 const Flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -49,6 +60,7 @@ export const CreateBody = z.strictObject({
   firmware: z.enum(['uefi', 'bios']).optional(),
   sshUser: z.string().regex(LOGIN_NAME_PATTERN, 'a login name: lowercase letters, digits, _ -').optional(),
   sshKey: Path.optional(),
+  cloudConfig: CloudConfigText.optional(),
   start: z.boolean().optional(),
 });
 
@@ -67,6 +79,8 @@ export const PortBody = z.strictObject({
 });
 export const PortParams = z.strictObject({ name: Name, spec: Text(100).min(1) });
 export const ApplyQuery = z.object({ apply: Apply });
+
+export const LogsQuery = z.object({ kind: z.enum(['serial', 'qemu']).default('serial') });
 
 export const ConsoleQuery = z.object({ force: Flag });
 

@@ -93,6 +93,17 @@ describe('checkCreateRequest: what a request becomes', () => {
     });
     expect(c.cloudInit).toMatchObject({ packages: ['nginx'] });
   });
+
+  it('a cloud-config given as text (the API, the web form) is checked and kept the same way', async () => {
+    const c = await checkCreateRequest({
+      name: 'web',
+      image: at('small.qcow2'),
+      cloudConfig: '#cloud-config\nruncmd: [touch /ok]\n',
+    });
+    expect(c.cloudInit).toMatchObject({ runcmd: ['touch /ok'] });
+    const blank = await checkCreateRequest({ name: 'web', image: at('small.qcow2'), cloudConfig: ' \n' });
+    expect(blank.cloudInit).toBeUndefined();
+  });
 });
 
 const refusals: [string, Partial<CreateRequest>, string][] = [
@@ -107,6 +118,21 @@ const refusals: [string, Partial<CreateRequest>, string][] = [
   ['a disk smaller than the image', { image: 'big.qcow2', disk: '10G' }, 'DISK_TOO_SMALL'],
   ['--auto-ports without an image', { kernel: 'vmlinuz', autoPorts: true }, 'CONFLICTING_OPTIONS'],
   ['--cloud-init without an image', { kernel: 'vmlinuz', cloudInit: 'cloud.yaml' }, 'CONFLICTING_OPTIONS'],
+  [
+    'cloud-config text without an image',
+    { kernel: 'vmlinuz', cloudConfig: 'runcmd: []' },
+    'CONFLICTING_OPTIONS',
+  ],
+  [
+    'cloud-config as a file and as text',
+    { image: 'small.qcow2', cloudInit: 'cloud.yaml', cloudConfig: 'runcmd: []' },
+    'CONFLICTING_OPTIONS',
+  ],
+  [
+    'cloud-config text that is not a mapping',
+    { image: 'small.qcow2', cloudConfig: '- a list' },
+    'CLOUD_INIT_INVALID',
+  ],
   ['a port forward that does not parse', { image: 'debian-12', ports: ['99999:22'] }, 'INVALID_PORT'],
   ['a network given twice', { image: 'debian-12', network: ['user', 'user'] }, 'INVALID_NETWORK'],
 ];

@@ -79,9 +79,7 @@ export async function checkCreateRequest(
   const { image, imageRef } = await checkImage(req);
   const diskBytes = checkDiskBytes(req, image, imageRef);
   checkImageOnlyOptions(req);
-  const cloudInit = req.cloudInit
-    ? await (await cloudInitModule()).readCloudConfigFile(req.cloudInit)
-    : undefined;
+  const cloudInit = await userCloudConfig(req);
   // Cloud and installer images boot UEFI; a directly booted kernel needs no firmware of its own.
   const firmware = req.firmware ?? (req.kernel ? 'bios' : 'uefi');
   return {
@@ -184,12 +182,22 @@ function checkImageOnlyOptions(req: CreateRequest): void {
       '--auto-ports needs --image: it forwards over ssh, which a cloud image sets up',
     );
   }
-  if (req.cloudInit && !req.image) {
+  if ((req.cloudInit || req.cloudConfig) && !req.image) {
     throw new UsageError(
       'CONFLICTING_OPTIONS',
       '--cloud-init needs --image (a cloud image reads the seed at first boot)',
     );
   }
+}
+
+/** The user's own cloud-config, from a file (--cloud-init) or given as text (the API, the web form), checked. */
+async function userCloudConfig(req: CreateRequest): Promise<CloudConfig | undefined> {
+  if (req.cloudInit && req.cloudConfig !== undefined) {
+    throw new UsageError('CONFLICTING_OPTIONS', 'give the cloud-config as a file or as text, not both');
+  }
+  if (req.cloudInit) return (await cloudInitModule()).readCloudConfigFile(req.cloudInit);
+  if (!req.cloudConfig?.trim()) return undefined;
+  return (await cloudInitModule()).checkedCloudConfig(req.cloudConfig, 'the cloud-config given');
 }
 
 /** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */

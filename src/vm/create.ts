@@ -81,6 +81,8 @@ export interface CreateRequest {
   sshKey?: string;
   /** A cloud-config file merged into the seed's user-data. */
   cloudInit?: string;
+  /** A cloud-config as text (the API and the web form), merged as cloudInit's file would be. */
+  cloudConfig?: string;
   /** Attach no cloud-init seed to an image-based VM (default: a seed is attached). */
   noCloudInit?: boolean;
   /** Forward the ports the guest listens on automatically (vm/auto-ports.ts); recorded in the VM. */

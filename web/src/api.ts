@@ -17,6 +17,7 @@ import type {
   LinkCreated,
   PortChangeResult,
   PortList,
+  PullStarted,
   RemovedSnapshot,
   RemovedVm,
   RevertedSnapshot,
@@ -27,6 +28,8 @@ import type {
   TicketGranted,
   VmAddresses,
   VmInfo,
+  VmLog,
+  VmStatsHistory,
   VmSummary,
 } from '../../src/shared/api-types.js';
 
@@ -146,6 +149,8 @@ export const api = {
   removePort: (name: string, spec: string) =>
     call<PortChangeResult>('DELETE', `${vm(name)}/ports/${encodeURIComponent(spec)}`),
   ip: (name: string) => call<VmAddresses>('GET', `${vm(name)}/ip`),
+  stats: (name: string) => call<VmStatsHistory>('GET', `${vm(name)}/stats`),
+  logs: (name: string, kind: 'serial' | 'qemu') => call<VmLog>('GET', `${vm(name)}/logs?kind=${kind}`),
   snapshots: (name: string) => call<SnapshotList>('GET', `${vm(name)}/snapshots`),
   createSnapshot: (name: string, body: { name?: string; description?: string }) =>
     call<CreatedSnapshot>('POST', `${vm(name)}/snapshots`, body),
@@ -160,6 +165,7 @@ export const api = {
   autostartOff: (name: string) => call<AutostartDisabled>('DELETE', `${vm(name)}/autostart`),
   doctor: () => call<DoctorReport>('GET', '/api/doctor'),
   images: () => call<ImageListing[]>('GET', '/api/images'),
+  pullImage: (ref: string) => call<PullStarted>('POST', '/api/images/pull', { ref }),
   connection: () => call<ConnectionInfo>('GET', '/api/connection'),
   /** A new one-time login link (for another tab). */
   newLink: () => call<LinkCreated>('POST', '/api/links', {}),

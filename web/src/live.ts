@@ -1,10 +1,12 @@
 // The page's live view of the VMs: read once when the event stream is ready (and after every resync), then
 // kept current by the events alone — no polling. Lifecycle events carry the VM's state after the event.
 // Each connection of the stream takes a fresh single-use ticket, so it is reopened here rather than by
-// EventSource's own retry (which would bring the spent ticket again).
+// EventSource's own retry (which would bring the spent ticket again). The charts' samples come the same way:
+// the server's history of each running VM when the list is read, then a `stats` event every few seconds.
 import { useEffect, useState } from 'preact/hooks';
 import { api, eventsUrl } from './api.js';
 import type { RoostEvent, VmSummary } from '../../src/shared/api-types.js';
+import { withSamples, type StatsByVm } from '../../src/shared/plot.js';
 import { asFailure, type Failure } from './components/ErrorText.js';
 
 export type Link = 'connecting' | 'live' | 'reconnecting';
@@ -16,6 +18,8 @@ export interface Live {
   recent: RoostEvent[];
   /** Why the list could not be read, if it could not. */
   error: Failure;
+  /** Each running VM's stats samples of the last 10 minutes, oldest first (the charts). */
+  stats: StatsByVm;
 }
 
 type Listener = (e: RoostEvent) => void;
@@ -34,18 +38,34 @@ export function useLive(): Live {
   const [link, setLink] = useState<Link>('connecting');
   const [recent, setRecent] = useState<RoostEvent[]>([]);
   const [error, setError] = useState<Failure>(null);
+  const [stats, setStats] = useState<StatsByVm>({});
 
   useEffect(() => {
+    // What the server kept of each running VM (10 minutes at most) seeds its charts; events extend them.
+    const history = (list: VmSummary[]) => {
+      for (const v of list.filter((x) => x.state === 'running')) {
+        api.stats(v.name).then(
+          (h) => setStats((k) => withSamples(k, h.samples, Date.now())),
+          () => {},
+        );
+      }
+    };
     const load = () =>
       api.listVms().then(
         (list) => {
           setVms(list.sort(byName));
           setError(null);
+          history(list);
         },
         (e: unknown) => setError(asFailure(e)),
       );
     const handle = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as RoostEvent;
+      // Every few seconds: not an activity worth listing, and no other component listens for it.
+      if (e.type === 'stats') {
+        setStats((k) => withSamples(k, e.vms, e.time));
+        return;
+      }
       setRecent((r) => [e, ...r].slice(0, 20));
       for (const fn of listeners) fn(e);
       if (e.type === 'resync') void load();
@@ -76,7 +96,7 @@ export function useLive(): Live {
           void load();
         });
         es.onerror = reconnect;
-        for (const t of ['vm', 'create', 'ports', 'image', 'resync']) es.addEventListener(t, handle);
+        for (const t of ['vm', 'create', 'ports', 'image', 'resync', 'stats']) es.addEventListener(t, handle);
       }, reconnect);
     }
     connect();
@@ -87,5 +107,5 @@ export function useLive(): Live {
     };
   }, []);
 
-  return { vms, link, recent, error };
+  return { vms, link, recent, error, stats };
 }

@@ -1,4 +1,5 @@
-// roost's browser console: VMs with live state, their ports and consoles, a create form and the host check.
+// roost's browser console: VMs with live state and use, their ports, logs and consoles, the image catalogue, a
+// create form and the host check.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
@@ -6,19 +7,22 @@ import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
 import { ErrorText } from './components/ErrorText.js';
+import { Images } from './components/Images.js';
 import { VmList } from './components/VmList.js';
 import { VmPanel } from './components/VmPanel.js';
 import { useLive } from './live.js';
 import './styles.css';
 import type { ConnectionInfo, CreatedVm } from '../../src/shared/api-types.js';
 
-type View = 'vms' | 'create' | 'doctor';
+type View = 'vms' | 'images' | 'create' | 'doctor';
 
 function App() {
   const live = useLive();
   const [view, setView] = useState<View>('vms');
   const [selected, setSelected] = useState<string | null>(null);
   const [conn, setConn] = useState<ConnectionInfo | null>(null);
+  // The image the create form starts with, when it was opened from the image list.
+  const [fromImage, setFromImage] = useState<string | undefined>(undefined);
   // What the last create from the form said beyond "done": its warnings, and why it runs without KVM.
   const [created, setCreated] = useState<CreatedVm | null>(null);
   useEffect(() => {
@@ -62,6 +66,7 @@ function App() {
       </header>
       <nav role="tablist" aria-label="Sections">
         {tab('vms', 'Machines')}
+        {tab('images', 'Images')}
         {tab('create', 'New machine')}
         {tab('doctor', 'Host check')}
       </nav>
@@ -70,13 +75,32 @@ function App() {
         {view === 'vms' && (
           <section id="view-vms" role="tabpanel" aria-labelledby="tab-vms">
             {created && <CreatedNote vm={created} onClose={() => setCreated(null)} />}
-            <VmList vms={live.vms} selected={selected} onSelect={setSelected} />
-            {vm && <VmPanel key={vm.name} vm={vm} onClose={() => setSelected(null)} />}
+            <VmList vms={live.vms} selected={selected} onSelect={setSelected} stats={live.stats} />
+            {vm && (
+              <VmPanel
+                key={vm.name}
+                vm={vm}
+                samples={live.stats[vm.name] ?? []}
+                onClose={() => setSelected(null)}
+              />
+            )}
+          </section>
+        )}
+        {view === 'images' && (
+          <section id="view-images" role="tabpanel" aria-labelledby="tab-images">
+            <Images
+              onCreateFrom={(image) => {
+                setFromImage(image);
+                setView('create');
+              }}
+            />
           </section>
         )}
         {view === 'create' && (
           <section id="view-create" role="tabpanel" aria-labelledby="tab-create">
             <CreateForm
+              key={fromImage}
+              image={fromImage}
               onCreated={(vm) => {
                 setCreated(vm);
                 setSelected(vm.name);

@@ -13,7 +13,7 @@ export function registerVmRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerStateRoutes(app, deps);
 }
 
-/** The list, one VM, and its addresses. */
+/** The list, one VM, its addresses and its logs. */
 function registerVmReads(app: FastifyInstance, deps: AppDeps): void {
   const ctx = () => deps.context();
 
@@ -32,6 +32,15 @@ function registerVmReads(app: FastifyInstance, deps: AppDeps): void {
     const { name } = (await schemas()).NameParams.parse(req.params);
     const { vmAddresses } = await import('../../vm/ip.js');
     return vmAddresses(await ctx(), name);
+  });
+
+  // The answer of `roost logs --json`: the whole log, serial (the default) or QEMU's with ?kind=qemu.
+  app.get('/api/vms/:name/logs', async (req) => {
+    const s = await schemas();
+    const { name } = s.NameParams.parse(req.params);
+    const { kind } = s.LogsQuery.parse(req.query);
+    const { readVmLog } = await import('../../vm/read-log.js');
+    return readVmLog(await ctx(), name, kind);
   });
 }
 

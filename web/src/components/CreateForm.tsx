@@ -1,5 +1,6 @@
-// A new VM: from a disk image (a path, or a catalogue name when images are available), an installer ISO, or a
-// kernel; CPUs, memory, disk and ports. The same request `roost create` makes; phases come as events.
+// A new VM: from a disk image (a path, or a catalogue name when images are available) with its login (user,
+// ssh key) and the user's own cloud-config, an installer ISO, or a kernel; CPUs, memory, disk and ports. The
+// same request `roost create` makes; phases come as events.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { onEvent } from '../live.js';
@@ -8,7 +9,7 @@ import type { CreatedVm, ImageListing } from '../../../src/shared/api-types.js';
 
 type Source = 'image' | 'iso' | 'kernel';
 
-export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }) {
+export function CreateForm({ onCreated, image }: { onCreated: (vm: CreatedVm) => void; image?: string }) {
   const [source, setSource] = useState<Source>('image');
   const [images, setImages] = useState<ImageListing[]>([]);
   const [phase, setPhase] = useState<string | null>(null);
@@ -35,7 +36,12 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
       network: (text('networks') ?? '').split(/[\s,]+/).filter(Boolean),
       start: f.get('start') === 'on',
     };
-    if (source === 'image') body.image = text('image');
+    if (source === 'image') {
+      body.image = text('image');
+      body.sshUser = text('sshUser');
+      body.sshKey = text('sshKey');
+      body.cloudConfig = text('cloudConfig');
+    }
     if (source === 'iso') body.iso = text('iso');
     if (source === 'kernel') {
       body.kernel = text('kernel');
@@ -89,7 +95,13 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
       {source === 'image' && (
         <label>
           Image (a path on this host{images.length ? ', or a name from the catalogue' : ''})
-          <input name="image" required list="image-names" placeholder="~/images/debian-12.qcow2" />
+          <input
+            name="image"
+            required
+            list="image-names"
+            placeholder="~/images/debian-12.qcow2"
+            defaultValue={image}
+          />
           <datalist id="image-names">
             {images.map((i) => (
               <option key={i.name} value={i.name}>
@@ -100,6 +112,7 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
           </datalist>
         </label>
       )}
+      {source === 'image' && <CloudFields />}
       {source === 'iso' && (
         <label>
           ISO path
@@ -125,11 +138,11 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
       <div class="grid3">
         <label>
           CPUs
-          <input name="cpus" type="number" min={1} max={512} value="2" />
+          <input name="cpus" type="number" min={1} max={512} defaultValue="2" />
         </label>
         <label>
           Memory
-          <input name="memory" value="2G" />
+          <input name="memory" defaultValue="2G" />
         </label>
         <label>
           Disk
@@ -148,7 +161,7 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
         <input name="networks" placeholder="user" />
       </label>
       <label class="inline">
-        <input type="checkbox" name="start" checked /> Start it now
+        <input type="checkbox" name="start" defaultChecked /> Start it now
       </label>
       <div class="row">
         <button type="submit" class="primary" disabled={busy}>
@@ -157,5 +170,36 @@ export function CreateForm({ onCreated }: { onCreated: (vm: CreatedVm) => void }
       </div>
       <ErrorText error={error} />
     </form>
+  );
+}
+
+/** What a cloud image's seed gets: the login user, the key authorised for it, and cloud-config of one's own. */
+function CloudFields() {
+  return (
+    <fieldset>
+      <legend>Login and cloud-init</legend>
+      <div class="grid3">
+        <label>
+          Login user
+          <input name="sshUser" placeholder="the image's (debian, ubuntu…)" pattern="[a-z_][a-z0-9_\-]*" />
+        </label>
+        <label class="span2">
+          SSH public key file <span class="muted">(a path on this host; default ~/.ssh/id_*.pub)</span>
+          <input name="sshKey" placeholder="/home/me/.ssh/id_ed25519.pub" />
+        </label>
+      </div>
+      <label>
+        Cloud-config{' '}
+        <span class="muted">
+          (YAML merged into roost's, as <code>--cloud-init FILE</code>)
+        </span>
+        <textarea
+          name="cloudConfig"
+          rows={5}
+          spellcheck={false}
+          placeholder={'#cloud-config\npackages: [nginx]\nruncmd:\n  - systemctl enable --now nginx'}
+        />
+      </label>
+    </fieldset>
   );
 }

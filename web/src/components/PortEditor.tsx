@@ -60,6 +60,7 @@ export function PortEditor({ vm }: { vm: VmSummary }) {
       )}
       {list && list.ports.length > 0 && (
         <table class="port-table">
+          <caption class="sr-only">Port forwards of {vm.name}</caption>
           <thead>
             <tr>
               <th scope="col">Forward</th>

@@ -76,6 +76,7 @@ export function Snapshots({ vm }: { vm: VmSummary }) {
       {list && list.snapshots.length === 0 && <p class="muted">No snapshots yet.</p>}
       {list && list.snapshots.length > 0 && (
         <table class="port-table snapshot-table">
+          <caption class="sr-only">Snapshots of {vm.name}</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>

@@ -1,6 +1,9 @@
-// The VM table: name, live state, size, networks and ports, actions. On a phone it becomes a list of cards.
+// The VM table: name, live state, size, use over the last minutes, ports (web ones as links to the guest's
+// app), actions. On a phone it becomes a list of cards.
 import { useState } from 'preact/hooks';
-import type { VmSummary } from '../../../src/shared/api-types.js';
+import type { VmStats, VmSummary } from '../../../src/shared/api-types.js';
+import { portLink } from '../../../src/shared/port-links.js';
+import { Sparklines } from './Charts.js';
 import { ErrorText, type Failure } from './ErrorText.js';
 import { VmActions } from './VmActions.js';
 
@@ -12,6 +15,7 @@ export function VmList(props: {
   vms: VmSummary[];
   selected: string | null;
   onSelect: (name: string) => void;
+  stats: Record<string, VmStats[]>;
 }) {
   const [failed, setFailed] = useState<{ vm: string; error: Failure } | null>(null);
   if (props.vms.length === 0) {
@@ -33,6 +37,7 @@ export function VmList(props: {
             <th scope="col">State</th>
             <th scope="col">CPUs</th>
             <th scope="col">Memory</th>
+            <th scope="col">Use (10 min)</th>
             <th scope="col">Ports</th>
             <th scope="col">Actions</th>
           </tr>
@@ -61,9 +66,16 @@ export function VmList(props: {
               </td>
               <td data-label="CPUs">{vm.cpus}</td>
               <td data-label="Memory">{vm.memoryMiB} MiB</td>
+              <td data-label="Use" class="use">
+                {vm.state === 'running' || props.stats[vm.name]?.length ? (
+                  <Sparklines samples={props.stats[vm.name] ?? []} />
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
               <td data-label="Ports" class="ports">
                 {vm.ports.length ? (
-                  vm.ports.map((p) => <code key={p}>{p}</code>)
+                  vm.ports.map((p) => <Port key={p} spec={p} live={vm.state === 'running'} />)
                 ) : (
                   <span class="muted">—</span>
                 )}
@@ -76,5 +88,22 @@ export function VmList(props: {
         </tbody>
       </table>
     </>
+  );
+}
+
+/**
+ * A forward; one to a guest web port is a link that opens the guest's app in a new tab. The app is another
+ * origin (another port): it cannot read this page's session, and gets no opener and no referrer.
+ */
+function Port({ spec, live }: { spec: string; live: boolean }) {
+  // A stopped VM's app answers nothing: no link until it runs.
+  const href = live ? portLink(spec) : null;
+  if (!href) return <code>{spec}</code>;
+  return (
+    <code>
+      <a href={href} target="_blank" rel="noopener noreferrer" title={`Open ${href} in a new tab`}>
+        {spec}
+      </a>
+    </code>
   );
 }

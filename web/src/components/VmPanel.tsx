@@ -1,21 +1,25 @@
-// One VM: its details (shared folders too) and addresses, its port forwards, and its consoles (loaded only when opened).
+// One VM: its details (shared folders too) and addresses, its use over the last 10 minutes, its port forwards,
+// its logs, and its consoles (loaded only when opened).
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { MountRow, VmAddresses, VmInfo, VmSummary } from '../../../src/shared/api-types.js';
+import type { MountRow, VmAddresses, VmInfo, VmStats, VmSummary } from '../../../src/shared/api-types.js';
+import { UsageCharts } from './Charts.js';
 import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
 import { StateBadge } from './VmList.js';
+import { VmLogs } from './VmLogs.js';
 import { VmState } from './VmState.js';
 
 // Each console is its own chunk: xterm.js and noVNC are fetched the first time one is opened.
 const SerialConsole = lazy(() => import('./SerialConsole.js'));
 const VncConsole = lazy(() => import('./VncConsole.js'));
 
-type Tab = 'overview' | 'ports' | 'state' | 'serial' | 'vnc';
+type Tab = 'overview' | 'usage' | 'ports' | 'state' | 'logs' | 'serial' | 'vnc';
 
-export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
+export function VmPanel(props: { vm: VmSummary; samples: readonly VmStats[]; onClose: () => void }) {
+  const { vm, onClose } = props;
   const [tab, setTab] = useState<Tab>('overview');
   const up = isUp(vm.state);
   const button = (id: Tab, label: string, disabled = false) => (
@@ -43,15 +47,19 @@ export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void })
       </header>
       <div role="tablist" aria-label={`${vm.name} views`} class="subtabs">
         {button('overview', 'Overview')}
+        {button('usage', 'Usage')}
         {button('ports', 'Ports')}
         {button('state', 'Snapshots & clone')}
+        {button('logs', 'Logs')}
         {button('serial', 'Serial console', !up)}
         {button('vnc', 'Graphical console', !up)}
       </div>
       <div class="panel-body">
         {tab === 'overview' && <Overview vm={vm} />}
+        {tab === 'usage' && <UsageCharts samples={props.samples} running={vm.state === 'running'} />}
         {tab === 'ports' && <PortEditor vm={vm} />}
         {tab === 'state' && <VmState vm={vm} />}
+        {tab === 'logs' && <VmLogs vm={vm} />}
         <Suspense fallback={<p>Loading the console…</p>}>
           {tab === 'serial' && up && <SerialConsole name={vm.name} />}
           {tab === 'vnc' && up && <VncConsole name={vm.name} />}
