@@ -42,7 +42,7 @@ import {
   type MountTypeChoice,
 } from './mounts.js';
 import { formatUuid } from './lookup.js';
-import { isRemote, remotePlace, type RemotePlace } from './remote.js';
+import { isRemote, refuseRemoteAutoPorts, remotePlace, type RemotePlace } from './remote.js';
 import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
@@ -142,6 +142,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req, ctx.env);
+  if (req.autoPorts) refuseRemoteAutoPorts(ctx, c.name);
   checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const steps = new Steps('create', control);
   const rollback = new Rollback();

@@ -162,6 +162,12 @@ export function jumpHostOf(ctx: Pick<VmContext, 'uri'>): string {
   return `${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}${u.port ? `:${u.port}` : ''}`;
 }
 
+/** The remote host as an ssh command line names it: [-p PORT ][USER@]HOST (for the hints). */
+export function sshLoginOf(ctx: Pick<VmContext, 'uri'>): string {
+  const u = parseUri(ctx.uri);
+  return `${u.port ? `-p ${u.port} ` : ''}${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}`;
+}
+
 /**
  * A remote VM's forwards listen on its host, which roost's waits cannot probe from here yet: an explicit --wait
  * is refused before anything is made (with what to do instead), the default wait is left out.
@@ -178,6 +184,22 @@ export function waitOnRemote<W extends { kind: string }>(
     `--wait is not supported yet for a VM on another host (${jumpHostOf(ctx)})`,
     {
       hint: `leave out --wait, and reach the guest's forwarded port through ssh: ssh -N -L PORT:127.0.0.1:PORT ${jumpHostOf(ctx)}`,
+    },
+  );
+}
+
+/**
+ * --auto-ports on a VM of another host: refused before anything is made. Its watcher runs here and forwards each
+ * port the guest listens on to this host's 127.0.0.1 through the guest's ssh forward, which listens on the
+ * remote host; nothing would carry it there.
+ */
+export function refuseRemoteAutoPorts(ctx: Pick<VmContext, 'uri'>, name: string): void {
+  if (!isRemote(ctx)) return;
+  throw new UsageError(
+    'REMOTE_AUTO_PORTS',
+    `--auto-ports does not work for a VM on another host (${jumpHostOf(ctx)}): its watcher runs on this host`,
+    {
+      hint: `forward the ports you need instead (roost port add ${name} HOST:GUEST), and reach one from here with: ssh -N -L PORT:127.0.0.1:PORT ${sshLoginOf(ctx)}`,
     },
   );
 }

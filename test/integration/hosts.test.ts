@@ -313,6 +313,32 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     expect(filesNamed(remote.home, name)).toEqual([]);
   }, 240_000);
 
+  it('refuses --auto-ports and autostart for a remote VM (exit 2), before anything is made there or here', async () => {
+    const img = join(scope.dir, 'auto-ports.qcow2');
+    sh('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
+    chownSync(img, user.uid, user.gid);
+    const name = scope.name('ap');
+    const made = await R(['create', name, '--image', img, '--auto-ports', '--no-start']);
+    expect(made.code, made.stderr).toBe(2);
+    expect(made.stderr).toMatch(/--auto-ports does not work for a VM on another host/);
+    expect(made.stderr).toMatch(/ssh -N -L PORT:127\.0\.0\.1:PORT -p \d+ /);
+    expect((await virsh(remoteDaemon!.uri, ['list', '--all', '--name'])).stdout).not.toContain(name);
+    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'], { check: false })).stdout;
+    expect(vols).not.toContain(name);
+    const watch = await R(['port', 'watch', '--detach', name]);
+    expect(watch.code, watch.stderr).toBe(2);
+    expect(watch.stderr).toMatch(/--auto-ports does not work for a VM on another host/);
+    expect(filesNamed(join(user.home, '.local'), name)).toEqual([]);
+
+    // autostart is a systemd unit of this host's: on, off and ls all refuse another host's connection.
+    for (const args of [['on', name], ['off', name], ['ls']]) {
+      const r = await R(['autostart', ...args]);
+      expect(r.code, `autostart ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/not of qemu\+ssh/);
+    }
+    expect(filesNamed(join(user.home, '.config', 'systemd'), name)).toEqual([]);
+  }, 120_000);
+
   it('hosts add|ls|rm keep a private list; -H NAME connects through it; an unknown name exits 2', async () => {
     const add = await roost(user, ['hosts', 'add', 'lab', remoteUri]);
     expect(add.code, add.stderr).toBe(0);
