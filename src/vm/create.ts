@@ -218,7 +218,7 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
 
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
-  const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  const host = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
   if (isRemote(ctx) && c.mounts.length > 0) throw remoteMountsRefused();
   // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
   const shares =
@@ -237,7 +237,7 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   }
   const withSeed = image !== undefined && !req.noCloudInit;
   const sizes = planSizes(c, req, image, entry);
-  const { ports, addedPorts } = await planSshForward(c, withSeed, existing, { probeBinds: !remote });
+  const { ports, addedPorts } = await planSshForward(c, withSeed, host);
   const nics = nicsWithMacs(c, ports, req.hostAccess);
   const accel = remote
     ? await remoteAccel(ctx, req.accel ?? 'auto')

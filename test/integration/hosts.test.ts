@@ -230,6 +230,41 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     return local;
   }
 
+  /** A TCP listener on 127.0.0.1:PORT owned by the remote user (a program of theirs on "their" host). */
+  async function listenAsRemote(listenPort: number): Promise<ChildProcess> {
+    const code = `require('net').createServer().listen(${listenPort}, '127.0.0.1', () => console.log('up'))`;
+    const child = spawn(process.execPath, ['-e', code], {
+      ...spawnOptionsFor(remote),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    tunnels.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (c) => reject(new Error(`the listener as ${remote.name} exited (${c})`)));
+    });
+    return child;
+  }
+
+  it('refuses a --port whose host port a program of the remote user holds there: the remote host named, nothing made', async () => {
+    const taken = await freePort();
+    const holder = await listenAsRemote(taken);
+    try {
+      const name = scope.name('busy');
+      const r = await R(['create', name, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${taken}:80`]);
+      expect(r.code, r.stderr).toBe(2);
+      // The remote check's words: the host it asked (the local probe would name no host).
+      expect(r.stderr).toContain(
+        `host port ${taken}/tcp on 127.0.0.1 of the remote host ${REMOTE_NAME}@127.0.0.1:${port} is already in use`,
+      );
+      expect(r.stderr).toMatch(new RegExp(`ssh -p ${port} ${REMOTE_NAME}@127\\.0\\.0\\.1 ss -lnpt`));
+      expect((await virsh(remoteDaemon!.uri, ['list', '--all', '--name'])).stdout).not.toContain(name);
+      const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'], { check: false })).stdout;
+      expect(vols).not.toContain(name);
+    } finally {
+      holder.kill('SIGTERM');
+    }
+  }, 120_000);
+
   it('creates the tiny kernel guest on the remote host: its files there, its page through the remote forward', async () => {
     const guestPort = await freePort();
     const made = await R(
@@ -282,6 +317,17 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     expect(xml).toMatch(new RegExp(`<range start=.${extra}.`));
     const ls = await R(['port', 'ls', vm, '--json']);
     expect(ls.stdout).toContain(`127.0.0.1:${extra}:80`);
+
+    // A port a program of the remote user holds is refused, naming that host.
+    const taken = await freePort();
+    const holder = await listenAsRemote(taken);
+    try {
+      const busy = await R(['port', 'add', vm, `127.0.0.1:${taken}:81`]);
+      expect(busy.code, busy.stderr).toBe(2);
+      expect(busy.stderr).toContain(`of the remote host ${REMOTE_NAME}@127.0.0.1:${port} is already in use`);
+    } finally {
+      holder.kill('SIGTERM');
+    }
   }, 300_000);
 
   it('rm leaves nothing on either side', async () => {
