@@ -46,6 +46,7 @@ import { isRemote, refuseRemoteAutoPorts, remotePlace, type RemotePlace } from '
 import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
+import { remoteSshAlias } from './remote-tunnel.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 
 export { DEFAULT_CLOUD_USER } from './create-steps.js';
@@ -290,7 +291,7 @@ async function finishCreate(
   // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost` (only for a
   // VM of this host: a remote VM's forwards listen on its host, out of reach of a plain `ssh NAME.roost`).
   const local = !plan.remote;
-  if (local) forgetHostKey(ctx.paths, c.name);
+  forgetHostKey(ctx.paths, c.name, local ? undefined : remoteSshAlias(ctx, c.name));
   const synced = local && login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
   return {
     name: c.name,

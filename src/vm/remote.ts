@@ -189,26 +189,6 @@ export function sshLoginOf(ctx: Pick<VmContext, 'uri'>): string {
 }
 
 /**
- * A remote VM's forwards listen on its host, which roost's waits cannot probe from here yet: an explicit --wait
- * is refused before anything is made (with what to do instead), the default wait is left out.
- */
-export function waitOnRemote<W extends { kind: string }>(
-  ctx: Pick<VmContext, 'uri'>,
-  wait: W,
-  given: boolean,
-): W | { kind: 'none' } {
-  if (!isRemote(ctx) || wait.kind === 'none') return wait;
-  if (!given) return { kind: 'none' };
-  throw new UsageError(
-    'REMOTE_WAIT',
-    `--wait is not supported yet for a VM on another host (${jumpHostOf(ctx)})`,
-    {
-      hint: `leave out --wait, and reach the guest's forwarded port through ssh: ssh -N -L PORT:127.0.0.1:PORT ${jumpHostOf(ctx)}`,
-    },
-  );
-}
-
-/**
  * --auto-ports on a VM of another host: refused before anything is made. Its watcher runs here and forwards each
  * port the guest listens on to this host's 127.0.0.1 through the guest's ssh forward, which listens on the
  * remote host; nothing would carry it there.

@@ -114,6 +114,8 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
   let knownHosts: string;
   let knownHostsBefore: string | undefined;
   const tunnels: ChildProcess[] = [];
+  // sshd's log (LogLevel DEBUG1): it names each forwarded connection's target, which proves a tunnel ran.
+  let sshdErr = '';
 
   const ssh = ['-F', '/dev/null'];
   const hostsFile = () => join(user.home, '.config', 'roost', 'hosts.yaml');
@@ -158,12 +160,11 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
         'PermitRootLogin no',
         // What pam_systemd gives a login on a real host: the runtime dir its session daemon's socket is in.
         `SetEnv XDG_RUNTIME_DIR=${remote.runtimeDir}`,
-        'LogLevel ERROR',
+        'LogLevel DEBUG1',
         '',
       ].join('\n'),
     );
     if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
-    let sshdErr = '';
     sshd = spawn(SSHD, ['-D', '-e', '-f', join(tmp, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     sshd.stderr?.on('data', (d) => (sshdErr += d));
     if (!(await waitUntil(() => tcpOpen(port), 10_000))) throw new Error(`sshd did not start: ${sshdErr}`);
@@ -268,11 +269,16 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
   it('creates the tiny kernel guest on the remote host: its files there, its page through the remote forward', async () => {
     const guestPort = await freePort();
     const made = await R(
-      ['create', vm, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${guestPort}:80`],
+      ['create', vm, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${guestPort}:80`, '--wait', 'port:80'],
       300_000,
     );
     expect(made.stderr + made.stdout).not.toMatch(/Permission denied/);
     expect(made.code, made.stderr).toBe(0);
+    // --wait port:80 returned once the page answered through an ssh forward to the remote host's 127.0.0.1
+    // (here, locally, the same port would answer too: sshd's log shows the wait went through it).
+    expect(sshdErr).toMatch(
+      new RegExp(`direct_tcpip: originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${guestPort}\\b`),
+    );
 
     // libvirt over there has it, with every path the remote user's: the kernel and initrd uploaded into its pool.
     const xml = (await virsh(remoteDaemon!.uri, ['dumpxml', vm])).stdout;
@@ -295,6 +301,31 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     const local = await tunnelTo(guestPort);
     expect(await tinyPageAnswers(local, 180_000)).toBe(true);
   }, 420_000);
+
+  it('port ls prints the ssh line that brings each forward here, and that line works', async () => {
+    const ls = await R(['port', 'ls', vm]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toContain(`these listen on the remote host ${REMOTE_NAME}@127.0.0.1:${port}`);
+    const line = ls.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('ssh -N -L '));
+    expect(line).toBeDefined();
+    const argv = line!.split(' ');
+    const [hostPort, addr] = argv[3]!.split(':');
+    expect(argv.slice(-5)).toEqual(['-p', String(port), '-i', key, `${REMOTE_NAME}@127.0.0.1`]);
+    // Run as printed — but for the local port: here both "hosts" are one machine, where passt holds that port.
+    const local = await freePort();
+    argv[3] = `${local}:${addr}:${hostPort}`;
+    const child = spawn(argv[0]!, ['-o', 'BatchMode=yes', ...argv.slice(1)], {
+      ...spawnOptionsFor(user),
+      stdio: 'ignore',
+    });
+    tunnels.push(child);
+    expect(await waitUntil(() => tcpOpen(local), 10_000)).toBe(true);
+    expect(await tinyPageAnswers(local, 60_000)).toBe(true);
+    child.kill('SIGTERM');
+  }, 120_000);
 
   it('reads the serial log back over the connection', async () => {
     const ok = await waitUntil(

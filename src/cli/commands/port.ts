@@ -1,6 +1,8 @@
 // roost port ls|add|rm NAME [ADDR:]HOST:GUEST[/tcp|udp]: a VM's passt port forwards, live where possible.
 import { Option, type Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import type { PortList } from '../../shared/api-types.js';
+import type { VmContext } from '../../vm/context.js';
 
 const applyOption = () =>
   new Option(
@@ -121,9 +123,11 @@ function defineList(port: Command): void {
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { listPorts } = await import('../../vm/ports.js');
-        const list = await listPorts(await context(), name);
+        const ctx = await context();
+        const list = await listPorts(ctx, name);
         if (out.json) return out.result(list, () => '');
         const { renderTable } = await import('../../term/table.js');
+        const reach = await reachFromHere(ctx, list);
         out.result(list, () => {
           if (list.mac === null)
             return `${name} has no passt NIC: no ports to forward (try: roost ip ${name})`;
@@ -136,7 +140,7 @@ function defineList(port: Command): void {
             configured: '-',
             auto: 'auto (ssh)',
           };
-          return renderTable(
+          const table = renderTable(
             ['PROTO', 'ADDRESS', 'HOST', 'GUEST', 'STATE'],
             list.ports.map((p) => [
               p.proto,
@@ -146,9 +150,23 @@ function defineList(port: Command): void {
               state[p.state],
             ]),
           );
+          return [table, ...reach].join('\n');
         });
       }),
     );
+}
+
+/** A VM of another host: its forwards listen there, and the ssh line that brings each here. */
+async function reachFromHere(ctx: VmContext, list: PortList): Promise<string[]> {
+  const { isRemote, jumpHostOf } = await import('../../vm/remote.js');
+  if (!isRemote(ctx)) return [];
+  const { forwardCommands } = await import('../../vm/remote-tunnel.js');
+  const lines = forwardCommands(ctx, list.ports);
+  if (lines.length === 0) return [];
+  return [
+    `these listen on the remote host ${jumpHostOf(ctx)}; to reach one on the same port of this host's 127.0.0.1:`,
+    ...lines.map((l) => `  ${l}`),
+  ];
 }
 
 function defineAdd(port: Command): void {
