@@ -116,6 +116,9 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
   const tunnels: ChildProcess[] = [];
   // sshd's log (LogLevel DEBUG1): it names each forwarded connection's target, which proves a tunnel ran.
   let sshdErr = '';
+  // The remote tiny VM's forwards: its page, and a forward to guest port 22.
+  let guestPort = 0;
+  let sshPort = 0;
 
   const ssh = ['-F', '/dev/null'];
   const hostsFile = () => join(user.home, '.config', 'roost', 'hosts.yaml');
@@ -267,9 +270,20 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
   }, 120_000);
 
   it('creates the tiny kernel guest on the remote host: its files there, its page through the remote forward', async () => {
-    const guestPort = await freePort();
+    guestPort = await freePort();
+    sshPort = await freePort(); // a forward to guest port 22 (the tiny guest has no sshd: for roost ssh's route)
     const made = await R(
-      ['create', vm, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${guestPort}:80`, '--wait', 'port:80'],
+      [
+        'create',
+        vm,
+        ...tinyCreateArgs(guest),
+        '--port',
+        `127.0.0.1:${guestPort}:80`,
+        '--port',
+        `127.0.0.1:${sshPort}:22`,
+        '--wait',
+        'port:80',
+      ],
       300_000,
     );
     expect(made.stderr + made.stdout).not.toMatch(/Permission denied/);
@@ -302,6 +316,35 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     expect(await tinyPageAnswers(local, 180_000)).toBe(true);
   }, 420_000);
 
+  it('roost ssh reaches a remote VM through its host: ssh -W as ProxyCommand, the jump a working login', async () => {
+    const printed = await R(['ssh', vm, '--print', '--json']);
+    expect(printed.code, printed.stderr).toBe(0);
+    const { argv } = JSON.parse(printed.stdout) as { argv: string[] };
+    expect(argv).toContain(`HostKeyAlias=${vm}.${REMOTE_NAME}-127.0.0.1-${port}.roost`);
+    // The guest's sshd as the remote host sees it: its forward on that host's 127.0.0.1.
+    expect(argv.slice(-3)).toEqual(['-l', 'root', '127.0.0.1']);
+    expect(argv[argv.indexOf('-p') + 1]).toBe(String(sshPort));
+    const proxy = argv.find((a) => a.startsWith('ProxyCommand='))!;
+    expect(proxy).toBeDefined();
+    // The ProxyCommand's words, as the shell reads them after ssh's %-expansion.
+    const words = [...proxy.slice('ProxyCommand='.length).matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) =>
+      m[1]!.replaceAll("'\\''", "'").replaceAll('%%', '%'),
+    );
+    expect(words.slice(-4)).toEqual(['-W', `127.0.0.1:${sshPort}`, '--', '127.0.0.1']);
+    expect(words).toEqual(expect.arrayContaining(['-p', String(port), '-l', REMOTE_NAME, '-i', key]));
+    // The same jump, pointed at the page's forward instead of sshd's (the tiny guest has none): a real answer
+    // through the real sshd proves the login, key, known_hosts and -W that roost ssh would use.
+    words.splice(words.length - 3, 1, `127.0.0.1:${guestPort}`);
+    const jump = spawnSync(words[0]!, words.slice(1), {
+      ...spawnOptionsFor(user),
+      input: 'GET / HTTP/1.0\r\n\r\n',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(jump.stdout, jump.stderr).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(jump.stdout).toContain('roost tiny guest OK');
+  }, 120_000);
+
   it('port ls prints the ssh line that brings each forward here, and that line works', async () => {
     const ls = await R(['port', 'ls', vm]);
     expect(ls.code, ls.stderr).toBe(0);
@@ -309,7 +352,7 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     const line = ls.stdout
       .split('\n')
       .map((l) => l.trim())
-      .find((l) => l.startsWith('ssh -N -L '));
+      .find((l) => l.startsWith(`ssh -N -L ${guestPort}:127.0.0.1:${guestPort} `));
     expect(line).toBeDefined();
     const argv = line!.split(' ');
     const [hostPort, addr] = argv[3]!.split(':');
