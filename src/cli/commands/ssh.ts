@@ -38,7 +38,10 @@ A VM of another host (-H lab) is reached through ssh to that host (docs/hosts.md
           // The session can last hours: do not hold the libvirt connection (and the daemon) open for it.
           await ctx.close();
           // A VM of another host: ssh -W through that host is the pipe (vm/remote-tunnel.ts).
-          if (target.via) return void (process.exitCode = await run(target.via.argv));
+          if (target.via) {
+            process.exitCode = await run(target.via.argv);
+            return;
+          }
           const { pipeTcp } = await import('../../net/tcp-pipe.js');
           return pipeTcp(target.host, target.port, process.stdin, stdoutStream());
         }
