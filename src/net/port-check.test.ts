@@ -66,7 +66,9 @@ describe('checkForwards on a remote host (its listeners, not a bind probe here)'
   it('accepts a port free there even when this host’s own port is taken (no local probe)', async () => {
     const spec = parsePortForward(`127.0.0.1:${busyPort}:80`);
     expect(await codeOf(checkForwards([spec], { remote: remote([listener('127.0.0.1', 8080)]) }))).toBe('ok');
-    expect(await codeOf(checkForwards([spec]))).toMatch(/^PORT_IN_USE: host port \d+\/tcp on 127\.0\.0\.1 is/);
+    expect(await codeOf(checkForwards([spec]))).toMatch(
+      /^PORT_IN_USE: host port \d+\/tcp on 127\.0\.0\.1 is/,
+    );
   });
 
   it('checks every port of a range, and UDP against UDP only', async () => {

@@ -182,7 +182,10 @@ describe('scpArgs', () => {
   });
 
   it('reaches a VM of another host through its ssh -W ProxyCommand, the operands still after --', () => {
-    const via = { argv: ['ssh', '-W', '127.0.0.1:2222', '--', 'lab'], proxyCommand: "'ssh' '-W' '127.0.0.1:2222' '--' 'lab'" };
+    const via = {
+      argv: ['ssh', '-W', '127.0.0.1:2222', '--', 'lab'],
+      proxyCommand: "'ssh' '-W' '127.0.0.1:2222' '--' 'lab'",
+    };
     const args = scpArgs({ ...target, alias: 'web.lab.roost', via }, paths, plan({}));
     expect(args).toContain(`ProxyCommand=${via.proxyCommand}`);
     expect(args).toContain('HostKeyAlias=web.lab.roost');

@@ -161,7 +161,10 @@ export async function planSshForward(
     (p) => p.proto === 'tcp' && p.guestStart <= 22 && 22 <= p.guestStart + p.hostEnd - p.hostStart,
   );
   if (withSeed && c.nics.some((n) => n.kind === 'user') && !forwardsSsh) {
-    const port = await freeSshPort(existing.map((e) => e.forward), remote);
+    const port = await freeSshPort(
+      existing.map((e) => e.forward),
+      remote,
+    );
     const fwd: PortForward = {
       proto: 'tcp',
       address: '127.0.0.1',

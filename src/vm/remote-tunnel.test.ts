@@ -3,12 +3,7 @@
 // `roost port ls` prints for it.
 import { describe, expect, it } from 'vitest';
 import type { PortRow } from '../shared/api-types.js';
-import {
-  forwardCommands,
-  remoteSshAlias,
-  TargetForward,
-  throughRemoteHost,
-} from './remote-tunnel.js';
+import { forwardCommands, remoteSshAlias, TargetForward, throughRemoteHost } from './remote-tunnel.js';
 
 const remote = { uri: 'qemu+ssh://alice@lab.example:2222/session?keyfile=/home/a/.ssh/100%25', env: {} };
 const target = { alias: 'web.roost', host: '127.0.0.1', port: 2230, user: 'debian', identityFile: '/k' };
@@ -24,9 +19,16 @@ describe('remoteSshAlias', () => {
 describe('throughRemoteHost', () => {
   it('keeps the address and port (as the remote host sees them) and jumps there with ssh -W', async () => {
     const t = await throughRemoteHost(remote, 'web', target);
-    expect(t).toMatchObject({ host: '127.0.0.1', port: 2230, user: 'debian', alias: 'web.alice-lab.example-2222.roost' });
+    expect(t).toMatchObject({
+      host: '127.0.0.1',
+      port: 2230,
+      user: 'debian',
+      alias: 'web.alice-lab.example-2222.roost',
+    });
     expect(t.via!.argv.slice(-4)).toEqual(['-W', '127.0.0.1:2230', '--', 'lab.example']);
-    expect(t.via!.argv).toEqual(expect.arrayContaining(['-p', '2222', '-l', 'alice', '-i', '/home/a/.ssh/100%']));
+    expect(t.via!.argv).toEqual(
+      expect.arrayContaining(['-p', '2222', '-l', 'alice', '-i', '/home/a/.ssh/100%']),
+    );
     // The ProxyCommand text: each word single-quoted for the shell, and '%' doubled against ssh's %-tokens.
     expect(t.via!.proxyCommand).toContain("'-i' '/home/a/.ssh/100%%'");
     expect(t.via!.proxyCommand).toMatch(/'-W' '127\.0\.0\.1:2230' '--' 'lab\.example'$/);

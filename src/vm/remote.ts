@@ -60,11 +60,14 @@ export function remoteDirsOf(ctx: Pick<VmContext, 'uri' | 'client' | 'env'>): Pr
  * there is refused before anything is made. Asked afresh each time, in the same ssh call as the directories (a
  * create asks it first, and its directories come with it).
  */
-export async function remotePortsOf(ctx: Pick<VmContext, 'uri' | 'client' | 'env'>): Promise<RemoteListeners> {
+export async function remotePortsOf(
+  ctx: Pick<VmContext, 'uri' | 'client' | 'env'>,
+): Promise<RemoteListeners> {
   const { listeners } = await probe(ctx);
   return {
     where: `the remote host ${jumpHostOf(ctx)}`,
-    findHint: (proto, port) => `ssh ${sshLoginOf(ctx)} ss -lnp${proto === 'udp' ? 'u' : 't'} 'sport = :${port}'`,
+    findHint: (proto, port) =>
+      `ssh ${sshLoginOf(ctx)} ss -lnp${proto === 'udp' ? 'u' : 't'} 'sport = :${port}'`,
     listeners: [...parseHostListeners(listeners.tcp, 'tcp'), ...parseHostListeners(listeners.udp, 'udp')],
   };
 }

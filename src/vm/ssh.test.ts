@@ -113,7 +113,9 @@ describe('resolveSshTarget through a fake daemon', () => {
     const args = sshArgs(t, ctx.paths, ['true']);
     expect(args).toContain('HostKeyAlias=web.alice-lab-2222.roost');
     const proxy = args.find((a) => a.startsWith('ProxyCommand='));
-    expect(proxy).toMatch(/^ProxyCommand='ssh' '-p' '2222' '-l' 'alice' .*'-W' '127\.0\.0\.1:2230' '--' 'lab'$/);
+    expect(proxy).toMatch(
+      /^ProxyCommand='ssh' '-p' '2222' '-l' 'alice' .*'-W' '127\.0\.0\.1:2230' '--' 'lab'$/,
+    );
     // The same VM name on this host is another VM: another alias, no jump.
     const here = await resolveSshTarget(ctx, 'web');
     expect(here.alias).toBe('web.roost');

@@ -104,7 +104,12 @@ async function viaItsHost(ctx: VmContext, name: string, target: SshTarget): Prom
 }
 
 /** A VM without a forward to guest port 22: port 22 at the address `roost ip` finds for its bridge or network NIC. */
-async function bridgedTarget(ctx: VmContext, dom: Domain, parsed: ParsedDomain, name: string): Promise<SshTarget> {
+async function bridgedTarget(
+  ctx: VmContext,
+  dom: Domain,
+  parsed: ParsedDomain,
+  name: string,
+): Promise<SshTarget> {
   if (!parsed.nics.some((n) => n.type !== 'user')) {
     throw new RoostError(
       'NO_SSH_ROUTE',

@@ -185,10 +185,13 @@ async function waitForSshLogin(
       // The banner comes first (sshd is up); only then is a login attempt worth its cost.
       const left = Math.max(0, deadline - Date.now());
       if ((await waitForPort(target.host, target.port, { timeoutMs: left, signal })) === undefined) break;
-      const res = await loginOnce((cmd) => sshArgs(target, ctx.paths, [cmd], { batch: true }), () => {
-        if (!loggedIn) onStep('cloud-init');
-        loggedIn = true;
-      });
+      const res = await loginOnce(
+        (cmd) => sshArgs(target, ctx.paths, [cmd], { batch: true }),
+        () => {
+          if (!loggedIn) onStep('cloud-init');
+          loggedIn = true;
+        },
+      );
       if (res === 'ready') return Date.now() - started;
       last = res;
       await new Promise((resolve) => setTimeout(resolve, 1000));

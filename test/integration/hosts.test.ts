@@ -291,7 +291,9 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     // --wait port:80 returned once the page answered through an ssh forward to the remote host's 127.0.0.1
     // (here, locally, the same port would answer too: sshd's log shows the wait went through it).
     expect(sshdErr).toMatch(
-      new RegExp(`direct_tcpip: originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${guestPort}\\b`),
+      new RegExp(
+        `direct_tcpip: originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${guestPort}\\b`,
+      ),
     );
 
     // libvirt over there has it, with every path the remote user's: the kernel and initrd uploaded into its pool.

@@ -309,7 +309,9 @@ function createdText(
       ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
       : []),
     // No NAME.roost entry for a VM of another host: roost ssh jumps through that host (docs/hosts.md).
-    ...(r.sshUser && remote ? [`ssh: roost ssh ${r.name} with the same -H/--connect   (user ${r.sshUser})`] : []),
+    ...(r.sshUser && remote
+      ? [`ssh: roost ssh ${r.name} with the same -H/--connect   (user ${r.sshUser})`]
+      : []),
     ...(remote && r.ports.length > 0
       ? ['the forwards listen on the remote host: reach one from here with roost port ls ' + r.name]
       : []),

@@ -84,12 +84,15 @@ function defineWatch(port: Command): void {
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const [{ watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts }, { lookupVm }, { refuseRemoteAutoPorts }] =
-          await Promise.all([
-            import('../../vm/auto-ports.js'),
-            import('../../vm/lookup.js'),
-            import('../../vm/remote.js'),
-          ]);
+        const [
+          { watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts },
+          { lookupVm },
+          { refuseRemoteAutoPorts },
+        ] = await Promise.all([
+          import('../../vm/auto-ports.js'),
+          import('../../vm/lookup.js'),
+          import('../../vm/remote.js'),
+        ]);
         const ctx = await context();
         // Before a detached watcher is spawned: it would only fail, in a log file nobody reads.
         refuseRemoteAutoPorts(ctx, name);

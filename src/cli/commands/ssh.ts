@@ -49,7 +49,9 @@ A VM of another host (-H lab) is reached through ssh to that host (docs/hosts.md
         if (opts.print)
           return out.result({ argv: ['ssh', ...args] } satisfies SshCommand, () =>
             // Quoted for a POSIX shell: a remote VM's ProxyCommand holds quotes of its own.
-            ['ssh', ...args].map((a) => (/[\s'"$`\\]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a)).join(' '),
+            ['ssh', ...args]
+              .map((a) => (/[\s'"$`\\]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a))
+              .join(' '),
           );
         process.exitCode = await run(['ssh', ...args]);
       }),

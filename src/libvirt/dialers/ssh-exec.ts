@@ -60,9 +60,9 @@ const SOCKETS_DIR =
 // forwarded port is free there: only those lines (a busy host has many more connections than fit the output
 // limit), else the whole files where there is no awk. The caller parses them (net/port-check.ts).
 const LISTENERS =
-  "{ awk '$4 == \"0A\"' /proc/net/tcp /proc/net/tcp6 2>/dev/null || cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; }; " +
+  '{ awk \'$4 == "0A"\' /proc/net/tcp /proc/net/tcp6 2>/dev/null || cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; }; ' +
   'printf "\\0"; ' +
-  "{ awk '$4 == \"07\"' /proc/net/udp /proc/net/udp6 2>/dev/null || cat /proc/net/udp /proc/net/udp6 2>/dev/null; }";
+  '{ awk \'$4 == "07"\' /proc/net/udp /proc/net/udp6 2>/dev/null || cat /proc/net/udp /proc/net/udp6 2>/dev/null; }';
 
 // Creates the directories (0700) and prints them NUL-separated, then the listeners (the same call: no second
 // round trip before a create). A constant: no value from outside is in it.

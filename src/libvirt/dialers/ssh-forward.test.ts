@@ -106,7 +106,9 @@ process.stdin.on('end', () => process.exit(0)).resume();`;
     const { readFileSync } = await import('node:fs');
     const argv = readFileSync(args, 'utf8').trim().split('\n');
     expect(argv).toContain('ExitOnForwardFailure=yes');
-    expect(argv[argv.indexOf('-L') + 1]).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+:127\\.0\\.0\\.1:${echoPort}$`));
+    expect(argv[argv.indexOf('-L') + 1]).toMatch(
+      new RegExp(`^127\\.0\\.0\\.1:\\d+:127\\.0\\.0\\.1:${echoPort}$`),
+    );
     expect(argv.slice(-3)).toEqual(['--', 'host', 'cat']);
   });
 });

@@ -89,9 +89,16 @@ async function startForward(
   const ended = new Promise<SshTunnelError>((resolve) => {
     child.once('error', (e: NodeJS.ErrnoException) =>
       resolve(
-        new SshTunnelError(`cannot run '${command}' to reach ${host} (${e.code ?? String(e)})`, host, null, null, '', {
-          cause: e,
-        }),
+        new SshTunnelError(
+          `cannot run '${command}' to reach ${host} (${e.code ?? String(e)})`,
+          host,
+          null,
+          null,
+          '',
+          {
+            cause: e,
+          },
+        ),
       ),
     );
     child.once('close', (code, signal) =>
