@@ -12,6 +12,7 @@ import {
   debianGuest,
   freePort,
   harness,
+  processesOf,
   roost,
   virsh,
 } from '../harness/index.js';
@@ -90,6 +91,8 @@ describe.skipIf(!IS_ROOT)('a cloud-image VM on a remote host: wait, ssh and cp t
     // Its disk is the remote host's; the login went through that host's sshd to the guest's forward.
     expect((await virsh(host.daemonUri, ['list', '--name'])).stdout).toContain(name);
     expect(jumpsToGuest()).toBeGreaterThan(0);
+    // The wait's ssh forward ended with it.
+    expect(processesOf(user.uid, /^ssh$/).filter((p) => p.argv.includes('-L'))).toEqual([]);
   }, 1_200_000);
 
   it('roost ssh runs a command in it through the remote host', async () => {

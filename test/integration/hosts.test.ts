@@ -173,6 +173,8 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
         `direct_tcpip: originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${guestPort}\\b`,
       ),
     );
+    // ... and its ssh forward ended with it.
+    expect(processesOf(user.uid, /^ssh$/).filter((p) => p.argv.includes('-L'))).toEqual([]);
 
     // libvirt over there has it, with every path the remote user's: the kernel and initrd uploaded into its pool.
     const xml = (await virsh(host.daemonUri, ['dumpxml', vm])).stdout;
