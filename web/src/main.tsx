@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
+import { ApplyDialog } from './components/ApplyDialog.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
@@ -70,6 +71,7 @@ function App() {
         {view === 'vms' && (
           <section id="view-vms" role="tabpanel" aria-labelledby="tab-vms">
             {created && <CreatedNote vm={created} onClose={() => setCreated(null)} />}
+            <ApplyDialog />
             <VmList vms={live.vms} selected={selected} onSelect={setSelected} />
             {vm && <VmPanel key={vm.name} vm={vm} onClose={() => setSelected(null)} />}
           </section>

@@ -47,7 +47,8 @@ const errorOf = (res: { json(): unknown }) =>
 
 describe('POST /api/apply', () => {
   it('refuses every relative path, naming the line and key, since a pasted file has no directory', async () => {
-    const yaml = 'name: a\nimage: disk.qcow2\n---\nname: b\nkernel:\n  path: ./vmlinuz\n  initrd: /boot/initrd';
+    const yaml =
+      'name: a\nimage: disk.qcow2\n---\nname: b\nkernel:\n  path: ./vmlinuz\n  initrd: /boot/initrd';
     const res = await apply({ yaml, dryRun: true });
     expect(res.statusCode).toBe(400);
     const e = errorOf(res);

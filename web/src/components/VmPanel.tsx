@@ -7,13 +7,14 @@ import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
 import { StateBadge } from './VmList.js';
+import { VmFile } from './VmFile.js';
 import { VmState } from './VmState.js';
 
 // Each console is its own chunk: xterm.js and noVNC are fetched the first time one is opened.
 const SerialConsole = lazy(() => import('./SerialConsole.js'));
 const VncConsole = lazy(() => import('./VncConsole.js'));
 
-type Tab = 'overview' | 'ports' | 'state' | 'serial' | 'vnc';
+type Tab = 'overview' | 'ports' | 'state' | 'serial' | 'vnc' | 'file';
 
 export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
   const [tab, setTab] = useState<Tab>('overview');
@@ -47,11 +48,13 @@ export function VmPanel({ vm, onClose }: { vm: VmSummary; onClose: () => void })
         {button('state', 'Snapshots & clone')}
         {button('serial', 'Serial console', !up)}
         {button('vnc', 'Graphical console', !up)}
+        {button('file', 'File')}
       </div>
       <div class="panel-body">
         {tab === 'overview' && <Overview vm={vm} />}
         {tab === 'ports' && <PortEditor vm={vm} />}
         {tab === 'state' && <VmState vm={vm} />}
+        {tab === 'file' && <VmFile name={vm.name} />}
         <Suspense fallback={<p>Loading the console…</p>}>
           {tab === 'serial' && up && <SerialConsole name={vm.name} />}
           {tab === 'vnc' && up && <VncConsole name={vm.name} />}
