@@ -2,7 +2,9 @@
 // unprivileged test user): a VM's File tab shows what `roost export` prints; "Apply a file…" takes a pasted file,
 // shows the plan first (nothing made yet), makes the VM on confirmation (its row appears, roost ls sees it), and
 // shows a refused file's FILE:LINE:COL errors. Then the API's refusals a page on another origin or a hostile
-// paste would meet (docs/security.md).
+// paste would meet (docs/security.md). The screenshot in docs/web.md (docs/img/web-apply.png) is written here.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyResult, VmSummary } from '../../src/shared/api-types.js';
@@ -16,6 +18,7 @@ const scope = createScope('webapply', user, uri);
 const guest = tinyGuest(user);
 const name = scope.name('vm');
 const applied = scope.name('applied');
+const IMG = join(import.meta.dirname, '..', '..', 'docs', 'img');
 
 let web: RunningWeb;
 let browser: Browser;
@@ -52,6 +55,7 @@ const api = (method: string, path: string, headers: Record<string, string> = {},
   });
 
 beforeAll(async () => {
+  mkdirSync(IMG, { recursive: true });
   const r = await roost(user, ['create', name, ...tinyCreateArgs(guest), '--disk', '64M', '--no-start']);
   expect(r.code, r.stderr).toBe(0);
   web = await startWeb(user);
@@ -90,6 +94,7 @@ describe('the VM file in the console', () => {
     const plan = dialog.getByTestId('apply-plan');
     await plan.waitFor({ timeout: 30_000 });
     expect(await plan.innerText()).toContain(`+ create ${applied}`);
+    await page.screenshot({ path: join(IMG, 'web-apply.png') });
     // The plan changed nothing.
     expect(await names()).not.toContain(applied);
 
