@@ -83,7 +83,11 @@ export function ApplyDialog() {
               spellcheck={false}
               value={yaml}
               required
-              onInput={(e) => setYaml(e.currentTarget.value)}
+              onInput={(e) => {
+                setYaml(e.currentTarget.value);
+                // Another text is another file: its own plan first.
+                setDone(null);
+              }}
             />
           </label>
           <ErrorText error={error} />
