@@ -3,13 +3,21 @@
 // shows the plan first (nothing made yet), makes the VM on confirmation (its row appears, roost ls sees it), and
 // shows a refused file's FILE:LINE:COL errors. Then the API's refusals a page on another origin or a hostile
 // paste would meet (docs/security.md). The screenshot in docs/web.md (docs/img/web-apply.png) is written here.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyResult, VmSummary } from '../../src/shared/api-types.js';
 import { SHAPES } from '../../src/shared/testing.js';
-import { createScope, harness, roost, roostJson, tinyCreateArgs, tinyGuest } from '../harness/index.js';
+import {
+  createScope,
+  harness,
+  roost,
+  roostJson,
+  tinyCreateArgs,
+  tinyGuest,
+  virsh,
+} from '../harness/index.js';
 import { launchChromium } from './browser.js';
 import { http, startWeb, type RunningWeb } from './web-server.js';
 
@@ -159,5 +167,29 @@ describe('the VM file in the console', () => {
     expect(JSON.parse(home.body)).toMatchObject({ error: { code: 'MOUNT_HOME' } });
     expect(await names()).not.toContain(other);
     expect(web.stderr()).not.toMatch(/error/i);
+  });
+  it('never takes a VM from a file, nor hands one to a file, so --prune owns what it owned', async () => {
+    const markOf = async (vm: string) =>
+      /<apply:source [^>]*file=['"]([^'"]+)['"]/.exec(
+        (await virsh(uri, ['dumpxml', '--inactive', vm])).stdout,
+      )?.[1] ?? null;
+    // Made from the page: recorded as from no file.
+    expect(await markOf(applied)).toBeNull();
+    // Applied from a file on disk: now that file's.
+    const onDisk = join(scope.dir, 'vms.yaml');
+    writeFileSync(onDisk, file(applied), { mode: 0o644 });
+    const r = await roost(user, ['apply', onDisk]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await markOf(applied)).toBe(onDisk);
+    // Changed from the page: still that file's, and the file's own apply sees only the change to undo.
+    const changed = await api('POST', '/api/apply', {}, { yaml: file(applied).replace('256M', '384M') });
+    const result = SHAPES.ApplyResult.parse(JSON.parse(changed.body));
+    expect(result.ok, changed.body).toBe(true);
+    expect(result.vms[0]).toMatchObject({ action: 'change', file: onDisk, outcome: 'as-asked' });
+    expect(await markOf(applied)).toBe(onDisk);
+    const plan = await roostJson<ApplyResult>(user, ['apply', onDisk, '--prune', '--dry-run']);
+    expect(plan.vms.map((v) => [v.name, v.action, v.changes.map((c) => c.field)])).toEqual([
+      [applied, 'change', ['memory']],
+    ]);
   });
 });
