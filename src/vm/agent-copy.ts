@@ -246,7 +246,7 @@ async function download(
   let total = 0;
   try {
     for (;;) {
-      const r = await agentCall<{ count: number; 'buf-b64': string; eof: boolean }>(
+      const r = await agentCall<{ count: number; 'buf-b64'?: string; eof: boolean }>(
         ctx,
         dom,
         'guest-file-read',
@@ -255,7 +255,8 @@ async function download(
           count: READ_CHUNK,
         },
       );
-      const buf = Buffer.from(r['buf-b64'], 'base64');
+      // qemu-ga leaves buf-b64 out of a read that found nothing (a file ending on a chunk's edge).
+      const buf = Buffer.from(r['buf-b64'] ?? '', 'base64');
       writeSync(fd, buf);
       total += buf.length;
       events({ type: 'bytes', done: total });
