@@ -255,7 +255,7 @@ async function download(
           count: READ_CHUNK,
         },
       );
-      // qemu-ga leaves buf-b64 out of a read that found nothing (a file ending on a chunk's edge).
+      // A read that found nothing (a file ending on a chunk's edge) may carry no data at all.
       const buf = Buffer.from(r['buf-b64'] ?? '', 'base64');
       writeSync(fd, buf);
       total += buf.length;
