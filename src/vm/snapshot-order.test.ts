@@ -33,7 +33,10 @@ describe('orderSnapshots', () => {
   });
 
   it('keeps a child after its parent even when the clock went back between them', () => {
-    expect(names(orderSnapshots([snap('later', 50, 'first'), snap('first', 60)]))).toEqual(['first', 'later']);
+    expect(names(orderSnapshots([snap('later', 50, 'first'), snap('first', 60)]))).toEqual([
+      'first',
+      'later',
+    ]);
   });
 
   it('takes a missing parent or creation time as none, and ends on a parent loop', () => {

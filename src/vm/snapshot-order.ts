@@ -9,7 +9,8 @@ type Ordered = Pick<ParsedSnapshot, 'name' | 'parent' | 'creationTime'>;
 /** Oldest first; a parent before its children whatever the clock says; then by name. */
 export function orderSnapshots<T extends Ordered>(snaps: readonly T[]): T[] {
   const byTimeThenName = [...snaps].sort(
-    (a, b) => (a.creationTime ?? 0) - (b.creationTime ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    (a, b) =>
+      (a.creationTime ?? 0) - (b.creationTime ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
   const names = new Set(snaps.map((s) => s.name));
   const placed = new Set<string>();
@@ -19,7 +20,8 @@ export function orderSnapshots<T extends Ordered>(snaps: readonly T[]): T[] {
     // loops, which libvirt never writes, falls back to the time order rather than looping here.
     const next =
       byTimeThenName.find(
-        (s) => !placed.has(s.name) && (s.parent === undefined || !names.has(s.parent) || placed.has(s.parent)),
+        (s) =>
+          !placed.has(s.name) && (s.parent === undefined || !names.has(s.parent) || placed.has(s.parent)),
       ) ?? byTimeThenName.find((s) => !placed.has(s.name))!;
     placed.add(next.name);
     out.push(next);

@@ -169,7 +169,9 @@ export function forgetHostKey(paths: RoostPaths, name: string): void {
   const names = [alias, `[${alias}]`];
   const kept = readFileSync(file, 'utf8')
     .split('\n')
-    .filter((line) => (line.split(' ')[0] ?? '').split(',').every((h) => !names.some((n) => hostMatches(h, n))));
+    .filter((line) =>
+      (line.split(' ')[0] ?? '').split(',').every((h) => !names.some((n) => hostMatches(h, n))),
+    );
   mkdirSync(sshDir(paths), { recursive: true, mode: 0o700 });
   writeFileSync(file, kept.join('\n'), { mode: 0o600 });
 }

@@ -233,7 +233,12 @@ describe('roost cp through the guest agent', () => {
     expect(up.stdout).toMatch(/copied 300 KiB to .* \(guest agent\)/);
     const sums = await inGuest('sha256sum', '/tmp/data.bin', '/tmp/tool.sh');
     expect(sums.code, sums.stderr).toBe(0);
-    expect(sums.stdout.split('\n').map((l) => l.split(' ')[0]).slice(0, 2)).toEqual([sha256(data), sha256(tool)]);
+    expect(
+      sums.stdout
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .slice(0, 2),
+    ).toEqual([sha256(data), sha256(tool)]);
     // The agent runs as root in the guest: the files are root's, with the modes and times of the host's copies.
     const st = await inGuest('stat', '-c', '%n:%U:%a:%Y', '/tmp/data.bin', '/tmp/tool.sh');
     expect(st.stdout.trim().split('\n')).toEqual([
@@ -242,7 +247,14 @@ describe('roost cp through the guest agent', () => {
     ]);
 
     const back = userDir('agent-back');
-    const down = await cp(['--via', 'agent', '--json', `${name}:/tmp/data.bin`, `${name}:/tmp/tool.sh`, back]);
+    const down = await cp([
+      '--via',
+      'agent',
+      '--json',
+      `${name}:/tmp/data.bin`,
+      `${name}:/tmp/tool.sh`,
+      back,
+    ]);
     expect(down.code, down.stderr).toBe(0);
     expect(JSON.parse(down.stdout) as CopyResult).toMatchObject({
       via: 'agent',

@@ -11,7 +11,10 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option('--cpus <n>', 'virtual CPUs')
     .option('--memory <size>', 'memory, e.g. 4G')
-    .option('--disk <size>', 'grow the main disk to a size (40G) or by one (+10G); now, running or not; never shrinks')
+    .option(
+      '--disk <size>',
+      'grow the main disk to a size (40G) or by one (+10G); now, running or not; never shrinks',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
