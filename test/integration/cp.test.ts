@@ -23,6 +23,7 @@ const scope = createScope('cp', user, uri);
 const guest = debianGuest(user);
 const image = scope.name('img');
 const name = scope.name('vm');
+const login = guest.user ?? 'debian';
 
 /** A directory on the host the test user owns (roost runs as that user and writes downloads there). */
 function userDir(...parts: string[]): string {
@@ -239,11 +240,12 @@ describe('roost cp through the guest agent', () => {
         .map((l) => l.split(' ')[0])
         .slice(0, 2),
     ).toEqual([sha256(data), sha256(tool)]);
-    // The agent runs as root in the guest: the files are root's, with the modes and times of the host's copies.
+    // The agent writes as root; the files it created go to the login user, as over ssh, with the modes and times
+    // of the host's copies.
     const st = await inGuest('stat', '-c', '%n:%U:%a:%Y', '/tmp/data.bin', '/tmp/tool.sh');
     expect(st.stdout.trim().split('\n')).toEqual([
-      '/tmp/data.bin:root:640:1600000000',
-      '/tmp/tool.sh:root:751:1234567890',
+      `/tmp/data.bin:${login}:640:1600000000`,
+      `/tmp/tool.sh:${login}:751:1234567890`,
     ]);
 
     const back = userDir('agent-back');
