@@ -1,8 +1,8 @@
 // roost cp through the QEMU guest agent, for a VM with no ssh route: the agent's file calls (guest-file-open,
 // -read, -write, -close) carry the bytes, base64 in JSON, one round trip through libvirt per chunk — far slower
 // than scp, which is why it is only the fallback. Modes and times are read and set with guest-exec of stat,
-// chmod and touch, each an argument array (the agent runs no shell). The agent runs as root in the guest: files it
-// writes there belong to root.
+// chmod and touch, each an argument array (the agent runs no shell). The agent runs as root in the guest: a file an
+// upload creates is then given to the VM's login user, as over ssh; one it overwrites keeps its owner.
 import {
   chmodSync,
   closeSync,

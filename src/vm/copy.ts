@@ -302,7 +302,7 @@ async function chooseRoute(ctx: VmContext, plan: CopyPlan, opts: CopyRunOptions)
       );
     }
     opts.notice?.(
-      `${e.message}: copying through the guest agent instead (slower; files are written as root)`,
+      `${e.message}: copying through the guest agent instead (slower)`,
     );
     return { via: 'agent' };
   }
