@@ -301,9 +301,7 @@ async function chooseRoute(ctx: VmContext, plan: CopyPlan, opts: CopyRunOptions)
         },
       );
     }
-    opts.notice?.(
-      `${e.message}: copying through the guest agent instead (slower)`,
-    );
+    opts.notice?.(`${e.message}: copying through the guest agent instead (slower)`);
     return { via: 'agent' };
   }
 }
