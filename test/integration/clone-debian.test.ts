@@ -175,10 +175,12 @@ describe('a clone of a Debian cloud guest', () => {
 
   it('answers on its own forwarded port with its own key', async () => {
     expect(clone.sshPort).not.toBe(source.sshPort);
-    const scan = await run('ssh-keyscan', ['-t', 'ed25519', '-p', String(clone.sshPort), '127.0.0.1'], {
-      check: false,
-      timeoutMs: 60_000,
-    });
+    // -T: the key exchange of a TCG guest on a loaded host takes longer than ssh-keyscan's 5 s default.
+    const scan = await run(
+      'ssh-keyscan',
+      ['-T', '60', '-t', 'ed25519', '-p', String(clone.sshPort), '127.0.0.1'],
+      { check: false, timeoutMs: 90_000 },
+    );
     const line = scan.stdout.split('\n').find((l) => l.startsWith('127.0.0.1 '));
     expect(line, text(scan)).toBeDefined();
     expect(keyOf(line!.slice(line!.indexOf(' ') + 1))).toBe(clone.hostKey);
