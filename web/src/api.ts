@@ -184,8 +184,8 @@ export async function withTicket(path: string, query: Record<string, string> = {
   return `${path}?${new URLSearchParams({ ...query, ticket }).toString()}`;
 }
 
-/** The URL of the event stream, with a ticket for one connection. */
-export const eventsUrl = () => withTicket('/api/events');
+/** The URL of the event stream, with a ticket for one connection; its first message brings the VMs. */
+export const eventsUrl = () => withTicket('/api/events', { snapshot: '1' });
 
 /** The WebSocket URL of a VM's serial or graphical console, with a ticket for one connection. */
 export async function consoleUrl(name: string, kind: 'console' | 'vnc', query: Record<string, string> = {}) {

@@ -25,9 +25,11 @@ function App() {
   const [fromImage, setFromImage] = useState<string | undefined>(undefined);
   // What the last create from the form said beyond "done": its warnings, and why it runs without KVM.
   const [created, setCreated] = useState<CreatedVm | null>(null);
+  // Asked once the list is in: a fresh daemon can take a while over QEMU's version, which the rows need not wait on.
+  const isLive = live.link === 'live';
   useEffect(() => {
-    api.connection().then(setConn, () => {});
-  }, []);
+    if (isLive && !conn) api.connection().then(setConn, () => {});
+  }, [isLive]);
   const vm = live.vms.find((v) => v.name === selected) ?? null;
 
   const tab = (id: View, label: string) => (
