@@ -7,6 +7,7 @@ import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
 import { ErrorText } from './components/ErrorText.js';
+import { Hosts } from './components/Hosts.js';
 import { Images } from './components/Images.js';
 import { VmList } from './components/VmList.js';
 import { VmPanel } from './components/VmPanel.js';
@@ -14,7 +15,7 @@ import { useLive } from './live.js';
 import './styles.css';
 import type { ConnectionInfo, CreatedVm } from '../../src/shared/api-types.js';
 
-type View = 'vms' | 'images' | 'create' | 'doctor';
+type View = 'vms' | 'hosts' | 'images' | 'create' | 'doctor';
 
 function App() {
   const live = useLive();
@@ -68,6 +69,7 @@ function App() {
       </header>
       <nav role="tablist" aria-label="Sections">
         {tab('vms', 'Machines')}
+        {tab('hosts', 'All hosts')}
         {tab('images', 'Images')}
         {tab('create', 'New machine')}
         {tab('doctor', 'Host check')}
@@ -86,6 +88,11 @@ function App() {
                 onClose={() => setSelected(null)}
               />
             )}
+          </section>
+        )}
+        {view === 'hosts' && (
+          <section id="view-hosts" role="tabpanel" aria-labelledby="tab-hosts">
+            <Hosts />
           </section>
         )}
         {view === 'images' && (

@@ -11,6 +11,26 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
     return describeConnection(await deps.context());
   });
 
+  // `roost ls --all-hosts` for the page: this server's connection as 'local', then every host of the user's
+  // hosts.yaml, each within a timeout. Only the server's own file names hosts: the page sends no URI.
+  app.get('/api/hosts', async () => {
+    const [{ listHosts, hostVms }, { readHosts, LOCAL_HOST }, { listVms }] = await Promise.all([
+      import('../../vm/remote-list.js'),
+      import('../../vm/remote-hosts.js'),
+      import('../../vm/list.js'),
+    ]);
+    const ctx = await deps.context();
+    const local = listVms(ctx).then(
+      (vms) => hostVms(LOCAL_HOST, ctx.uri, { vms }),
+      (error: unknown) => hostVms(LOCAL_HOST, ctx.uri, { error }),
+    );
+    const others = (async () => listHosts(readHosts(ctx.paths), { env: ctx.env }))().catch(
+      (error: unknown) => [hostVms('hosts.yaml', '', { error })],
+    );
+    const [here, there] = await Promise.all([local, others]);
+    return [here, ...there];
+  });
+
   app.get('/api/doctor', async () => {
     const { runDoctor } = await import('../../host/doctor.js');
     const ctx = await deps.context();
