@@ -7,6 +7,7 @@ import {
   explainBindFailure,
   hostListeners,
   isPasstBindFailure,
+  listenerHolds,
   listenerInodes,
   parseHostListeners,
   unboundPorts,
@@ -33,6 +34,73 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
   return 'ok';
 }
+
+describe('checkForwards on a remote host (its listeners, not a bind probe here)', () => {
+  const listener = (address: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): HostListener => ({
+    proto,
+    address,
+    port,
+    uid: 1001,
+    inode: 1,
+  });
+  const remote = (listeners: HostListener[]) => ({
+    where: 'the remote host alice@lab:2222',
+    findHint: (proto: 'tcp' | 'udp', port: number) => `ssh -p 2222 alice@lab ss -lnp${proto[0]} :${port}`,
+    listeners,
+  });
+
+  it('refuses a port another program listens on there, naming that host and how to find the program', async () => {
+    const r = await codeOf(
+      checkForwards([parsePortForward('8080:80')], { remote: remote([listener('127.0.0.1', 8080)]) }),
+    );
+    expect(r).toBe(
+      'PORT_IN_USE: host port 8080/tcp on 127.0.0.1 of the remote host alice@lab:2222 is already in use by ' +
+        'another program (127.0.0.1:8080:80/tcp)',
+    );
+    const e = (await checkForwards([parsePortForward('8080:80')], {
+      remote: remote([listener('0.0.0.0', 8080)]),
+    }).catch((x: unknown) => x)) as UsageError;
+    expect(e.hint).toMatch(/ssh -p 2222 alice@lab ss -lnpt :8080/);
+  });
+
+  it('accepts a port free there even when this host’s own port is taken (no local probe)', async () => {
+    const spec = parsePortForward(`127.0.0.1:${busyPort}:80`);
+    expect(await codeOf(checkForwards([spec], { remote: remote([listener('127.0.0.1', 8080)]) }))).toBe('ok');
+    expect(await codeOf(checkForwards([spec]))).toMatch(
+      /^PORT_IN_USE: host port \d+\/tcp on 127\.0\.0\.1 is/,
+    );
+  });
+
+  it('checks every port of a range, and UDP against UDP only', async () => {
+    expect(
+      await codeOf(
+        checkForwards([parsePortForward('9000-9010:9000-9010')], { remote: remote([listener('::', 9005)]) }),
+      ),
+    ).toMatch(/^PORT_IN_USE: host port 9005\/tcp/);
+    expect(
+      await codeOf(
+        checkForwards([parsePortForward('5353:53/udp')], { remote: remote([listener('127.0.0.1', 5353)]) }),
+      ),
+    ).toBe('ok');
+  });
+});
+
+describe('listenerHolds', () => {
+  const l = (address: string) => ({ proto: 'tcp' as const, address, port: 80 });
+  it('an address, or a wildcard of its family (:: is dual-stack), holds the port', () => {
+    expect(listenerHolds(l('127.0.0.1'), 'tcp', '127.0.0.1', 80)).toBe(true);
+    expect(listenerHolds(l('0.0.0.0'), 'tcp', '127.0.0.1', 80)).toBe(true);
+    expect(listenerHolds(l('127.0.0.1'), 'tcp', '0.0.0.0', 80)).toBe(true);
+    expect(listenerHolds(l('::'), 'tcp', '127.0.0.1', 80)).toBe(true);
+    expect(listenerHolds(l('::1'), 'tcp', '::', 80)).toBe(true);
+  });
+  it('another address, another family’s wildcard, another port or protocol does not', () => {
+    expect(listenerHolds(l('127.0.0.2'), 'tcp', '127.0.0.1', 80)).toBe(false);
+    expect(listenerHolds(l('0.0.0.0'), 'tcp', '::1', 80)).toBe(false);
+    expect(listenerHolds(l('127.0.0.1'), 'tcp', '127.0.0.1', 81)).toBe(false);
+    expect(listenerHolds(l('127.0.0.1'), 'udp', '127.0.0.1', 80)).toBe(false);
+  });
+});
 
 describe('checkForwards', () => {
   it('refuses a privileged host port for a non-root user, with the reason', async () => {

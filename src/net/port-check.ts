@@ -29,6 +29,20 @@ export interface PortCheckOptions {
   existing?: ExistingForward[];
   /** Skip the "in use on the host" probe (for a VM that is itself running and holds these ports). */
   skipBindProbe?: boolean;
+  /**
+   * passt runs on another host (a remote connection): its listening sockets, checked instead of a bind probe
+   * here, which would test this host's ports.
+   */
+  remote?: RemoteListeners;
+}
+
+/** The listening sockets of the host passt runs on when that is another one, and how to name it. */
+export interface RemoteListeners {
+  /** The host, as the error names it: e.g. "the remote host alice@lab:2222". */
+  where: string;
+  /** The command that finds the program holding a port there. */
+  findHint: (proto: 'tcp' | 'udp', port: number) => string;
+  listeners: readonly HostListener[];
 }
 
 /** Throws a UsageError naming the first problem; resolves when every forward can be set up. */
@@ -64,12 +78,40 @@ export async function checkForwards(forwards: PortForward[], opts: PortCheckOpti
         },
       );
     }
-    if (!opts.skipBindProbe) {
-      for (let port = f.hostStart; port <= f.hostEnd; port++) {
-        const problem = await bindProblem(f.proto, f.address, port);
-        if (problem) throw new UsageError(problem.code, problem.message(spec), { hint: problem.hint });
-      }
+    if (opts.skipBindProbe) continue;
+    if (opts.remote) {
+      checkRemoteFree(f, spec, opts.remote);
+      continue;
     }
+    for (let port = f.hostStart; port <= f.hostEnd; port++) {
+      const problem = await bindProblem(f.proto, f.address, port);
+      if (problem) throw new UsageError(problem.code, problem.message(spec), { hint: problem.hint });
+    }
+  }
+}
+
+/** Whether a socket listening on `l` stands in the way of passt listening on `address`:`port`. */
+export function listenerHolds(
+  l: Pick<HostListener, 'proto' | 'address' | 'port'>,
+  proto: 'tcp' | 'udp',
+  address: string,
+  port: number,
+): boolean {
+  if (l.proto !== proto || l.port !== port) return false;
+  if (l.address === address || l.address === '::' || address === '::') return true; // '::' is dual-stack
+  const v4 = (a: string) => !a.includes(':');
+  return (l.address === '0.0.0.0' && v4(address)) || (address === '0.0.0.0' && v4(l.address));
+}
+
+/** A forward whose port another program already listens on, on the remote host passt will run on. */
+function checkRemoteFree(f: PortForward, spec: string, remote: RemoteListeners): void {
+  for (let port = f.hostStart; port <= f.hostEnd; port++) {
+    if (!remote.listeners.some((l) => listenerHolds(l, f.proto, f.address, port))) continue;
+    throw new UsageError(
+      'PORT_IN_USE',
+      `host port ${port}/${f.proto} on ${f.address} of ${remote.where} is already in use by another program (${spec})`,
+      { hint: `pick another host port, or find the program there with: ${remote.findHint(f.proto, port)}` },
+    );
   }
 }
 

@@ -114,7 +114,7 @@ export function isWildcard(address: string): boolean {
 }
 
 /** Where this host connects to reach a forward: its own address, or loopback for a wildcard listen. */
-export function dialAddress(f: PortForward): string {
+export function dialAddress(f: Pick<PortForward, 'address'>): string {
   return f.address === '0.0.0.0' ? '127.0.0.1' : f.address === '::' ? '::1' : f.address;
 }
 

@@ -36,6 +36,7 @@ import {
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
+import { isRemote, refuseRemoteAutoPorts } from './remote.js';
 import { resolveSshTarget, sshArgs, type SshTarget } from './ssh.js';
 
 export interface AutoPortsState {
@@ -82,6 +83,7 @@ export interface WatchOptions {
 /** Runs until the VM stops or `signal` aborts; forwards what the guest listens on. */
 export async function watchAutoPorts(ctx: VmContext, name: string, opts: WatchOptions = {}): Promise<void> {
   const log = opts.log ?? (() => {});
+  refuseRemoteAutoPorts(ctx, name);
   const dom = await lookupVm(ctx, name);
   const target: SshTarget = await resolveSshTarget(ctx, name);
   const fixed = passtForwardedPorts(await ctx.client.getXml(dom));
@@ -302,7 +304,8 @@ export function spawnAutoPortsWatcher(
  * already runs. Returns the new watcher's pid, or undefined when none was started.
  */
 export function ensureAutoPortsWatcher(ctx: VmContext, name: string): number | undefined {
-  if (readAutoPorts(ctx.paths, name)) return undefined;
+  // A VM of another host gets none (remote.ts refuses --auto-ports there): its watcher would fail at once.
+  if (isRemote(ctx) || readAutoPorts(ctx.paths, name)) return undefined;
   const cli = cliEntryFile();
   if (cli === undefined) return undefined;
   return spawnAutoPortsWatcher(ctx.paths, name, cli, ctx.uri);

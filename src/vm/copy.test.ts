@@ -181,6 +181,18 @@ describe('scpArgs', () => {
     expect(down.slice(down.indexOf('--') + 1)).toEqual(['127.0.0.1:/tmp/\\*\\[a]\\?\\\\b c', '/w']);
   });
 
+  it('reaches a VM of another host through its ssh -W ProxyCommand, the operands still after --', () => {
+    const via = {
+      argv: ['ssh', '-W', '127.0.0.1:2222', '--', 'lab'],
+      proxyCommand: "'ssh' '-W' '127.0.0.1:2222' '--' 'lab'",
+    };
+    const args = scpArgs({ ...target, alias: 'web.lab.roost', via }, paths, plan({}));
+    expect(args).toContain(`ProxyCommand=${via.proxyCommand}`);
+    expect(args).toContain('HostKeyAlias=web.lab.roost');
+    expect(args.indexOf(`ProxyCommand=${via.proxyCommand}`)).toBeLessThan(args.indexOf('--'));
+    expect(args.slice(-3)).toEqual(['--', '/w/a', '127.0.0.1:/tmp/']);
+  });
+
   it('puts an IPv6 address in brackets', () => {
     expect(remoteOperand('fd00::5', '/x')).toBe('[fd00::5]:/x');
     expect(remoteOperand('192.0.2.4', '/x')).toBe('192.0.2.4:/x');

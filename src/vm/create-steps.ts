@@ -8,7 +8,13 @@ import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry } from '../images/types.js';
 import { detectAccel, type AccelDecision } from '../host/accel.js';
 import { isNotFound } from '../libvirt/errors.js';
-import { canBind, checkForwards, type ExistingForward } from '../net/port-check.js';
+import {
+  canBind,
+  checkForwards,
+  listenerHolds,
+  type ExistingForward,
+  type RemoteListeners,
+} from '../net/port-check.js';
 import { toPortForwardSpec } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
@@ -17,7 +23,7 @@ import type { VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
-import { isRemote } from './remote.js';
+import { isRemote, remotePortsOf } from './remote.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import type { MountPlan } from './mounts.js';
 
@@ -46,21 +52,29 @@ export function nameTakenError(name: string): UsageError {
  * Passt and QEMU processes left by a daemon that died while starting a VM are ended first: they would hold the
  * host ports this VM is about to forward.
  */
-export async function checkHost(ctx: VmContext, c: Checked): Promise<ExistingForward[]> {
+export async function checkHost(ctx: VmContext, c: Checked): Promise<HostCheck> {
   const { client } = ctx;
   const runDir = qemuRunDir(ctx);
-  const [taken, existing] = await Promise.all([
+  const [taken, existing, remote] = await Promise.all([
     client.lookupDomain(c.name).then(
       () => true,
       (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
     ),
     existingForwards(client),
+    // Over ssh the forwards listen on the remote host: its listeners are asked (a bind probe here would test
+    // this host's ports), in the ssh call that also tells where the VM's files go there.
+    isRemote(ctx) ? remotePortsOf(ctx) : undefined,
     runDir ? endStrayProcesses(ctx, runDir) : undefined,
   ]);
   if (taken) throw nameTakenError(c.name);
-  // Over ssh the forwards listen on the remote host: a bind probe here would test the wrong host's ports.
-  await checkForwards(c.ports, { existing, skipBindProbe: isRemote(ctx) });
-  return existing;
+  await checkForwards(c.ports, { existing, remote });
+  return { existing, remote };
+}
+
+/** What checkHost found: other VMs' forwards, and over ssh the remote host's listening sockets. */
+export interface HostCheck {
+  existing: ExistingForward[];
+  remote?: RemoteListeners;
 }
 
 // --- the image -------------------------------------------------------------------------------------------------
@@ -139,8 +153,7 @@ const SSH_PORT_FROM = 2222;
 export async function planSshForward(
   c: Checked,
   withSeed: boolean,
-  existing: ExistingForward[],
-  opts: { probeBinds?: boolean } = {},
+  { existing, remote }: HostCheck,
 ): Promise<{ ports: PortForward[]; addedPorts: PortForward[] }> {
   const ports = [...c.ports];
   const addedPorts: PortForward[] = [];
@@ -150,7 +163,7 @@ export async function planSshForward(
   if (withSeed && c.nics.some((n) => n.kind === 'user') && !forwardsSsh) {
     const port = await freeSshPort(
       existing.map((e) => e.forward),
-      opts.probeBinds ?? true,
+      remote,
     );
     const fwd: PortForward = {
       proto: 'tcp',
@@ -165,11 +178,18 @@ export async function planSshForward(
   return { ports, addedPorts };
 }
 
-/** A host port for a VM's ssh forward: from 2222 up, not forwarded to another VM and free on the host. */
-async function freeSshPort(taken: PortForward[], probeBinds: boolean): Promise<number> {
+/**
+ * A host port for a VM's ssh forward: from 2222 up, not forwarded to another VM and free on the host passt runs
+ * on (this one, probed; a remote one, by its listeners).
+ */
+async function freeSshPort(taken: PortForward[], remote: RemoteListeners | undefined): Promise<number> {
+  const free = (port: number) =>
+    remote
+      ? !remote.listeners.some((l) => listenerHolds(l, 'tcp', '127.0.0.1', port))
+      : canBind('tcp', '127.0.0.1', port);
   for (let port = SSH_PORT_FROM; port < SSH_PORT_FROM + 1000; port++) {
     if (taken.some((f) => f.proto === 'tcp' && f.hostStart <= port && port <= f.hostEnd)) continue;
-    if (!probeBinds || (await canBind('tcp', '127.0.0.1', port))) return port;
+    if (await free(port)) return port;
   }
   throw new RoostError(
     'NO_FREE_PORT',

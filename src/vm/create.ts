@@ -42,10 +42,11 @@ import {
   type MountTypeChoice,
 } from './mounts.js';
 import { formatUuid } from './lookup.js';
-import { isRemote, remotePlace, type RemotePlace } from './remote.js';
+import { isRemote, refuseRemoteAutoPorts, remotePlace, type RemotePlace } from './remote.js';
 import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
 import { Rollback, withRollback } from './rollback.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
+import { remoteSshAlias } from './remote-tunnel.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 
 export { DEFAULT_CLOUD_USER } from './create-steps.js';
@@ -144,6 +145,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req, ctx.env);
+  if (req.autoPorts) refuseRemoteAutoPorts(ctx, c.name);
   checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const steps = new Steps('create', control);
   const rollback = new Rollback();
@@ -219,7 +221,7 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
 
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
-  const existing = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
+  const host = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
   if (isRemote(ctx) && c.mounts.length > 0) throw remoteMountsRefused();
   // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
   const shares =
@@ -238,7 +240,7 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   }
   const withSeed = image !== undefined && !req.noCloudInit;
   const sizes = planSizes(c, req, image, entry);
-  const { ports, addedPorts } = await planSshForward(c, withSeed, existing, { probeBinds: !remote });
+  const { ports, addedPorts } = await planSshForward(c, withSeed, host);
   const nics = nicsWithMacs(c, ports, req.hostAccess);
   const accel = remote
     ? await remoteAccel(ctx, req.accel ?? 'auto')
@@ -291,7 +293,7 @@ async function finishCreate(
   // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost` (only for a
   // VM of this host: a remote VM's forwards listen on its host, out of reach of a plain `ssh NAME.roost`).
   const local = !plan.remote;
-  if (local) forgetHostKey(ctx.paths, c.name);
+  forgetHostKey(ctx.paths, c.name, local ? undefined : remoteSshAlias(ctx, c.name));
   const synced = local && login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
   return {
     name: c.name,

@@ -38,7 +38,7 @@ import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import { lookupVm } from './lookup.js';
 import { checkForwardsBound } from './port-bound.js';
-import { isRemote } from './remote.js';
+import { isRemote, remotePortsOf } from './remote.js';
 import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
 import { Rollback, withRollback } from './rollback.js';
 import { DaemonGoneError, explainDaemonLoss, InterruptedError, Steps } from './steps.js';
@@ -85,10 +85,11 @@ export async function addPorts(
     // own passt: probing it would call our own listener "another program".
     const held = (f: PortForward) => (live ?? []).map(fromPortForwardSpec).some((g) => sameForward(f, g));
     const others = await existingForwards(ctx.client, name);
-    // Over ssh passt binds on the remote host: a probe here would test this host's ports instead.
+    // Over ssh passt binds on the remote host: its listeners are asked (a probe here would test this host's).
+    const remote = isRemote(ctx) ? await remotePortsOf(ctx) : undefined;
     await checkForwards(
       plan.added.filter((f) => !held(f)),
-      { existing: others, skipBindProbe: isRemote(ctx) },
+      { existing: others, remote },
     );
     await checkForwards(plan.added.filter(held), { existing: others, skipBindProbe: true });
     return plan;

@@ -13,13 +13,14 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import type { LibvirtClient } from '../libvirt/api.js';
-import type { RemoteDirs } from '../libvirt/dialers/ssh-exec.js';
+import type { RemoteDirs, RemoteProbe } from '../libvirt/dialers/ssh-exec.js';
 import { LibvirtError, VirErrorCode } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
 import type { StoragePool } from '../libvirt/types.js';
 import type { PullProgress } from '../images/types.js';
 import type { ParsedDomain } from '../domain-xml/parse.js';
 import { UsageError } from '../errors.js';
+import { parseHostListeners, type RemoteListeners } from '../net/port-check.js';
 import type { VmContext } from './context.js';
 import { ensurePool, poolVolumesAmong, volumeXml } from './storage.js';
 import type { Rollback } from './rollback.js';
@@ -35,18 +36,40 @@ export function isRemote(ctx: Pick<VmContext, 'uri'>): boolean {
 
 const asked = new WeakMap<LibvirtClient, Promise<RemoteDirs>>();
 
+/** One ssh call to the remote host: its listeners now, and its user's directories, kept for the connection. */
+function probe(ctx: Pick<VmContext, 'uri' | 'client' | 'env'>): Promise<RemoteProbe> {
+  // The ssh module loads only here: local commands never pay for it.
+  const probed = import('../libvirt/dialers/ssh-exec.js').then(({ probeRemote }) =>
+    probeRemote(parseUri(ctx.uri), { env: ctx.env, timeoutMs: 20_000 }),
+  );
+  const dirs = probed.then((p) => p.dirs);
+  asked.set(ctx.client, dirs);
+  dirs.catch(() => {
+    if (asked.get(ctx.client) === dirs) asked.delete(ctx.client);
+  });
+  return probed;
+}
+
 /** The remote user's directories, asked once per connection (and roost's made there, 0700). */
 export function remoteDirsOf(ctx: Pick<VmContext, 'uri' | 'client' | 'env'>): Promise<RemoteDirs> {
-  let dirs = asked.get(ctx.client);
-  if (!dirs) {
-    // The ssh module loads only here: local commands never pay for it.
-    dirs = import('../libvirt/dialers/ssh-exec.js').then(({ remoteDirs }) =>
-      remoteDirs(parseUri(ctx.uri), { env: ctx.env, timeoutMs: 20_000 }),
-    );
-    asked.set(ctx.client, dirs);
-    dirs.catch(() => asked.delete(ctx.client));
-  }
-  return dirs;
+  return asked.get(ctx.client) ?? probe(ctx).then((p) => p.dirs);
+}
+
+/**
+ * The remote host's listening sockets now, for checkForwards (net/port-check.ts): a forward whose port is taken
+ * there is refused before anything is made. Asked afresh each time, in the same ssh call as the directories (a
+ * create asks it first, and its directories come with it).
+ */
+export async function remotePortsOf(
+  ctx: Pick<VmContext, 'uri' | 'client' | 'env'>,
+): Promise<RemoteListeners> {
+  const { listeners } = await probe(ctx);
+  return {
+    where: `the remote host ${jumpHostOf(ctx)}`,
+    findHint: (proto, port) =>
+      `ssh ${sshLoginOf(ctx)} ss -lnp${proto === 'udp' ? 'u' : 't'} 'sport = :${port}'`,
+    listeners: [...parseHostListeners(listeners.tcp, 'tcp'), ...parseHostListeners(listeners.udp, 'udp')],
+  };
 }
 
 /** Where a VM's files go on the daemon's host: roost's pool (made there on first use) and the sockets dir. */
@@ -162,22 +185,24 @@ export function jumpHostOf(ctx: Pick<VmContext, 'uri'>): string {
   return `${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}${u.port ? `:${u.port}` : ''}`;
 }
 
+/** The remote host as an ssh command line names it: [-p PORT ][USER@]HOST (for the hints). */
+export function sshLoginOf(ctx: Pick<VmContext, 'uri'>): string {
+  const u = parseUri(ctx.uri);
+  return `${u.port ? `-p ${u.port} ` : ''}${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}`;
+}
+
 /**
- * A remote VM's forwards listen on its host, which roost's waits cannot probe from here yet: an explicit --wait
- * is refused before anything is made (with what to do instead), the default wait is left out.
+ * --auto-ports on a VM of another host: refused before anything is made. Its watcher runs here and forwards each
+ * port the guest listens on to this host's 127.0.0.1 through the guest's ssh forward, which listens on the
+ * remote host; nothing would carry it there.
  */
-export function waitOnRemote<W extends { kind: string }>(
-  ctx: Pick<VmContext, 'uri'>,
-  wait: W,
-  given: boolean,
-): W | { kind: 'none' } {
-  if (!isRemote(ctx) || wait.kind === 'none') return wait;
-  if (!given) return { kind: 'none' };
+export function refuseRemoteAutoPorts(ctx: Pick<VmContext, 'uri'>, name: string): void {
+  if (!isRemote(ctx)) return;
   throw new UsageError(
-    'REMOTE_WAIT',
-    `--wait is not supported yet for a VM on another host (${jumpHostOf(ctx)})`,
+    'REMOTE_AUTO_PORTS',
+    `--auto-ports does not work for a VM on another host (${jumpHostOf(ctx)}): its watcher runs on this host`,
     {
-      hint: `leave out --wait, and reach the guest's forwarded port through ssh: ssh -N -L PORT:127.0.0.1:PORT ${jumpHostOf(ctx)}`,
+      hint: `forward the ports you need instead (roost port add ${name} HOST:GUEST), and reach one from here with: ssh -N -L PORT:127.0.0.1:PORT ${sshLoginOf(ctx)}`,
     },
   );
 }

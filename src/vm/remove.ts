@@ -27,6 +27,7 @@ import { isRemote, remoteFilesOf, removeRemoteSocket } from './remote.js';
 import { deleteVolumeAt, linkedClonesOf, ownDisks, POOL_NAME, poolVolumesAmong } from './storage.js';
 import { snapshotFilesOf } from './snapshot.js';
 import { forgetHostKey, syncSshConfig } from './ssh.js';
+import { remoteSshAlias } from './remote-tunnel.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 
 export interface RemoveOptions {
@@ -196,8 +197,12 @@ async function cleanUpAfter(
   wasRunning: boolean,
 ): Promise<void> {
   dropAutostartOf(ctx.uri, name, ctx.env);
-  // Nothing of a remote VM is on this host (its files went with its volumes): no local path may be touched.
-  if (isRemote(ctx)) return removeRemoteSocket(ctx, name);
+  // Nothing of a remote VM is on this host (its files went with its volumes): no local path may be touched —
+  // only its host key in roost's known_hosts, under the alias that names its host.
+  if (isRemote(ctx)) {
+    forgetHostKey(ctx.paths, name, remoteSshAlias(ctx, name));
+    return removeRemoteSocket(ctx, name);
+  }
   removeOwnFiles(ctx, parsed, name, seeds);
   const runDir = qemuRunDir(ctx);
   if (wasRunning && runDir) await endStrayProcesses(ctx, runDir).catch(() => undefined);

@@ -105,6 +105,23 @@ describe('resolveSshTarget through a fake daemon', () => {
     expect(err.hint).toContain('roost port add web 2222:22');
   });
 
+  it('a VM of another host: its forward as that host sees it, reached through ssh -W as ProxyCommand', async () => {
+    define('web', forward('127.0.0.1', 2230, 22));
+    const there = { ...ctx, uri: 'qemu+ssh://alice@lab:2222/session' };
+    const t = await resolveSshTarget(there, 'web');
+    expect(t).toMatchObject({ host: '127.0.0.1', port: 2230, alias: 'web.alice-lab-2222.roost' });
+    const args = sshArgs(t, ctx.paths, ['true']);
+    expect(args).toContain('HostKeyAlias=web.alice-lab-2222.roost');
+    const proxy = args.find((a) => a.startsWith('ProxyCommand='));
+    expect(proxy).toMatch(
+      /^ProxyCommand='ssh' '-p' '2222' '-l' 'alice' .*'-W' '127\.0\.0\.1:2230' '--' 'lab'$/,
+    );
+    // The same VM name on this host is another VM: another alias, no jump.
+    const here = await resolveSshTarget(ctx, 'web');
+    expect(here.alias).toBe('web.roost');
+    expect(here.via).toBeUndefined();
+  });
+
   it('VM_NOT_FOUND for no VM of the name', async () => {
     const err = (await resolveSshTarget(ctx, 'ghost').catch((e: unknown) => e)) as { code: string };
     expect(err.code).toBe('VM_NOT_FOUND');

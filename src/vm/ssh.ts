@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
+import type { Domain } from '../libvirt/types.js';
 import { RoostError } from '../errors.js';
 import { ipVersion } from '../ip-literal.js';
 import { dialAddress } from '../net/port-spec.js';
@@ -17,14 +18,24 @@ import type { RoostPaths } from '../paths.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
-import { isRemote, jumpHostOf } from './remote.js';
+import { isRemote } from './remote.js';
 
 export interface SshTarget {
   alias: string;
+  /** An IP address — of this host, or for a VM of another host (`via` set) as that host sees it. */
   host: string;
   port: number;
   user: string;
   identityFile?: string;
+  /** A VM of another host: how host:port is reached from there (remote-tunnel.ts). */
+  via?: RemoteJump;
+}
+
+/** ssh -W through the remote host to a target: its argv, and the same as ssh's ProxyCommand text. */
+export interface RemoteJump {
+  argv: string[];
+  /** argv quoted for ssh's ProxyCommand (which the user's shell runs after ssh expands %-tokens). */
+  proxyCommand: string;
 }
 
 export function sshDir(paths: RoostPaths): string {
@@ -81,9 +92,24 @@ export async function resolveSshTarget(ctx: VmContext, name: string): Promise<Ss
       hint: `give the user and key yourself: ssh -p PORT -i KEY USER@HOST (see roost port ls ${name})`,
     });
   }
-  const target = sshTargetOf(dom.name, parsed);
-  if (target && isRemote(ctx)) throw remoteSshRefused(ctx, name, target);
-  if (target) return target;
+  const direct = sshTargetOf(dom.name, parsed) ?? (await bridgedTarget(ctx, dom, parsed, name));
+  return viaItsHost(ctx, dom.name, direct);
+}
+
+/** A VM of another host is reached through that host (remote-tunnel.ts); one of this host's as it is. */
+async function viaItsHost(ctx: VmContext, name: string, target: SshTarget): Promise<SshTarget> {
+  if (!isRemote(ctx)) return target;
+  const { throughRemoteHost } = await import('./remote-tunnel.js');
+  return throughRemoteHost(ctx, name, target);
+}
+
+/** A VM without a forward to guest port 22: port 22 at the address `roost ip` finds for its bridge or network NIC. */
+async function bridgedTarget(
+  ctx: VmContext,
+  dom: Domain,
+  parsed: ParsedDomain,
+  name: string,
+): Promise<SshTarget> {
   if (!parsed.nics.some((n) => n.type !== 'user')) {
     throw new RoostError(
       'NO_SSH_ROUTE',
@@ -108,14 +134,6 @@ export async function resolveSshTarget(ctx: VmContext, name: string): Promise<Ss
     user: parsed.roost?.sshUser ?? 'root',
     identityFile: parsed.roost?.sshKeyPath,
   };
-}
-
-/** `roost ssh` to a VM on another host: not yet; the ssh -J line that gets there instead. */
-function remoteSshRefused(ctx: VmContext, name: string, t: SshTarget): RoostError {
-  const key = t.identityFile ? ` -i ${t.identityFile}` : '';
-  return new RoostError('REMOTE_SSH', `roost ssh does not reach VM '${name}' on another host yet`, {
-    hint: `jump through its host: ssh -J ${jumpHostOf(ctx)} -p ${t.port}${key} ${t.user}@${t.host}`,
-  });
 }
 
 /** The ssh(1) argument array for a target; never a shell string. */
@@ -153,14 +171,17 @@ export function sshIdentityOptions(target: SshTarget, paths: RoostPaths): string
     'LogLevel=ERROR',
   ];
   if (target.identityFile) args.push('-i', target.identityFile, '-o', 'IdentitiesOnly=yes');
+  if (target.via) args.push('-o', `ProxyCommand=${target.via.proxyCommand}`);
   return args;
 }
 
-/** Forgets a VM's host key (its disk and so its key are gone, or about to be replaced). */
-export function forgetHostKey(paths: RoostPaths, name: string): void {
+/**
+ * Forgets a VM's host key (its disk and so its key are gone, or about to be replaced); a VM of another host's is
+ * under its own alias (remote-tunnel.ts remoteSshAlias).
+ */
+export function forgetHostKey(paths: RoostPaths, name: string, alias = `${name}.roost`): void {
   const file = knownHostsFile(paths);
   if (!existsSync(file)) return;
-  const alias = `${name}.roost`;
   const kept = readFileSync(file, 'utf8')
     .split('\n')
     .filter(

@@ -70,7 +70,7 @@ export async function waitUntilReady(
     const ready =
       w.kind === 'ssh'
         ? waitForSshLogin(ctx, r, timeoutS, stop.signal, onStep)
-        : waitForGuestPort(r, w.port, timeoutS, stop.signal);
+        : waitForGuestPort(ctx, r, w.port, timeoutS, stop.signal);
     return await Promise.race([ready, failWhenStopped(ctx, r.name, stop.signal)]);
   } catch (e) {
     throw await withSerialTail(ctx, r.name, e);
@@ -79,21 +79,38 @@ export async function waitUntilReady(
   }
 }
 
-async function waitForGuestPort(r: WaitTarget, port: number, timeoutS: number, signal: AbortSignal) {
+async function waitForGuestPort(
+  ctx: VmContext,
+  r: WaitTarget,
+  port: number,
+  timeoutS: number,
+  signal: AbortSignal,
+) {
   const fwd = forwardFor(r.ports, port);
   const hostPort = fwd.hostStart + (port - fwd.guestStart);
   const host = dialAddress(fwd);
-  const ms = await waitForPort(host, hostPort, { timeoutMs: timeoutS * 1000, signal });
+  const started = Date.now();
+  const probe = (h: string, p: number) =>
+    waitForPort(h, p, { timeoutMs: Math.max(0, timeoutS * 1000 - (Date.now() - started)), signal });
+  // A VM of another host: its forward listens there, probed through an ssh forward from here.
+  const { isRemote, jumpHostOf } = await import('./remote.js');
+  const remote = isRemote(ctx);
+  const ms = remote
+    ? await (
+        await import('./remote-tunnel.js')
+      ).withRemoteForward(ctx, { host, port: hostPort }, (local) => probe('127.0.0.1', local))
+    : await probe(host, hostPort);
   if (ms === undefined) {
+    const where = remote ? ` of ${jumpHostOf(ctx)} (through ssh)` : '';
     throw new RoostError(
       'WAIT_TIMEOUT',
-      `guest port ${port} did not answer on ${host}:${hostPort} within ${timeoutS} s`,
+      `guest port ${port} did not answer on ${host}:${hostPort}${where} within ${timeoutS} s`,
       {
         hint: `the VM is running; all it printed: roost logs ${r.name}`,
       },
     );
   }
-  return ms;
+  return Date.now() - started;
 }
 
 /** Never resolves; rejects once the VM is no longer running (powered off, crashed), until `signal` aborts. */
@@ -139,42 +156,48 @@ async function waitForSshLogin(
   signal: AbortSignal,
   onStep: (step: WaitStep) => void,
 ): Promise<number> {
-  const { resolveSshTarget, sshArgs } = await import('./ssh.js');
+  const [{ resolveSshTarget, sshArgs }, { TargetForward }] = await Promise.all([
+    import('./ssh.js'),
+    import('./remote-tunnel.js'),
+  ]);
   const started = Date.now();
   const deadline = started + timeoutS * 1000;
+  // A VM of another host: one ssh forward to its sshd for every attempt of the wait.
+  const forward = new TargetForward(ctx);
   let last = '';
   let loggedIn = false;
   onStep('booting');
-  while (Date.now() < deadline && !signal.aborted) {
-    // A bridged guest has no address until its DHCP lease: ask again until one is found.
-    const target = await resolveSshTarget(ctx, r.name).catch((e: unknown) => {
-      if (e instanceof RoostError && e.code === 'SSH_ADDRESS_UNKNOWN') {
-        last = e.message;
-        return undefined;
+  try {
+    while (Date.now() < deadline && !signal.aborted) {
+      // A bridged guest has no address until its DHCP lease: ask again until one is found.
+      const found = await resolveSshTarget(ctx, r.name).catch((e: unknown) => {
+        if (e instanceof RoostError && e.code === 'SSH_ADDRESS_UNKNOWN') {
+          last = e.message;
+          return undefined;
+        }
+        throw e;
+      });
+      if (found === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
       }
-      throw e;
-    });
-    if (target === undefined) {
+      const target = await forward.to(found);
+      // The banner comes first (sshd is up); only then is a login attempt worth its cost.
+      const left = Math.max(0, deadline - Date.now());
+      if ((await waitForPort(target.host, target.port, { timeoutMs: left, signal })) === undefined) break;
+      const res = await loginOnce(
+        (cmd) => sshArgs(target, ctx.paths, [cmd], { batch: true }),
+        () => {
+          if (!loggedIn) onStep('cloud-init');
+          loggedIn = true;
+        },
+      );
+      if (res === 'ready') return Date.now() - started;
+      last = res;
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      continue;
     }
-    // The banner comes first (sshd is up); only then is a login attempt worth its cost.
-    const left = Math.max(0, deadline - Date.now());
-    if ((await waitForPort(target.host, target.port, { timeoutMs: left, signal })) === undefined) break;
-    const res = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
-    if (res.code === 0) {
-      // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
-      // resets connections for a while. Ready means cloud-init finished and a login works.
-      if (!loggedIn) onStep('cloud-init');
-      loggedIn = true;
-      const ci = await runSsh(sshArgs(target, ctx.paths, [CLOUD_INIT_WAIT], { batch: true }));
-      if (ci.code === 0) {
-        const again = await runSsh(sshArgs(target, ctx.paths, ['true'], { batch: true }));
-        if (again.code === 0) return Date.now() - started;
-      }
-    }
-    last = res.stderr.trim().split('\n').pop() ?? '';
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  } finally {
+    forward.close();
   }
   throw new RoostError(
     'WAIT_TIMEOUT',
@@ -183,6 +206,22 @@ async function waitForSshLogin(
       hint: `the VM is running; all it printed: roost logs ${r.name}`,
     },
   );
+}
+
+/** One try: 'ready' when a login works and cloud-init is done, else the last line ssh said. */
+async function loginOnce(argsFor: (command: string) => string[], onLoggedIn: () => void): Promise<string> {
+  const res = await runSsh(argsFor('true'));
+  if (res.code === 0) {
+    // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
+    // resets connections for a while. Ready means cloud-init finished and a login works.
+    onLoggedIn();
+    const ci = await runSsh(argsFor(CLOUD_INIT_WAIT));
+    if (ci.code === 0) {
+      const again = await runSsh(argsFor('true'));
+      if (again.code === 0) return 'ready';
+    }
+  }
+  return res.stderr.trim().split('\n').pop() ?? '';
 }
 
 /** One remote command (ssh joins arguments with spaces): wait for cloud-init where it exists, else succeed. */

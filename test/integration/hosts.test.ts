@@ -1,33 +1,21 @@
 // roost on a remote host: a private sshd on 127.0.0.1 (random port, own host key) admits a second unprivileged
-// user by key, with its own home and its own session daemon — the "remote host". The test user runs the built
+// user by key, with its own home and its own session daemon — the "remote host" (test/harness/remote-host.ts,
+// shared with hosts-debian.test.ts, which logs in to a guest there with ssh and cp). The test user runs the built
 // CLI with -c qemu+ssh://… (and through hosts.yaml, -H NAME): the tiny kernel guest is created there (kernel and
 // initrd uploaded into the remote pool), its page answers through the remote forward via an ssh -L tunnel from
 // here, its serial log is read back, a port is added, and rm leaves nothing on either side. `ls --all-hosts`
 // with one host down, and a changed host key refused. Needs root (sshd, a second user); skips otherwise.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createConnection } from 'node:net';
+import { chownSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScope,
   freePort,
   harness,
+  processesOf,
   roost,
   spawnOptionsFor,
-  startSessionDaemon,
-  stopSessionDaemon,
   tinyCreateArgs,
   tinyGuest,
   tinyPageAnswers,
@@ -35,15 +23,13 @@ import {
   waitUntil,
   type TestUser,
 } from '../harness/index.js';
-import { processesOf } from '../harness/index.js';
+import { startRemoteHost, tcpOpen, type RemoteHost } from '../harness/remote-host.js';
 
 const IS_ROOT = process.getuid?.() === 0;
-const SSHD = '/usr/sbin/sshd';
 if (!IS_ROOT)
   console.warn('hosts.test.ts: skipped — it must run as root to start sshd and add a second user');
 
 const { user, uri: localUri } = harness();
-const REMOTE_NAME = `${user.name}-r`.slice(0, 31);
 const scope = createScope('hosts', user, localUri);
 const guest = tinyGuest(user);
 const vm = scope.name('vm');
@@ -53,35 +39,6 @@ function sh(cmd: string, args: string[]): string {
   if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${out.stderr || out.error}`);
   return out.stdout.trim();
 }
-
-/** The second user, the "remote host"'s: its own home and runtime dir, made once. */
-function ensureRemoteUser(): TestUser {
-  if (spawnSync('id', ['-u', REMOTE_NAME]).status !== 0) {
-    sh('useradd', [
-      '--system',
-      '--create-home',
-      '--home-dir',
-      `/var/lib/${REMOTE_NAME}`,
-      '--shell',
-      '/bin/sh',
-      REMOTE_NAME,
-    ]);
-  }
-  sh('usermod', ['-p', '*', REMOTE_NAME]); // no password, not locked: key login only
-  const uid = Number(sh('id', ['-u', REMOTE_NAME]));
-  const gid = Number(sh('id', ['-g', REMOTE_NAME]));
-  const runtimeDir = `/run/user/${uid}`;
-  mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-  chownSync(runtimeDir, uid, gid);
-  return { name: REMOTE_NAME, uid, gid, home: `/var/lib/${REMOTE_NAME}`, runtimeDir };
-}
-
-const tcpOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Files under `dir` whose name contains `part` (recursively; unreadable dirs skipped). */
 function filesNamed(dir: string, part: string): string[] {
@@ -104,109 +61,34 @@ function filesNamed(dir: string, part: string): string[] {
 }
 
 describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
-  let tmp: string;
+  let host: RemoteHost;
   let port: number;
-  let sshd: ChildProcess | undefined;
   let remote: TestUser;
-  let remoteDaemon: { pid: number; uri: string; startedHere: boolean } | undefined;
   let key: string;
   let remoteUri: string;
-  let knownHosts: string;
-  let knownHostsBefore: string | undefined;
+  let REMOTE_NAME: string;
   const tunnels: ChildProcess[] = [];
+  // The remote tiny VM's forwards: its page, and a forward to guest port 22.
+  let guestPort = 0;
+  let sshPort = 0;
 
   const ssh = ['-F', '/dev/null'];
   const hostsFile = () => join(user.home, '.config', 'roost', 'hosts.yaml');
   const R = (args: string[], timeoutMs?: number) => roost(user, ['-c', remoteUri, ...args], { timeoutMs });
 
   beforeAll(async () => {
-    remote = ensureRemoteUser();
-    tmp = mkdtempSync('/tmp/roost-hosts-sshd-');
-    chmodSync(tmp, 0o755);
-    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host', '-f', join(tmp, 'host_key')]);
-    sh('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'other-host',
-      '-f',
-      join(tmp, 'other_host_key'),
-    ]);
-    // The client key belongs to the local test user (ssh refuses a key others may read).
-    key = join(scope.dir, 'id_ed25519');
-    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'client', '-f', key]);
-    chownSync(key, user.uid, user.gid);
-    writeFileSync(join(tmp, 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o644 });
-    port = await freePort();
-    writeFileSync(
-      join(tmp, 'sshd_config'),
-      [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${join(tmp, 'host_key')}`,
-        `PidFile ${join(tmp, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${join(tmp, 'authorized_keys')}`,
-        `AllowUsers ${REMOTE_NAME}`,
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        'PermitRootLogin no',
-        // What pam_systemd gives a login on a real host: the runtime dir its session daemon's socket is in.
-        `SetEnv XDG_RUNTIME_DIR=${remote.runtimeDir}`,
-        'LogLevel ERROR',
-        '',
-      ].join('\n'),
-    );
-    if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
-    let sshdErr = '';
-    sshd = spawn(SSHD, ['-D', '-e', '-f', join(tmp, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    sshd.stderr?.on('data', (d) => (sshdErr += d));
-    if (!(await waitUntil(() => tcpOpen(port), 10_000))) throw new Error(`sshd did not start: ${sshdErr}`);
-    remoteDaemon = await startSessionDaemon(remote);
-
-    // The test user's known_hosts learns the host key, as a first `ssh` and "yes" would have.
-    const sshDir = join(user.home, '.ssh');
-    mkdirSync(sshDir, { recursive: true, mode: 0o700 });
-    chownSync(sshDir, user.uid, user.gid);
-    knownHosts = join(sshDir, 'known_hosts');
-    knownHostsBefore = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : undefined;
-    writeKnownHost('host_key');
-    remoteUri = `qemu+ssh://${REMOTE_NAME}@127.0.0.1:${port}/session?keyfile=${encodeURIComponent(key)}`;
+    host = await startRemoteHost(user, scope);
+    ({ port, key, uri: remoteUri, user: remote } = host);
+    REMOTE_NAME = remote.name;
   }, 120_000);
-
-  function writeKnownHost(which: string): void {
-    const pub = readFileSync(join(tmp, `${which}.pub`), 'utf8')
-      .split(' ')
-      .slice(0, 2)
-      .join(' ');
-    writeFileSync(knownHosts, `${knownHostsBefore ?? ''}[127.0.0.1]:${port} ${pub}\n`, { mode: 0o600 });
-    chownSync(knownHosts, user.uid, user.gid);
-  }
 
   afterAll(async () => {
     for (const t of tunnels) t.kill('SIGTERM');
-    if (remoteDaemon) {
+    if (host) {
       await scope.cleanup().catch(() => undefined);
-      const { cleanupPrefix } = await import('../harness/index.js');
-      await cleanupPrefix(remoteDaemon.uri, scope.prefix).catch(() => undefined);
-      if (remoteDaemon.startedHere) await stopSessionDaemon(remoteDaemon);
-    }
-    if (sshd && sshd.exitCode === null) {
-      const gone = new Promise((r) => sshd!.once('exit', r));
-      sshd.kill('SIGTERM');
-      await gone;
-    }
-    if (knownHosts) {
-      if (knownHostsBefore === undefined) rmSync(knownHosts, { force: true });
-      else writeFileSync(knownHosts, knownHostsBefore);
+      await host.stop(scope);
     }
     rmSync(hostsFile(), { force: true });
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 120_000);
 
   /** An ssh -L tunnel from here to the remote host's 127.0.0.1:PORT, as the test user; its local port. */
@@ -230,17 +112,72 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     return local;
   }
 
+  /** A TCP listener on 127.0.0.1:PORT owned by the remote user (a program of theirs on "their" host). */
+  async function listenAsRemote(listenPort: number): Promise<ChildProcess> {
+    const code = `require('net').createServer().listen(${listenPort}, '127.0.0.1', () => console.log('up'))`;
+    const child = spawn(process.execPath, ['-e', code], {
+      ...spawnOptionsFor(remote),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    tunnels.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (c) => reject(new Error(`the listener as ${remote.name} exited (${c})`)));
+    });
+    return child;
+  }
+
+  it('refuses a --port whose host port a program of the remote user holds there: the remote host named, nothing made', async () => {
+    const taken = await freePort();
+    const holder = await listenAsRemote(taken);
+    try {
+      const name = scope.name('busy');
+      const r = await R(['create', name, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${taken}:80`]);
+      expect(r.code, r.stderr).toBe(2);
+      // The remote check's words: the host it asked (the local probe would name no host).
+      expect(r.stderr).toContain(
+        `host port ${taken}/tcp on 127.0.0.1 of the remote host ${REMOTE_NAME}@127.0.0.1:${port} is already in use`,
+      );
+      expect(r.stderr).toMatch(new RegExp(`ssh -p ${port} ${REMOTE_NAME}@127\\.0\\.0\\.1 ss -lnpt`));
+      expect((await virsh(host.daemonUri, ['list', '--all', '--name'])).stdout).not.toContain(name);
+      const vols = (await virsh(host.daemonUri, ['vol-list', 'roost'], { check: false })).stdout;
+      expect(vols).not.toContain(name);
+    } finally {
+      holder.kill('SIGTERM');
+    }
+  }, 120_000);
+
   it('creates the tiny kernel guest on the remote host: its files there, its page through the remote forward', async () => {
-    const guestPort = await freePort();
+    guestPort = await freePort();
+    sshPort = await freePort(); // a forward to guest port 22 (the tiny guest has no sshd: for roost ssh's route)
     const made = await R(
-      ['create', vm, ...tinyCreateArgs(guest), '--port', `127.0.0.1:${guestPort}:80`],
+      [
+        'create',
+        vm,
+        ...tinyCreateArgs(guest),
+        '--port',
+        `127.0.0.1:${guestPort}:80`,
+        '--port',
+        `127.0.0.1:${sshPort}:22`,
+        '--wait',
+        'port:80',
+      ],
       300_000,
     );
     expect(made.stderr + made.stdout).not.toMatch(/Permission denied/);
     expect(made.code, made.stderr).toBe(0);
+    // --wait port:80 returned once the page answered through an ssh forward to the remote host's 127.0.0.1
+    // (here, locally, the same port would answer too: sshd's log shows the wait went through it).
+    expect(host.sshdLog()).toMatch(
+      new RegExp(
+        `direct_tcpip: originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${guestPort}\\b`,
+      ),
+    );
+    // ... and its ssh forward ended with it.
+    expect(processesOf(user.uid, /^ssh$/).filter((p) => p.argv.includes('-L'))).toEqual([]);
 
     // libvirt over there has it, with every path the remote user's: the kernel and initrd uploaded into its pool.
-    const xml = (await virsh(remoteDaemon!.uri, ['dumpxml', vm])).stdout;
+    const xml = (await virsh(host.daemonUri, ['dumpxml', vm])).stdout;
     const paths = [...xml.matchAll(/(?:file|path|socket)='([^']+)'|<(?:kernel|initrd)>([^<]+)</g)].map(
       (m) => m[1] ?? m[2]!,
     );
@@ -261,6 +198,60 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     expect(await tinyPageAnswers(local, 180_000)).toBe(true);
   }, 420_000);
 
+  it('roost ssh reaches a remote VM through its host: ssh -W as ProxyCommand, the jump a working login', async () => {
+    const printed = await R(['ssh', vm, '--print', '--json']);
+    expect(printed.code, printed.stderr).toBe(0);
+    const { argv } = JSON.parse(printed.stdout) as { argv: string[] };
+    expect(argv).toContain(`HostKeyAlias=${vm}.${REMOTE_NAME}-127.0.0.1-${port}.roost`);
+    // The guest's sshd as the remote host sees it: its forward on that host's 127.0.0.1.
+    expect(argv.slice(-3)).toEqual(['-l', 'root', '127.0.0.1']);
+    expect(argv[argv.indexOf('-p') + 1]).toBe(String(sshPort));
+    const proxy = argv.find((a) => a.startsWith('ProxyCommand='))!;
+    expect(proxy).toBeDefined();
+    // The ProxyCommand's words, as the shell reads them after ssh's %-expansion.
+    const words = [...proxy.slice('ProxyCommand='.length).matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) =>
+      m[1]!.replaceAll("'\\''", "'").replaceAll('%%', '%'),
+    );
+    expect(words.slice(-4)).toEqual(['-W', `127.0.0.1:${sshPort}`, '--', '127.0.0.1']);
+    expect(words).toEqual(expect.arrayContaining(['-p', String(port), '-l', REMOTE_NAME, '-i', key]));
+    // The same jump, pointed at the page's forward instead of sshd's (the tiny guest has none): a real answer
+    // through the real sshd proves the login, key, known_hosts and -W that roost ssh would use.
+    words.splice(words.length - 3, 1, `127.0.0.1:${guestPort}`);
+    const jump = spawnSync(words[0]!, words.slice(1), {
+      ...spawnOptionsFor(user),
+      input: 'GET / HTTP/1.0\r\n\r\n',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(jump.stdout, jump.stderr).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(jump.stdout).toContain('roost tiny guest OK');
+  }, 120_000);
+
+  it('port ls prints the ssh line that brings each forward here, and that line works', async () => {
+    const ls = await R(['port', 'ls', vm]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toContain(`these listen on the remote host ${REMOTE_NAME}@127.0.0.1:${port}`);
+    const line = ls.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith(`ssh -N -L ${guestPort}:127.0.0.1:${guestPort} `));
+    expect(line).toBeDefined();
+    const argv = line!.split(' ');
+    const [hostPort, addr] = argv[3]!.split(':');
+    expect(argv.slice(-5)).toEqual(['-p', String(port), '-i', key, `${REMOTE_NAME}@127.0.0.1`]);
+    // Run as printed — but for the local port: here both "hosts" are one machine, where passt holds that port.
+    const local = await freePort();
+    argv[3] = `${local}:${addr}:${hostPort}`;
+    const child = spawn(argv[0]!, ['-o', 'BatchMode=yes', ...argv.slice(1)], {
+      ...spawnOptionsFor(user),
+      stdio: 'ignore',
+    });
+    tunnels.push(child);
+    expect(await waitUntil(() => tcpOpen(local), 10_000)).toBe(true);
+    expect(await tinyPageAnswers(local, 60_000)).toBe(true);
+    child.kill('SIGTERM');
+  }, 120_000);
+
   it('reads the serial log back over the connection', async () => {
     const ok = await waitUntil(
       async () => (await R(['logs', vm])).stdout.includes(guest.readyMarker),
@@ -278,17 +269,28 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     const added = await R(['port', 'add', vm, `127.0.0.1:${extra}:80`, '--json'], 180_000);
     expect(added.code, added.stderr).toBe(0);
     // Recorded on the remote daemon (applied now, or at the next start where libvirt cannot change passt live).
-    const xml = (await virsh(remoteDaemon!.uri, ['dumpxml', '--inactive', vm])).stdout;
+    const xml = (await virsh(host.daemonUri, ['dumpxml', '--inactive', vm])).stdout;
     expect(xml).toMatch(new RegExp(`<range start=.${extra}.`));
     const ls = await R(['port', 'ls', vm, '--json']);
     expect(ls.stdout).toContain(`127.0.0.1:${extra}:80`);
+
+    // A port a program of the remote user holds is refused, naming that host.
+    const taken = await freePort();
+    const holder = await listenAsRemote(taken);
+    try {
+      const busy = await R(['port', 'add', vm, `127.0.0.1:${taken}:81`]);
+      expect(busy.code, busy.stderr).toBe(2);
+      expect(busy.stderr).toContain(`of the remote host ${REMOTE_NAME}@127.0.0.1:${port} is already in use`);
+    } finally {
+      holder.kill('SIGTERM');
+    }
   }, 300_000);
 
   it('rm leaves nothing on either side', async () => {
     const rm = await R(['rm', '--force', vm]);
     expect(rm.code, rm.stderr).toBe(0);
-    expect((await virsh(remoteDaemon!.uri, ['list', '--all', '--name'])).stdout).not.toContain(vm);
-    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'], { check: false })).stdout;
+    expect((await virsh(host.daemonUri, ['list', '--all', '--name'])).stdout).not.toContain(vm);
+    const vols = (await virsh(host.daemonUri, ['vol-list', 'roost'], { check: false })).stdout;
     expect(vols).not.toContain(vm);
     expect(filesNamed(remote.home, vm)).toEqual([]);
     expect(filesNamed(remote.runtimeDir, vm)).toEqual([]);
@@ -302,16 +304,42 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     const name = scope.name('img');
     const made = await R(['create', name, '--image', img, '--no-start', '--memory', '256M'], 180_000);
     expect(made.code, made.stderr).toBe(0);
-    const vols = (await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout;
+    const vols = (await virsh(host.daemonUri, ['vol-list', 'roost'])).stdout;
     for (const v of [`${name}.qcow2`, `${name}.base`, `${name}.seed.iso`]) expect(vols).toContain(v);
-    const disk = (await virsh(remoteDaemon!.uri, ['vol-dumpxml', '--pool', 'roost', `${name}.qcow2`])).stdout;
+    const disk = (await virsh(host.daemonUri, ['vol-dumpxml', '--pool', 'roost', `${name}.qcow2`])).stdout;
     expect(disk).toContain(`${remote.home}/.local/share/roost/pool/${name}.base`);
     expect(filesNamed(join(user.home, '.local'), name)).toEqual([]);
     const rm = await R(['rm', name]);
     expect(rm.code, rm.stderr).toBe(0);
-    expect((await virsh(remoteDaemon!.uri, ['vol-list', 'roost'])).stdout).not.toContain(name);
+    expect((await virsh(host.daemonUri, ['vol-list', 'roost'])).stdout).not.toContain(name);
     expect(filesNamed(remote.home, name)).toEqual([]);
   }, 240_000);
+
+  it('refuses --auto-ports and autostart for a remote VM (exit 2), before anything is made there or here', async () => {
+    const img = join(scope.dir, 'auto-ports.qcow2');
+    sh('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
+    chownSync(img, user.uid, user.gid);
+    const name = scope.name('ap');
+    const made = await R(['create', name, '--image', img, '--auto-ports', '--no-start']);
+    expect(made.code, made.stderr).toBe(2);
+    expect(made.stderr).toMatch(/--auto-ports does not work for a VM on another host/);
+    expect(made.stderr).toMatch(/ssh -N -L PORT:127\.0\.0\.1:PORT -p \d+ /);
+    expect((await virsh(host.daemonUri, ['list', '--all', '--name'])).stdout).not.toContain(name);
+    const vols = (await virsh(host.daemonUri, ['vol-list', 'roost'], { check: false })).stdout;
+    expect(vols).not.toContain(name);
+    const watch = await R(['port', 'watch', '--detach', name]);
+    expect(watch.code, watch.stderr).toBe(2);
+    expect(watch.stderr).toMatch(/--auto-ports does not work for a VM on another host/);
+    expect(filesNamed(join(user.home, '.local'), name)).toEqual([]);
+
+    // autostart is a systemd unit of this host's: on, off and ls all refuse another host's connection.
+    for (const args of [['on', name], ['off', name], ['ls']]) {
+      const r = await R(['autostart', ...args]);
+      expect(r.code, `autostart ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/not of qemu\+ssh/);
+    }
+    expect(filesNamed(join(user.home, '.config', 'systemd'), name)).toEqual([]);
+  }, 120_000);
 
   it('hosts add|ls|rm keep a private list; -H NAME connects through it; an unknown name exits 2', async () => {
     const add = await roost(user, ['hosts', 'add', 'lab', remoteUri]);
@@ -361,14 +389,14 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
   }, 120_000);
 
   it('a changed host key is refused with what to do', async () => {
-    writeKnownHost('other_host_key');
+    host.trustHostKey('other_host_key');
     try {
       const r = await R(['ls']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/host key of 127\.0\.0\.1 is not the one in known_hosts/);
       expect(r.stderr).toMatch(/ssh-keygen -R/);
     } finally {
-      writeKnownHost('host_key');
+      host.trustHostKey('host_key');
     }
   }, 60_000);
 });

@@ -71,12 +71,16 @@ function defineAutostartOff(parent: Command): void {
     .option('--json', 'print the result as JSON: {name, removed} (see docs/cli-json.md)')
     .addHelpText('after', '\nExamples:\n  roost autostart off web')
     .action(async (name, opts, cmd) =>
-      runAction(cmd, async ({ out }) => {
-        const [{ autostartOff }, { autostartDisabled }, { checkVmRef }] = await Promise.all([
-          import('../../vm/autostart.js'),
-          import('../../vm/wire-state.js'),
-          import('../../vm/input.js'),
-        ]);
+      runAction(cmd, async ({ out, globals }) => {
+        const [{ autostartOff, checkAutostartUri }, { autostartDisabled }, { checkVmRef }, { defaultUri }] =
+          await Promise.all([
+            import('../../vm/autostart.js'),
+            import('../../vm/wire-state.js'),
+            import('../../vm/input.js'),
+            import('../../libvirt/uri.js'),
+          ]);
+        // The units are this host's: with -H lab, `off web` would remove the unit of this host's web instead.
+        checkAutostartUri(globals.connect ?? defaultUri());
         // No lookup: a unit left behind by a VM someone removed with virsh must still be removable.
         const r = autostartDisabled(autostartOff(checkVmRef(name)));
         out.result(r, () =>
@@ -96,11 +100,15 @@ function defineAutostartLs(parent: Command): void {
     )
     .addHelpText('after', '\nExamples:\n  roost autostart ls\n  roost autostart ls --json')
     .action(async (opts, cmd) =>
-      runAction(cmd, async ({ out }) => {
-        const [{ autostartVms, systemdState }, { autostartList }] = await Promise.all([
-          import('../../vm/autostart.js'),
-          import('../../vm/wire-state.js'),
-        ]);
+      runAction(cmd, async ({ out, globals }) => {
+        const [{ autostartVms, systemdState, checkAutostartUri }, { autostartList }, { defaultUri }] =
+          await Promise.all([
+            import('../../vm/autostart.js'),
+            import('../../vm/wire-state.js'),
+            import('../../libvirt/uri.js'),
+          ]);
+        // The list is of this host's units: for another host it would answer a question nobody asked.
+        checkAutostartUri(globals.connect ?? defaultUri());
         const r = autostartList(autostartVms(), systemdState());
         const { vms, systemd } = r;
         out.result(r, () => {

@@ -214,16 +214,15 @@ async function runCreate(name: string, opts: CreateOptions, env: CommandEnv): Pr
     ]);
   const seeded = !!opts.image && opts.cloudInit !== false;
   // A cloud image is for logging in to: by default `create` returns when that works.
-  let wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
+  const wait = checkWait(opts.wait ?? (seeded ? 'ssh' : 'none'), opts.port);
   const waitTimeoutS = parseTimeout(opts.waitTimeout);
   const progress = createPhaseReporter(stderrStream(), !out.json && !out.quiet);
   // From here a Ctrl-C (SIGTERM, SIGHUP) stops the create at its next step and undoes what it made.
   const interruption = interruptible();
   try {
     const ctx = await context();
-    // On another host the forwards listen there: no default wait, an explicit one refused (vm/remote.ts).
+    // On another host the forwards listen there: the wait reaches them through ssh (vm/remote-tunnel.ts).
     const remote = await import('../../vm/remote.js');
-    wait = remote.waitOnRemote(ctx, wait, opts.wait !== undefined);
     const req = {
       ...createRequest(name, opts),
       // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
@@ -282,13 +281,15 @@ async function reportCreated(
     import('../../net/port-spec.js'),
     import('../../vm/wire.js'),
   ]);
-  out.result(createdVm(r, waitedMs ?? null), () => createdText(r, formatPortForward));
+  const { isRemote } = await import('../../vm/remote.js');
+  out.result(createdVm(r, waitedMs ?? null), () => createdText(r, formatPortForward, isRemote(ctx)));
 }
 
 /** What a person reads after a create: the state, the forwards, the shared folders, how to log in. */
 function createdText(
   r: CreateResult,
   formatPortForward: (p: CreateResult['ports'][number]) => string,
+  remote: boolean,
 ): string {
   return [
     `${r.name} ${r.started ? 'is running' : 'is defined (not started: roost start ' + r.name + ')'}`,
@@ -304,7 +305,16 @@ function createdText(
           ...r.mounts.map((m) => `  ${m.guestCommand}`),
         ]
       : []),
-    ...(r.sshUser ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`] : []),
+    ...(r.sshUser && !remote
+      ? [`ssh: roost ssh ${r.name}   or   ssh ${r.name}.roost   (user ${r.sshUser})`]
+      : []),
+    // No NAME.roost entry for a VM of another host: roost ssh jumps through that host (docs/hosts.md).
+    ...(r.sshUser && remote
+      ? [`ssh: roost ssh ${r.name} with the same -H/--connect   (user ${r.sshUser})`]
+      : []),
+    ...(remote && r.ports.length > 0
+      ? ['the forwards listen on the remote host: reach one from here with roost port ls ' + r.name]
+      : []),
   ].join('\n');
 }
 

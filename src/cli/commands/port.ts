@@ -1,6 +1,8 @@
 // roost port ls|add|rm NAME [ADDR:]HOST:GUEST[/tcp|udp]: a VM's passt port forwards, live where possible.
 import { Option, type Command } from '@commander-js/extra-typings';
 import { runAction } from '../action.js';
+import type { PortList } from '../../shared/api-types.js';
+import type { VmContext } from '../../vm/context.js';
 
 const applyOption = () =>
   new Option(
@@ -82,11 +84,18 @@ function defineWatch(port: Command): void {
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context, globals }) => {
-        const [{ watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts }, { lookupVm }] = await Promise.all([
+        const [
+          { watchAutoPorts, spawnAutoPortsWatcher, readAutoPorts },
+          { lookupVm },
+          { refuseRemoteAutoPorts },
+        ] = await Promise.all([
           import('../../vm/auto-ports.js'),
           import('../../vm/lookup.js'),
+          import('../../vm/remote.js'),
         ]);
         const ctx = await context();
+        // Before a detached watcher is spawned: it would only fail, in a log file nobody reads.
+        refuseRemoteAutoPorts(ctx, name);
         // The name becomes the watcher's state and log file names: it must be a VM's before any is touched.
         await lookupVm(ctx, name);
         const running = readAutoPorts(ctx.paths, name);
@@ -117,9 +126,11 @@ function defineList(port: Command): void {
     .action(async (name, _opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
         const { listPorts } = await import('../../vm/ports.js');
-        const list = await listPorts(await context(), name);
+        const ctx = await context();
+        const list = await listPorts(ctx, name);
         if (out.json) return out.result(list, () => '');
         const { renderTable } = await import('../../term/table.js');
+        const reach = await reachFromHere(ctx, list);
         out.result(list, () => {
           if (list.mac === null)
             return `${name} has no passt NIC: no ports to forward (try: roost ip ${name})`;
@@ -132,7 +143,7 @@ function defineList(port: Command): void {
             configured: '-',
             auto: 'auto (ssh)',
           };
-          return renderTable(
+          const table = renderTable(
             ['PROTO', 'ADDRESS', 'HOST', 'GUEST', 'STATE'],
             list.ports.map((p) => [
               p.proto,
@@ -142,9 +153,23 @@ function defineList(port: Command): void {
               state[p.state],
             ]),
           );
+          return [table, ...reach].join('\n');
         });
       }),
     );
+}
+
+/** A VM of another host: its forwards listen there, and the ssh line that brings each here. */
+async function reachFromHere(ctx: VmContext, list: PortList): Promise<string[]> {
+  const { isRemote, jumpHostOf } = await import('../../vm/remote.js');
+  if (!isRemote(ctx)) return [];
+  const { forwardCommands } = await import('../../vm/remote-tunnel.js');
+  const lines = forwardCommands(ctx, list.ports);
+  if (lines.length === 0) return [];
+  return [
+    `these listen on the remote host ${jumpHostOf(ctx)}; to reach one on the same port of this host's 127.0.0.1:`,
+    ...lines.map((l) => `  ${l}`),
+  ];
 }
 
 function defineAdd(port: Command): void {

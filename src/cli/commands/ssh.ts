@@ -22,7 +22,8 @@ Examples:
   roost ssh web
   roost ssh web -- uname -a
   ssh web.roost            # works too: roost keeps ~/.local/share/roost/ssh/config, included from ~/.ssh/config
-A VM with a forward to guest port 22 is reached through it; a bridged VM at the address roost ip finds.`,
+A VM with a forward to guest port 22 is reached through it; a bridged VM at the address roost ip finds.
+A VM of another host (-H lab) is reached through ssh to that host (docs/hosts.md).`,
     )
     .action(async (name, command, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {
@@ -36,21 +37,33 @@ A VM with a forward to guest port 22 is reached through it; a bridged VM at the 
         if (opts.proxy) {
           // The session can last hours: do not hold the libvirt connection (and the daemon) open for it.
           await ctx.close();
+          // A VM of another host: ssh -W through that host is the pipe (vm/remote-tunnel.ts).
+          if (target.via) {
+            process.exitCode = await run(target.via.argv);
+            return;
+          }
           const { pipeTcp } = await import('../../net/tcp-pipe.js');
           return pipeTcp(target.host, target.port, process.stdin, stdoutStream());
         }
         const args = sshArgs(target, ctx.paths, command);
         if (opts.print)
           return out.result({ argv: ['ssh', ...args] } satisfies SshCommand, () =>
-            ['ssh', ...args].map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' '),
+            // Quoted for a POSIX shell: a remote VM's ProxyCommand holds quotes of its own.
+            ['ssh', ...args]
+              .map((a) => (/[\s'"$`\\]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a))
+              .join(' '),
           );
-        const { spawn } = await import('node:child_process');
-        const code = await new Promise<number>((resolve, reject) => {
-          const child = spawn('ssh', args, { stdio: 'inherit' });
-          child.on('error', reject);
-          child.on('exit', (c, signal) => resolve(c ?? (signal ? 255 : 1)));
-        });
-        process.exitCode = code;
+        process.exitCode = await run(['ssh', ...args]);
       }),
     );
+}
+
+/** Runs argv on this terminal (no shell); its exit code, 255 when a signal ended it. */
+async function run(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 255 : 1)));
+  });
 }

@@ -30,8 +30,8 @@ export function define(program: Command): void {
           ]);
         const timeoutS = parseTimeout(opts.waitTimeout);
         const ctx = await context();
-        // On another host the forwards listen there, out of the wait's reach (vm/remote.ts).
-        const wait = (await import('../../vm/remote.js')).waitOnRemote(ctx, parseWait(opts.wait), true);
+        // On another host the forwards listen there: the wait reaches them through ssh (vm/remote-tunnel.ts).
+        const wait = parseWait(opts.wait);
         // A --wait port:N that no forward carries is refused here, before the VM starts.
         const r = await startVm(ctx, name, { wait });
         if (r.accelChanged) out.warn(r.accelChanged);

@@ -56,21 +56,48 @@ const SOCKETS_DIR =
   'if [ -n "${XDG_RUNTIME_DIR:-}" ]; then sockets="$XDG_RUNTIME_DIR/roost"; ' +
   'else sockets="${XDG_CACHE_HOME:-$HOME/.cache}/roost/run"; fi';
 
-// Creates the directories (0700) and prints them NUL-separated. A constant: no value from outside is in it.
+// The listening sockets of the remote host (TCP in LISTEN, UDP unbound-unconnected), for the check that a
+// forwarded port is free there: only those lines (a busy host has many more connections than fit the output
+// limit), else the whole files where there is no awk. The caller parses them (net/port-check.ts).
+const LISTENERS =
+  '{ awk \'$4 == "0A"\' /proc/net/tcp /proc/net/tcp6 2>/dev/null || cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; }; ' +
+  'printf "\\0"; ' +
+  '{ awk \'$4 == "07"\' /proc/net/udp /proc/net/udp6 2>/dev/null || cat /proc/net/udp /proc/net/udp6 2>/dev/null; }';
+
+// Creates the directories (0700) and prints them NUL-separated, then the listeners (the same call: no second
+// round trip before a create). A constant: no value from outside is in it.
 const PROBE_SCRIPT = [
   'umask 077',
   'data="${XDG_DATA_HOME:-$HOME/.local/share}/roost"',
   SOCKETS_DIR,
   'mkdir -p -- "$data" "$sockets" || exit 3',
   'printf "%s\\0" "$HOME" "${XDG_RUNTIME_DIR:-}" "$data" "$sockets"',
+  LISTENERS,
 ].join('; ');
 
 export const REMOTE_DIRS_COMMAND = `sh -c ${shQuote(PROBE_SCRIPT)}`;
 
-/** Asks the host of `uri` (once: the caller caches) for the remote user's directories, creating roost's. */
+/** What one probe of the remote host tells: its user's directories, and /proc/net's listening lines now. */
+export interface RemoteProbe {
+  dirs: RemoteDirs;
+  /** Lines of /proc/net/tcp{,6} and /proc/net/udp{,6}, as the remote host printed them. */
+  listeners: { tcp: string; udp: string };
+}
+
+/** Asks the host of `uri` for the remote user's directories (creating roost's) and its listening sockets. */
+export async function probeRemote(uri: LibvirtUri, opts: SshDialOptions = {}): Promise<RemoteProbe> {
+  return parseProbe(await sshExec(uri, REMOTE_DIRS_COMMAND, opts), uri.host ?? 'localhost');
+}
+
+/** REMOTE_DIRS_COMMAND's output: four directories, then the TCP and the UDP listening lines, NUL-separated. */
+export function parseProbe(out: string, host: string): RemoteProbe {
+  const fields = out.split('\0');
+  return { dirs: parseRemoteDirs(out, host), listeners: { tcp: fields[4] ?? '', udp: fields[5] ?? '' } };
+}
+
+/** The remote user's directories alone (the caller caches them per connection). */
 export async function remoteDirs(uri: LibvirtUri, opts: SshDialOptions = {}): Promise<RemoteDirs> {
-  const out = await sshExec(uri, REMOTE_DIRS_COMMAND, opts);
-  return parseRemoteDirs(out, uri.host ?? 'localhost');
+  return (await probeRemote(uri, opts)).dirs;
 }
 
 export function parseRemoteDirs(out: string, host: string): RemoteDirs {

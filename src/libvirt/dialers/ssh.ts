@@ -128,6 +128,17 @@ export function sshCommandFor(
   remote: string,
   opts: SshDialOptions = {},
 ): { command: string; args: string[] } {
+  // '--' ends ssh's options, so even a hostile host name is only ever a host name.
+  const args = [...sshOptionsFor(uri, opts), '--', uri.host ?? 'localhost', remote];
+  return { command: uri.params.command ?? 'ssh', args };
+}
+
+/**
+ * ssh's options for the host of `uri` — port, user, key, BatchMode, host-key checking, ConnectTimeout and the
+ * dial options — without the host: every ssh roost runs to that host (the tunnel, the one-shot calls, the
+ * forwards and jumps of ssh-forward.ts) is the same login.
+ */
+export function sshOptionsFor(uri: LibvirtUri, opts: SshDialOptions = {}): string[] {
   if (uri.transport !== 'ssh') throw new TypeError(`sshInvocation needs a qemu+ssh:// URI, got ${uri.raw}`);
   const { keyfile, no_verify, no_tty } = uri.params;
   const batch = no_tty !== undefined ? Number(no_tty) !== 0 : !opts.interactive;
@@ -143,9 +154,7 @@ export function sshCommandFor(
     args.push('-o', `ConnectTimeout=${Math.max(1, Math.ceil(opts.timeoutMs / 1000))}`);
   }
   args.push(...(opts.sshOptions ?? []));
-  // '--' ends ssh's options, so even a hostile host name is only ever a host name.
-  args.push('--', uri.host ?? 'localhost', remote);
-  return { command: uri.params.command ?? 'ssh', args };
+  return args;
 }
 
 /** Starts ssh and returns its stdin/stdout as one byte stream to the remote daemon. */
