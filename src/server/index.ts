@@ -119,8 +119,6 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     if (!addr || typeof addr === 'string')
       throw new RoostError('LISTEN_FAILED', 'no TCP address after listen');
     hostPolicy.port = addr.port;
-    // What a page's first load needs, loaded while the user opens the link rather than when it asks.
-    void import('../vm/list.js').catch(() => {});
 
     const unixPath = opts.unixPath ? await serveUnix(deps, opts.unixPath, apps) : null;
     origin = originOf(listen, addr.port);
@@ -163,6 +161,8 @@ function sharedContext(opts: WebServerOptions): {
   closeContext: () => Promise<void>;
 } {
   let ctx: Promise<VmContext> | null = null;
+  // What a page's first load needs (the list), loaded while the user opens the link rather than when it asks.
+  void import('../vm/list.js').catch(() => {});
   const context = () => {
     ctx ??= openContext({ uri: opts.uri, env: opts.env }).catch((e: unknown) => {
       ctx = null;

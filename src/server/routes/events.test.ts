@@ -39,7 +39,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 /** The SSE messages of /api/events`query` up to (and with) the first one for which `until` holds. */
-function readStream(query: string, until: (event: string) => boolean): Promise<{ event: string; data: unknown }[]> {
+function readStream(
+  query: string,
+  until: (event: string) => boolean,
+): Promise<{ event: string; data: unknown }[]> {
   return new Promise((resolve, reject) => {
     const got: { event: string; data: unknown }[] = [];
     const req = request(
@@ -69,7 +72,7 @@ function readStream(query: string, until: (event: string) => boolean): Promise<{
   });
 }
 
-const ports = { type: 'ports', name: 'web', ports: ['8080:80'] } as const;
+const ports = { type: 'ports' as const, name: 'web', ports: ['8080:80'] };
 
 describe('GET /api/events', () => {
   it('starts with an empty ready when no snapshot is asked for', async () => {
