@@ -84,6 +84,11 @@ describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
       .locator('tbody tr')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-host')));
     expect([...new Set(order)]).toEqual(['local', 'lab', 'down']);
+    // This server's rows are live: a VM the CLI makes now shows up without asking again.
+    const later = scope.name('later');
+    const made = await roost(user, ['create', later, ...tinyCreateArgs(guest), '--no-start']);
+    expect(made.code, made.stderr).toBe(0);
+    await view.locator(`tr[data-host="local"][data-vm="${later}"]`).waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'img', 'web-hosts.png') });
     // The down host did not take the Machines list with it.
     await page.getByRole('tab', { name: 'Machines' }).click();

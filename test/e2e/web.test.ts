@@ -62,7 +62,8 @@ beforeAll(async () => {
     const url = new URL(r.url());
     if (r.method() !== 'GET') return;
     // The list comes with the event stream's first message; a GET /api/vms would be a second read.
-    if (url.pathname === '/api/events' && url.searchParams.get('snapshot') === '1') apiListCalls.push(Date.now());
+    if (url.pathname === '/api/events' && url.searchParams.get('snapshot') === '1')
+      apiListCalls.push(Date.now());
     if (url.pathname === '/api/vms') vmsGets.push(Date.now());
   });
 });

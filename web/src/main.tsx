@@ -92,7 +92,7 @@ function App() {
         )}
         {view === 'hosts' && (
           <section id="view-hosts" role="tabpanel" aria-labelledby="tab-hosts">
-            <Hosts />
+            <Hosts local={live.vms} />
           </section>
         )}
         {view === 'images' && (

@@ -1,13 +1,15 @@
 // Every host of the user's host list (hosts.yaml, `roost hosts add`) with its VMs, as `roost ls --all-hosts`
-// shows them: this server's own connection first. A host that does not answer is one row saying why, never an
+// shows them: this server's own connection first, its rows kept live by the page's event stream; the other hosts
+// as they answered (Ask again reads them anew). A host that does not answer is one row saying why, never an
 // error for the whole view. The server reads the list; the page names no host and sends no URI.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { asFailure, ErrorText, type Failure } from './ErrorText.js';
 import { StateBadge } from './VmList.js';
-import type { HostVms } from '../../../src/shared/api-types.js';
+import type { HostVms, VmSummary } from '../../../src/shared/api-types.js';
 
-export function Hosts() {
+/** `local`: this server's VMs as the event stream keeps them, so that host's rows stay live here too. */
+export function Hosts({ local }: { local: VmSummary[] }) {
   const [hosts, setHosts] = useState<HostVms[] | null>(null);
   const [error, setError] = useState<Failure>(null);
   const [busy, setBusy] = useState(false);
@@ -45,7 +47,9 @@ export function Hosts() {
               <th scope="col">Ports</th>
             </tr>
           </thead>
-          <tbody>{hosts.flatMap(hostRows)}</tbody>
+          <tbody>
+            {hosts.map((h) => (h.host === 'local' && h.vms ? { ...h, vms: local } : h)).flatMap(hostRows)}
+          </tbody>
         </table>
       )}
     </div>
