@@ -3,7 +3,7 @@
 // Each connection of the stream takes a fresh single-use ticket, so it is reopened here rather than by
 // EventSource's own retry (which would bring the spent ticket again). The charts' samples come the same way:
 // what the server kept with the list, then a `stats` event every few seconds.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, eventsUrl } from './api.js';
 import type { ReadySnapshot, RoostEvent, VmSummary } from '../../src/shared/api-types.js';
 import { withSamples, type StatsByVm } from '../../src/shared/plot.js';
@@ -41,7 +41,8 @@ export function useLive(): Live {
   const [error, setError] = useState<Failure>(null);
   const [stats, setStats] = useState<StatsByVm>({});
 
-  useEffect(() => {
+  // A layout effect: the stream's ticket is asked for as the page first renders, not a frame later.
+  useLayoutEffect(() => {
     const showList = (list: VmSummary[]) => {
       setVms(list.sort(byName));
       setError(null);

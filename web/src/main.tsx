@@ -1,7 +1,7 @@
 // roost's browser console: VMs with live state and use, their ports, logs and consoles, the image catalogue, a
 // create form and the host check.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
@@ -186,7 +186,8 @@ type LoginState = { state: 'checking' } | { state: 'in' } | { state: 'out'; why:
 
 function Root() {
   const [auth, setAuth] = useState<LoginState>({ state: 'checking' });
-  useEffect(() => {
+  // A layout effect: the login request leaves at once, not a frame later (useEffect waits for the next paint).
+  useLayoutEffect(() => {
     const off = onLoggedOut((why) => setAuth({ state: 'out', why }));
     const check = () =>
       void login().then((why) => setAuth(why === null ? { state: 'in' } : { state: 'out', why }));
