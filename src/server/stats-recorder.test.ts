@@ -67,6 +67,11 @@ describe('the stats recorder', () => {
     expect(h.samples.length).toBeLessThanOrEqual(calls);
     expect(h.samples[0]!.cpuPercent).toBeNull();
     expect(h.samples.at(-1)!.cpuPercent).not.toBeNull();
+    // All VMs' samples at once (the event stream's snapshot): the same ones, in the same order.
+    const all = recorder.all();
+    expect(all.length).toBeGreaterThanOrEqual(h.samples.length);
+    expect(all.slice(0, h.samples.length)).toEqual(h.samples);
+    expect(new Set(all.map((s) => s.name))).toEqual(new Set(['web']));
   });
 
   it('keeps only the last keepMs of samples, and forgets a VM gone that long', async () => {

@@ -11,6 +11,8 @@ export interface StatsRecorder {
   readonly intervalMs: number;
   /** The samples kept of the VM of this name, oldest first (none when no page listened while it ran). */
   history(name: string): VmStatsHistory;
+  /** Every VM's samples kept, each VM's oldest first (the event stream's snapshot). */
+  all(): VmStats[];
   close(): void;
 }
 
@@ -60,6 +62,7 @@ export function createStatsRecorder(opts: StatsRecorderOptions): StatsRecorder {
   return {
     intervalMs,
     history: (name) => ({ name, intervalMs, samples: [...(kept.get(name) ?? [])] }),
+    all: () => [...kept.values()].flat(),
     close: () => clearInterval(timer),
   };
 }

@@ -62,6 +62,7 @@ interface Types {
   TemplateInfo: T.TemplateInfo;
   HostEntry: T.HostEntry;
   HostVms: T.HostVms;
+  ReadyMessage: T.ReadyMessage;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
 const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = {
@@ -111,6 +112,7 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   TemplateInfo: true,
   HostEntry: true,
   HostVms: true,
+  ReadyMessage: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;
 

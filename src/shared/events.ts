@@ -1,7 +1,7 @@
 // The shapes of the event stream: `roost events --json` (one per line) and GET /api/events (SSE or WebSocket),
 // docs/api.md. No imports but sibling shapes: the browser uses it too.
-import type { StatsEvent } from './stats.js';
-import type { VmDetails } from './vms.js';
+import type { StatsEvent, VmStats } from './stats.js';
+import type { VmDetails, VmSummary } from './vms.js';
 
 /** libvirt's lifecycle event types (virDomainEventType), in libvirt's numbering order. */
 export const LIFECYCLE_NAMES = [
@@ -70,7 +70,20 @@ export type RoostOwnEvent = CreateEvent | PortsEvent | ImageEvent | ResyncEvent 
 
 export type RoostEvent = VmLifecycleEvent | RoostOwnEvent;
 
-/** The first message of a WebSocket event stream (SSE sends `event: ready` with `{}`). */
-export interface ReadyMessage {
+/**
+ * What `GET /api/events?snapshot=1` puts in its first message: every VM and the stats samples kept of them (the
+ * last 10 minutes, oldest first), read after the stream subscribed — so no event falls between this state and
+ * the stream, and a page needs no other request to draw its list and charts.
+ */
+export interface ReadySnapshot {
+  vms: VmSummary[];
+  stats: VmStats[];
+}
+
+/**
+ * The first message of a WebSocket event stream (SSE sends `event: ready` with `{}`, or the snapshot). Without
+ * the snapshot (not asked for, or the list could not be read) the client reads the state itself after it.
+ */
+export interface ReadyMessage extends Partial<ReadySnapshot> {
   type: 'ready';
 }

@@ -385,6 +385,12 @@ const HostVms = obj({
   error: obj({ code: str, message: str, hint: str.optional() }).nullable(),
 });
 
+const ReadyMessage = obj({
+  type: z.literal('ready'),
+  vms: z.array(VmSummary).optional(),
+  stats: z.array(VmStats).optional(),
+});
+
 /** Every shape a doc example may name; an array of one is `Name[]`. */
 export const SHAPES = {
   VmSummary,
@@ -433,4 +439,5 @@ export const SHAPES = {
   TemplateInfo,
   HostEntry,
   HostVms,
+  ReadyMessage,
 } as const;

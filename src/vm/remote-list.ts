@@ -63,8 +63,15 @@ export function listAllHosts(
   hosts: readonly HostEntry[],
   opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<HostVms[]> {
+  return listHosts([{ name: LOCAL_HOST, uri: defaultUri(opts.env ?? process.env) }, ...hosts], opts);
+}
+
+/** These hosts at once, in their order, each on a connection of its own (`roost web` has its own for 'local'). */
+export function listHosts(
+  hosts: readonly HostEntry[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<HostVms[]> {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? ALL_HOSTS_TIMEOUT_MS;
-  const all = [{ name: LOCAL_HOST, uri: defaultUri(env) }, ...hosts];
-  return Promise.all(all.map((h) => askHost(h.name, h.uri, timeoutMs, env)));
+  return Promise.all(hosts.map((h) => askHost(h.name, h.uri, timeoutMs, env)));
 }

@@ -126,7 +126,7 @@ describe('a running VM in the console: plots, port links, logs', () => {
     await page.screenshot({ path: join(IMG, 'web-usage.png') });
     expect(await unnamed(page)).toEqual([]);
 
-    // A new page gets the kept samples at once from GET /api/vms/:name/stats, before any new event.
+    // A new page gets the kept samples at once, with the list in the event stream's first message.
     const other = await openConsole({
       ...web,
       url: (await roostJson<{ url: string }>(user, ['web', 'link'])).url,

@@ -13,6 +13,7 @@ import type {
   DoctorReport,
   ConnectionInfo,
   ErrorBody,
+  HostVms,
   ImageListing,
   LinkCreated,
   PortChangeResult,
@@ -167,6 +168,8 @@ export const api = {
   images: () => call<ImageListing[]>('GET', '/api/images'),
   pullImage: (ref: string) => call<PullStarted>('POST', '/api/images/pull', { ref }),
   connection: () => call<ConnectionInfo>('GET', '/api/connection'),
+  /** This host and every host of the user's hosts.yaml, each with its VMs or why it gave none. */
+  hosts: () => call<HostVms[]>('GET', '/api/hosts'),
   /** A new one-time login link (for another tab). */
   newLink: () => call<LinkCreated>('POST', '/api/links', {}),
   /** A single-use ticket that opens the event stream or a console at `path`, for a few seconds. */
@@ -184,8 +187,8 @@ export async function withTicket(path: string, query: Record<string, string> = {
   return `${path}?${new URLSearchParams({ ...query, ticket }).toString()}`;
 }
 
-/** The URL of the event stream, with a ticket for one connection. */
-export const eventsUrl = () => withTicket('/api/events');
+/** The URL of the event stream, with a ticket for one connection; its first message brings the VMs. */
+export const eventsUrl = () => withTicket('/api/events', { snapshot: '1' });
 
 /** The WebSocket URL of a VM's serial or graphical console, with a ticket for one connection. */
 export async function consoleUrl(name: string, kind: 'console' | 'vnc', query: Record<string, string> = {}) {

@@ -1,11 +1,11 @@
-// The page's live view of the VMs: read once when the event stream is ready (and after every resync), then
+// The page's live view of the VMs: the event stream's first message (and a read after every resync), then
 // kept current by the events alone — no polling. Lifecycle events carry the VM's state after the event.
 // Each connection of the stream takes a fresh single-use ticket, so it is reopened here rather than by
 // EventSource's own retry (which would bring the spent ticket again). The charts' samples come the same way:
-// the server's history of each running VM when the list is read, then a `stats` event every few seconds.
-import { useEffect, useState } from 'preact/hooks';
+// what the server kept with the list, then a `stats` event every few seconds.
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, eventsUrl } from './api.js';
-import type { RoostEvent, VmSummary } from '../../src/shared/api-types.js';
+import type { ReadySnapshot, RoostEvent, VmSummary } from '../../src/shared/api-types.js';
 import { withSamples, type StatsByVm } from '../../src/shared/plot.js';
 import { asFailure, type Failure } from './components/ErrorText.js';
 
@@ -31,7 +31,8 @@ export function onEvent(fn: Listener): () => void {
   return () => listeners.delete(fn);
 }
 
-const byName = (a: VmSummary, b: VmSummary) => a.name.localeCompare(b.name);
+// Code-unit order, the server's (src/vm/list.ts): an event's row lands where a reload would put it.
+const byName = (a: VmSummary, b: VmSummary) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export function useLive(): Live {
   const [vms, setVms] = useState<VmSummary[]>([]);
@@ -40,25 +41,24 @@ export function useLive(): Live {
   const [error, setError] = useState<Failure>(null);
   const [stats, setStats] = useState<StatsByVm>({});
 
-  useEffect(() => {
-    // What the server kept of each running VM (10 minutes at most) seeds its charts; events extend them.
-    const history = (list: VmSummary[]) => {
-      for (const v of list.filter((x) => x.state === 'running')) {
-        api.stats(v.name).then(
-          (h) => setStats((k) => withSamples(k, h.samples, Date.now())),
-          () => {},
-        );
-      }
+  // A layout effect: the stream's ticket is asked for as the page first renders, not a frame later.
+  useLayoutEffect(() => {
+    const showList = (list: VmSummary[]) => {
+      setVms(list.sort(byName));
+      setError(null);
     };
-    const load = () =>
-      api.listVms().then(
-        (list) => {
-          setVms(list.sort(byName));
-          setError(null);
-          history(list);
-        },
-        (e: unknown) => setError(asFailure(e)),
-      );
+    // After a resync: the list again (the charts' samples keep coming as events).
+    const load = () => api.listVms().then(showList, (e: unknown) => setError(asFailure(e)));
+    // The stream's first message carries the list and the samples the server kept (10 minutes at most), read
+    // after it subscribed: one request fewer before the rows show, and none per running VM for its charts.
+    const ready = (msg: MessageEvent<string>) => {
+      setLink('live');
+      const r = JSON.parse(msg.data) as Partial<ReadySnapshot>;
+      if (!r.vms) return void load(); // the server could not read it: the request says why
+      showList(r.vms);
+      const stats = r.stats ?? [];
+      if (stats.length) setStats((k) => withSamples(k, stats, Date.now()));
+    };
     const handle = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as RoostEvent;
       // Every few seconds: not an activity worth listing, and no other component listens for it.
@@ -91,10 +91,7 @@ export function useLive(): Live {
       eventsUrl().then((url) => {
         if (stopped) return;
         es = new EventSource(url);
-        es.addEventListener('ready', () => {
-          setLink('live');
-          void load();
-        });
+        es.addEventListener('ready', ready);
         es.onerror = reconnect;
         for (const t of ['vm', 'create', 'ports', 'image', 'resync', 'stats']) es.addEventListener(t, handle);
       }, reconnect);

@@ -1,13 +1,14 @@
 // roost's browser console: VMs with live state and use, their ports, logs and consoles, the image catalogue, a
 // create form and the host check.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
 import { ApplyDialog } from './components/ApplyDialog.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
 import { ErrorText } from './components/ErrorText.js';
+import { Hosts } from './components/Hosts.js';
 import { Images } from './components/Images.js';
 import { VmList } from './components/VmList.js';
 import { VmPanel } from './components/VmPanel.js';
@@ -15,7 +16,7 @@ import { useLive } from './live.js';
 import './styles.css';
 import type { ConnectionInfo, CreatedVm } from '../../src/shared/api-types.js';
 
-type View = 'vms' | 'images' | 'create' | 'doctor';
+type View = 'vms' | 'hosts' | 'images' | 'create' | 'doctor';
 
 function App() {
   const live = useLive();
@@ -26,9 +27,11 @@ function App() {
   const [fromImage, setFromImage] = useState<string | undefined>(undefined);
   // What the last create from the form said beyond "done": its warnings, and why it runs without KVM.
   const [created, setCreated] = useState<CreatedVm | null>(null);
+  // Asked once the list is in: a fresh daemon can take a while over QEMU's version, which the rows need not wait on.
+  const isLive = live.link === 'live';
   useEffect(() => {
-    api.connection().then(setConn, () => {});
-  }, []);
+    if (isLive && !conn) api.connection().then(setConn, () => {});
+  }, [isLive]);
   const vm = live.vms.find((v) => v.name === selected) ?? null;
 
   const tab = (id: View, label: string) => (
@@ -67,6 +70,7 @@ function App() {
       </header>
       <nav role="tablist" aria-label="Sections">
         {tab('vms', 'Machines')}
+        {tab('hosts', 'All hosts')}
         {tab('images', 'Images')}
         {tab('create', 'New machine')}
         {tab('doctor', 'Host check')}
@@ -86,6 +90,11 @@ function App() {
                 onClose={() => setSelected(null)}
               />
             )}
+          </section>
+        )}
+        {view === 'hosts' && (
+          <section id="view-hosts" role="tabpanel" aria-labelledby="tab-hosts">
+            <Hosts local={live.vms} />
           </section>
         )}
         {view === 'images' && (
@@ -179,7 +188,8 @@ type LoginState = { state: 'checking' } | { state: 'in' } | { state: 'out'; why:
 
 function Root() {
   const [auth, setAuth] = useState<LoginState>({ state: 'checking' });
-  useEffect(() => {
+  // A layout effect: the login request leaves at once, not a frame later (useEffect waits for the next paint).
+  useLayoutEffect(() => {
     const off = onLoggedOut((why) => setAuth({ state: 'out', why }));
     const check = () =>
       void login().then((why) => setAuth(why === null ? { state: 'in' } : { state: 'out', why }));

@@ -2,8 +2,10 @@
 // WebSocket of JSON text messages. Both are fed by the hub: libvirt pushes, nothing polls.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
+import type { Subscriber } from '../event-hub.js';
 import { SECURITY_HEADERS } from '../security.js';
-import type { ReadyMessage } from '../../shared/events.js';
+import { keptStats } from './stats.js';
+import type { ReadyMessage, ReadySnapshot, RoostEvent } from '../../shared/events.js';
 
 /** A subscriber whose socket holds more than this is too slow; it is dropped (and reconnects and resyncs). */
 const MAX_BUFFERED = 1024 * 1024;
@@ -23,11 +25,13 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
         'x-accel-buffering': 'no',
       });
       res.socket?.setNoDelay(true);
-      // `ready` first: the page reads the list after this, so no event falls between its read and the stream.
-      res.write(`retry: 1000\nevent: ready\ndata: {}\n\n`);
-      const unsubscribe = deps.hub.subscribe((json, e) => {
+      res.write(`retry: 1000\n`);
+      const send: Subscriber = (json, e) => {
         if (res.writableLength > MAX_BUFFERED) return res.destroy();
         res.write(`event: ${e.type}\ndata: ${json}\n\n`);
+      };
+      const unsubscribe = subscribeAfterReady(deps, wantsSnapshot(req.url), send, (ready) => {
+        res.write(`event: ready\ndata: ${JSON.stringify(ready)}\n\n`);
       });
       const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.once('close', () => {
@@ -35,14 +39,65 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
         unsubscribe();
       });
     },
-    wsHandler: (socket) => {
-      socket.send(JSON.stringify({ type: 'ready' } satisfies ReadyMessage));
-      const unsubscribe = deps.hub.subscribe((json) => {
-        if (socket.bufferedAmount > MAX_BUFFERED) return socket.terminate();
-        socket.send(json);
-      });
+    wsHandler: (socket, req) => {
+      const unsubscribe = subscribeAfterReady(
+        deps,
+        wantsSnapshot(req.url),
+        (json) => {
+          if (socket.bufferedAmount > MAX_BUFFERED) return socket.terminate();
+          socket.send(json);
+        },
+        (ready) => {
+          socket.send(JSON.stringify({ type: 'ready', ...ready } satisfies ReadyMessage));
+        },
+      );
       socket.on('close', unsubscribe);
       // Nothing is expected from the client; anything it sends is ignored.
     },
   });
+}
+
+/** `?snapshot=1`: the first message carries the VMs and their kept samples. */
+function wantsSnapshot(url: string): boolean {
+  return new URL(url, 'http://x').searchParams.get('snapshot') === '1';
+}
+
+/**
+ * Subscribes `send` at once and sends `ready` first. With a snapshot, the VMs are read after subscribing and
+ * the events that arrive meanwhile are held and sent after `ready`: none falls between the state and the
+ * stream (one that the state already shows is harmless: each event carries the VM's whole state). A list that
+ * cannot be read leaves `ready` without it: the client reads the list itself and shows why it failed.
+ */
+function subscribeAfterReady(
+  deps: AppDeps,
+  snapshot: boolean,
+  send: Subscriber,
+  ready: (r: Partial<ReadySnapshot>) => void,
+): () => void {
+  if (!snapshot) {
+    ready({});
+    return deps.hub.subscribe(send);
+  }
+  let held: [string, RoostEvent][] | null = [];
+  let gone = false;
+  const unsubscribe = deps.hub.subscribe((json, e) => (held ? held.push([json, e]) : send(json, e)));
+  void readSnapshot(deps).then((r) => {
+    if (gone) return;
+    ready(r);
+    for (const [json, e] of held ?? []) send(json, e);
+    held = null;
+  });
+  return () => {
+    gone = true;
+    unsubscribe();
+  };
+}
+
+async function readSnapshot(deps: AppDeps): Promise<Partial<ReadySnapshot>> {
+  try {
+    const [{ listVms }, ctx] = await Promise.all([import('../../vm/list.js'), deps.context()]);
+    return { vms: await listVms(ctx), stats: keptStats(deps.hub) };
+  } catch {
+    return {};
+  }
 }

@@ -27,7 +27,13 @@ beforeEach(async () => {
     return reply.code(status).send(body);
   });
   const deps = {
-    context: async () => ({ paths }) as unknown as VmContext,
+    context: async () =>
+      ({
+        paths,
+        uri: 'qemu:///session',
+        env: { HOME: home },
+        client: { listDomains: async () => [] },
+      }) as unknown as VmContext,
     hub: { publish: (e: unknown) => published.push(e) },
     staticDir: null,
   } as unknown as AppDeps;
@@ -91,5 +97,30 @@ describe('POST /api/images/pull', () => {
     // The API's body schema refuses it before the image store's own name check would.
     expect(r.json()).toMatchObject({ error: { code: 'INVALID_REQUEST' } });
     expect(published).toEqual([]);
+  });
+});
+
+describe('GET /api/hosts', () => {
+  const hostsYaml = () => join(paths.config, 'hosts.yaml');
+
+  it("answers this server's connection as 'local' when the host list is empty", async () => {
+    const r = await app.inject({ method: 'GET', url: '/api/hosts' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual([{ host: 'local', uri: 'qemu:///session', vms: [], error: null }]);
+  });
+
+  it('reports a host list it cannot read as a row saying why, and still lists this host', async () => {
+    await mkdir(paths.config, { recursive: true });
+    await writeFile(hostsYaml(), 'hosts: [not, a, map\n');
+    const r = await app.inject({ method: 'GET', url: '/api/hosts?uri=qemu:///system' });
+    expect(r.statusCode, r.body).toBe(200);
+    const rows = r.json() as { host: string; uri: string; vms: unknown; error: { message: string } | null }[];
+    expect(rows.map((x) => [x.host, x.uri])).toEqual([
+      ['local', 'qemu:///session'],
+      ['hosts.yaml', ''],
+    ]);
+    expect(rows[0]!.vms).toEqual([]);
+    expect(rows[1]!.vms).toBeNull();
+    expect(rows[1]!.error?.message).toMatch(/hosts\.yaml/);
   });
 });

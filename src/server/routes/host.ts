@@ -4,12 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
 import type { PullStarted } from '../../shared/host.js';
+import type { HostVms } from '../../shared/hosts.js';
 
 export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/connection', async () => {
     const { describeConnection } = await import('../../vm/connection.js');
     return describeConnection(await deps.context());
   });
+
+  // `roost ls --all-hosts` for the page. Only the server's own file names hosts: the page sends no URI.
+  app.get('/api/hosts', () => everyHost(deps));
 
   app.get('/api/doctor', async () => {
     const { runDoctor } = await import('../../host/doctor.js');
@@ -66,4 +70,24 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
     ]);
     return imageStore((await deps.context()).paths).remove(checkImageName(ref), { force });
   });
+}
+
+/** This server's connection as 'local', then every host of the user's hosts.yaml, each within a timeout. */
+async function everyHost(deps: AppDeps): Promise<HostVms[]> {
+  const [{ listHosts, hostVms }, { readHosts, LOCAL_HOST }, { listVms }] = await Promise.all([
+    import('../../vm/remote-list.js'),
+    import('../../vm/remote-hosts.js'),
+    import('../../vm/list.js'),
+  ]);
+  const ctx = await deps.context();
+  const local = listVms(ctx).then(
+    (vms) => hostVms(LOCAL_HOST, ctx.uri, { vms }),
+    (error: unknown) => hostVms(LOCAL_HOST, ctx.uri, { error }),
+  );
+  // A hosts.yaml that cannot be read is one row saying why, like a host that is down.
+  const others = (async () => listHosts(readHosts(ctx.paths), { env: ctx.env }))().catch((error: unknown) => [
+    hostVms('hosts.yaml', '', { error }),
+  ]);
+  const [here, there] = await Promise.all([local, others]);
+  return [here, ...there];
 }

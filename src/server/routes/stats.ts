@@ -2,11 +2,17 @@
 // new ones arrive as `stats` events on /api/events (stats-recorder.ts).
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
+import type { VmStats } from '../../shared/stats.js';
 import { createStatsRecorder, type StatsRecorder } from '../stats-recorder.js';
 import { schemas } from '../validate.js';
 
 // One recorder per hub: the TCP and the unix-socket apps share the hub, and must not sample twice.
 const recorders = new WeakMap<AppDeps['hub'], { recorder: StatsRecorder; apps: number }>();
+
+/** The samples kept for the apps on this hub (none before the stats routes are registered). */
+export function keptStats(hub: AppDeps['hub']): VmStats[] {
+  return recorders.get(hub)?.recorder.all() ?? [];
+}
 
 export function registerStatsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const entry = recorders.get(deps.hub) ?? {

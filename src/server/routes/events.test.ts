@@ -1,0 +1,104 @@
+// GET /api/events over a real socket (an SSE stream never ends, so inject cannot read it): `ready` comes first;
+// with ?snapshot=1 it carries the VMs, read after the stream subscribed, and an event raised while they were read
+// is sent after it, not lost.
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { VmContext } from '../../vm/context.js';
+import { buildApp } from '../app.js';
+import { createEventHub, type EventHub } from '../event-hub.js';
+import { WebAuth } from '../security.js';
+
+let app: FastifyInstance;
+let hub: EventHub;
+let port = 0;
+/** What the fake daemon's listing does while it is being read. */
+let duringList = () => {};
+let listFails = false;
+
+beforeAll(async () => {
+  const client = {
+    listDomains: async () => {
+      duringList();
+      if (listFails) throw new Error('daemon gone');
+      return [];
+    },
+  };
+  const context = async () => ({ client, env: {} }) as unknown as VmContext;
+  hub = createEventHub({ context: () => Promise.reject(new Error('no feed here')), retryMs: 60_000 });
+  const auth = new WebAuth();
+  app = await buildApp(
+    { context, hub, staticDir: null, auth, newLink: () => ({ ...auth.newLink(), url: '', opener: null }) },
+    { host: { port: 8123, listen: '127.0.0.1' }, requireAuth: false },
+  );
+  app.addHook('onClose', () => hub.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as AddressInfo).port;
+});
+afterAll(() => app.close());
+
+/** The SSE messages of /api/events`query` up to (and with) the first one for which `until` holds. */
+function readStream(
+  query: string,
+  until: (event: string) => boolean,
+): Promise<{ event: string; data: unknown }[]> {
+  return new Promise((resolve, reject) => {
+    const got: { event: string; data: unknown }[] = [];
+    const req = request(
+      { host: '127.0.0.1', port, path: `/api/events${query}`, headers: { host: '127.0.0.1:8123' } },
+      (res) => {
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event === undefined || data === undefined) continue;
+            got.push({ event, data: JSON.parse(data) });
+            if (until(event)) {
+              req.destroy();
+              return resolve(got);
+            }
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const ports = { type: 'ports' as const, name: 'web', ports: ['8080:80'] };
+
+describe('GET /api/events', () => {
+  it('starts with an empty ready when no snapshot is asked for', async () => {
+    duringList = () => {
+      throw new Error('the list must not be read');
+    };
+    const got = await readStream('', (e) => e === 'ready');
+    expect(got).toEqual([{ event: 'ready', data: {} }]);
+  });
+
+  it('with ?snapshot=1, sends the VMs and kept samples in ready, then what happened while they were read', async () => {
+    duringList = () => hub.publish(ports);
+    const got = await readStream('?snapshot=1', (e) => e === 'ports');
+    expect(got.map((m) => m.event)).toEqual(['ready', 'ports']);
+    expect(got[0]!.data).toEqual({ vms: [], stats: [] });
+    expect(got[1]!.data).toMatchObject(ports);
+  });
+
+  it('sends ready without the list when it cannot be read (the page then asks, and shows why)', async () => {
+    listFails = true;
+    duringList = () => {};
+    try {
+      const got = await readStream('?snapshot=1', (e) => e === 'ready');
+      expect(got).toEqual([{ event: 'ready', data: {} }]);
+    } finally {
+      listFails = false;
+    }
+  });
+});

@@ -1,0 +1,111 @@
+// `roost web`'s "All hosts" view in Chromium: this server's connection, a remote host (a second user behind a
+// private sshd on 127.0.0.1, test/harness/remote-host.ts) and a host of the list that is down, all from the
+// user's own hosts.yaml. The down host is one row saying why; the others' VMs still show, and so does the
+// Machines list. Root only (it starts sshd and a second user's daemon).
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyDomainXml } from '../../scripts/lib/tiny-domain-xml.js';
+import { connect } from '../../src/index.js';
+import { createScope, harness, roost, tinyCreateArgs, tinyGuest } from '../harness/index.js';
+import { freePort } from '../harness/net.js';
+import { startRemoteHost, type RemoteHost } from '../harness/remote-host.js';
+import { launchChromium } from './browser.js';
+import { http, startWeb, type RunningWeb } from './web-server.js';
+
+const IS_ROOT = process.getuid?.() === 0;
+const { user, uri } = harness();
+const scope = createScope('webhosts', user, uri);
+const guest = tinyGuest(user);
+const here = scope.name('here');
+const there = scope.name('there');
+const hostsFile = join(user.home, '.config', 'roost', 'hosts.yaml');
+
+describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
+  let host: RemoteHost;
+  let web: RunningWeb;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    host = await startRemoteHost(user, scope);
+    // A VM over there, defined straight on the remote user's daemon (listing it is what this test is about).
+    const remote = await connect(host.daemonUri);
+    try {
+      await remote.defineDomain(
+        tinyDomainXml({
+          name: there,
+          kernel: guest.kernel,
+          initrd: guest.initrd,
+          cmdline: guest.cmdline,
+          forwards: [],
+        }),
+      );
+    } finally {
+      await remote.close();
+    }
+    const made = await roost(user, ['create', here, ...tinyCreateArgs(guest), '--no-start']);
+    expect(made.code, made.stderr).toBe(0);
+    const dead = await freePort(); // nothing listens there
+    const downUri = `qemu+ssh://${host.user.name}@127.0.0.1:${dead}/session?keyfile=${encodeURIComponent(host.key)}`;
+    for (const [name, u] of [
+      ['lab', host.uri],
+      ['down', downUri],
+    ] as const) {
+      const r = await roost(user, ['hosts', 'add', name, u]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    web = await startWeb(user);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await web?.stop();
+    rmSync(hostsFile, { force: true });
+    await scope.cleanup().catch(() => undefined);
+    await host?.stop(scope);
+  }, 120_000);
+
+  it('shows each host with its VMs, and a host that is down as such, without failing the rest', async () => {
+    await page.goto(web.url);
+    await page.locator(`tr[data-vm="${here}"]`).waitFor({ timeout: 15_000 });
+    await page.getByRole('tab', { name: 'All hosts' }).click();
+    const view = page.locator('#view-hosts');
+    await view.locator(`tr[data-host="lab"][data-vm="${there}"]`).waitFor({ timeout: 60_000 });
+    expect(await view.locator(`tr[data-host="local"][data-vm="${here}"]`).count()).toBe(1);
+    const down = view.locator('tr[data-host="down"][data-host-down="true"]');
+    expect(await down.count()).toBe(1);
+    expect(await down.innerText()).toMatch(/down\s+\S/);
+    // Rows in the list's order: this server's first, then hosts.yaml's.
+    const order = await view
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-host')));
+    expect([...new Set(order)]).toEqual(['local', 'lab', 'down']);
+    // This server's rows are live: a VM the CLI makes now shows up without asking again.
+    const later = scope.name('later');
+    const made = await roost(user, ['create', later, ...tinyCreateArgs(guest), '--no-start']);
+    expect(made.code, made.stderr).toBe(0);
+    await view.locator(`tr[data-host="local"][data-vm="${later}"]`).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'img', 'web-hosts.png') });
+    // The down host did not take the Machines list with it.
+    await page.getByRole('tab', { name: 'Machines' }).click();
+    expect(await page.locator(`#view-vms tr[data-vm="${here}"]`).count()).toBe(1);
+  }, 120_000);
+
+  it('answers the host list only to the logged-in, and takes no host or URI from the request', async () => {
+    const get = (path: string, auth: string) =>
+      http(web, { path, headers: { host: `127.0.0.1:${web.port}`, authorization: auth } });
+    expect((await get('/api/hosts', '')).status).toBe(401);
+    const r = await get(
+      `/api/hosts?uri=${encodeURIComponent('qemu:///system')}&host=evil`,
+      `Bearer ${web.token}`,
+    );
+    expect(r.status).toBe(200);
+    const rows = JSON.parse(r.body) as { host: string; uri: string }[];
+    expect(rows.map((x) => x.host)).toEqual(['local', 'lab', 'down']);
+    expect(rows.some((x) => x.uri.includes('system'))).toBe(false);
+  }, 60_000);
+});
