@@ -22,6 +22,7 @@ scale=$(npx tsx bench/scale.ts)
 printf '\n%s\n' "$scale" >> BENCHMARKS.md
 echo "bench: many at once (10 VMs created together: roost create, roost apply, virt-install)"
 printf '\n%s\n' "$(npx tsx bench/parallel.ts)" >> BENCHMARKS.md
+echo "bench: several hosts (ls --all-hosts over 3 ssh hosts, image upload vs scp)"; printf '\n%s\n' "$(npx tsx bench/hosts.ts)" >> BENCHMARKS.md
 echo "bench: web console in Chromium"
 web=$(npx tsx bench/web.ts)
 printf '\n%s\n' "$web" >> BENCHMARKS.md
