@@ -163,8 +163,7 @@ function defineList(port: Command): void {
 async function reachFromHere(ctx: VmContext, list: PortList): Promise<string[]> {
   const { isRemote, jumpHostOf } = await import('../../vm/remote.js');
   if (!isRemote(ctx)) return [];
-  const { forwardCommands } = await import('../../vm/remote-tunnel.js');
-  const lines = forwardCommands(ctx, list.ports);
+  const lines = list.ports.map((p) => p.tunnel).filter((t) => t !== null);
   if (lines.length === 0) return [];
   return [
     `these listen on the remote host ${jumpHostOf(ctx)}; to reach one on the same port of this host's 127.0.0.1:`,
