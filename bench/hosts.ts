@@ -12,7 +12,7 @@
 //    volume upload stream over the qemu+ssh:// connection), timed alone by bench/upload-once.ts, against `scp` of
 //    the same file to the same user over the same sshd; alternating, medians. Target: ≥ 0.8× scp's throughput.
 //
-// Usage: tsx bench/hosts.ts [--vms 20] [--rounds 11] [--mib 256] [--upload-rounds 3]
+// Usage: tsx bench/hosts.ts [--vms 20] [--rounds 11] [--mib 256] [--upload-rounds 5]
 // Markdown to stdout, progress to stderr. Root only (sshd, the second users).
 import {
   chownSync,
@@ -40,7 +40,7 @@ import { runJson } from './private-daemon.js';
 const VMS = Number(option('vms', '20')) || 20;
 const ROUNDS = Number(option('rounds', '11')) || 11;
 const MIB = Number(option('mib', '256')) || 256;
-const UPLOAD_ROUNDS = Number(option('upload-rounds', '3')) || 3;
+const UPLOAD_ROUNDS = Number(option('upload-rounds', '5')) || 5;
 const HOSTS = 3;
 const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const log = (m: string) => console.error(`bench hosts: ${m}`);
