@@ -31,7 +31,7 @@ import { tinyCreateArgs, tinyGuest } from '../test/harness/fixtures.js';
 import { startRemoteHost, type RemoteHost } from '../test/harness/remote-host.js';
 import { runAs } from '../test/harness/run.js';
 import { createScope } from '../test/harness/scope.js';
-import { ensureTestUser, type TestUser } from '../test/harness/test-user.js';
+import { ensureTestUser } from '../test/harness/test-user.js';
 import type { HostVms } from '../src/shared/hosts.js';
 import { timed } from './cli.js';
 import { option } from './options.js';
