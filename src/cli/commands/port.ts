@@ -120,7 +120,7 @@ function defineList(port: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed}]}',
+      'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed, tunnel}]}',
     )
     .addHelpText('after', '\nExamples:\n  roost port ls web\n  roost port ls web --json')
     .action(async (name, _opts, cmd) =>
