@@ -4,7 +4,8 @@
 # go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
 # measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
 # BENCHMARKS.md; then bench/scale.ts appends how roost grows with the number of domains (and writes
-# docs/img/bench-scale.svg), bench/parallel.ts ten VMs made at once (roost create, roost apply, virt-install), bench/web.ts the web console's numbers (measured in Chromium), bench/images.ts the
+# docs/img/bench-scale.svg), bench/parallel.ts ten VMs made at once (roost create, roost apply, virt-install), bench/apply.ts a re-apply of ten
+# unchanged VMs against roost ls, bench/web.ts the web console's numbers (measured in Chromium), bench/images.ts the
 # images', bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here) and
 # bench/cp.ts roost cp against plain scp (another boot of it).
 #
@@ -22,6 +23,7 @@ scale=$(npx tsx bench/scale.ts)
 printf '\n%s\n' "$scale" >> BENCHMARKS.md
 echo "bench: many at once (10 VMs created together: roost create, roost apply, virt-install)"
 printf '\n%s\n' "$(npx tsx bench/parallel.ts)" >> BENCHMARKS.md
+echo "bench: re-applying a file (roost apply of 10 unchanged VMs vs roost ls)"; printf '\n%s\n' "$(npx tsx bench/apply.ts)" >> BENCHMARKS.md
 echo "bench: several hosts (ls --all-hosts over 3 ssh hosts, image upload vs scp)"; printf '\n%s\n' "$(npx tsx bench/hosts.ts)" >> BENCHMARKS.md
 echo "bench: web console in Chromium"
 web=$(npx tsx bench/web.ts)

@@ -29,3 +29,21 @@ export function withAbsolutePaths(spec: VmSpec, dir: string, home = homedir()): 
     out.cloudInit = { ...spec.cloudInit, sshKey: abs(spec.cloudInit.sshKey) };
   return out;
 }
+
+/**
+ * The fields whose paths are relative (neither absolute nor ~/…), with the path: a pasted file has no directory
+ * to resolve them against, so they are refused there (src/vm/apply-text.ts) rather than guessed.
+ */
+export function relativePaths(spec: VmSpec): { key: string; path: string }[] {
+  const rel = (p: string) => !(p === '~' || p.startsWith('~/') || isAbsolute(p));
+  const found: { key: string; path: string }[] = [];
+  const ref = typeof spec.image === 'string' ? spec.image : spec.image?.ref;
+  if (ref !== undefined && looksLikePath(ref) && rel(ref)) found.push({ key: 'image', path: ref });
+  if (spec.kernel && rel(spec.kernel.path)) found.push({ key: 'kernel.path', path: spec.kernel.path });
+  if (spec.kernel?.initrd !== undefined && rel(spec.kernel.initrd))
+    found.push({ key: 'kernel.initrd', path: spec.kernel.initrd });
+  for (const m of spec.mounts ?? []) if (rel(m.host)) found.push({ key: 'mounts.host', path: m.host });
+  const key = spec.cloudInit?.sshKey;
+  if (key !== undefined && rel(key)) found.push({ key: 'cloudInit.sshKey', path: key });
+  return found;
+}

@@ -181,6 +181,9 @@ describe('ssh config writer against hostile values', () => {
     expect(web.get('port')).toEqual(['2222']);
     expect(web.get('user')).toEqual(['debian']);
     expect(web.get('stricthostkeychecking')).toEqual(['accept-new']);
+    // A system ssh_config that hashes (Debian's) comes after roost's block, which wins.
+    const debian = sshG(`${text}\nHost *\n  HashKnownHosts yes\n`, 'web.roost');
+    expect(debian.get('hashknownhosts')).toEqual(['no']);
   });
 
   it('quotes a path with a space so ssh reads it whole', () => {

@@ -110,6 +110,8 @@ export function renderHostBlock(e: SshHostEntry): string {
     `  HostKeyAlias ${alias}`,
     `  UserKnownHostsFile ${sshConfigPath(e.knownHostsFile, 'known_hosts file')}`,
     '  StrictHostKeyChecking accept-new',
+    // Lines roost can find by alias to forget them (Debian's ssh_config would hash them).
+    '  HashKnownHosts no',
     ...(e.identityFile
       ? [`  IdentityFile ${sshConfigPath(e.identityFile, 'identity file')}`, '  IdentitiesOnly yes']
       : []),

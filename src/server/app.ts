@@ -8,6 +8,7 @@ import type { AppDeps } from './deps.js';
 import { HttpError, toApiError } from './http-errors.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerConsoleRoutes } from './routes/consoles.js';
+import { registerDeclarativeRoutes } from './routes/declarative.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHostRoutes } from './routes/host.js';
 import { registerStatsRoutes } from './routes/stats.js';
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
   registerAuthRoutes(app, deps);
   registerVmRoutes(app, deps);
+  registerDeclarativeRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerStatsRoutes(app, deps);

@@ -81,6 +81,11 @@ export const PortParams = z.strictObject({ name: Name, spec: Text(100).min(1) })
 export const ApplyQuery = z.object({ apply: Apply });
 
 export const LogsQuery = z.object({ kind: z.enum(['serial', 'qemu']).default('serial') });
+/**
+ * A pasted VM file (POST /api/apply). Its size is held to the CLI's limit for a file by the parser (and the
+ * route's body limit); its content is checked there as `roost apply` checks a file. No `prune`: see docs/web.md.
+ */
+export const ApplyBody = z.strictObject({ yaml: z.string().min(1), dryRun: z.boolean().optional() });
 
 export const ConsoleQuery = z.object({ force: Flag });
 

@@ -58,6 +58,7 @@ interface Types {
   VmStatsHistory: T.VmStatsHistory;
   StatsEvent: T.StatsEvent;
   ApplyResult: T.ApplyResult;
+  ExportedFile: T.ExportedFile;
   TemplateInfo: T.TemplateInfo;
   HostEntry: T.HostEntry;
   HostVms: T.HostVms;
@@ -106,6 +107,7 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   VmStatsHistory: true,
   StatsEvent: true,
   ApplyResult: true,
+  ExportedFile: true,
   TemplateInfo: true,
   HostEntry: true,
   HostVms: true,

@@ -1,5 +1,5 @@
-// The answers of the declarative commands: `roost apply --json` (the plan, and what became of each VM) and
-// `roost template ls --json`. Built in src/vm/apply-wire.ts; shown in docs/cli-json.md.
+// The answers of the declarative commands: `roost apply --json` (the plan, and what became of each VM),
+// `roost template ls --json`, and the web console's VM file (GET /api/vms/:name/export, POST /api/apply). Built in src/vm/apply-wire.ts; shown in docs/cli-json.md.
 
 /** When a change takes effect: at once on the running VM, or when the VM next starts. */
 export type ApplyWhen = 'live' | 'next-start';
@@ -49,4 +49,21 @@ export interface TemplateInfo {
   path: string;
   /** The image or kernel it boots, as its file names it. */
   boots: string;
+}
+
+/** GET /api/vms/:name/export: the VM file (`roost export NAME`), and what it could not carry. */
+export interface ExportedFile {
+  name: string;
+  format: 'roost';
+  /** The YAML that `roost apply` (or POST /api/apply) turns back into the VM. */
+  text: string;
+  /** What the file cannot describe (also in its first comments). */
+  warnings: string[];
+}
+
+/** POST /api/apply: a pasted VM file. It has no directory, so every path in it is absolute (or ~/…). */
+export interface ApplyRequest {
+  yaml: string;
+  /** Only the plan: nothing changed (the page asks this first, then applies on the user's confirmation). */
+  dryRun?: boolean;
 }

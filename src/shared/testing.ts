@@ -375,6 +375,7 @@ const ApplyResult = obj({
   ),
   ok: bool,
 });
+const ExportedFile = obj({ name: str, format: z.literal('roost'), text: str, warnings: strs });
 const TemplateInfo = obj({ name: str, source: z.enum(['shipped', 'user']), path: str, boots: str });
 
 const HostEntry = obj({ name: str, uri: str });
@@ -429,6 +430,7 @@ export const SHAPES = {
   VmStatsHistory,
   StatsEvent,
   ApplyResult,
+  ExportedFile,
   TemplateInfo,
   HostEntry,
   HostVms,

@@ -37,7 +37,10 @@ function fakeAgent(opts: FakeOptions = {}): FakeAgent {
   let next = 1000;
   const max = opts.maxIo ?? Infinity;
   const exec = (argv: string[]): number => {
+    if (argv[0] === 'test' && argv[1] === '-e') return files.has(argv[2]!) ? 0 : 1;
     if (argv[0] === 'test') return argv[2]!.endsWith('/') || argv[2] === '/tmp' ? 0 : 1;
+    if (argv[0] === 'chown') calls.push(`chown ${argv.slice(1).join(' ')}`);
+    if (argv[0] === 'chmod') calls.push(`chmod ${argv[1]}`);
     if (argv[0] === 'chmod' || argv[0] === 'touch') {
       meta.set(argv.at(-1)!, `${meta.get(argv.at(-1)!) ?? ''} ${argv.slice(1, -2).join(' ')}`.trim());
     }
@@ -145,6 +148,38 @@ describe('copying through the guest agent', () => {
     await expect(copyThroughAgent(f.ctx, dom, plan({ sources: [src] }))).rejects.toThrow(
       /guest-file-close: failed to close handle: No space left on device/,
     );
+  });
+
+  it("gives a file it creates to the login user before setting its mode, and leaves an overwritten file's owner", async () => {
+    const f = fakeAgent();
+    f.files.set('/etc/motd', Buffer.from('old'));
+    await copyThroughAgent(
+      f.ctx,
+      dom,
+      plan({ sources: [src], destination: '/tmp/new.bin' }),
+      () => {},
+      'debian',
+    );
+    await copyThroughAgent(
+      f.ctx,
+      dom,
+      plan({ sources: [src], destination: '/etc/motd' }),
+      () => {},
+      'debian',
+    );
+    // chown may clear set-id bits, so the mode comes after it; -h and -- keep a link or a '-' name from misleading it.
+    expect(f.calls.filter((c) => /^(chown|chmod)/.test(c))).toEqual([
+      'chown -h -- debian: /tmp/new.bin',
+      'chmod 640',
+      'chmod 640',
+    ]);
+    expect(f.files.get('/etc/motd')!.equals(data)).toBe(true);
+  });
+
+  it('without a login user the files stay the agent’s (root’s)', async () => {
+    const f = fakeAgent();
+    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: '/tmp/x.bin' }));
+    expect(f.calls.some((c) => c.startsWith('chown'))).toBe(false);
   });
 
   it('reads a file back through short reads, with its mode and time', async () => {

@@ -1,8 +1,8 @@
 // roost cp through the QEMU guest agent, for a VM with no ssh route: the agent's file calls (guest-file-open,
 // -read, -write, -close) carry the bytes, base64 in JSON, one round trip through libvirt per chunk — far slower
 // than scp, which is why it is only the fallback. Modes and times are read and set with guest-exec of stat,
-// chmod and touch, each an argument array (the agent runs no shell). The agent runs as root in the guest: files it
-// writes there belong to root.
+// chmod and touch, each an argument array (the agent runs no shell). The agent runs as root in the guest: a file an
+// upload creates is then given to the VM's login user, as over ssh; one it overwrites keeps its owner.
 import {
   chmodSync,
   closeSync,
@@ -92,12 +92,16 @@ async function guestExec(
   }
 }
 
-/** Copies regular files as planned through the guest agent, telling `events` how each goes; the bytes copied. */
+/**
+ * Copies regular files as planned through the guest agent, telling `events` how each goes; the bytes copied.
+ * `owner`: the VM's login user, who gets the files an upload creates (the agent writes as root).
+ */
 export async function copyThroughAgent(
   ctx: VmContext,
   dom: Domain,
   plan: CopyPlan,
   events: CopyEvents = () => {},
+  owner?: string,
 ): Promise<number> {
   checkAgentPlan(plan);
   let total = 0;
@@ -110,7 +114,7 @@ export async function copyThroughAgent(
       const target = intoDir ? posix.join(plan.destination, basename(src)) : plan.destination;
       const label = `${basename(src)} → ${plan.vm}:${target}`;
       events({ type: 'file', label, size: statSync(src).size });
-      total += await upload(ctx, dom, { src, target, preserve: plan.preserve }, events);
+      total += await upload(ctx, dom, { src, target, preserve: plan.preserve, owner }, events);
       events({ type: 'file-done', label });
     }
     return total;
@@ -132,6 +136,8 @@ interface FileCopy {
   src: string;
   target: string;
   preserve: boolean;
+  /** Who gets a file the upload creates. */
+  owner?: string;
 }
 
 /**
@@ -170,9 +176,12 @@ function isLocalDir(path: string): boolean {
 async function upload(
   ctx: VmContext,
   dom: Domain,
-  { src, target, preserve }: FileCopy,
+  { src, target, preserve, owner }: FileCopy,
   events: CopyEvents,
 ): Promise<number> {
+  // A file the copy creates goes to the login user, as over ssh; one it overwrites keeps its owner, as with cp(1)
+  // (an overwritten system file must not become the login user's).
+  const creates = owner !== undefined && (await guestExec(ctx, dom, ['test', '-e', target])).code !== 0;
   const fd = openSync(src, 'r');
   let total = 0;
   try {
@@ -193,6 +202,8 @@ async function upload(
   } finally {
     closeSync(fd);
   }
+  // -h: should the name be swapped for a symbolic link meanwhile, the link changes owner, not what it points to.
+  if (creates) await expectExec(ctx, dom, ['chown', '-h', '--', `${owner}:`, target]);
   if (preserve) {
     const st = statSync(src);
     await expectExec(ctx, dom, ['chmod', (st.mode & 0o7777).toString(8), '--', target]);
@@ -246,7 +257,7 @@ async function download(
   let total = 0;
   try {
     for (;;) {
-      const r = await agentCall<{ count: number; 'buf-b64': string; eof: boolean }>(
+      const r = await agentCall<{ count: number; 'buf-b64'?: string; eof: boolean }>(
         ctx,
         dom,
         'guest-file-read',
@@ -255,7 +266,8 @@ async function download(
           count: READ_CHUNK,
         },
       );
-      const buf = Buffer.from(r['buf-b64'], 'base64');
+      // A read that found nothing (a file ending on a chunk's edge) may carry no data at all.
+      const buf = Buffer.from(r['buf-b64'] ?? '', 'base64');
       writeSync(fd, buf);
       total += buf.length;
       events({ type: 'bytes', done: total });

@@ -5,7 +5,7 @@
 // grows last: a grown disk cannot shrink back, so nothing may fail after it.
 import { RoostError } from '../errors.js';
 import type { ApplyOutcome } from '../shared/declarative.js';
-import { markApplied } from './apply-mark.js';
+import { markApplied, recordable } from './apply-mark.js';
 import { argOfChecked, argOfRow } from './apply-mounts.js';
 import type { PlannedVm } from './apply-plan.js';
 import { autostartOff, autostartOn } from './autostart.js';
@@ -52,7 +52,7 @@ export function changeSteps(ctx: VmContext, vm: PlannedVm): Step[] {
   }
   steps.push(...mountSteps(ctx, vm));
   if (edit.autostart !== undefined) steps.push(autostartStep(ctx, vm.name, edit.autostart));
-  if (cur.appliedFrom !== vm.file) {
+  if (cur.appliedFrom !== vm.file && recordable(vm.file)) {
     steps.push({ what: 'recording the file', run: () => markApplied(ctx, cur.dom, vm.file, cur.running) });
   }
   if (edit.diskBytes !== undefined) {

@@ -9,7 +9,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { VmSpec } from '../declarative/schema.js';
 import { UsageError } from '../errors.js';
-import { markApplied } from './apply-mark.js';
+import { markApplied, recordable } from './apply-mark.js';
 import { mountArgOf } from './apply-mounts.js';
 import { autostartOn } from './autostart.js';
 import type { VmContext } from './context.js';
@@ -115,7 +115,7 @@ export async function createFromFile(
     if (path !== undefined) writeFileSync(path, config!, { mode: 0o600 });
     const made = await createVm(ctx, createRequestOf(spec, path), () => {}, { signal });
     try {
-      await markApplied(ctx, await lookupVm(ctx, spec.name), file, made.started);
+      if (recordable(file)) await markApplied(ctx, await lookupVm(ctx, spec.name), file, made.started);
       if (spec.autostart) await autostartOn(ctx.uri, spec.name, false, { env: ctx.env });
     } catch (e) {
       await removeVm(ctx, spec.name, { force: true });

@@ -32,10 +32,18 @@ function applyMarkOf(root: XmlElement): { metadata: XmlElement; mark: XmlElement
   return undefined;
 }
 
+/**
+ * Whether `file` can be recorded: a file's absolute path. A pasted file (the web console's) has none, so a VM made
+ * from one is recorded as from no file, as one made by `roost create` — no `apply --prune` ever removes it.
+ */
+export function recordable(file: string): boolean {
+  return file.startsWith('/');
+}
+
 /** The file recorded in a domain's XML (its root element), or undefined when apply did not make it. */
 export function appliedFrom(root: XmlElement): string | undefined {
   const file = applyMarkOf(root)?.mark.attrs.get('file');
-  return file !== undefined && file.startsWith('/') ? file : undefined;
+  return file !== undefined && recordable(file) ? file : undefined;
 }
 
 /**

@@ -12,8 +12,9 @@ import type { ApplyResult, ApplyVm } from '../shared/declarative.js';
 import { ApplyStepError, changeSteps, runSteps } from './apply-change.js';
 import { checkImagePin, createFromFile } from './apply-create.js';
 import { checkFileMounts } from './apply-mounts.js';
-import { planPrune, planVm, type PlannedVm } from './apply-plan.js';
-import { readCurrent } from './apply-state.js';
+import { planPrune, planVm, type Desired, type PlannedVm } from './apply-plan.js';
+import { readCurrent, type CurrentVm } from './apply-state.js';
+import { recordable } from './apply-mark.js';
 import type { VmContext } from './context.js';
 import { lookupVm } from './lookup.js';
 import { removeVm } from './remove.js';
@@ -36,10 +37,28 @@ export async function planApply(
   if (files.length === 0)
     throw new UsageError('NO_FILE', 'no VM file given', { hint: 'roost apply vms.yaml' });
   const read = files.map((f) => ({ abs: resolvePath(f), vms: readVmFile(f) }));
+  return planRead(ctx, read, { prune: opts.prune });
+}
+
+export interface PlanReadOptions {
+  prune?: boolean;
+  /** The file an existing VM is planned from; default: the one it was read from (apply-text.ts keeps the VM's own). */
+  fileFor?: (d: Desired, current: CurrentVm | undefined) => string;
+}
+
+/** Plans VMs already read and checked: from files (above) or from a pasted text (apply-text.ts). */
+export async function planRead(
+  ctx: VmContext,
+  read: { abs: string; vms: FileVm[] }[],
+  opts: PlanReadOptions = {},
+): Promise<ApplyPlan> {
   // Shared folders are checked against this host as create checks --mount: a refusal changes nothing.
   const desired = checkUnique(read).map((d) => ({ ...d, mounts: checkFileMounts(d.spec, ctx.env.HOME) }));
   const current = await readCurrent(ctx, new Set(desired.map((d) => d.spec.name)));
-  const vms = desired.map((d) => planVm(d, current.get(d.spec.name)));
+  const vms = desired.map((d) => {
+    const cur = current.get(d.spec.name);
+    return planVm(opts.fileFor ? { ...d, file: opts.fileFor(d, cur) } : d, cur);
+  });
   const abs = [...new Set(read.map((r) => r.abs))];
   if (opts.prune) vms.push(...planPrune(abs, new Set(vms.map((v) => v.name)), current.values()));
   return { files: abs, vms };
@@ -92,7 +111,9 @@ export async function runApply(ctx: VmContext, plan: ApplyPlan, opts: RunOptions
   for (const vm of plan.vms) if (vm.action === 'create') await checkImagePin(ctx, vm.spec!);
   // Parallel creates would each define roost's pool on first use, and all but one would fail: made once here.
   if (plan.vms.some((v) => v.action === 'create')) await ensurePool(ctx.client, ctx.paths);
-  const queue = plan.vms.filter((v) => v.action !== 'unchanged' || v.current?.appliedFrom !== v.file);
+  const queue = plan.vms.filter(
+    (v) => v.action !== 'unchanged' || (v.current?.appliedFrom !== v.file && recordable(v.file)),
+  );
   for (const vm of plan.vms) if (!queue.includes(vm)) vm.outcome = 'as-asked';
   const worker = async () => {
     for (let vm = queue.shift(); vm !== undefined; vm = queue.shift()) {

@@ -9,6 +9,7 @@
 // A VM with no ssh route whose guest agent answers is copied through the agent's file calls instead (agent-copy.ts).
 import { readdirSync, lstatSync, statSync, type Stats } from 'node:fs';
 import { dirname, posix, resolve } from 'node:path';
+import { parseDomainXml } from '../domain-xml/parse.js';
 import { RoostError, UsageError } from '../errors.js';
 import { kindOf } from '../file-kind.js';
 import type { RoostPaths } from '../paths.js';
@@ -240,7 +241,10 @@ export async function copyFiles(
     const { checkAgentPlan, copyThroughAgent } = await import('./agent-copy.js');
     checkAgentPlan(plan);
     if (!opts.quiet) opts.info?.('copying through the guest agent: slower than ssh, one file at a time');
-    const bytes = await copyThroughAgent(ctx, dom, plan, events);
+    // The files an upload creates go to the VM's login user (roost's metadata), as over ssh.
+    const owner =
+      plan.direction === 'to-guest' ? parseDomainXml(await ctx.client.getXml(dom)).roost?.sshUser : undefined;
+    const bytes = await copyThroughAgent(ctx, dom, plan, events, owner);
     return resultOf(plan, 'agent', bytes, started);
   }
   const landed = plan.direction === 'from-guest' ? landingPaths(plan) : [];
@@ -297,9 +301,7 @@ async function chooseRoute(ctx: VmContext, plan: CopyPlan, opts: CopyRunOptions)
         },
       );
     }
-    opts.notice?.(
-      `${e.message}: copying through the guest agent instead (slower; files are written as root)`,
-    );
+    opts.notice?.(`${e.message}: copying through the guest agent instead (slower)`);
     return { via: 'agent' };
   }
 }

@@ -11,14 +11,14 @@ import { isNotFound } from '../libvirt/errors.js';
 import { DomainDefineFlags, DomainXmlFlags, type Domain } from '../libvirt/types.js';
 import type { EditedVm } from '../shared/vms.js';
 import type { VmContext } from './context.js';
-import { parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
+import { checkDiskBytes, parseCpus, parseDiskGrowth, parseMemoryMiB, type DiskGrowth } from './input.js';
 import { checkMemoryFitsHost } from './host-memory.js';
 import { lookupVm } from './lookup.js';
 
 export interface EditRequest {
   cpus?: string;
   memory?: string;
-  /** The main disk's new size (it only grows). */
+  /** The main disk's new size (40G), or how much to add (+10G); it only grows. */
   disk?: string;
 }
 
@@ -28,8 +28,8 @@ export type EditResult = EditedVm;
 export async function editVm(ctx: VmContext, name: string, req: EditRequest): Promise<EditResult> {
   const cpus = req.cpus === undefined ? undefined : parseCpus(req.cpus);
   const memoryMiB = req.memory === undefined ? undefined : parseMemoryMiB(req.memory);
-  const diskBytes = req.disk === undefined ? undefined : parseDiskBytes(req.disk);
-  if (cpus === undefined && memoryMiB === undefined && diskBytes === undefined) {
+  const growth = req.disk === undefined ? undefined : parseDiskGrowth(req.disk);
+  if (cpus === undefined && memoryMiB === undefined && growth === undefined) {
     throw new UsageError('NOTHING_TO_EDIT', 'nothing to change: give --cpus, --memory and/or --disk', {
       hint: `for example: roost edit ${name} --cpus 4 --memory 4G`,
     });
@@ -39,8 +39,8 @@ export async function editVm(ctx: VmContext, name: string, req: EditRequest): Pr
   // SECURE keeps passwords (e.g. a VNC password) in the XML we write back; INACTIVE is the persistent config.
   let xml = await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE | DomainXmlFlags.SECURE);
   const changed: string[] = [];
-  if (diskBytes !== undefined) {
-    const grown = await growDisk(ctx, dom, xml, diskBytes, req.disk!);
+  if (growth !== undefined) {
+    const grown = await growDisk(ctx, dom, xml, growth, req.disk!);
     changed.push(grown);
     if (cpus === undefined && memoryMiB === undefined) {
       return { name, changed, pendingRestart: false };
@@ -61,14 +61,14 @@ export async function editVm(ctx: VmContext, name: string, req: EditRequest): Pr
 const BLOCK_RESIZE_BYTES = 1;
 
 /**
- * Grows the VM's first writable disk to `bytes`: a volume resize when shut off, QEMU's block resize when it runs.
- * Refuses (exit 2, nothing changed) a smaller size, and a disk that is not a volume of a libvirt pool.
+ * Grows the VM's first writable disk to a size or by an amount: a volume resize when shut off, QEMU's block resize
+ * when it runs. Refuses (exit 2, nothing changed) a smaller size, and a disk that is not a volume of a libvirt pool.
  */
 async function growDisk(
   ctx: VmContext,
   dom: Domain,
   xml: string,
-  bytes: number,
+  growth: DiskGrowth,
   text: string,
 ): Promise<string> {
   const { client } = ctx;
@@ -86,6 +86,7 @@ async function growDisk(
   });
   const { capacity } = await client.getVolumeInfo(vol);
   const now = Number(capacity);
+  const bytes = 'to' in growth ? growth.to : checkDiskBytes(now + growth.by, text);
   if (bytes < now) {
     throw new UsageError(
       'DISK_SHRINK',

@@ -14,6 +14,7 @@ import {
   hasUnsafeChars,
   parseCpus,
   parseDiskBytes,
+  parseDiskGrowth,
   parseMemoryMiB,
   parseNetworks,
   quoted,
@@ -53,6 +54,14 @@ describe('sizes', () => {
     expect(parseDiskBytes('20G')).toBe(20 * 1024 ** 3);
     expect(parseDiskBytes('20')).toBe(20 * 1024 ** 3);
     expect(parseDiskBytes('100MB')).toBe(100 * 1024 ** 2);
+  });
+  it("reads an edit's disk as a size to grow to, or with a + as an amount to grow by", () => {
+    expect(parseDiskGrowth('40G')).toEqual({ to: 40 * 1024 ** 3 });
+    expect(parseDiskGrowth('+2G')).toEqual({ by: 2 * 1024 ** 3 });
+    expect(parseDiskGrowth(' +512M ')).toEqual({ by: 512 * 1024 ** 2 });
+    for (const t of ['+', '+-1G', '++2G', '+0', '+65T', '2G+']) {
+      expect(errorOf(() => parseDiskGrowth(t)).code, t).toBe('INVALID_SIZE');
+    }
   });
   it.each(['', 'big', '2X', '-1G', '0', '1..5G'])('refuses %j', (t) => {
     expect(errorOf(() => parseMemoryMiB(t)).code).toBe('INVALID_SIZE');

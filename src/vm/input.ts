@@ -60,6 +60,14 @@ export function parseDiskBytes(text: string): number {
   return checkDiskBytes(bytes, text);
 }
 
+/** An edit's disk size: the size to grow to (40G), or an amount to grow by (+10G, as `qemu-img resize` takes it). */
+export type DiskGrowth = { to: number } | { by: number };
+
+export function parseDiskGrowth(text: string): DiskGrowth {
+  const t = text.trim();
+  return t.startsWith('+') ? { by: parseDiskBytes(t.slice(1)) } : { to: parseDiskBytes(t) };
+}
+
 export function parseCpus(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > 512) {

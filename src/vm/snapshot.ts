@@ -36,6 +36,7 @@ import {
   refuseSharedFolders,
   sharedFolders,
 } from './snapshot-checks.js';
+import { orderSnapshots } from './snapshot-order.js';
 
 /** Snapshot names become file names in roost's pool: the same rule as VM names. */
 export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -90,7 +91,7 @@ function infoOf(p: ParsedSnapshot, current: string | undefined): SnapshotInfo {
 async function readSnapshots(ctx: VmContext, dom: Domain): Promise<ParsedSnapshot[]> {
   const snaps = await ctx.client.listSnapshots(dom);
   const xmls = await Promise.all(snaps.map((s) => ctx.client.getSnapshotXml(s)));
-  return xmls.map(parseSnapshotXml).sort((a, b) => (a.creationTime ?? 0) - (b.creationTime ?? 0));
+  return orderSnapshots(xmls.map(parseSnapshotXml));
 }
 
 async function currentName(ctx: VmContext, dom: Domain): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 // How roost reaches a VM's sshd: the forward to guest port 22 from the domain's XML, the ssh argument array (never
 // a shell line), forgetting a host key, and the refusals through a fake daemon (libvirt/testing.ts).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -69,6 +70,7 @@ describe('sshArgs', () => {
     expect(args).toContain(`UserKnownHostsFile=${knownHostsFile(ctx.paths)}`);
     expect(args).toContain('HostKeyAlias=web.roost');
     expect(args).toContain('BatchMode=yes');
+    expect(args).toContain('HashKnownHosts=no');
     expect(args.slice(args.indexOf('-i'), args.indexOf('-i') + 2)).toEqual(['-i', '/k']);
     expect(args.slice(-6)).toEqual(['-l', 'alice', '127.0.0.1', '--', 'uname', '-a; rm -rf /']);
   });
@@ -86,6 +88,24 @@ describe('forgetHostKey', () => {
     );
     forgetHostKey(ctx.paths, 'web');
     expect(readFileSync(file, 'utf8')).toBe('db.roost ssh-ed25519 AAAA3');
+  });
+
+  it('drops hashed lines too (OpenSSH hashes them where ssh_config says HashKnownHosts yes, as Debian does)', () => {
+    const file = knownHostsFile(ctx.paths);
+    mkdirSync(dirname(file), { recursive: true });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
+    const key = readFileSync(join(dir, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const hosts = ['web.roost', '[web.roost]', 'db.roost', 'web2.roost'];
+    writeFileSync(file, hosts.map((h) => `${h} ${key}\n`).join(''));
+    // ssh-keygen -H rewrites every name as |1|salt|HMAC, as ssh itself writes them when hashing.
+    execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
+    expect(readFileSync(file, 'utf8')).not.toContain('.roost');
+    forgetHostKey(ctx.paths, 'web');
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    const found = (h: string) =>
+      execFileSync('ssh-keygen', ['-F', h, '-f', file], { encoding: 'utf8' }).includes(key);
+    expect(['db.roost', 'web2.roost'].map(found)).toEqual([true, true]);
+    expect(() => found('web.roost')).toThrow(); // ssh-keygen -F exits 1: no such host
   });
 });
 

@@ -5,6 +5,7 @@
 // create time. Host keys are remembered per VM in roost's own known_hosts file (keyed by the alias NAME.roost, so
 // a forwarded port reused by another VM cannot be mistaken for this one), and forgotten when the VM is removed or
 // created again.
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDomainXml, type ParsedDomain } from '../domain-xml/parse.js';
@@ -167,6 +168,10 @@ export function sshIdentityOptions(target: SshTarget, paths: RoostPaths): string
     `UserKnownHostsFile=${knownHostsFile(paths)}`,
     '-o',
     'StrictHostKeyChecking=accept-new',
+    // Debian's /etc/ssh/ssh_config hashes new known_hosts lines; a hashed line cannot be found by its alias to
+    // be forgotten (forgetHostKey), and the file is roost's own, naming only VM aliases.
+    '-o',
+    'HashKnownHosts=no',
     '-o',
     'LogLevel=ERROR',
   ];
@@ -182,17 +187,24 @@ export function sshIdentityOptions(target: SshTarget, paths: RoostPaths): string
 export function forgetHostKey(paths: RoostPaths, name: string, alias = `${name}.roost`): void {
   const file = knownHostsFile(paths);
   if (!existsSync(file)) return;
+  const names = [alias, `[${alias}]`];
   const kept = readFileSync(file, 'utf8')
     .split('\n')
-    .filter(
-      (line) =>
-        line
-          .split(' ')[0]
-          ?.split(',')
-          .every((h) => h !== alias && h !== `[${alias}]`) ?? true,
+    .filter((line) =>
+      (line.split(' ')[0] ?? '').split(',').every((h) => !names.some((n) => hostMatches(h, n))),
     );
   mkdirSync(sshDir(paths), { recursive: true, mode: 0o700 });
   writeFileSync(file, kept.join('\n'), { mode: 0o600 });
+}
+
+/**
+ * One host field of a known_hosts line names `host`: written out, or hashed as OpenSSH's HashKnownHosts writes it
+ * (`|1|base64 salt|base64 HMAC-SHA1(salt, host)`), which older roost versions left on hosts that hash by default.
+ */
+function hostMatches(field: string, host: string): boolean {
+  const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(field);
+  if (!hashed) return field === host;
+  return createHmac('sha1', Buffer.from(hashed[1]!, 'base64')).update(host).digest('base64') === hashed[2];
 }
 
 /** A VM left out of the ssh include file, and why. */

@@ -58,7 +58,6 @@ export function debianGuest(user: TestUser): DebianGuest {
   return g;
 }
 
-/** `roost create` arguments that boot the tiny guest: its kernel and initrd, 256 MiB, one vCPU. */
 /** `roost create` options that boot the Debian guest fixture's kernel with the size its tests give it. */
 export function debianCreateArgs(guest: DebianGuest): string[] {
   return [
@@ -75,6 +74,7 @@ export function debianCreateArgs(guest: DebianGuest): string[] {
   ];
 }
 
+/** `roost create` arguments that boot the tiny guest: its kernel and initrd, 256 MiB, one vCPU. */
 export function tinyCreateArgs(guest: TinyGuest): string[] {
   return [
     '--kernel',

@@ -23,6 +23,7 @@ const scope = createScope('cp', user, uri);
 const guest = debianGuest(user);
 const image = scope.name('img');
 const name = scope.name('vm');
+const login = guest.user ?? 'debian';
 
 /** A directory on the host the test user owns (roost runs as that user and writes downloads there). */
 function userDir(...parts: string[]): string {
@@ -214,6 +215,70 @@ describe('roost cp refuses bad input and changes nothing', () => {
 });
 
 describe('roost cp through the guest agent', () => {
+  it('--via agent copies files in and back out: bytes, modes and times kept, several chunks each way', async () => {
+    const dir = userDir('agent');
+    // 300 KiB: seven writes of 48 KiB going in, two reads of 256 KiB coming out.
+    const data = join(dir, 'data.bin');
+    writeFileSync(data, randomBytes(300 * 1024));
+    chmodSync(data, 0o640);
+    utimesSync(data, 1_600_000_000, 1_600_000_000);
+    const tool = join(dir, 'tool.sh');
+    writeFileSync(tool, '#!/bin/sh\necho tool\n');
+    chmodSync(tool, 0o751);
+    utimesSync(tool, 1_234_567_890, 1_234_567_890);
+    own(dir);
+
+    const up = await cp(['--via', 'agent', data, tool, `${name}:/tmp/`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/copying through the guest agent: slower than ssh/);
+    expect(up.stdout).toMatch(/copied 300 KiB to .* \(guest agent\)/);
+    const sums = await inGuest('sha256sum', '/tmp/data.bin', '/tmp/tool.sh');
+    expect(sums.code, sums.stderr).toBe(0);
+    expect(
+      sums.stdout
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .slice(0, 2),
+    ).toEqual([sha256(data), sha256(tool)]);
+    // The agent writes as root; the files it created go to the login user, as over ssh, with the modes and times
+    // of the host's copies.
+    const st = await inGuest('stat', '-c', '%n:%U:%a:%Y', '/tmp/data.bin', '/tmp/tool.sh');
+    expect(st.stdout.trim().split('\n')).toEqual([
+      `/tmp/data.bin:${login}:640:1600000000`,
+      `/tmp/tool.sh:${login}:751:1234567890`,
+    ]);
+
+    const back = userDir('agent-back');
+    const down = await cp([
+      '--via',
+      'agent',
+      '--json',
+      `${name}:/tmp/data.bin`,
+      `${name}:/tmp/tool.sh`,
+      back,
+    ]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout) as CopyResult).toMatchObject({
+      via: 'agent',
+      direction: 'from-guest',
+      bytes: 300 * 1024 + statSync(tool).size,
+    });
+    expect(readdirSync(back).sort()).toEqual(['data.bin', 'tool.sh']);
+    for (const [f, mode, mtime] of [
+      ['data.bin', 0o640, 1_600_000_000],
+      ['tool.sh', 0o751, 1_234_567_890],
+    ] as const) {
+      const s = statSync(join(back, f));
+      expect([f, sha256(join(back, f)), s.mode & 0o7777, Math.floor(s.mtimeMs / 1000), s.uid]).toEqual([
+        f,
+        sha256(join(dir, f)),
+        mode,
+        mtime,
+        user.uid,
+      ]);
+    }
+  }, 600_000);
+
   it('--via agent refuses a directory and a relative guest path, exit 2', async () => {
     const r = await cp(['--via', 'agent', '-r', userDir('agent-dir'), `${name}:/tmp/`]);
     expect(r.code).toBe(2);

@@ -283,3 +283,64 @@ describe('image names (issue 15 finding 4: a traversal deleted a file)', () => {
     async (ref) => refused(await api('POST', '/api/images/pull', { ref }), 400),
   );
 });
+
+// A pasted VM file (POST /api/apply, the console's "Apply a file…"): the hostile files of vm-file.test.ts, now
+// from a page, each refused at its place in the text ("pasted file:LINE:COL") with nothing changed; and what only
+// a pasted file meets: no directory for a relative path, no prune.
+describe('a pasted VM file', () => {
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
+    `name: ${scope.name('x')}`,
+  ].join('\n');
+  it.each([
+    ['an alias bomb', bomb, /^pasted file:1:1: aliases expand too far/],
+    [
+      'deep nesting',
+      `name: x\nkernel: ${'['.repeat(30000)}${']'.repeat(30000)}\n`,
+      /^pasted file:2:\d+: nested/,
+    ],
+    [
+      'a file over 1 MiB',
+      `name: x\n#${'x'.repeat(1024 ** 2)}\n`,
+      /^pasted file:1:1: the file is over 1048576/,
+    ],
+    ['a tab', 'name: x\ncloudInit:\n\tuser: x\n', /^pasted file:3:1: a tab is used to indent/],
+    [
+      'a duplicate key',
+      'name: x\nmemory: 1G\nmemory: 64G\n',
+      /^pasted file:3:1: key `memory`: a key is given twice/,
+    ],
+    ['a wrong type', 'name: x\ncpus: [1]\n', /^pasted file:2:7: key `cpus`: expected number/],
+    [
+      'an unknown key',
+      'name: x\nqemuArgs: [-device, evil]\n',
+      /^pasted file:2:1: key `qemuArgs`: unknown key/,
+    ],
+    ['a hostile name', 'name: "../../x\\n"\n', /^pasted file:1:7: key `name`: 1–63 letters/],
+    [
+      'a relative path',
+      `name: ${scope.name('r')}\nimage: base.qcow2\n`,
+      /^pasted file:1:1: key `image`: .*relative path/,
+    ],
+  ])('%s', async (_label, yaml, message) => {
+    const r = await api('POST', '/api/apply', { yaml });
+    await refused(r, 400, 'VM_FILE_INVALID');
+    expect((JSON.parse(r.body) as { error: { message: string } }).error.message).toMatch(message);
+  });
+
+  it('sharing the whole home directory', async () =>
+    refused(
+      await api('POST', '/api/apply', { yaml: `name: ${scope.name('h')}\nmounts:\n  - host: '~/'\n` }),
+      400,
+      'MOUNT_HOME',
+    ));
+
+  it('a prune, and a body over 2 MiB (unread)', async () => {
+    await refused(await api('POST', '/api/apply', { yaml: `name: ${existing}\n`, prune: true }), 400);
+    await refused(await bigPost('/api/apply', JSON.stringify({ yaml: 'x'.repeat(3 * 1024 ** 2) })), 413);
+  });
+});

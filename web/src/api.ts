@@ -92,7 +92,7 @@ async function send<T>(method: string, path: string, body: unknown, session: str
   return data as T;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   try {
     return await send<T>(method, path, body, sessionStorage.getItem(SESSION_KEY));
   } catch (e) {

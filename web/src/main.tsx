@@ -3,6 +3,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, login, onLoggedOut, takeLoginSecret } from './api.js';
+import { ApplyDialog } from './components/ApplyDialog.js';
 import { ConfirmProvider } from './components/Confirm.js';
 import { CreateForm } from './components/CreateForm.js';
 import { Doctor } from './components/Doctor.js';
@@ -75,6 +76,7 @@ function App() {
         {view === 'vms' && (
           <section id="view-vms" role="tabpanel" aria-labelledby="tab-vms">
             {created && <CreatedNote vm={created} onClose={() => setCreated(null)} />}
+            <ApplyDialog />
             <VmList vms={live.vms} selected={selected} onSelect={setSelected} stats={live.stats} />
             {vm && (
               <VmPanel

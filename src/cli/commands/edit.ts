@@ -11,11 +11,14 @@ export function define(program: Command): void {
     .argument('<name>', 'VM name')
     .option('--cpus <n>', 'virtual CPUs')
     .option('--memory <size>', 'memory, e.g. 4G')
-    .option('--disk <size>', 'grow the main disk, e.g. 40G (now, running or not; never shrinks)')
+    .option(
+      '--disk <size>',
+      'grow the main disk to a size (40G) or by one (+10G); now, running or not; never shrinks',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      "\nExamples:\n  roost edit web --cpus 4\n  roost edit web --memory 4G   # a running VM gets it at its next start\n  roost edit web --disk 40G    # grows now; the guest's root grows at its next boot (cloud-init growpart)",
+      "\nExamples:\n  roost edit web --cpus 4\n  roost edit web --memory 4G   # a running VM gets it at its next start\n  roost edit web --disk 40G    # grows now; the guest's root grows at its next boot (cloud-init growpart)\n  roost edit web --disk +10G   # 10 GiB more than it has",
     )
     .action(async (name, opts, cmd) =>
       runAction(cmd, async ({ out, context }) => {

@@ -10,13 +10,14 @@ import { PortEditor } from './PortEditor.js';
 import { isUp } from './VmActions.js';
 import { StateBadge } from './VmList.js';
 import { VmLogs } from './VmLogs.js';
+import { VmFile } from './VmFile.js';
 import { VmState } from './VmState.js';
 
 // Each console is its own chunk: xterm.js and noVNC are fetched the first time one is opened.
 const SerialConsole = lazy(() => import('./SerialConsole.js'));
 const VncConsole = lazy(() => import('./VncConsole.js'));
 
-type Tab = 'overview' | 'usage' | 'ports' | 'state' | 'logs' | 'serial' | 'vnc';
+type Tab = 'overview' | 'usage' | 'ports' | 'state' | 'logs' | 'serial' | 'vnc' | 'file';
 
 export function VmPanel(props: { vm: VmSummary; samples: readonly VmStats[]; onClose: () => void }) {
   const { vm, onClose } = props;
@@ -53,6 +54,7 @@ export function VmPanel(props: { vm: VmSummary; samples: readonly VmStats[]; onC
         {button('logs', 'Logs')}
         {button('serial', 'Serial console', !up)}
         {button('vnc', 'Graphical console', !up)}
+        {button('file', 'File')}
       </div>
       <div class="panel-body">
         {tab === 'overview' && <Overview vm={vm} />}
@@ -60,6 +62,7 @@ export function VmPanel(props: { vm: VmSummary; samples: readonly VmStats[]; onC
         {tab === 'ports' && <PortEditor vm={vm} />}
         {tab === 'state' && <VmState vm={vm} />}
         {tab === 'logs' && <VmLogs vm={vm} />}
+        {tab === 'file' && <VmFile name={vm.name} />}
         <Suspense fallback={<p>Loading the console…</p>}>
           {tab === 'serial' && up && <SerialConsole name={vm.name} />}
           {tab === 'vnc' && up && <VncConsole name={vm.name} />}
