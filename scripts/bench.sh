@@ -24,6 +24,7 @@ printf '\n%s\n' "$scale" >> BENCHMARKS.md
 echo "bench: many at once (10 VMs created together: roost create, roost apply, virt-install)"
 printf '\n%s\n' "$(npx tsx bench/parallel.ts)" >> BENCHMARKS.md
 echo "bench: re-applying a file (roost apply of 10 unchanged VMs vs roost ls)"; printf '\n%s\n' "$(npx tsx bench/apply.ts)" >> BENCHMARKS.md
+echo "bench: several hosts (ls --all-hosts over 3 ssh hosts, image upload vs scp)"; printf '\n%s\n' "$(npx tsx bench/hosts.ts)" >> BENCHMARKS.md
 echo "bench: web console in Chromium"
 web=$(npx tsx bench/web.ts)
 printf '\n%s\n' "$web" >> BENCHMARKS.md

@@ -18,13 +18,23 @@ export interface PortRow {
   exposed: boolean;
 }
 
+/** A row of `port ls`: the forward, and how to reach it from here when it listens on another host. */
+export interface PortListRow extends PortRow {
+  /**
+   * A VM of another host (qemu+ssh://): the `ssh -N -L` command that brings this forward to the same port of this
+   * host's 127.0.0.1, through the URI's login. null for a VM of this host, and for a UDP forward, one that ends
+   * at the next stop, or an auto-ports one (ssh -L carries TCP; those are not the VM's to reach).
+   */
+  tunnel: string | null;
+}
+
 /** `roost port ls --json` and `GET /api/vms/:name/ports`. */
 export interface PortList {
   name: string;
   running: boolean;
   /** MAC of the passt NIC the forwards belong to; null when the VM has none. */
   mac: string | null;
-  ports: PortRow[];
+  ports: PortListRow[];
 }
 
 /** How a change reached the VM. */

@@ -127,6 +127,7 @@ export const PortList = obj({
       guest: str,
       state: z.enum(['active', 'next-start', 'removed-at-next-start', 'configured', 'auto']),
       exposed: bool,
+      tunnel: str.nullable(),
     }),
   ),
 });

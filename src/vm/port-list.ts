@@ -76,11 +76,26 @@ export function liveNicPorts(ctx: VmContext, dom: Domain, mac: string): Promise<
   return livePorts(ctx, { dom, mac });
 }
 
-export function listPorts(ctx: VmContext, name: string): Promise<PortList> {
-  return readVm(ctx, name, (dom) => portsOf(ctx, name, dom));
+export async function listPorts(ctx: VmContext, name: string): Promise<PortList> {
+  const list = await readVm(ctx, name, (dom) => portsOf(ctx, name, dom));
+  const tunnel = await tunnelOf(ctx);
+  return { ...list, ports: list.ports.map((p) => ({ ...p, tunnel: tunnel(p) })) };
 }
 
-async function portsOf(ctx: VmContext, name: string, dom: Domain): Promise<PortList> {
+/** How a row is reached from here: through ssh -L for a VM of another host; as it is (null) for one of this host. */
+async function tunnelOf(ctx: VmContext): Promise<(row: PortRow) => string | null> {
+  // Loaded only here and only then: a local `port ls` never pays for the remote modules.
+  const { isRemote } = await import('./remote.js');
+  if (!isRemote(ctx)) return () => null;
+  const { forwardCommand } = await import('./remote-tunnel.js');
+  return (row) => forwardCommand(ctx, row);
+}
+
+async function portsOf(
+  ctx: VmContext,
+  name: string,
+  dom: Domain,
+): Promise<Omit<PortList, 'ports'> & { ports: PortRow[] }> {
   const parsed = parseDomainXml(await ctx.client.getXml(dom, DomainXmlFlags.INACTIVE));
   const running = await ctx.client.isActive(dom);
   const index = parsed.nics.findIndex((n) => n.type === 'user' && n.backend === 'passt');

@@ -177,6 +177,20 @@ describe('port add on a running VM', () => {
   });
 });
 
+describe("port ls: each row's tunnel", () => {
+  it('a VM of another host: the ssh -L line for a TCP forward, null for UDP; a VM of this host: null', async () => {
+    const f = fakeDaemon({ running: false });
+    await addPorts(f.ctx, 'web', ['5353:53/udp']);
+    const local = await listPorts(f.ctx, 'web');
+    expect(local.ports.map((p) => p.tunnel)).toEqual([null, null]);
+    const remote = await listPorts({ ...f.ctx, uri: 'qemu+ssh://alice@lab.example:2222/session' }, 'web');
+    expect(remote.ports.map((p) => [p.spec, p.tunnel])).toEqual([
+      ['127.0.0.1:8080:80/tcp', 'ssh -N -L 8080:127.0.0.1:8080 -p 2222 alice@lab.example'],
+      ['127.0.0.1:5353:53/udp', null],
+    ]);
+  });
+});
+
 describe('portRows', () => {
   it("says 'configured' for a VM that is not running", () => {
     expect(portRows([{ proto: 'udp', address: '', hostStart: 5353, guestStart: 53 }], null)).toEqual([

@@ -92,6 +92,15 @@ export function forwardCommands(
   ctx: Pick<VmContext, 'uri'>,
   rows: readonly Pick<PortRow, 'proto' | 'address' | 'host' | 'state'>[],
 ): string[] {
+  return rows.map((r) => forwardCommand(ctx, r)).filter((c) => c !== null);
+}
+
+/** One row's command (forwardCommands), or null for a row ssh -L does not bring here. */
+export function forwardCommand(
+  ctx: Pick<VmContext, 'uri'>,
+  r: Pick<PortRow, 'proto' | 'address' | 'host' | 'state'>,
+): string | null {
+  if (r.proto !== 'tcp' || r.state === 'removed-at-next-start' || r.state === 'auto') return null;
   const u = parseUri(ctx.uri);
   const q = (a: string) => (/^[A-Za-z0-9@%+=:,./_-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
   const login = [
@@ -99,12 +108,8 @@ export function forwardCommands(
     ...(u.params.keyfile ? ['-i', u.params.keyfile] : []),
     `${u.user ? `${u.user}@` : ''}${u.host ?? 'localhost'}`,
   ];
-  return rows
-    .filter((r) => r.proto === 'tcp' && r.state !== 'removed-at-next-start' && r.state !== 'auto')
-    .map((r) => {
-      const port = r.host.split('-')[0]!;
-      const to = dialAddress(r);
-      const remote = to.includes(':') ? `[${to}]` : to;
-      return ['ssh', '-N', '-L', `${port}:${remote}:${port}`, ...login].map(q).join(' ');
-    });
+  const port = r.host.split('-')[0]!;
+  const to = dialAddress(r);
+  const remote = to.includes(':') ? `[${to}]` : to;
+  return ['ssh', '-N', '-L', `${port}:${remote}:${port}`, ...login].map(q).join(' ');
 }

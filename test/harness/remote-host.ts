@@ -91,6 +91,8 @@ function sshdConfig(tmp: string, port: number, remote: TestUser): string {
     'UsePAM no',
     'StrictModes no',
     'PermitRootLogin no',
+    // As a stock sshd_config has it: today's scp speaks SFTP (bench/hosts.ts compares uploads with scp).
+    'Subsystem sftp internal-sftp',
     // What pam_systemd gives a login on a real host: the runtime dir its session daemon's socket is in.
     `SetEnv XDG_RUNTIME_DIR=${remote.runtimeDir}`,
     'LogLevel DEBUG1',
@@ -98,16 +100,24 @@ function sshdConfig(tmp: string, port: number, remote: TestUser): string {
   ].join('\n');
 }
 
-/** Starts the remote host for `local` (the remote user is `${local.name}-r`); the key goes in `scope.dir`. */
-export async function startRemoteHost(local: TestUser, scope: TestScope): Promise<RemoteHost> {
-  const remote = ensureRemoteUser(`${local.name}-r`.slice(0, 31));
+/**
+ * Starts the remote host for `local` (the remote user is `${local.name}-r`, or `-SUFFIX` for another one: several
+ * hosts at once, e.g. bench/hosts.ts's three); the key goes in `scope.dir`. Several started together are stopped
+ * in the reverse order (each restores the known_hosts it found).
+ */
+export async function startRemoteHost(
+  local: TestUser,
+  scope: TestScope,
+  opts: { suffix?: string } = {},
+): Promise<RemoteHost> {
+  const remote = ensureRemoteUser(`${local.name}-${opts.suffix ?? 'r'}`.slice(0, 31));
   const tmp = mkdtempSync('/tmp/roost-hosts-sshd-');
   chmodSync(tmp, 0o755);
   for (const k of ['host_key', 'other_host_key']) {
     sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', join(tmp, k)]);
   }
   // The client key belongs to the local test user (ssh refuses a key others may read).
-  const key = join(scope.dir, 'id_ed25519');
+  const key = join(scope.dir, `id_ed25519_${remote.name}`);
   sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'client', '-f', key]);
   chownSync(key, local.uid, local.gid);
   writeFileSync(join(tmp, 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o644 });

@@ -24,6 +24,7 @@ import {
   type TestUser,
 } from '../harness/index.js';
 import { startRemoteHost, tcpOpen, type RemoteHost } from '../harness/remote-host.js';
+import type { PortList } from '../../src/shared/ports.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 if (!IS_ROOT)
@@ -239,6 +240,14 @@ describe.skipIf(!IS_ROOT)('roost on a remote host over qemu+ssh://', () => {
     const argv = line!.split(' ');
     const [hostPort, addr] = argv[3]!.split(':');
     expect(argv.slice(-5)).toEqual(['-p', String(port), '-i', key, `${REMOTE_NAME}@127.0.0.1`]);
+    // --json carries the same line as the forward's `tunnel`; the guest-22 forward has its own.
+    const json = await R(['port', 'ls', vm, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const rows = (JSON.parse(json.stdout) as PortList).ports;
+    expect(rows.find((r) => r.host === String(guestPort))?.tunnel).toBe(line);
+    expect(rows.find((r) => r.host === String(sshPort))?.tunnel).toMatch(
+      new RegExp(`^ssh -N -L ${sshPort}:127\\.0\\.0\\.1:${sshPort} `),
+    );
     // Run as printed — but for the local port: here both "hosts" are one machine, where passt holds that port.
     const local = await freePort();
     argv[3] = `${local}:${addr}:${hostPort}`;

@@ -1,6 +1,11 @@
 // The SSH dialer against a real OpenSSH server: a private sshd on 127.0.0.1 (random port, own config and
 // host key) admits a dedicated local user by key; the remote command reaches a UNIX-socket echo server that
 // runs as that user. Needs root (to run sshd and switch users), so it skips — saying why — otherwise.
+//
+// Its sshd is its own rather than test/harness/remote-host.ts's: that harness makes a remote host for the test
+// user (the client key theirs, their known_hosts edited, a session daemon started for the second user), while
+// this test dials in-process as root with its own known_hosts, a stranger key and no daemon at all (an echo socket
+// behind a fake nc) — using it would start a daemon and tie the test to the test user for nothing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

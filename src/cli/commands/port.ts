@@ -120,7 +120,7 @@ function defineList(port: Command): void {
     .argument('<name>', 'VM name')
     .option(
       '--json',
-      'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed}]}',
+      'print JSON: {name, running, mac, ports: [{spec, proto, address, host, guest, state, exposed, tunnel}]}',
     )
     .addHelpText('after', '\nExamples:\n  roost port ls web\n  roost port ls web --json')
     .action(async (name, _opts, cmd) =>
@@ -163,8 +163,7 @@ function defineList(port: Command): void {
 async function reachFromHere(ctx: VmContext, list: PortList): Promise<string[]> {
   const { isRemote, jumpHostOf } = await import('../../vm/remote.js');
   if (!isRemote(ctx)) return [];
-  const { forwardCommands } = await import('../../vm/remote-tunnel.js');
-  const lines = forwardCommands(ctx, list.ports);
+  const lines = list.ports.map((p) => p.tunnel).filter((t) => t !== null);
   if (lines.length === 0) return [];
   return [
     `these listen on the remote host ${jumpHostOf(ctx)}; to reach one on the same port of this host's 127.0.0.1:`,
