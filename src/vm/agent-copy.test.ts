@@ -173,9 +173,9 @@ describe('copying through the guest agent', () => {
   it('fails when closing the guest file fails (a full disk), not reporting a copy that did not land', async () => {
     const f = fakeAgent({ closeFails: true });
     const dir = guestDir();
-    await expect(copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` }))).rejects.toThrow(
-      /guest-file-close: failed to close handle: No space left on device/,
-    );
+    await expect(
+      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` })),
+    ).rejects.toThrow(/guest-file-close: failed to close handle: No space left on device/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -184,7 +184,13 @@ describe('copying through the guest agent', () => {
     const dir = guestDir();
     writeFileSync(join(dir, 'motd'), 'old', { mode: 0o600 });
     const up = (destination: string) =>
-      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination, preserve: false }), () => {}, 'nobody');
+      copyThroughAgent(
+        f.ctx,
+        dom,
+        plan({ sources: [src], destination, preserve: false }),
+        () => {},
+        'nobody',
+      );
     await up(`${dir}/new.bin`);
     await up(`${dir}/motd`);
     expect(statSync(join(dir, 'new.bin')).uid).toBe(nobody);
@@ -206,7 +212,13 @@ describe('copying through the guest agent', () => {
     const secret = join(guestDir(), 'shadow');
     writeFileSync(secret, 'root:secret\n', { mode: 0o600 });
     symlinkSync(secret, join(home, 'notes'));
-    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${home}/notes` }), () => {}, 'nobody');
+    await copyThroughAgent(
+      f.ctx,
+      dom,
+      plan({ sources: [src], destination: `${home}/notes` }),
+      () => {},
+      'nobody',
+    );
     expect(readFileSync(secret, 'utf8')).toBe('root:secret\n');
     const s = statSync(secret);
     expect([s.mode & 0o7777, s.uid]).toEqual([0o600, process.getuid!()]);
@@ -240,9 +252,9 @@ describe('copying through the guest agent', () => {
     const f = fakeAgent();
     const dir = guestDir();
     mkdirSync(join(dir, 'up.bin', 'x'), { recursive: true });
-    await expect(copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` }))).rejects.toThrow(
-      /the copy in the guest failed: .*directory/,
-    );
+    await expect(
+      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` })),
+    ).rejects.toThrow(/the copy in the guest failed: .*directory/);
     expect(readdirSync(dir)).toEqual(['up.bin']);
   });
 
@@ -273,7 +285,11 @@ describe('copying through the guest agent', () => {
     symlinkSync(secret, join(home, 'x'));
     const out = join(guestDir(), 'x');
     await expect(
-      copyThroughAgent(f.ctx, dom, plan({ direction: 'from-guest', sources: [`${home}/x`], destination: out })),
+      copyThroughAgent(
+        f.ctx,
+        dom,
+        plan({ direction: 'from-guest', sources: [`${home}/x`], destination: out }),
+      ),
     ).rejects.toThrow(/x is a symbolic link, not a regular file/);
     expect(() => statSync(out)).toThrow(/ENOENT/);
   });

@@ -261,7 +261,10 @@ async function expectExec(ctx: VmContext, dom: Domain, argv: string[]): Promise<
   const r = await guestExec(ctx, dom, argv);
   if (r.code !== 0) {
     const what = argv[0] === '/bin/sh' ? 'the copy' : argv[0];
-    throw new RoostError('AGENT_COPY_FAILED', `${what} in the guest failed: ${r.err.trim() || `exit ${r.code}`}`);
+    throw new RoostError(
+      'AGENT_COPY_FAILED',
+      `${what} in the guest failed: ${r.err.trim() || `exit ${r.code}`}`,
+    );
   }
   return r.out;
 }
