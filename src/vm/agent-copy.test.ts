@@ -1,7 +1,23 @@
 // The guest agent route against a fake agent that behaves as qemu-ga's file calls are documented to: a write
 // reports how many bytes it wrote (possibly fewer than it was given), a read how many it read and whether it hit
 // the end, and closing a file is where a full disk shows.
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +30,6 @@ import type { CopyPlan } from './copy.js';
 
 interface FakeAgent {
   ctx: VmContext;
-  files: Map<string, Buffer>;
-  meta: Map<string, string>;
   /** Length of the longest command sent, in characters. */
   longest: () => number;
   calls: string[];
@@ -28,56 +42,53 @@ interface FakeOptions {
   closeFails?: boolean;
 }
 
+/**
+ * An agent that is this machine: its file calls open, write and read real files, and guest-exec runs the real
+ * program (the copy's shell steps included), as qemu-ga does in the guest.
+ */
 function fakeAgent(opts: FakeOptions = {}): FakeAgent {
-  const files = new Map<string, Buffer>();
-  const meta = new Map<string, string>();
-  const handles = new Map<number, { path: string; pos: number }>();
+  const handles = new Map<number, { fd: number; pos: number }>();
+  const done = new Map<number, ReturnType<typeof spawnSync>>();
   const calls: string[] = [];
   let longest = 0;
   let next = 1000;
   const max = opts.maxIo ?? Infinity;
-  const exec = (argv: string[]): number => {
-    if (argv[0] === 'test' && argv[1] === '-e') return files.has(argv[2]!) ? 0 : 1;
-    if (argv[0] === 'test') return argv[2]!.endsWith('/') || argv[2] === '/tmp' ? 0 : 1;
-    if (argv[0] === 'chown') calls.push(`chown ${argv.slice(1).join(' ')}`);
-    if (argv[0] === 'chmod') calls.push(`chmod ${argv[1]}`);
-    if (argv[0] === 'chmod' || argv[0] === 'touch') {
-      meta.set(argv.at(-1)!, `${meta.get(argv.at(-1)!) ?? ''} ${argv.slice(1, -2).join(' ')}`.trim());
-    }
-    return 0;
-  };
   const commands: Record<string, (a: Record<string, unknown>) => unknown> = {
     'guest-file-open': (a) => {
-      if (a.mode === 'w') files.set(a.path as string, Buffer.alloc(0));
-      else if (!files.has(a.path as string))
-        throw new Error('failed to open file: No such file or directory');
-      handles.set(++next, { path: a.path as string, pos: 0 });
+      handles.set(++next, { fd: openSync(a.path as string, a.mode === 'w' ? 'w' : 'r'), pos: 0 });
       return next;
     },
     'guest-file-write': (a) => {
       const h = handles.get(a.handle as number)!;
       const data = Buffer.from(a['buf-b64'] as string, 'base64').subarray(0, max);
-      files.set(h.path, Buffer.concat([files.get(h.path)!, data]));
-      return { count: data.length, eof: false };
+      return { count: writeSync(h.fd, data), eof: false };
     },
     'guest-file-read': (a) => {
       const h = handles.get(a.handle as number)!;
-      const all = files.get(h.path)!;
-      const data = all.subarray(h.pos, h.pos + Math.min(a.count as number, max));
-      h.pos += data.length;
-      return { count: data.length, 'buf-b64': data.toString('base64'), eof: h.pos >= all.length };
+      const buf = Buffer.alloc(Math.min(a.count as number, max));
+      const n = readSync(h.fd, buf, 0, buf.length, null);
+      return { count: n, 'buf-b64': buf.subarray(0, n).toString('base64'), eof: n === 0 };
     },
     'guest-file-close': (a) => {
+      closeSync(handles.get(a.handle as number)!.fd);
       handles.delete(a.handle as number);
       if (opts.closeFails) throw new Error('failed to close handle: No space left on device');
       return {};
     },
-    'guest-exec': (a) => ({ pid: exec([a.path as string, ...(a.arg as string[])]) === 0 ? 1 : 2 }),
-    'guest-exec-status': (a) => ({
-      exited: true,
-      exitcode: a.pid === 1 ? 0 : 1,
-      'out-data': Buffer.from('640 1600000000 12345\n').toString('base64'),
-    }),
+    'guest-exec': (a) => {
+      calls.push(`exec ${[a.path as string, ...(a.arg as string[])].join(' ')}`);
+      done.set(++next, spawnSync(a.path as string, a.arg as string[]));
+      return { pid: next };
+    },
+    'guest-exec-status': (a) => {
+      const r = done.get(a.pid as number)!;
+      return {
+        exited: true,
+        exitcode: r.status ?? 1,
+        'out-data': Buffer.from(r.stdout as Buffer).toString('base64'),
+        'err-data': Buffer.from(r.stderr as Buffer).toString('base64'),
+      };
+    },
   };
   const client = {
     agentCommand: (_d: unknown, cmd: string) => {
@@ -101,7 +112,7 @@ function fakeAgent(opts: FakeOptions = {}): FakeAgent {
     env: {},
     close: () => Promise.resolve(),
   } as VmContext;
-  return { ctx, files, meta, calls, longest: () => longest };
+  return { ctx, calls, longest: () => longest };
 }
 
 const dom = { name: 'web', uuid: Buffer.alloc(16), id: 3 };
@@ -118,82 +129,168 @@ const plan = (over: Partial<CopyPlan>): CopyPlan => ({
   ...over,
 });
 
+const nobody = Number(spawnSync('id', ['-u', 'nobody']).stdout.toString().trim());
+let n = 0;
+/** A fresh directory standing for a guest directory; `open`: writable by everyone, as a guest user's home is to them. */
+function guestDir(open = false): string {
+  const d = join(tmp, `g${++n}`);
+  mkdirSync(d, { mode: 0o755 });
+  if (open) spawnSync('chmod', ['0777', d]);
+  return d;
+}
+
 describe('copying through the guest agent', () => {
   const data = randomBytes(Math.max(3 * WRITE_CHUNK, READ_CHUNK) + 17);
   const src = join(tmp, 'up.bin');
   writeFileSync(src, data, { mode: 0o640 });
   utimesSync(src, 1_600_000_000, 1_600_000_000);
 
-  it('sends a file in commands small enough for the agent socket to take at once', async () => {
+  it('sends a file in commands small enough for the agent socket to take at once, with its mode and time', async () => {
     const f = fakeAgent();
-    const bytes = await copyThroughAgent(f.ctx, dom, plan({ sources: [src] }));
+    const dir = guestDir();
+    const bytes = await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` }));
     expect(bytes).toBe(data.length);
-    expect(f.files.get('/tmp/up.bin')!.equals(data)).toBe(true);
+    expect(readFileSync(join(dir, 'up.bin')).equals(data)).toBe(true);
     // Each command fits a socket buffer at once (libvirt garbles one that does not): well under 100 KiB.
     expect(f.longest()).toBeLessThan(100 * 1024);
     expect(f.calls.filter((c) => c === 'guest-file-write')).toHaveLength(
       Math.ceil(data.length / WRITE_CHUNK),
     );
-    expect(f.meta.get('/tmp/up.bin')).toBe('640 -m -d @1600000000');
+    const st = statSync(join(dir, 'up.bin'));
+    expect([st.mode & 0o7777, Math.floor(st.mtimeMs / 1000)]).toEqual([0o640, 1_600_000_000]);
+    // Nothing left behind: no staging directory, no temporary directory beside the file.
+    expect(readdirSync(dir)).toEqual(['up.bin']);
+    expect(f.calls.filter((c) => c.startsWith('exec '))).toHaveLength(2);
   });
 
   it('sends again what a short write left out: the guest gets every byte', async () => {
     const f = fakeAgent({ maxIo: 100_000 });
-    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: '/tmp/short.bin' }));
-    expect(f.files.get('/tmp/short.bin')!.equals(data)).toBe(true);
+    const dir = guestDir();
+    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/short.bin` }));
+    expect(readFileSync(join(dir, 'short.bin')).equals(data)).toBe(true);
   });
 
   it('fails when closing the guest file fails (a full disk), not reporting a copy that did not land', async () => {
     const f = fakeAgent({ closeFails: true });
-    await expect(copyThroughAgent(f.ctx, dom, plan({ sources: [src] }))).rejects.toThrow(
-      /guest-file-close: failed to close handle: No space left on device/,
-    );
+    const dir = guestDir();
+    await expect(
+      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` })),
+    ).rejects.toThrow(/guest-file-close: failed to close handle: No space left on device/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("gives a file it creates to the login user before setting its mode, and leaves an overwritten file's owner", async () => {
+  it("gives a file it creates to the login user, and leaves an overwritten file's owner and mode", async () => {
     const f = fakeAgent();
-    f.files.set('/etc/motd', Buffer.from('old'));
-    await copyThroughAgent(
-      f.ctx,
-      dom,
-      plan({ sources: [src], destination: '/tmp/new.bin' }),
-      () => {},
-      'debian',
-    );
-    await copyThroughAgent(
-      f.ctx,
-      dom,
-      plan({ sources: [src], destination: '/etc/motd' }),
-      () => {},
-      'debian',
-    );
-    // chown may clear set-id bits, so the mode comes after it; -h and -- keep a link or a '-' name from misleading it.
-    expect(f.calls.filter((c) => /^(chown|chmod)/.test(c))).toEqual([
-      'chown -h -- debian: /tmp/new.bin',
-      'chmod 640',
-      'chmod 640',
-    ]);
-    expect(f.files.get('/etc/motd')!.equals(data)).toBe(true);
+    const dir = guestDir();
+    writeFileSync(join(dir, 'motd'), 'old', { mode: 0o600 });
+    const up = (destination: string) =>
+      copyThroughAgent(
+        f.ctx,
+        dom,
+        plan({ sources: [src], destination, preserve: false }),
+        () => {},
+        'nobody',
+      );
+    await up(`${dir}/new.bin`);
+    await up(`${dir}/motd`);
+    expect(statSync(join(dir, 'new.bin')).uid).toBe(nobody);
+    const motd = statSync(join(dir, 'motd'));
+    expect([motd.uid, motd.mode & 0o7777]).toEqual([process.getuid!(), 0o600]);
+    expect(readFileSync(join(dir, 'motd')).equals(data)).toBe(true);
   });
 
   it('without a login user the files stay the agent’s (root’s)', async () => {
     const f = fakeAgent();
-    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: '/tmp/x.bin' }));
-    expect(f.calls.some((c) => c.startsWith('chown'))).toBe(false);
+    const dir = guestDir();
+    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/x.bin` }));
+    expect(statSync(join(dir, 'x.bin')).uid).toBe(process.getuid!());
   });
 
-  it('reads a file back through short reads, with its mode and time', async () => {
+  it('replaces a symbolic link placed at the destination: the file it points to keeps its bytes, mode and owner', async () => {
+    const f = fakeAgent();
+    const home = guestDir(true);
+    const secret = join(guestDir(), 'shadow');
+    writeFileSync(secret, 'root:secret\n', { mode: 0o600 });
+    symlinkSync(secret, join(home, 'notes'));
+    await copyThroughAgent(
+      f.ctx,
+      dom,
+      plan({ sources: [src], destination: `${home}/notes` }),
+      () => {},
+      'nobody',
+    );
+    expect(readFileSync(secret, 'utf8')).toBe('root:secret\n');
+    const s = statSync(secret);
+    expect([s.mode & 0o7777, s.uid]).toEqual([0o600, process.getuid!()]);
+    const l = lstatSync(join(home, 'notes'));
+    expect([l.isFile(), l.uid, l.mode & 0o7777]).toEqual([true, nobody, 0o640]);
+    expect(readFileSync(join(home, 'notes')).equals(data)).toBe(true);
+  });
+
+  it('does not follow, as root, a directory link in a directory others can write; nothing is written', async () => {
+    const f = fakeAgent();
+    const home = guestDir(true);
+    const etc = guestDir();
+    symlinkSync(etc, join(home, 'drop'));
+    await expect(
+      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${home}/drop/job` })),
+    ).rejects.toThrow(/drop is a symbolic link in a directory a guest user can change/);
+    expect(readdirSync(etc)).toEqual([]);
+    expect(readdirSync(home)).toEqual(['drop']);
+  });
+
+  it('follows a link that only root can change (in a root-only directory)', async () => {
+    const f = fakeAgent();
+    const sys = guestDir();
+    const real = guestDir();
+    symlinkSync(real, join(sys, 'lib'));
+    await copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${sys}/lib/up.bin` }));
+    expect(readFileSync(join(real, 'up.bin')).equals(data)).toBe(true);
+  });
+
+  it('refuses to overwrite a directory with a file', async () => {
+    const f = fakeAgent();
+    const dir = guestDir();
+    mkdirSync(join(dir, 'up.bin', 'x'), { recursive: true });
+    await expect(
+      copyThroughAgent(f.ctx, dom, plan({ sources: [src], destination: `${dir}/` })),
+    ).rejects.toThrow(/the copy in the guest failed: .*directory/);
+    expect(readdirSync(dir)).toEqual(['up.bin']);
+  });
+
+  it('reads a file back through short reads, with its mode and time, leaving no staging copy', async () => {
     const f = fakeAgent({ maxIo: 70_000 });
-    f.files.set('/srv/data.bin', data);
+    const dir = guestDir();
+    writeFileSync(join(dir, 'data.bin'), data, { mode: 0o640 });
+    utimesSync(join(dir, 'data.bin'), 1_600_000_000, 1_600_000_000);
     const out = join(tmp, 'down.bin');
     const bytes = await copyThroughAgent(
       f.ctx,
       dom,
-      plan({ direction: 'from-guest', sources: ['/srv/data.bin'], destination: out }),
+      plan({ direction: 'from-guest', sources: [`${dir}/data.bin`], destination: out }),
     );
     expect(bytes).toBe(data.length);
     expect(readFileSync(out).equals(data)).toBe(true);
     expect(statSync(out).mode & 0o7777).toBe(0o640);
     expect(Math.floor(statSync(out).mtimeMs / 1000)).toBe(1_600_000_000);
+    const stage = f.calls.find((c) => c.startsWith('exec rm -rf -- '))!.slice('exec rm -rf -- '.length);
+    expect(() => statSync(stage)).toThrow(/ENOENT/);
+  });
+
+  it('refuses to read a symbolic link (root would read what it points to); no local file made', async () => {
+    const f = fakeAgent();
+    const home = guestDir(true);
+    const secret = join(guestDir(), 'shadow');
+    writeFileSync(secret, 'root:secret\n', { mode: 0o600 });
+    symlinkSync(secret, join(home, 'x'));
+    const out = join(guestDir(), 'x');
+    await expect(
+      copyThroughAgent(
+        f.ctx,
+        dom,
+        plan({ direction: 'from-guest', sources: [`${home}/x`], destination: out }),
+      ),
+    ).rejects.toThrow(/x is a symbolic link, not a regular file/);
+    expect(() => statSync(out)).toThrow(/ENOENT/);
   });
 });

@@ -1,8 +1,9 @@
 // roost cp through the QEMU guest agent, for a VM with no ssh route: the agent's file calls (guest-file-open,
 // -read, -write, -close) carry the bytes, base64 in JSON, one round trip through libvirt per chunk — far slower
-// than scp, which is why it is only the fallback. Modes and times are read and set with guest-exec of stat,
-// chmod and touch, each an argument array (the agent runs no shell). The agent runs as root in the guest: a file an
-// upload creates is then given to the VM's login user, as over ssh; one it overwrites keeps its owner.
+// than scp, which is why it is only the fallback. The agent runs as root in the guest: the steps around the bytes
+// (staging, owner, mode, time, the final rename) are shell scripts run by guest-exec that follow no link a guest
+// user controls (agent-copy-script.ts). A file an upload creates is given to the VM's login user, as over ssh; one
+// it overwrites keeps its owner.
 import {
   chmodSync,
   closeSync,
@@ -19,6 +20,12 @@ import { basename, dirname, join, posix } from 'node:path';
 import { RoostError, UsageError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
+import {
+  downloadPrepareArgv,
+  removeStageArgv,
+  uploadFinishArgv,
+  uploadPrepareArgv,
+} from './agent-copy-script.js';
 import type { CopyEvents, CopyPlan } from './copy.js';
 import { quoted } from './input.js';
 
@@ -106,15 +113,14 @@ export async function copyThroughAgent(
   checkAgentPlan(plan);
   let total = 0;
   if (plan.direction === 'to-guest') {
-    const intoDir =
-      plan.sources.length > 1 ||
-      plan.destination.endsWith('/') ||
-      (await guestExec(ctx, dom, ['test', '-d', plan.destination])).code === 0;
     for (const src of plan.sources) {
+      const [stage, kind] = (await expectExec(ctx, dom, uploadPrepareArgv(plan.destination))).split('\n');
+      const intoDir = plan.sources.length > 1 || kind === 'dir';
       const target = intoDir ? posix.join(plan.destination, basename(src)) : plan.destination;
       const label = `${basename(src)} → ${plan.vm}:${target}`;
       events({ type: 'file', label, size: statSync(src).size });
-      total += await upload(ctx, dom, { src, target, preserve: plan.preserve, owner }, events);
+      const file = { src, target, preserve: plan.preserve, owner };
+      total += await upload(ctx, dom, stage!, file, events);
       events({ type: 'file-done', label });
     }
     return total;
@@ -176,21 +182,51 @@ function isLocalDir(path: string): boolean {
 async function upload(
   ctx: VmContext,
   dom: Domain,
+  stage: string,
   { src, target, preserve, owner }: FileCopy,
   events: CopyEvents,
 ): Promise<number> {
-  // A file the copy creates goes to the login user, as over ssh; one it overwrites keeps its owner, as with cp(1)
-  // (an overwritten system file must not become the login user's).
-  const creates = owner !== undefined && (await guestExec(ctx, dom, ['test', '-e', target])).code !== 0;
+  let total = 0;
+  try {
+    total = await writeStaged(ctx, dom, `${stage}/f`, src, events);
+  } catch (e) {
+    await guestExec(ctx, dom, removeStageArgv(stage)).catch(() => {});
+    throw e;
+  }
+  // The last step removes the staging directory whatever happens. A file the copy creates goes to the login user,
+  // as over ssh; an overwritten regular file keeps its owner and, unless -p gives one, its mode, as with cp(1).
+  const st = statSync(src);
+  await expectExec(
+    ctx,
+    dom,
+    uploadFinishArgv({
+      stage,
+      target,
+      owner: owner ?? '',
+      mode: preserve ? (st.mode & 0o7777).toString(8) : '',
+      mtime: preserve ? String(Math.floor(st.mtimeMs / 1000)) : '',
+    }),
+  );
+  return total;
+}
+
+/** The bytes of `src` into `path` in the guest (a root-only staging directory's file). */
+async function writeStaged(
+  ctx: VmContext,
+  dom: Domain,
+  path: string,
+  src: string,
+  events: CopyEvents,
+): Promise<number> {
   const fd = openSync(src, 'r');
   let total = 0;
   try {
-    const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: target, mode: 'w' });
+    const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path, mode: 'w' });
     let closed = false;
     try {
       const buf = Buffer.alloc(WRITE_CHUNK);
       for (let n; (n = readSync(fd, buf, 0, WRITE_CHUNK, null)) > 0; total += n) {
-        await writeAll(ctx, dom, handle, buf.subarray(0, n), target);
+        await writeAll(ctx, dom, handle, buf.subarray(0, n), path);
         events({ type: 'bytes', done: total + n });
       }
       // Closing flushes the guest's buffer: its failure (a full disk) is the copy's failure.
@@ -201,13 +237,6 @@ async function upload(
     }
   } finally {
     closeSync(fd);
-  }
-  // -h: should the name be swapped for a symbolic link meanwhile, the link changes owner, not what it points to.
-  if (creates) await expectExec(ctx, dom, ['chown', '-h', '--', `${owner}:`, target]);
-  if (preserve) {
-    const st = statSync(src);
-    await expectExec(ctx, dom, ['chmod', (st.mode & 0o7777).toString(8), '--', target]);
-    await expectExec(ctx, dom, ['touch', '-m', '-d', `@${Math.floor(st.mtimeMs / 1000)}`, '--', target]);
   }
   return total;
 }
@@ -231,9 +260,10 @@ async function writeAll(ctx: VmContext, dom: Domain, handle: number, data: Buffe
 async function expectExec(ctx: VmContext, dom: Domain, argv: string[]): Promise<string> {
   const r = await guestExec(ctx, dom, argv);
   if (r.code !== 0) {
+    const what = argv[0] === '/bin/sh' ? 'the copy' : argv[0];
     throw new RoostError(
       'AGENT_COPY_FAILED',
-      `${argv[0]} in the guest failed: ${r.err.trim() || `exit ${r.code}`}`,
+      `${what} in the guest failed: ${r.err.trim() || `exit ${r.code}`}`,
     );
   }
   return r.out;
@@ -249,9 +279,26 @@ async function download(
   { src, target, preserve }: FileCopy,
   events: CopyEvents,
 ): Promise<number> {
-  const meta = await expectExec(ctx, dom, ['stat', '-L', '-c', '%a %Y %s', '--', src]);
+  // Root copies the file (a regular one, reached through no link a guest user controls) to a root-only staging
+  // directory, and the agent reads it from there.
+  const [stage, meta = ''] = (await expectExec(ctx, dom, downloadPrepareArgv(src))).split('\n');
+  try {
+    return await readStaged(ctx, dom, `${stage}/f`, { src, target, preserve }, meta, events);
+  } finally {
+    await guestExec(ctx, dom, removeStageArgv(stage!)).catch(() => {});
+  }
+}
+
+async function readStaged(
+  ctx: VmContext,
+  dom: Domain,
+  path: string,
+  { src, target, preserve }: FileCopy,
+  meta: string,
+  events: CopyEvents,
+): Promise<number> {
   events({ type: 'file', label: src, size: Number(/ (\d+)\s*$/.exec(meta)?.[1] ?? NaN) || undefined });
-  const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path: src, mode: 'r' });
+  const handle = await agentCall<number>(ctx, dom, 'guest-file-open', { path, mode: 'r' });
   const part = join(dirname(target), `.${basename(target)}.roost-part-${process.pid}`);
   const fd = openSync(part, 'wx', 0o600);
   let total = 0;

@@ -292,9 +292,52 @@ describe('roost cp through the guest agent', () => {
     const dest = join(userDir('agent-missing'), 'out');
     const r = await cp(['--via', 'agent', `${name}:/tmp/no-such-file`, dest]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/guest agent failed guest-file-open|stat in the guest failed/);
+    expect(r.stderr).toMatch(/the copy in the guest failed: .*No such file or directory/);
     expect(readdirSync(join(scope.dir, 'agent-missing'))).toEqual([]);
   });
+
+  // The agent runs as root: a guest user's link must not make it write, chmod or read a file of root's.
+  it('--via agent replaces a link the guest user placed at the destination; the root file it names is untouched', async () => {
+    const home = `/home/${login}`;
+    const shadow = async () => {
+      const sum = await inGuest('sudo', 'sha256sum', '/etc/shadow');
+      const st = await inGuest('stat', '-c', '%U:%G:%a:%Y', '/etc/shadow');
+      expect([sum.code, st.code], sum.stderr + st.stderr).toEqual([0, 0]);
+      return sum.stdout + st.stdout;
+    };
+    const before = await shadow();
+    const placed = await inGuest('ln', '-sfn', '/etc/shadow', `${home}/notes`);
+    expect(placed.code, placed.stderr).toBe(0);
+    const dir = userDir('agent-link');
+    const notes = join(dir, 'notes');
+    writeFileSync(notes, 'hello from the host\n');
+    chmodSync(notes, 0o644);
+    own(dir);
+
+    const up = await cp(['--via', 'agent', notes, `${name}:${home}/notes`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(await shadow()).toBe(before);
+    const dest = await inGuest('stat', '-c', '%F:%U:%a', `${home}/notes`);
+    expect(dest.stdout.trim()).toBe(`regular file:${login}:644`);
+    const body = await inGuest('cat', `${home}/notes`);
+    expect(body.stdout).toBe('hello from the host\n');
+    // No temporary directory is left beside it.
+    const left = await inGuest('ls', '-A', home);
+    expect(left.code, left.stderr).toBe(0);
+    expect(left.stdout).toMatch(/^notes$/m);
+    expect(left.stdout).not.toMatch(/roost-cp/);
+  }, 300_000);
+
+  it('--via agent refuses to read a link the guest user placed to a root-only file: exit 1, no local file', async () => {
+    const home = `/home/${login}`;
+    const placed = await inGuest('ln', '-sfn', '/etc/shadow', `${home}/leak`);
+    expect(placed.code, placed.stderr).toBe(0);
+    const dir = userDir('agent-leak');
+    const r = await cp(['--via', 'agent', `${name}:${home}/leak`, join(dir, 'leak')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/leak is a symbolic link, not a regular file/);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 300_000);
 });
 
 // Last: the slowest case, so that a slow host reports the others first.
