@@ -15,9 +15,12 @@
 // Usage: tsx bench/hosts.ts [--vms 20] [--rounds 11] [--mib 256] [--upload-rounds 5]
 // Markdown to stdout, progress to stderr. Root only (sshd, the second users).
 import {
+  chmodSync,
   chownSync,
   closeSync,
+  copyFileSync,
   existsSync,
+  mkdtempSync,
   openSync,
   readFileSync,
   rmSync,
@@ -55,7 +58,23 @@ if (process.getuid?.() !== 0) throw new Error('bench/hosts.ts must run as root (
 
 const user = ensureTestUser();
 const scope = createScope('bh', user, sessionUri(user));
-const guest = tinyGuest(user);
+/**
+ * The tiny guest's kernel and initrd, copied where the remote users can read them: the test user's fixture cache
+ * is in its private home, and each remote user's roost opens the files itself.
+ */
+function readableGuest(): ReturnType<typeof tinyGuest> {
+  const fixture = tinyGuest(user);
+  const dir = mkdtempSync('/tmp/roost-bench-hosts-guest-');
+  chmodSync(dir, 0o755);
+  const copy = (from: string, name: string) => {
+    const to = join(dir, name);
+    copyFileSync(from, to);
+    chmodSync(to, 0o644);
+    return to;
+  };
+  return { ...fixture, kernel: copy(fixture.kernel, 'vmlinuz'), initrd: copy(fixture.initrd, 'initrd.img') };
+}
+const guest = readableGuest();
 const hostName = (i: number) => `bh${i + 1}`;
 const hostsYaml = join(user.home, '.config', 'roost', 'hosts.yaml');
 const hostsBefore = existsSync(hostsYaml) ? readFileSync(hostsYaml, 'utf8') : undefined;
@@ -264,6 +283,7 @@ try {
   }
   if (hostsBefore === undefined) rmSync(hostsYaml, { force: true });
   else writeFileSync(hostsYaml, hostsBefore);
+  rmSync(join(guest.kernel, '..'), { recursive: true, force: true });
   await scope.cleanup();
   if (localDaemon.startedHere) await stopSessionDaemon(localDaemon);
 }
