@@ -1,6 +1,6 @@
 // How roost top and roost stats show VM stats to a person: one table row per VM, or one VM's lines.
 import type { VmStats } from '../shared/stats.js';
-import { formatBytes } from '../term/progress.js';
+import { formatBytes } from '../term/bytes.js';
 import { safeForTerminal } from '../term/sanitize.js';
 import { renderTable } from '../term/table.js';
 

@@ -4,7 +4,7 @@
 import cliProgress from 'cli-progress';
 import type { CopyEvent } from '../vm/copy.js';
 import { safeTextForTerminal } from './sanitize.js';
-import { formatBytes } from './progress.js';
+import { formatBytes } from './bytes.js';
 
 const BAR = 24;
 

@@ -3,18 +3,11 @@
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import type { PullEvent, PullProgress } from '../images/types.js';
+import { formatBytes } from './bytes.js';
+
+export { formatBytes };
 
 export type ProgressMode = 'auto' | 'json' | 'none';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
-}
 
 function formatEta(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '--:--';

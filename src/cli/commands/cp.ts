@@ -1,8 +1,7 @@
 // roost cp [-r] SRC… DEST: copy files between this host and a VM; NAME:PATH on exactly one side.
-import { isatty } from 'node:tty';
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { CopyResult } from '../../shared/files.js';
-import { formatBytes } from '../../term/progress.js';
+import { formatBytes } from '../../term/bytes.js';
 import { runAction } from '../action.js';
 import { stderrStream } from '../stdio.js';
 
@@ -44,7 +43,11 @@ no ssh route whose guest agent answers is copied through the agent: single files
         checkLocalSide(plan);
         const ctx = await context();
         const quiet = out.quiet || out.json;
-        const { createCopyMeter } = await import('../../term/copy-meter.js');
+        // node:tty loads net and the stream machinery: only the command that needs it pays for it.
+        const [{ createCopyMeter }, { isatty }] = await Promise.all([
+          import('../../term/copy-meter.js'),
+          import('node:tty'),
+        ]);
         const result = await copyFiles(ctx, plan, {
           via: opts.via,
           quiet,
