@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApplyResult } from '../src/shared/declarative.js';
-import { tinyGuest } from '../test/harness/fixtures.js';
+import { tinyGuest, tinyVmDocument } from '../test/harness/fixtures.js';
 import { runAs } from '../test/harness/run.js';
 import type { TestUser } from '../test/harness/test-user.js';
 import { timed } from './cli.js';
@@ -34,21 +34,7 @@ const names = Array.from({ length: VMS }, (_, i) => `ap-${String(i).padStart(2, 
 /** The file: the same VMs as bench/parallel.ts makes, one document each. */
 function vmFile(guest: ReturnType<typeof tinyGuest>): string {
   return names
-    .map((name, i) =>
-      [
-        `name: ${name}`,
-        'kernel:',
-        `  path: ${JSON.stringify(guest.kernel)}`,
-        `  initrd: ${JSON.stringify(guest.initrd)}`,
-        `  cmdline: ${JSON.stringify(guest.cmdline)}`,
-        'cpus: 1',
-        'memory: 256M',
-        'disk: 64M',
-        'firmware: bios',
-        'networks: [user]',
-        `ports: ["127.0.0.1:${22000 + i}:80"]`,
-      ].join('\n'),
-    )
+    .map((name, i) => tinyVmDocument(guest, name, { ports: [`127.0.0.1:${22000 + i}:80`] }))
     .join('\n---\n');
 }
 

@@ -13,10 +13,10 @@
 // Usage: tsx bench/parallel.ts [--vms 10] [--rounds 3]     Markdown to stdout, progress to stderr.
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tinyGuest } from '../test/harness/fixtures.js';
+import { tinyCreateArgs, tinyGuest, tinyVmDocument } from '../test/harness/fixtures.js';
 import type { TestUser } from '../test/harness/test-user.js';
 import { runAs } from '../test/harness/run.js';
-import { timed } from './cli.js';
+import { timed, virtInstallTinyArgs } from './cli.js';
 import { option } from './options.js';
 import { startPrivateDaemon } from './private-daemon.js';
 
@@ -42,67 +42,17 @@ async function together(jobs: (() => Promise<number>)[]): Promise<number> {
   return performance.now() - t0;
 }
 
-function virtInstallArgs(
-  guest: ReturnType<typeof tinyGuest>,
-  name: string,
-  port: number,
-  disk: string,
-): string[] {
-  return [
-    '--connect',
-    'qemu:///session',
-    '--import',
-    '--name',
-    name,
-    '--memory',
-    '256',
-    '--vcpus',
-    '1',
-    '--disk',
-    `path=${disk},format=qcow2,bus=virtio`,
-    '--boot',
-    `kernel=${guest.kernel},initrd=${guest.initrd},kernel_args=${guest.cmdline}`,
-    '--network',
-    'type=user,model=virtio',
-    '--xml',
-    './devices/interface/backend/@type=passt',
-    '--xml',
-    './devices/interface/portForward/@proto=tcp',
-    '--xml',
-    './devices/interface/portForward/@address=127.0.0.1',
-    '--xml',
-    `./devices/interface/portForward/range/@start=${port}`,
-    '--xml',
-    './devices/interface/portForward/range/@to=80',
-    '--noautoconsole',
-    '--graphics',
-    'none',
-    '--osinfo',
-    'detect=on,require=off',
-    '--virt-type',
-    'qemu',
-  ];
-}
-
 function roostCreateArgs(guest: ReturnType<typeof tinyGuest>, name: string, port: number): string[] {
+  const forward = `127.0.0.1:${port}:80`;
   return [
     cli,
     'create',
     name,
-    '--kernel',
-    guest.kernel,
-    '--initrd',
-    guest.initrd,
-    '--cmdline',
-    guest.cmdline,
-    '--memory',
-    '256M',
-    '--cpus',
-    '1',
+    ...tinyCreateArgs(guest),
     '--disk',
     '64M',
     '--port',
-    `127.0.0.1:${port}:80`,
+    forward,
     '--wait',
     'none',
     '--quiet',
@@ -112,21 +62,7 @@ function roostCreateArgs(guest: ReturnType<typeof tinyGuest>, name: string, port
 /** The VM file `roost apply` gets: the same ten VMs as the creates. */
 function applyFile(guest: ReturnType<typeof tinyGuest>, names: string[], ports: number[]): string {
   return names
-    .map((name, i) =>
-      [
-        `name: ${name}`,
-        'kernel:',
-        `  path: ${JSON.stringify(guest.kernel)}`,
-        `  initrd: ${JSON.stringify(guest.initrd)}`,
-        `  cmdline: ${JSON.stringify(guest.cmdline)}`,
-        'cpus: 1',
-        'memory: 256M',
-        'disk: 64M',
-        'firmware: bios',
-        'networks: [user]',
-        `ports: ["127.0.0.1:${ports[i]}:80"]`,
-      ].join('\n'),
-    )
+    .map((name, i) => tinyVmDocument(guest, name, { ports: [`127.0.0.1:${ports[i]}:80`] }))
     .join('\n---\n');
 }
 
@@ -172,7 +108,11 @@ async function virtInstall(user: TestUser, guest: ReturnType<typeof tinyGuest>, 
   const t0 = performance.now();
   const disk = join(user.home, 'vi-disks', `${name}.qcow2`);
   await timed(user, 'qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
-  await timed(user, 'virt-install', virtInstallArgs(guest, name, port, disk));
+  await timed(
+    user,
+    'virt-install',
+    virtInstallTinyArgs(guest, name, port, `path=${disk},format=qcow2,bus=virtio`),
+  );
   return performance.now() - t0;
 }
 

@@ -16,6 +16,7 @@ import {
   roostJson,
   tinyCreateArgs,
   tinyGuest,
+  tinyVmDocument,
   virsh,
 } from '../harness/index.js';
 import { launchChromium } from './browser.js';
@@ -35,20 +36,7 @@ let page: Page;
 const row = (vm: string) => page.locator(`tr[data-vm="${vm}"]`);
 const names = async () => (await roostJson<VmSummary[]>(user, ['ls'])).map((v) => v.name);
 /** The file of the VM the test applies: the tiny guest from its kernel, every path absolute. */
-const file = (vm: string, kernel = guest.kernel) =>
-  [
-    `name: ${vm}`,
-    'kernel:',
-    `  path: ${JSON.stringify(kernel)}`,
-    `  initrd: ${JSON.stringify(guest.initrd)}`,
-    `  cmdline: ${JSON.stringify(guest.cmdline)}`,
-    'cpus: 1',
-    'memory: 256M',
-    'disk: 64M',
-    'firmware: bios',
-    'networks: [user]',
-    '',
-  ].join('\n');
+const file = (vm: string, kernel = guest.kernel) => `${tinyVmDocument(guest, vm, { kernel })}\n`;
 const api = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
   http(web, {
     method,

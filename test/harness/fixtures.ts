@@ -89,3 +89,27 @@ export function tinyCreateArgs(guest: TinyGuest): string[] {
     '1',
   ];
 }
+
+/**
+ * One document of a roost VM file that makes the tiny guest as tinyCreateArgs does, with a 64 MiB disk and the
+ * given forwards (`roost apply`; docs/apply.md). No trailing newline: join documents with `\n---\n`.
+ */
+export function tinyVmDocument(
+  guest: TinyGuest,
+  name: string,
+  opts: { ports?: string[]; kernel?: string } = {},
+): string {
+  return [
+    `name: ${name}`,
+    'kernel:',
+    `  path: ${JSON.stringify(opts.kernel ?? guest.kernel)}`,
+    `  initrd: ${JSON.stringify(guest.initrd)}`,
+    `  cmdline: ${JSON.stringify(guest.cmdline)}`,
+    'cpus: 1',
+    'memory: 256M',
+    'disk: 64M',
+    'firmware: bios',
+    'networks: [user]',
+    ...(opts.ports === undefined ? [] : [`ports: [${opts.ports.map((p) => JSON.stringify(p)).join(', ')}]`]),
+  ].join('\n');
+}

@@ -19,6 +19,7 @@ export {
   tinyGuest,
   debianCreateArgs,
   tinyCreateArgs,
+  tinyVmDocument,
   debianGuest,
   readManifest,
   guestsDir,
