@@ -113,3 +113,8 @@ export function tinyVmDocument(
     ...(opts.ports === undefined ? [] : [`ports: [${opts.ports.map((p) => JSON.stringify(p)).join(', ')}]`]),
   ].join('\n');
 }
+
+/** `roost image import` arguments that make the Debian guest's disk an image named `as` (BIOS, its login user). */
+export function debianImportArgs(guest: DebianGuest, as: string): string[] {
+  return ['image', 'import', guest.disk, '--as', as, '--user', guest.user ?? 'debian', '--firmware', 'bios'];
+}

@@ -21,6 +21,7 @@ export {
   tinyCreateArgs,
   tinyVmDocument,
   debianGuest,
+  debianImportArgs,
   readManifest,
   guestsDir,
   type TinyGuest,

@@ -16,7 +16,15 @@ import {
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyResult } from '../../src/shared/files.js';
-import { createScope, debianCreateArgs, debianGuest, freePort, harness, roost } from '../harness/index.js';
+import {
+  createScope,
+  debianCreateArgs,
+  debianGuest,
+  debianImportArgs,
+  freePort,
+  harness,
+  roost,
+} from '../harness/index.js';
 
 const { user, uri } = harness();
 const scope = createScope('cp', user, uri);
@@ -44,17 +52,7 @@ const inGuest = (...command: string[]) => roost(user, ['ssh', name, '--', ...com
 const cp = (args: string[], timeoutMs = 240_000) => roost(user, ['cp', ...args], { timeoutMs });
 
 beforeAll(async () => {
-  const imp = await roost(user, [
-    'image',
-    'import',
-    guest.disk,
-    '--as',
-    image,
-    '--user',
-    guest.user ?? 'debian',
-    '--firmware',
-    'bios',
-  ]);
+  const imp = await roost(user, debianImportArgs(guest, image));
   expect(imp.code, imp.stderr).toBe(0);
   const sshPort = await freePort();
   const created = await roost(

@@ -13,6 +13,7 @@ import {
   createScope,
   debianCreateArgs,
   debianGuest,
+  debianImportArgs,
   freePort,
   harness,
   httpGet,
@@ -37,17 +38,7 @@ const serveInGuest = (port: number) =>
 let created: { state: string; sshUser: string | null; ports: string[]; waitedMs: number | null };
 
 beforeAll(async () => {
-  const imp = await roost(user, [
-    'image',
-    'import',
-    guest.disk,
-    '--as',
-    image,
-    '--user',
-    guest.user ?? 'debian',
-    '--firmware',
-    'bios',
-  ]);
+  const imp = await roost(user, debianImportArgs(guest, image));
   expect(imp.code, imp.stderr).toBe(0);
   sshPort = await freePort();
   // The image has no bootloader: boot its kernel directly, with the disk roost makes from the image.

@@ -10,6 +10,7 @@ import {
   createScope,
   debianCreateArgs,
   debianGuest,
+  debianImportArgs,
   harness,
   roost,
   spawnOptionsFor,
@@ -43,17 +44,7 @@ function execBinary(args: string[], input: Buffer): Promise<{ code: number | nul
 }
 
 beforeAll(async () => {
-  const imp = await roost(user, [
-    'image',
-    'import',
-    guest.disk,
-    '--as',
-    image,
-    '--user',
-    guest.user ?? 'debian',
-    '--firmware',
-    'bios',
-  ]);
+  const imp = await roost(user, debianImportArgs(guest, image));
   expect(imp.code, text(imp)).toBe(0);
   const made = await roost(
     user,

@@ -10,6 +10,7 @@ import {
   createScope,
   debianCreateArgs,
   debianGuest,
+  debianImportArgs,
   freePort,
   harness,
   processesOf,
@@ -42,17 +43,7 @@ describe.skipIf(!IS_ROOT)('a cloud-image VM on a remote host: wait, ssh and cp t
 
   beforeAll(async () => {
     host = await startRemoteHost(user, scope);
-    const imp = await roost(user, [
-      'image',
-      'import',
-      guest.disk,
-      '--as',
-      image,
-      '--user',
-      guest.user ?? 'debian',
-      '--firmware',
-      'bios',
-    ]);
+    const imp = await roost(user, debianImportArgs(guest, image));
     expect(imp.code, imp.stderr).toBe(0);
   }, 300_000);
 

@@ -10,6 +10,7 @@ import {
   createScope,
   debianCreateArgs,
   debianGuest,
+  debianImportArgs,
   freePort,
   harness,
   roost,
@@ -42,17 +43,7 @@ beforeAll(async () => {
   writeFileSync(join(share, 'from-host.txt'), 'written on the host\n');
   chownSync(share, user.uid, user.gid);
   chownSync(join(share, 'from-host.txt'), user.uid, user.gid);
-  const imp = await roost(user, [
-    'image',
-    'import',
-    guest.disk,
-    '--as',
-    image,
-    '--user',
-    guest.user ?? 'debian',
-    '--firmware',
-    'bios',
-  ]);
+  const imp = await roost(user, debianImportArgs(guest, image));
   expect(imp.code, imp.stderr).toBe(0);
   created = await roostJson<CreatedVm>(
     user,
