@@ -115,6 +115,7 @@ describe('roost port', () => {
         guest: '80',
         state: 'active',
         exposed: false,
+        tunnel: null, // a local VM's forward is reached here, with no ssh line
       },
     ]);
     expect((await roost(user, ['port', 'ls', name])).stdout).toMatch(
