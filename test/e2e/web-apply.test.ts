@@ -20,7 +20,7 @@ import {
   virsh,
 } from '../harness/index.js';
 import { launchChromium } from './browser.js';
-import { http, startWeb, type RunningWeb } from './web-server.js';
+import { apiRequest, startWeb, type RunningWeb } from './web-server.js';
 
 const { user, uri } = harness();
 const scope = createScope('webapply', user, uri);
@@ -38,17 +38,7 @@ const names = async () => (await roostJson<VmSummary[]>(user, ['ls'])).map((v) =
 /** The file of the VM the test applies: the tiny guest from its kernel, every path absolute. */
 const file = (vm: string, kernel = guest.kernel) => `${tinyVmDocument(guest, vm, { kernel })}\n`;
 const api = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
-  http(web, {
-    method,
-    path,
-    headers: {
-      host: `127.0.0.1:${web.port}`,
-      authorization: `Bearer ${web.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  apiRequest(web, method, path, headers, body);
 
 beforeAll(async () => {
   mkdirSync(IMG, { recursive: true });

@@ -121,6 +121,30 @@ export function http(
   });
 }
 
+/**
+ * A request to the API as a script makes it: the server's API token, its own Host, JSON `body` when given, and
+ * `headers` on top (to replace or blank one of those).
+ */
+export function apiRequest(
+  web: RunningWeb,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<HttpResult> {
+  return http(web, {
+    method,
+    path,
+    headers: {
+      host: `127.0.0.1:${web.port}`,
+      authorization: `Bearer ${web.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
 /** Tries a WebSocket upgrade; resolves 101 when it opened, else the HTTP status the server answered. */
 export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -23,7 +23,7 @@ import {
   AutostartList as AutostartListShape,
   SnapshotList as SnapshotListShape,
 } from '../../src/shared/testing.js';
-import { http, startWeb, type RunningWeb } from './web-server.js';
+import { apiRequest, startWeb, type RunningWeb } from './web-server.js';
 
 const { user, uri } = harness();
 const scope = createScope('webstate', user, uri);
@@ -40,19 +40,8 @@ const row = (vm: string, state?: string) =>
   page.locator(`tr[data-vm="${vm}"]${state ? `[data-state="${state}"]` : ''}`);
 const snapRow = (snap: string) => page.locator(`[data-snapshot="${snap}"]`);
 const snapshotsOf = (vm: string) => roostJson<SnapshotList>(user, ['snapshot', 'ls', vm]);
-/** A request to the API as a script makes it: the token, the server's own Host, and `headers` on top. */
 const api = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
-  http(web, {
-    method,
-    path,
-    headers: {
-      host: `127.0.0.1:${web.port}`,
-      authorization: `Bearer ${web.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  apiRequest(web, method, path, headers, body);
 const startsAtLogin = async () => (await roostJson<AutostartList>(user, ['autostart', 'ls'])).vms;
 
 beforeAll(async () => {
