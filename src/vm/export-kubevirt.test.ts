@@ -5,13 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { mountsCloudConfig } from '../cloud-init/mounts.js';
 import { buildUserData } from '../cloud-init/user-data.js';
-import { buildDomainXml } from '../domain-xml/build.js';
-import { parseDomainXml } from '../domain-xml/parse.js';
-import type { VmSpec as DomainSpec } from '../domain-xml/spec.js';
-import { sampleSpec } from '../domain-xml/testing.js';
 import { buildKubevirtManifests, kubevirtYaml } from '../kubevirt/index.js';
-import type { Domain } from '../libvirt/types.js';
-import type { CurrentVm } from './apply-state.js';
+import { currentVmOf } from './export-testing.js';
 import { kubevirtSourceOf, UNKNOWN_DISK_GIB, type ImageFacts, type SeedFacts } from './export-kubevirt.js';
 
 const DEBIAN = {
@@ -26,20 +21,7 @@ const DEBIAN = {
 const SHA = 'ab'.repeat(32);
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnlyFakeKeyForTestsOnly me@laptop';
 
-function current(spec: Partial<DomainSpec> = {}, over: Partial<CurrentVm> = {}): CurrentVm {
-  const parsed = parseDomainXml(buildDomainXml(sampleSpec(spec)));
-  return {
-    name: parsed.name,
-    dom: { name: parsed.name, uuid: Buffer.alloc(16), id: -1 } as Domain,
-    running: false,
-    parsed,
-    appliedFrom: undefined,
-    ports: [],
-    diskBytes: 20 * 1024 ** 3,
-    autostart: false,
-    ...over,
-  };
-}
+const current = currentVmOf;
 
 const seedOf = (userData: string | Error | undefined, networkConfig?: string): SeedFacts => ({
   path: '/home/u/.local/share/roost/seeds/demo.iso',

@@ -4,19 +4,16 @@
 // as export reads it — with its catalogue entry and a cloud-init user-data for its login user.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildUserData } from '../cloud-init/user-data.js';
-import { buildDomainXml } from '../domain-xml/build.js';
-import { parseDomainXml } from '../domain-xml/parse.js';
 import type { VmSpec as DomainSpec } from '../domain-xml/spec.js';
-import { sampleSpec } from '../domain-xml/testing.js';
 import { listTemplates, loadTemplate } from '../declarative/templates.js';
 import type { VmSpec } from '../declarative/schema.js';
 import { BUILTIN_IMAGES, findEntry } from '../images/catalog.js';
 import { buildKubevirtManifests } from '../kubevirt/index.js';
 import { ManifestValidator } from '../kubevirt/testing.js';
-import type { Domain } from '../libvirt/types.js';
 import { parsePortForward } from '../net/port-spec.js';
 import type { CurrentVm } from './apply-state.js';
 import { kubevirtSourceOf, type ImageFacts } from './export-kubevirt.js';
+import { currentVmOf } from './export-testing.js';
 import { parseDiskBytes, parseMemoryMiB } from './input.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnlyFakeKeyForTestsOnly me@laptop';
@@ -55,17 +52,10 @@ function vmOf(t: VmSpec): CurrentVm {
       sshUser: t.cloudInit?.user,
     },
   };
-  const parsed = parseDomainXml(buildDomainXml(sampleSpec(spec)));
-  return {
-    name: parsed.name,
-    dom: { name: parsed.name, uuid: Buffer.alloc(16), id: -1 } as Domain,
-    running: false,
-    parsed,
-    appliedFrom: undefined,
-    ports: [],
+  return currentVmOf(spec, {
     diskBytes: t.disk === undefined ? 20 * 1024 ** 3 : parseDiskBytes(String(t.disk)),
     autostart: t.autostart ?? false,
-  };
+  });
 }
 
 function imageFactsOf(t: VmSpec): ImageFacts {
