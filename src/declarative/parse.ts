@@ -13,7 +13,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { UsageError } from '../errors.js';
 import { VmSpecSchema, type VmSpec } from './schema.js';
 
