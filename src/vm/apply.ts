@@ -5,12 +5,12 @@
 // its own (apply-run.ts). Each VM ends either as it was or as asked, and the result says which.
 import { dirname, resolve as resolvePath } from 'node:path';
 import { withAbsolutePaths } from '../declarative/paths.js';
-import { readVmFile } from '../declarative/read.js';
 import type { FileVm } from '../declarative/parse.js';
 import { UsageError } from '../errors.js';
 import type { ApplyResult, ApplyVm } from '../shared/declarative.js';
 import { checkFileMounts } from './apply-mounts.js';
 import { planPrune, planVm, type Desired, type PlannedVm } from './apply-plan.js';
+import { readApplyFile, type ParsedFileCache } from './apply-read.js';
 import { readCurrent, type CurrentVm } from './apply-state.js';
 import { recordable } from './apply-mark.js';
 import type { VmContext } from './context.js';
@@ -23,15 +23,22 @@ export interface ApplyPlan {
   vms: PlannedVm[];
 }
 
-/** Reads and checks every file, then plans against the session's VMs. Throws UsageError with nothing changed. */
+/**
+ * Reads and checks every file (a parse kept in `parsedCache` stands for an unchanged file's: apply-read.ts), then
+ * plans against the session's VMs. Throws UsageError with nothing changed.
+ */
 export async function planApply(
   ctx: VmContext,
   files: readonly string[],
-  opts: { prune?: boolean } = {},
+  opts: { prune?: boolean; parsedCache?: ParsedFileCache } = {},
 ): Promise<ApplyPlan> {
   if (files.length === 0)
     throw new UsageError('NO_FILE', 'no VM file given', { hint: 'roost apply vms.yaml' });
-  const read = files.map((f) => ({ abs: resolvePath(f), vms: readVmFile(f) }));
+  const read: { abs: string; vms: FileVm[] }[] = [];
+  for (const f of files) {
+    const abs = resolvePath(f);
+    read.push({ abs, vms: await readApplyFile(f, abs, opts.parsedCache) });
+  }
   return planRead(ctx, read, { prune: opts.prune });
 }
 
