@@ -7,7 +7,9 @@
 // `roost apply` of the file, then powered off (defined, not running: apply does not start a stopped VM, and no
 // guest competes with the timed commands for the CPU), then applied once more so that the file is recorded as
 // theirs. The bench fails unless that apply and every timed one report all VMs unchanged. Then `roost apply FILE`
-// and `roost ls --json` run interleaved (three warm-ups each, not counted), start to exit.
+// and `roost ls --json` run interleaved (three warm-ups each, not counted), start to exit. Like every apply of a
+// file that parses cleanly, the first one keeps its parse (src/vm/apply-read.ts): the timed applies re-apply the
+// unchanged file, which is the case the target is about.
 // Parallel creation by apply is measured by bench/parallel.ts.
 //
 // Usage: tsx bench/apply.ts [--vms 10] [--runs 15]     Markdown to stdout, progress to stderr.

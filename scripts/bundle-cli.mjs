@@ -10,9 +10,10 @@
 // esbuild splits only ES modules, so the chunks are built as ESM and each file is then rewritten to CommonJS on
 // its own: static imports become require(), `import()` becomes a deferred require(), exports stay live getters.
 // dist/cli/package.json tells Node these .js files are CommonJS; the library (dist/*, ESM) does not use them.
+import { createHash } from 'node:crypto';
 import { build, transform } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 
 const OUT = 'dist/cli';
 
@@ -58,6 +59,9 @@ const result = await build({
 // ES modules are always strict; the rewritten CommonJS must say so itself (esbuild's transform does not).
 const STRICT = '"use strict";\n';
 const MODULE_URL = 'const __roostModuleUrl = require("node:url").pathToFileURL(__filename).href;\n';
+// The build: a hash of every file of the bundle (their names hash their contents), for what roost keeps for one
+// build only (src/cli/bundle-build.ts).
+const buildHash = createHash('sha256');
 for (const file of result.outputFiles) {
   const { code } = await transform(file.text, {
     format: 'cjs',
@@ -71,8 +75,9 @@ for (const file of result.outputFiles) {
   const hashbang = code.startsWith('#!') ? code.slice(0, code.indexOf('\n') + 1) : '';
   const body = code.slice(hashbang.length);
   mkdirSync(dirname(file.path), { recursive: true });
-  writeFileSync(file.path, hashbang + STRICT + (usesUrl ? MODULE_URL : '') + body, {
-    mode: hashbang ? 0o755 : 0o644,
-  });
+  const text = hashbang + STRICT + (usesUrl ? MODULE_URL : '') + body;
+  writeFileSync(file.path, text, { mode: hashbang ? 0o755 : 0o644 });
+  buildHash.update(`${relative(OUT, file.path)}\0${text}\0`);
 }
-writeFileSync(`${OUT}/package.json`, JSON.stringify({ type: 'commonjs' }, null, 2) + '\n');
+const roostBuild = buildHash.digest('hex').slice(0, 32);
+writeFileSync(`${OUT}/package.json`, JSON.stringify({ type: 'commonjs', roostBuild }, null, 2) + '\n');

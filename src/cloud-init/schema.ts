@@ -3,7 +3,7 @@
 // is in (merge: lists concatenate, anything else replaces), and `runcmd: 42` would only fail inside the guest,
 // in a log nobody reads. Other keys are cloud-init's business and pass as they are.
 // Loaded only for a `--cloud-init FILE` (zod is not needed for any other create).
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError } from '../errors.js';
 
 /** A YAML scalar in a command or mount line: cloud-init turns numbers and booleans into words. */

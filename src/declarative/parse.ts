@@ -13,12 +13,12 @@ import {
   type Document,
   type Node,
 } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { UsageError } from '../errors.js';
+import { MAX_FILE_BYTES } from './file-text.js';
 import { VmSpecSchema, type VmSpec } from './schema.js';
 
-/** A VM file is a few hundred lines; a megabyte is a mistake or an attack. */
-export const MAX_FILE_BYTES = 1024 ** 2;
+export { MAX_FILE_BYTES };
 /** The deepest nesting a VM file needs is 4 (cloudInit.runcmd[i][j]); 32 leaves room and stops a bomb. */
 export const MAX_DEPTH = 32;
 /** Aliases a file may expand: enough for shared snippets, too few for a billion-laughs bomb. */

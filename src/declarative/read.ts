@@ -1,31 +1,7 @@
-// Reading a VM file from disk: a regular file no larger than MAX_FILE_BYTES (checked before it is read, so a
-// device or a huge file is refused without reading it), named in messages as the user named it.
-import { readFileSync, statSync } from 'node:fs';
-import { UsageError } from '../errors.js';
-import { MAX_FILE_BYTES, parseVmFile, type FileVm } from './parse.js';
+// Reading a VM file from disk: its text (file-text.ts: a regular file of limited size), parsed and checked.
+import { readVmText } from './file-text.js';
+import { parseVmFile, type FileVm } from './parse.js';
 
 export function readVmFile(file: string): FileVm[] {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile())
-      throw new UsageError('NOT_A_FILE', `${file} is not a regular file`, {
-        hint: 'give the path of a VM file (YAML)',
-      });
-    size = st.size;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      'FILE_UNREADABLE',
-      `${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
-    );
-  }
-  if (size > MAX_FILE_BYTES) {
-    throw new UsageError(
-      'FILE_TOO_LARGE',
-      `${file} is ${size} bytes: a VM file is at most ${MAX_FILE_BYTES}`,
-    );
-  }
-  return parseVmFile(file, readFileSync(file, 'utf8'));
+  return parseVmFile(file, readVmText(file));
 }

@@ -3,7 +3,7 @@
 // (docs/roost.schema.json), so editors complete and check the file. Values are kept as the user wrote them
 // (sizes as text such as 2G, forwards as `roost port` specs): the create and edit use cases parse them with
 // their own checks, so a file and the command line mean the same thing.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The version a file may name (`roost: 1`); a later roost that reads a different meaning bumps it. */
 export const FILE_VERSION = 1;

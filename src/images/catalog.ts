@@ -3,7 +3,7 @@
 // ~/.config/roost/images.yaml (config.ts). URLs follow each project's stable "latest" layout where it has one,
 // so an entry keeps working across point releases; Fedora and Alpine name the build in the file, so those
 // entries name a release and are bumped with roost.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IMAGE_NAME } from './names.js';
 import type { ImageEntry } from './types.js';
 

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IMAGE_NAME, ImageEntrySchema } from './catalog.js';
 import { ImageConfigError } from './errors.js';
 import type { MirrorRule } from './mirror.js';

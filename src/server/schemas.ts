@@ -1,6 +1,6 @@
 // Every request's shape, checked with zod before a use case sees it. Imported through validate.ts on the first
 // request that has a body or parameters to check: a server that only streams events never loads zod.
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   hasUnsafeChars,
   LOGIN_NAME_PATTERN,

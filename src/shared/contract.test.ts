@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type * as T from './api-types.js';
 import { errorBody } from './errors.js';
 import { ErrorBody, SHAPES, StartedVm, VmDetails } from './testing.js';

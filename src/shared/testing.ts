@@ -1,7 +1,7 @@
 // zod schemas of every wire shape in src/shared, for tests only (the build leaves testing.ts files out, and the CLI
 // never loads zod to print): contract.test.ts holds the docs' examples and each schema's inferred type to the
 // TypeScript types, and tests of the code that builds an answer parse what it built. Strict: no unknown field.
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIFECYCLE_NAMES } from './events.js';
 import { VM_STATES } from './vms.js';
 

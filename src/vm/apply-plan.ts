@@ -10,7 +10,7 @@ import { formatPortForward, parsePortForward } from '../net/port-spec.js';
 import type { ApplyChange, ApplyVm } from '../shared/declarative.js';
 import { diffMounts, type MountEdit } from './apply-mounts.js';
 import type { CurrentVm } from './apply-state.js';
-import { looksLikeCatalogName } from './create-check.js';
+import { looksLikeCatalogName } from './input.js';
 import { parseCpus, parseDiskBytes, parseMemoryMiB } from './input.js';
 import type { CheckedMount } from './mount-check.js';
 

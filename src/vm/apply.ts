@@ -2,23 +2,18 @@
 // whole first (any problem: nothing changed, exit 2); then the session's VMs are read at once over one
 // connection, the plan is made (apply-plan.ts) and shown; then each VM is created, changed or (with --prune)
 // removed by the use cases `roost create`, `edit`, `port` and `autostart` run — several VMs at a time, each on
-// its own. Each VM ends either as it was or as asked, and the result says which.
+// its own (apply-run.ts). Each VM ends either as it was or as asked, and the result says which.
 import { dirname, resolve as resolvePath } from 'node:path';
 import { withAbsolutePaths } from '../declarative/paths.js';
-import { readVmFile } from '../declarative/read.js';
 import type { FileVm } from '../declarative/parse.js';
 import { UsageError } from '../errors.js';
 import type { ApplyResult, ApplyVm } from '../shared/declarative.js';
-import { ApplyStepError, changeSteps, runSteps } from './apply-change.js';
-import { checkImagePin, createFromFile } from './apply-create.js';
 import { checkFileMounts } from './apply-mounts.js';
 import { planPrune, planVm, type Desired, type PlannedVm } from './apply-plan.js';
+import { readApplyFile, type ParsedFileCache } from './apply-read.js';
 import { readCurrent, type CurrentVm } from './apply-state.js';
 import { recordable } from './apply-mark.js';
 import type { VmContext } from './context.js';
-import { lookupVm } from './lookup.js';
-import { removeVm } from './remove.js';
-import { ensurePool } from './storage.js';
 
 /** VMs created or changed at once: enough to overlap their waits, few enough for a laptop. */
 export const APPLY_PARALLEL = 4;
@@ -28,15 +23,22 @@ export interface ApplyPlan {
   vms: PlannedVm[];
 }
 
-/** Reads and checks every file, then plans against the session's VMs. Throws UsageError with nothing changed. */
+/**
+ * Reads and checks every file (a parse kept in `parsedCache` stands for an unchanged file's: apply-read.ts), then
+ * plans against the session's VMs. Throws UsageError with nothing changed.
+ */
 export async function planApply(
   ctx: VmContext,
   files: readonly string[],
-  opts: { prune?: boolean } = {},
+  opts: { prune?: boolean; parsedCache?: ParsedFileCache } = {},
 ): Promise<ApplyPlan> {
   if (files.length === 0)
     throw new UsageError('NO_FILE', 'no VM file given', { hint: 'roost apply vms.yaml' });
-  const read = files.map((f) => ({ abs: resolvePath(f), vms: readVmFile(f) }));
+  const read: { abs: string; vms: FileVm[] }[] = [];
+  for (const f of files) {
+    const abs = resolvePath(f);
+    read.push({ abs, vms: await readApplyFile(f, abs, opts.parsedCache) });
+  }
   return planRead(ctx, read, { prune: opts.prune });
 }
 
@@ -106,50 +108,18 @@ export interface RunOptions {
   onDone?: (vm: PlannedVm) => void;
 }
 
-/** Runs the plan: the pins first (a wrong image changes nothing), then every VM, several at a time. */
+/**
+ * Runs the plan: the pins first (a wrong image changes nothing), then every VM that needs work, several at a time.
+ * A plan with nothing to do (every VM unchanged and recorded as from its file) loads none of the code that would
+ * do it (apply-run.ts).
+ */
 export async function runApply(ctx: VmContext, plan: ApplyPlan, opts: RunOptions = {}): Promise<ApplyResult> {
-  for (const vm of plan.vms) if (vm.action === 'create') await checkImagePin(ctx, vm.spec!);
-  // Parallel creates would each define roost's pool on first use, and all but one would fail: made once here.
-  if (plan.vms.some((v) => v.action === 'create')) await ensurePool(ctx.client, ctx.paths);
   const queue = plan.vms.filter(
     (v) => v.action !== 'unchanged' || (v.current?.appliedFrom !== v.file && recordable(v.file)),
   );
+  const run = queue.length === 0 ? undefined : await import('./apply-run.js');
+  await run?.prepareRun(ctx, plan.vms);
   for (const vm of plan.vms) if (!queue.includes(vm)) vm.outcome = 'as-asked';
-  const worker = async () => {
-    for (let vm = queue.shift(); vm !== undefined; vm = queue.shift()) {
-      await runOne(ctx, vm, opts.signal);
-      opts.onDone?.(vm);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? APPLY_PARALLEL) }, worker));
+  await run?.runQueue(ctx, queue, { ...opts, parallel: opts.parallel ?? APPLY_PARALLEL });
   return applyResult(plan, false);
-}
-
-async function runOne(ctx: VmContext, vm: PlannedVm, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) {
-    vm.error = `not started: interrupted (${String(signal.reason)})`;
-    vm.outcome = 'as-it-was';
-    return;
-  }
-  try {
-    if (vm.action === 'create') await createFromFile(ctx, vm.spec!, vm.file, signal);
-    else if (vm.action === 'remove') await removeVm(ctx, vm.name, { force: true });
-    else await runSteps(changeSteps(ctx, vm));
-    vm.outcome = 'as-asked';
-  } catch (e) {
-    vm.error = e instanceof Error ? e.message : String(e);
-    vm.outcome = await outcomeAfter(ctx, vm, e);
-  }
-}
-
-/** After a failure: a create or remove is judged by whether the VM exists; a change by its steps' undo. */
-async function outcomeAfter(ctx: VmContext, vm: PlannedVm, e: unknown): Promise<PlannedVm['outcome']> {
-  if (e instanceof ApplyStepError) return e.outcome;
-  if (vm.action === 'change' || vm.action === 'unchanged') return 'as-it-was';
-  const exists = await lookupVm(ctx, vm.name).then(
-    () => true,
-    () => false,
-  );
-  if (vm.action === 'create') return exists ? 'partly' : 'as-it-was';
-  return exists ? 'as-it-was' : 'partly';
 }

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureQcow2, fixtureRaw } from '../images/testing.js';
 import { openFakeLibvirt } from '../libvirt/testing.js';
 import { roostPaths } from '../paths.js';
-import { checkCreateRequest, DEFAULT_DISK, looksLikeCatalogName } from './create-check.js';
+import { checkCreateRequest, DEFAULT_DISK } from './create-check.js';
+import { looksLikeCatalogName } from './input.js';
 import { createVm, type CreateRequest } from './create.js';
 import { parseDiskBytes } from './input.js';
 

@@ -1,6 +1,6 @@
 // roost create's checks: everything about the request that can be checked before anything is made (names,
 // sizes, files, the networks). A refusal is a UsageError (exit 2) and nothing has changed.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { hostAccessProblem } from '../domain-xml/build.js';
 import type { BootSpec, Firmware, NicSpec } from '../domain-xml/spec.js';
@@ -13,6 +13,7 @@ import { cloudInitModule } from './create-steps.js';
 import {
   checkCreateInput,
   checkVmName,
+  looksLikeCatalogName,
   parseCpus,
   parseDiskBytes,
   parseMemoryMiB,
@@ -198,11 +199,6 @@ async function userCloudConfig(req: CreateRequest): Promise<CloudConfig | undefi
   if (req.cloudInit) return (await cloudInitModule()).readCloudConfigFile(req.cloudInit);
   if (!req.cloudConfig?.trim()) return undefined;
   return (await cloudInitModule()).checkedCloudConfig(req.cloudConfig, 'the cloud-config given');
-}
-
-/** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */
-export function looksLikeCatalogName(ref: string): boolean {
-  return !ref.includes('/') && !/\.(qcow2|img|raw)$/i.test(ref) && !existsSync(ref);
 }
 
 const HOST_ACCESS_HINT =

@@ -56,9 +56,9 @@ export {
   DEFAULT_CPUS,
   DEFAULT_DISK,
   DEFAULT_MEMORY,
-  looksLikeCatalogName,
   type Checked,
 } from './create-check.js';
+export { looksLikeCatalogName } from './input.js';
 
 export interface CreateRequest {
   name: string;

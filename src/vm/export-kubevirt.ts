@@ -20,7 +20,7 @@ import {
 } from '../kubevirt/index.js';
 import type { CurrentVm } from './apply-state.js';
 import type { VmContext } from './context.js';
-import { looksLikeCatalogName } from './create-check.js';
+import { looksLikeCatalogName } from './input.js';
 import { seedPathOf, tryReadIsoFile } from './export-seed.js';
 import { mountRows } from './mount-rows.js';
 

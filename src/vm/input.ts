@@ -283,3 +283,8 @@ export function randomMac(): string {
   const byte = () => Math.floor(Math.random() * 256);
   return `52:54:00:${[byte(), byte(), byte()].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
+
+/** A bare word like `debian-12` is a catalogue name; anything with a slash or an image suffix is a path. */
+export function looksLikeCatalogName(ref: string): boolean {
+  return !ref.includes('/') && !/\.(qcow2|img|raw)$/i.test(ref) && !existsSync(ref);
+}

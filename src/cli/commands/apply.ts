@@ -1,6 +1,9 @@
 // roost apply FILE… [--dry-run] [--prune] [--yes]: make VMs as YAML files describe them (docs/apply.md).
+import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { StopSignal } from '../../errors.js';
+import type { ParsedFileCache } from '../../vm/apply-read.js';
+import type { VmContext } from '../../vm/context.js';
 import { runAction } from '../action.js';
 
 export function define(program: Command): void {
@@ -35,7 +38,8 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
           import('../../errors.js'),
         ]);
         const ctx = await context();
-        const plan = await planApply(ctx, files, { prune: !!opts.prune });
+        const parsedCache = await parsedCacheOf(ctx);
+        const plan = await planApply(ctx, files, { prune: !!opts.prune, parsedCache });
         const lines = planLines(plan.vms);
         if (opts.dryRun) {
           out.result(applyResult(plan, true), () => [...lines, 'dry run: nothing changed'].join('\n'));
@@ -78,6 +82,13 @@ The file's fields are in docs/apply.md; roost schema prints its JSON Schema for 
         }
       }),
     );
+}
+
+/** Where apply keeps parses of files for this build of the CLI (src/vm/apply-read.ts); none from the sources. */
+async function parsedCacheOf(ctx: VmContext): Promise<ParsedFileCache | undefined> {
+  const { bundleBuild } = await import('../bundle-build.js');
+  const build = bundleBuild();
+  return build === undefined ? undefined : { dir: join(ctx.paths.cache, 'parsed-files'), build };
 }
 
 function doneWord(action: string): string {

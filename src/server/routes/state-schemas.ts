@@ -1,6 +1,6 @@
 // The request shapes of the snapshot, clone and autostart routes (routes/state.ts), checked with zod before a use
 // case sees them. Loaded on the first such request, as schemas.ts is: a server that never gets one never loads it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { SNAPSHOT_NAME_PATTERN } from '../../vm/snapshot.js';
 import { hasUnsafeChars, VM_NAME_PATTERN } from '../../vm/input.js';
 import { NameParams } from '../schemas.js';
