@@ -8,8 +8,7 @@
 // joins gets every row at once (`ready`) and then the events: taken in one turn of the event loop, no event
 // falls between the rows and the stream.
 import type { HostEntry, HostEvent, HostVms } from '../shared/hosts.js';
-import { summaryOf, type VmSummary } from '../shared/vms.js';
-import type { VmLifecycleEvent } from '../shared/events.js';
+import { withVmEvent } from '../shared/events.js';
 import type { VmContext } from '../vm/context.js';
 
 export type HostSubscriber = (json: string, e: HostEvent) => void;
@@ -150,7 +149,7 @@ class ListedHosts implements HostFeeds {
         this.emit({ type: 'host', ...row, time: Date.now() });
       },
       onEvent: (e) => {
-        if (feed.row?.vms) feed.row = { ...feed.row, vms: withEvent(feed.row.vms, e) };
+        if (feed.row?.vms) feed.row = { ...feed.row, vms: withVmEvent(feed.row.vms, e) };
         this.emit({ ...e, host: feed.host.name });
       },
     });
@@ -161,13 +160,6 @@ class ListedHosts implements HostFeeds {
     this.feeds.clear();
     this.listRow = null;
   }
-}
-
-/** A host's VMs after one of their lifecycle events: its VM as the event left it, or gone (undefined). */
-function withEvent(vms: VmSummary[], e: VmLifecycleEvent): VmSummary[] {
-  const rest = vms.filter((v) => v.name !== e.name);
-  if (!e.vm) return rest;
-  return [...rest, summaryOf(e.vm)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The row of a host whose feed stopped before it ever answered (it failed to start, or the server is closing). */
