@@ -3,7 +3,7 @@
 
 import type { Duplex, Readable } from 'node:stream';
 import { LibvirtConnection, type ArgsParam, type OpenClientOptions } from './connection.js';
-import { lifecycleEvents, type LifecycleEvent } from './lifecycle-events.js';
+import { lifecycleEvents, type LifecycleEvent, type LifecycleEventIterator } from './lifecycle-events.js';
 import type { ArgsOf, ProcedureName, RetOf } from './procedures.js';
 import type { RpcClient } from './rpc/client.js';
 import type { LibvirtStream } from './rpc/stream.js';
@@ -21,7 +21,7 @@ import {
   type StorageVol,
 } from './types.js';
 
-export type { LifecycleEvent, OpenClientOptions };
+export type { LifecycleEvent, LifecycleEventIterator, OpenClientOptions };
 
 export interface DomainInfo {
   /** DomainState */
@@ -284,10 +284,10 @@ export class LibvirtClient {
 
   /**
    * Domain lifecycle events (all domains, or one). Registration (proc 316) happens on the first
-   * next(); return() — e.g. leaving a for-await loop — deregisters (317). If the connection closes the
+   * next() or registered(); return() — e.g. leaving a for-await loop — deregisters (317). If the connection closes the
    * iterator throws ConnectionClosedError; it is not re-registered after a reconnect.
    */
-  lifecycleEvents(opts: { domain?: Domain } = {}): AsyncIterableIterator<LifecycleEvent> {
+  lifecycleEvents(opts: { domain?: Domain } = {}): LifecycleEventIterator {
     return lifecycleEvents(this.conn, opts.domain ?? null);
   }
 

@@ -17,14 +17,21 @@ export interface LifecycleEvent {
 
 const EVENT_QUEUE_MAX = 10_000;
 
+/** Lifecycle events as an async iterator that can also say when the daemon has its registration. */
+export interface LifecycleEventIterator extends AsyncIterableIterator<LifecycleEvent> {
+  /**
+   * Registers now (if next() has not already) and resolves once the daemon has the registration: every event
+   * from then on is delivered. Read the state after this and no change falls between the state and the events.
+   * Rejects as next() would (the daemon refused, the connection closed).
+   */
+  registered(): Promise<void>;
+}
+
 /**
  * Domain lifecycle events (all domains, or one) on `conn`. If the connection closes the iterator throws
  * ConnectionClosedError; it is not re-registered after a reconnect.
  */
-export function lifecycleEvents(
-  conn: LibvirtConnection,
-  domain: Domain | null,
-): AsyncIterableIterator<LifecycleEvent> {
+export function lifecycleEvents(conn: LibvirtConnection, domain: Domain | null): LifecycleEventIterator {
   return new LifecycleIterator(conn, domain);
 }
 
@@ -33,7 +40,7 @@ function deregister(rpc: RpcClient, callbackID: number): Promise<void> {
 }
 
 /** Async iterator over lifecycle events of one registration (see lifecycleEvents). */
-class LifecycleIterator implements AsyncIterableIterator<LifecycleEvent> {
+class LifecycleIterator implements LifecycleEventIterator {
   private readonly queue: LifecycleEvent[] = [];
   private waiter: { resolve(r: IteratorResult<LifecycleEvent>): void; reject(e: Error): void } | null = null;
   private failure: Error | null = null;
@@ -53,8 +60,13 @@ class LifecycleIterator implements AsyncIterableIterator<LifecycleEvent> {
     return this;
   }
 
+  async registered(): Promise<void> {
+    await this.begin();
+    if (this.failure) throw this.failure;
+  }
+
   async next(): Promise<IteratorResult<LifecycleEvent>> {
-    this.started ??= this.start().catch((err: Error) => this.fail(err));
+    void this.begin();
     const item = this.queue.shift();
     if (item) return { value: item, done: false };
     if (this.failure) throw this.failure;
@@ -74,6 +86,11 @@ class LifecycleIterator implements AsyncIterableIterator<LifecycleEvent> {
       this.wake({ value: undefined, done: true });
     }
     return { value: undefined, done: true };
+  }
+
+  private begin(): Promise<void> {
+    this.started ??= this.start().catch((err: Error) => this.fail(err));
+    return this.started;
   }
 
   private async start(): Promise<void> {

@@ -13,8 +13,8 @@ import {
   encodePacketPrefix,
 } from './rpc/packet.js';
 import { openClient, type LibvirtClient } from './api.js';
-import { procedures } from './procedures.js';
-import { type RemoteError, type TypedParam, remoteError } from './types.js';
+import { events, procedures } from './procedures.js';
+import { LifecycleEventType, type RemoteError, type TypedParam, remoteError } from './types.js';
 import { type Codec, decode, encode } from './xdr/index.js';
 
 class PairEnd extends Duplex {
@@ -197,7 +197,9 @@ export async function openFakeLibvirt(
  * An in-memory libvirt session daemon behind the real wire protocol: domains, storage pools and volumes that the
  * client's calls define, start, stop and delete, answering as libvirt does (the same error numbers for a missing
  * domain, a running one, a volume that exists). `calls` records every procedure in order; `before` runs before a
- * call is answered and may throw a FakeLibvirtError to fail it, as a refusing daemon would.
+ * call is answered and may throw a FakeLibvirtError to fail it, as a refusing daemon would. A client that registers
+ * for lifecycle events gets them after the reply of the call that caused them (define, start, destroy, undefine),
+ * and for whatever `emitLifecycle` says happened by itself; `daemon.close()` is the daemon going away.
  */
 export class FakeLibvirt {
   readonly domains = new Map<string, FakeDomain>();
@@ -209,8 +211,13 @@ export class FakeLibvirt {
   libVersion = 10_000_000n;
   before: ((name: string, args: Record<string, unknown>) => void) | null = null;
   private nextUuid = 1;
+  /** Lifecycle registrations of the client (callbackIDs). */
+  readonly callbacks = new Set<number>();
+  private nextCallback = 1;
+  /** Events a call caused, sent after its reply. */
+  private caused: [FakeDomain, number, number][] = [];
 
-  constructor(daemon: FakeDaemon) {
+  constructor(readonly daemon: FakeDaemon) {
     const table: Record<string, { prog: number; proc: number; args: Codec<unknown>; ret: Codec<unknown> }> =
       procedures;
     const byNumber = new Map(Object.entries(table).map(([n, p]) => [`${p.prog}:${p.proc}`, n]));
@@ -227,11 +234,32 @@ export class FakeLibvirt {
         if (!answer)
           throw new FakeLibvirtError(VIR_ERR.NO_SUPPORT, `this fake daemon does not answer ${name}`);
         d.send(replyOk(p.header, proc.ret, answer(args as never)));
+        for (const [dom, event, detail] of this.caused.splice(0)) this.sendLifecycle(dom, event, detail);
       } catch (e) {
+        this.caused = [];
         const f = e instanceof FakeLibvirtError ? e : new FakeLibvirtError(1, String(e));
         d.send(replyError(p.header, errorValue(f.virCode, f.message, f.virDomain)));
       }
     };
+  }
+
+  /** Tells every lifecycle registration that `name` had `event` (LifecycleEventType) with `detail`. */
+  emitLifecycle(name: string, event: number, detail = 0): void {
+    const d = this.domains.get(name);
+    if (!d) throw new Error(`no domain ${name} in the fake`);
+    this.sendLifecycle(d, event, detail);
+  }
+
+  private sendLifecycle(d: FakeDomain, event: number, detail: number): void {
+    const ev = events.DOMAIN_EVENT_CALLBACK_LIFECYCLE;
+    for (const callbackID of this.callbacks) {
+      this.daemon.send(
+        packet(
+          header({ proc: ev.proc, type: MessageType.MESSAGE, serial: 0 }),
+          encode(ev.msg, { callbackID, dom: this.ref(d), event, detail }),
+        ),
+      );
+    }
   }
 
   /** Answers the procedure `name` with `fn`: one this fake does not model, or one whose answer a test replaces. */
@@ -303,6 +331,8 @@ export class FakeLibvirt {
     }
     const d: FakeDomain = { name, uuid, xml, active: old?.active ?? false, persistent: true };
     this.domains.set(name, d);
+    // virDomainEventDefinedDetailType: 0 added, 1 updated.
+    this.caused.push([d, LifecycleEventType.DEFINED, old ? 1 : 0]);
     return d;
   }
 
@@ -311,6 +341,14 @@ export class FakeLibvirt {
     CONNECT_OPEN: () => undefined,
     CONNECT_CLOSE: () => undefined,
     CONNECT_GET_LIB_VERSION: () => ({ lib_ver: this.libVersion }),
+    CONNECT_SUPPORTS_FEATURE: () => ({ supported: 1 }),
+    CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: () => {
+      const callbackID = this.nextCallback++;
+      this.callbacks.add(callbackID);
+      return { callbackID };
+    },
+    CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: (a: { callbackID: number }) =>
+      void this.callbacks.delete(a.callbackID),
     CONNECT_LIST_ALL_DOMAINS: () => {
       const domains = [...this.domains.values()].map((d) => this.ref(d));
       return { domains, ret: domains.length };
@@ -332,6 +370,7 @@ export class FakeLibvirt {
           'Requested operation is not valid: domain is already running',
         );
       d.active = true;
+      this.caused.push([d, LifecycleEventType.STARTED, 0]); // booted
       return { dom: this.ref(d) };
     },
     DOMAIN_DESTROY_FLAGS: (a: { dom: { uuid: Buffer } }) => {
@@ -342,6 +381,7 @@ export class FakeLibvirt {
           'Requested operation is not valid: domain is not running',
         );
       d.active = false;
+      this.caused.push([d, LifecycleEventType.STOPPED, 1]); // destroyed
       if (!d.persistent) this.domains.delete(d.name);
     },
     CONNECT_GET_ALL_DOMAIN_STATS: (a: { doms: { uuid: Buffer }[] }) => ({
@@ -361,6 +401,7 @@ export class FakeLibvirt {
       const d = this.byUuid(a.dom);
       if (d.active) d.persistent = false;
       else this.domains.delete(d.name);
+      this.caused.push([d, LifecycleEventType.UNDEFINED, 0]); // removed
     },
     STORAGE_POOL_LOOKUP_BY_NAME: (a: { name: string }) => {
       const p = this.pool(a);

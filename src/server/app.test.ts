@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from './app.js';
 import { createEventHub } from './event-hub.js';
+import { noHostFeeds } from './testing.js';
 import { WebAuth } from './security.js';
 
 const HOST = '127.0.0.1:8123';
@@ -20,6 +21,7 @@ beforeAll(async () => {
     {
       context,
       hub,
+      hostFeeds: noHostFeeds(),
       staticDir: null,
       auth,
       newLink: () => {

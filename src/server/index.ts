@@ -15,6 +15,7 @@ import { packageRoot } from '../package-root.js';
 import { openContext, type VmContext } from '../vm/context.js';
 import { buildApp } from './app.js';
 import { createEventHub, type EventHub } from './event-hub.js';
+import { createHostFeeds, type HostFeeds } from './host-feeds.js';
 import { removeFile, writeOpenerPage, writeServerFiles } from './runtime-files.js';
 import { isLoopbackAddress, WebAuth, type LoginLink } from './security.js';
 
@@ -81,10 +82,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     throw new UsageError('INVALID_PORT', `invalid port '${port}': expected 0 to 65535`);
   }
   const { context, closeContext } = sharedContext(opts);
-  const hub = createEventHub({
-    context,
-    onFeedError: (err) => process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`),
-  });
+  const hub = createEventHub({ context, onFeedError: reportFeedError });
   const auth = new WebAuth({ apiToken: opts.token, linkTtlMs: opts.linkTtlMs });
   // The origin is known after listen; links are only made after that.
   let origin = '';
@@ -93,6 +91,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
   const deps = {
     context,
     hub,
+    hostFeeds: listedHostFeeds(opts.env ?? process.env),
     uri: opts.uri,
     staticDir: opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir,
     auth,
@@ -105,7 +104,7 @@ export async function createServer(opts: WebServerOptions = {}): Promise<WebServ
     removeFiles();
     for (const file of openers) removeFile(file);
     await Promise.all(apps.map((a) => a.close().catch(() => {})));
-    await hub.close();
+    await Promise.all([hub.close(), deps.hostFeeds.close()]);
     await closeContext();
   };
   try {
@@ -174,6 +173,32 @@ function sharedContext(opts: WebServerOptions): {
     if (ctx) await ctx.then((c) => c.close()).catch(() => {});
   };
   return { context, closeContext };
+}
+
+function reportFeedError(err: unknown): void {
+  process.stderr.write(`roost web: event feed: ${(err as Error).message}\n`);
+}
+
+/** The All hosts view's feeds: the user's own hosts.yaml, each host dialled as `roost ls --all-hosts` dials it. */
+function listedHostFeeds(env: NodeJS.ProcessEnv): HostFeeds {
+  return createHostFeeds({
+    hosts: async () => {
+      const [{ readHosts }, { roostPaths }] = await Promise.all([
+        import('../vm/remote-hosts.js'),
+        import('../paths.js'),
+      ]);
+      return readHosts(roostPaths(env));
+    },
+    open: async (host) => {
+      const { ALL_HOSTS_TIMEOUT_MS } = await import('../vm/remote-list.js');
+      return openContext({
+        uri: host.uri,
+        env,
+        timeoutMs: ALL_HOSTS_TIMEOUT_MS,
+        callTimeoutMs: ALL_HOSTS_TIMEOUT_MS,
+      });
+    },
+  });
 }
 
 /**

@@ -131,6 +131,9 @@ describe('WebAuth', () => {
 
   it('gives tickets only for the event stream and console paths', () => {
     expect(ticketKind('/api/events')).toBe('events');
+    expect(ticketKind('/api/hosts/events')).toBe('hosts');
+    expect(ticketKind('/api/hosts')).toBeNull();
+    expect(ticketKind('/api/hosts/events/x')).toBeNull();
     expect(ticketKind('/api/vms/web%201/console')).toBe('console');
     expect(ticketKind('/api/vms/a/vnc')).toBe('vnc');
     expect(ticketKind('/api/vms')).toBeNull();
@@ -159,6 +162,11 @@ describe('WebAuth', () => {
     expect(auth.redeemTicket(u.ticket, '/api/vms/a/console').ok).toBe(false);
     const v = auth.newTicket('/api/events')!;
     expect(auth.redeemTicket(v.ticket, '/api/vms/b/console').ok).toBe(false);
+    // The event stream's ticket does not open the All hosts view's stream (which dials other hosts), nor back.
+    const w = auth.newTicket('/api/events')!;
+    expect(auth.redeemTicket(w.ticket, '/api/hosts/events').ok).toBe(false);
+    const x = auth.newTicket('/api/hosts/events')!;
+    expect(auth.redeemTicket(x.ticket, '/api/events').ok).toBe(false);
   });
 
   it('a ticket expires in seconds, and is never a Bearer token', () => {

@@ -99,12 +99,13 @@ export function isStateChanging(method: string): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
 }
 
-/** What a ticket opens: the event stream, or one VM's serial or graphical console. */
-export type TicketKind = 'events' | 'console' | 'vnc';
+/** What a ticket opens: the event stream, the All hosts view's, or one VM's serial or graphical console. */
+export type TicketKind = 'events' | 'hosts' | 'console' | 'vnc';
 
 /** The kind of stream at `pathname`, or null when no ticket may open it. */
 export function ticketKind(pathname: string): TicketKind | null {
   if (pathname === '/api/events') return 'events';
+  if (pathname === '/api/hosts/events') return 'hosts';
   const m = /^\/api\/vms\/[^/]+\/(console|vnc)$/.exec(pathname);
   return m ? (m[1] as TicketKind) : null;
 }

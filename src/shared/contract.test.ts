@@ -62,6 +62,8 @@ interface Types {
   TemplateInfo: T.TemplateInfo;
   HostEntry: T.HostEntry;
   HostVms: T.HostVms;
+  HostEvent: T.HostEvent;
+  HostsReadyMessage: T.HostsReadyMessage;
   ReadyMessage: T.ReadyMessage;
 }
 type Inferred<K extends keyof typeof SHAPES> = z.infer<(typeof SHAPES)[K]>;
@@ -112,6 +114,8 @@ const typesMatch: { [K in keyof typeof SHAPES]: Same<Inferred<K>, Types[K]> } = 
   TemplateInfo: true,
   HostEntry: true,
   HostVms: true,
+  HostEvent: true,
+  HostsReadyMessage: true,
   ReadyMessage: true,
 };
 const detailsMatch: Same<z.infer<typeof VmDetails>, T.VmDetails> = true;

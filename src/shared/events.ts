@@ -1,7 +1,7 @@
 // The shapes of the event stream: `roost events --json` (one per line) and GET /api/events (SSE or WebSocket),
 // docs/api.md. No imports but sibling shapes: the browser uses it too.
 import type { StatsEvent, VmStats } from './stats.js';
-import type { VmDetails, VmSummary } from './vms.js';
+import { summaryOf, type VmDetails, type VmSummary } from './vms.js';
 
 /** libvirt's lifecycle event types (virDomainEventType), in libvirt's numbering order. */
 export const LIFECYCLE_NAMES = [
@@ -86,4 +86,15 @@ export interface ReadySnapshot {
  */
 export interface ReadyMessage extends Partial<ReadySnapshot> {
   type: 'ready';
+}
+
+/**
+ * A list of VMs after one of their lifecycle events: the VM's row as the event left it, or none once it is gone
+ * (undefined, or a transient VM that stopped). In code-unit order of names, as src/vm/list.ts sorts: the row
+ * lands where a new read of the list would put it.
+ */
+export function withVmEvent(vms: readonly VmSummary[], e: VmLifecycleEvent): VmSummary[] {
+  const rest = vms.filter((v) => v.name !== e.name);
+  if (!e.vm) return rest;
+  return [...rest, summaryOf(e.vm)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -386,6 +386,11 @@ const HostVms = obj({
   error: obj({ code: str, message: str, hint: str.optional() }).nullable(),
 });
 
+const HostVmEvent = obj({ ...VmLifecycleEvent.shape, host: str });
+const HostStateEvent = obj({ ...HostVms.shape, type: z.literal('host'), time: num });
+const HostEvent = z.discriminatedUnion('type', [HostVmEvent, HostStateEvent]);
+const HostsReadyMessage = obj({ type: z.literal('ready'), hosts: z.array(HostVms) });
+
 const ReadyMessage = obj({
   type: z.literal('ready'),
   vms: z.array(VmSummary).optional(),
@@ -440,5 +445,7 @@ export const SHAPES = {
   TemplateInfo,
   HostEntry,
   HostVms,
+  HostEvent,
+  HostsReadyMessage,
   ReadyMessage,
 } as const;

@@ -166,3 +166,9 @@ export interface VmLogPath {
 export interface SshCommand {
   argv: string[];
 }
+
+/** A VM's row of a list from anything that has it (a `vm` event's details): exactly VmSummary's fields. */
+export function summaryOf(vm: VmSummary): VmSummary {
+  const { name, uuid, state, accel, cpus, memoryMiB, ports, networks, managedBy, autostart } = vm;
+  return { name, uuid, state, accel, cpus, memoryMiB, ports, networks, managedBy, autostart };
+}

@@ -1,6 +1,7 @@
 // roost's event stream: libvirt's lifecycle events (pushed by the daemon, never polled) turned into events a
 // user can read — `started web (booted)` — plus roost's own (create phases, ports changed, image progress).
 // `roost events` prints it; `roost web` serves it as SSE and over a WebSocket. One shape for both.
+import type { LifecycleEvent } from '../libvirt/api.js';
 import { LifecycleEventType } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import type { LifecycleName, RoostEvent, VmLifecycleEvent } from '../shared/api-types.js';
@@ -67,27 +68,32 @@ export async function* watchVmEvents(ctx: VmContext, opts: WatchOptions = {}): A
   opts.signal?.addEventListener('abort', stop, { once: true });
   try {
     if (opts.signal?.aborted) return;
-    for await (const e of it) {
-      const event: VmLifecycleEvent = {
-        type: 'vm',
-        event: lifecycleName(e.event) as LifecycleName,
-        detail: detailName(e.event, e.detail),
-        name: e.dom.name,
-        uuid: formatUuid(e.dom.uuid),
-        time: Date.now(),
-      };
-      if (opts.withVm) {
-        event.vm =
-          e.event === LifecycleEventType.UNDEFINED
-            ? null
-            : await vmDetails(ctx, e.dom.name).catch(() => null);
-      }
-      yield event;
-    }
+    for await (const e of it) yield await vmLifecycleEvent(ctx, e, opts.withVm ?? false);
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     await it.return?.();
   }
+}
+
+/** libvirt's lifecycle event in words, with the VM's state after it when `withVm` (one more round trip). */
+export async function vmLifecycleEvent(
+  ctx: VmContext,
+  e: LifecycleEvent,
+  withVm: boolean,
+): Promise<VmLifecycleEvent> {
+  const event: VmLifecycleEvent = {
+    type: 'vm',
+    event: lifecycleName(e.event) as LifecycleName,
+    detail: detailName(e.event, e.detail),
+    name: e.dom.name,
+    uuid: formatUuid(e.dom.uuid),
+    time: Date.now(),
+  };
+  if (withVm) {
+    event.vm =
+      e.event === LifecycleEventType.UNDEFINED ? null : await vmDetails(ctx, e.dom.name).catch(() => null);
+  }
+  return event;
 }
 
 /** One line for humans: `12:03:01.234  started   web  (booted)`. */

@@ -27,7 +27,7 @@ export function hostVms(
   };
 }
 
-class HostTimeoutError extends RoostError {
+export class HostTimeoutError extends RoostError {
   constructor(host: string, ms: number) {
     super('HOST_TIMEOUT', `host '${host}' gave no answer within ${Math.round(ms / 1000)} s`, {
       hint: `check that it is up and reachable (roost doctor -H ${host}); or wait longer: --timeout SECONDS`,

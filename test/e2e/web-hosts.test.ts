@@ -1,18 +1,29 @@
 // `roost web`'s "All hosts" view in Chromium: this server's connection, a remote host (a second user behind a
 // private sshd on 127.0.0.1, test/harness/remote-host.ts) and a host of the list that is down, all from the
 // user's own hosts.yaml. The down host is one row saying why; the others' VMs still show, and so does the
-// Machines list. Root only (it starts sshd and a second user's daemon).
+// Machines list. The view is live: a VM defined, started, stopped or removed on the remote host (by virsh, on
+// that user's own daemon) changes its row without a reload, and leaving the view closes the server's ssh
+// connections to the host. Root only (it starts sshd and a second user's daemon).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyDomainXml } from '../../scripts/lib/tiny-domain-xml.js';
 import { connect } from '../../src/index.js';
-import { createScope, harness, roost, tinyCreateArgs, tinyGuest } from '../harness/index.js';
+import {
+  createScope,
+  harness,
+  processesOf,
+  roost,
+  tinyCreateArgs,
+  tinyGuest,
+  virsh,
+  waitUntil,
+} from '../harness/index.js';
 import { freePort } from '../harness/net.js';
 import { startRemoteHost, type RemoteHost } from '../harness/remote-host.js';
 import { launchChromium } from './browser.js';
-import { http, startWeb, type RunningWeb } from './web-server.js';
+import { http, startWeb, ticketFor, type RunningWeb } from './web-server.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const { user, uri } = harness();
@@ -21,6 +32,10 @@ const guest = tinyGuest(user);
 const here = scope.name('here');
 const there = scope.name('there');
 const hostsFile = join(user.home, '.config', 'roost', 'hosts.yaml');
+
+/** The tiny guest's domain XML under `name`, without port forwards. */
+const tinyXml = (name: string) =>
+  tinyDomainXml({ name, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline, forwards: [] });
 
 describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
   let host: RemoteHost;
@@ -33,15 +48,7 @@ describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
     // A VM over there, defined straight on the remote user's daemon (listing it is what this test is about).
     const remote = await connect(host.daemonUri);
     try {
-      await remote.defineDomain(
-        tinyDomainXml({
-          name: there,
-          kernel: guest.kernel,
-          initrd: guest.initrd,
-          cmdline: guest.cmdline,
-          forwards: [],
-        }),
-      );
+      await remote.defineDomain(tinyXml(there));
     } finally {
       await remote.close();
     }
@@ -94,6 +101,55 @@ describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
     await page.getByRole('tab', { name: 'Machines' }).click();
     expect(await page.locator(`#view-vms tr[data-vm="${here}"]`).count()).toBe(1);
   }, 120_000);
+
+  it('follows the remote host live: what virsh does there shows without a reload, and leaving closes the connections', async () => {
+    const sshHelpers = () => processesOf(host.user.uid, /^virt-ssh-helper/).length;
+    await page.getByRole('tab', { name: 'All hosts' }).click();
+    const view = page.locator('#view-hosts');
+    await view.locator('[data-hosts-link="live"]').waitFor({ timeout: 60_000 });
+    await view.locator(`tr[data-host="lab"][data-vm="${there}"][data-state="shutoff"]`).waitFor();
+    // A reload would lose this mark; the view never asks again either (there is nothing to press).
+    await page.evaluate(() => ((globalThis as unknown as { roostMark: number }).roostMark = 1));
+    expect(await view.getByRole('button', { name: 'Ask again' }).count()).toBe(0);
+    expect(sshHelpers()).toBeGreaterThan(0);
+
+    const row = (name: string, state?: string) =>
+      view.locator(`tr[data-host="lab"][data-vm="${name}"]${state ? `[data-state="${state}"]` : ''}`);
+    await virsh(host.daemonUri, ['start', there]);
+    await row(there, 'running').waitFor({ timeout: 30_000 });
+    await virsh(host.daemonUri, ['destroy', there]);
+    await row(there, 'shutoff').waitFor({ timeout: 30_000 });
+    const fresh = scope.name('fresh');
+    const remote = await connect(host.daemonUri);
+    try {
+      await remote.defineDomain(tinyXml(fresh));
+    } finally {
+      await remote.close();
+    }
+    await row(fresh, 'shutoff').waitFor({ timeout: 30_000 });
+    await virsh(host.daemonUri, ['undefine', fresh]);
+    await row(fresh).waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await row(there).count()).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { roostMark?: number }).roostMark)).toBe(1);
+
+    // Nobody watches every host any more: the server closes its connections to them.
+    await page.getByRole('tab', { name: 'Machines' }).click();
+    expect(await waitUntil(() => sshHelpers() === 0, 30_000)).toBe(true);
+  }, 180_000);
+
+  it('opens the live host stream only with its own ticket', async () => {
+    const get = (path: string) =>
+      http(web, { path, headers: { host: `127.0.0.1:${web.port}` } }).then((r) => r.status);
+    expect(await get('/api/hosts/events')).toBe(401);
+    const other = await ticketFor(web, web.token, '/api/events');
+    expect(await get(`/api/hosts/events?ticket=${other}`)).toBe(401);
+    const own = await ticketFor(web, web.token, '/api/hosts/events');
+    const foreign = await http(web, {
+      path: `/api/hosts/events?ticket=${own}`,
+      headers: { host: `127.0.0.1:${web.port}`, origin: 'http://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+  }, 60_000);
 
   it('answers the host list only to the logged-in, and takes no host or URI from the request', async () => {
     const get = (path: string, auth: string) =>

@@ -190,6 +190,9 @@ export async function withTicket(path: string, query: Record<string, string> = {
 /** The URL of the event stream, with a ticket for one connection; its first message brings the VMs. */
 export const eventsUrl = () => withTicket('/api/events', { snapshot: '1' });
 
+/** The URL of every listed host's event stream, with a ticket for one connection; its first message: every row. */
+export const hostsEventsUrl = () => withTicket('/api/hosts/events');
+
 /** The WebSocket URL of a VM's serial or graphical console, with a ticket for one connection. */
 export async function consoleUrl(name: string, kind: 'console' | 'vnc', query: Record<string, string> = {}) {
   return wsUrl(await withTicket(`${vm(name)}/${kind}`, query));

@@ -12,7 +12,7 @@ import { Hosts } from './components/Hosts.js';
 import { Images } from './components/Images.js';
 import { VmList } from './components/VmList.js';
 import { VmPanel } from './components/VmPanel.js';
-import { useLive } from './live.js';
+import { linkText, useLive } from './live.js';
 import './styles.css';
 import type { ConnectionInfo, CreatedVm } from '../../src/shared/api-types.js';
 
@@ -64,7 +64,7 @@ function App() {
           {conn ? `${conn.uri} on ${conn.hostname}` : ''}
         </span>
         <span class={`link link-${live.link}`} role="status" data-link={live.link}>
-          {live.link === 'live' ? 'live' : live.link === 'connecting' ? 'connecting…' : 'reconnecting…'}
+          {linkText(live.link)}
         </span>
         <NewTabButton />
       </header>

@@ -58,7 +58,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AppDeps): void {
       throw new HttpError(
         400,
         'INVALID_REQUEST',
-        `path: no ticket opens '${path}' (only /api/events, /api/vms/NAME/console and /api/vms/NAME/vnc)`,
+        `path: no ticket opens '${path}' (only /api/events, /api/hosts/events, /api/vms/NAME/console and /api/vms/NAME/vnc)`,
       );
     }
     return { ticket: t.ticket, expiresAt: new Date(t.expiresAt).toISOString() } satisfies TicketGranted;

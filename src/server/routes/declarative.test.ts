@@ -9,6 +9,7 @@ import { MAX_FILE_BYTES } from '../../declarative/parse.js';
 import type { VmContext } from '../../vm/context.js';
 import { buildApp } from '../app.js';
 import { createEventHub } from '../event-hub.js';
+import { noHostFeeds } from '../testing.js';
 import { WebAuth } from '../security.js';
 
 const HOST = '127.0.0.1:8124';
@@ -25,7 +26,14 @@ beforeAll(async () => {
   const hub = createEventHub({ context: () => Promise.reject(new Error('none')), retryMs: 60_000 });
   const auth = new WebAuth();
   app = await buildApp(
-    { context, hub, staticDir: null, auth, newLink: () => ({ ...auth.newLink(), url: '', opener: null }) },
+    {
+      context,
+      hub,
+      hostFeeds: noHostFeeds(),
+      staticDir: null,
+      auth,
+      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
+    },
     { host: { port: 8124, listen: '127.0.0.1' }, requireAuth: false },
   );
   app.addHook('onClose', () => hub.close());

@@ -8,7 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { VmContext } from '../../vm/context.js';
 import { buildApp } from '../app.js';
 import { createEventHub, type EventHub } from '../event-hub.js';
+import { noHostFeeds } from '../testing.js';
 import { WebAuth } from '../security.js';
+import { SHAPES } from '../../shared/testing.js';
 
 let app: FastifyInstance;
 let hub: EventHub;
@@ -25,11 +27,18 @@ beforeAll(async () => {
       return [];
     },
   };
-  const context = async () => ({ client, env: {} }) as unknown as VmContext;
+  const context = async () => ({ client, uri: 'qemu:///session', env: {} }) as unknown as VmContext;
   hub = createEventHub({ context: () => Promise.reject(new Error('no feed here')), retryMs: 60_000 });
   const auth = new WebAuth();
   app = await buildApp(
-    { context, hub, staticDir: null, auth, newLink: () => ({ ...auth.newLink(), url: '', opener: null }) },
+    {
+      context,
+      hub,
+      hostFeeds: noHostFeeds(),
+      staticDir: null,
+      auth,
+      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
+    },
     { host: { port: 8123, listen: '127.0.0.1' }, requireAuth: false },
   );
   app.addHook('onClose', () => hub.close());
@@ -42,11 +51,12 @@ afterAll(() => app.close());
 function readStream(
   query: string,
   until: (event: string) => boolean,
+  path = '/api/events',
 ): Promise<{ event: string; data: unknown }[]> {
   return new Promise((resolve, reject) => {
     const got: { event: string; data: unknown }[] = [];
     const req = request(
-      { host: '127.0.0.1', port, path: `/api/events${query}`, headers: { host: '127.0.0.1:8123' } },
+      { host: '127.0.0.1', port, path: `${path}${query}`, headers: { host: '127.0.0.1:8123' } },
       (res) => {
         let buf = '';
         res.setEncoding('utf8');
@@ -100,5 +110,19 @@ describe('GET /api/events', () => {
     } finally {
       listFails = false;
     }
+  });
+});
+
+describe('GET /api/hosts/events', () => {
+  it('starts with ready: every row of GET /api/hosts, this server first (here: no list of other hosts)', async () => {
+    duringList = () => {};
+    const got = await readStream('', (e) => e === 'ready', '/api/hosts/events');
+    expect(got).toEqual([
+      {
+        event: 'ready',
+        data: { type: 'ready', hosts: [{ host: 'local', uri: 'qemu:///session', vms: [], error: null }] },
+      },
+    ]);
+    expect(SHAPES.HostsReadyMessage.safeParse(got[0]!.data).success).toBe(true);
   });
 });

@@ -3,41 +3,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import type { Subscriber } from '../event-hub.js';
-import { SECURITY_HEADERS } from '../security.js';
+import { MAX_BUFFERED, openSse } from './sse.js';
 import { keptStats } from './stats.js';
 import type { ReadyMessage, ReadySnapshot, RoostEvent } from '../../shared/events.js';
-
-/** A subscriber whose socket holds more than this is too slow; it is dropped (and reconnects and resyncs). */
-const MAX_BUFFERED = 1024 * 1024;
-const HEARTBEAT_MS = 25_000;
 
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.route({
     method: 'GET',
     url: '/api/events',
     handler: async (req, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        ...SECURITY_HEADERS,
-        'content-type': 'text/event-stream; charset=utf-8',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.socket?.setNoDelay(true);
-      res.write(`retry: 1000\n`);
-      const send: Subscriber = (json, e) => {
-        if (res.writableLength > MAX_BUFFERED) return res.destroy();
-        res.write(`event: ${e.type}\ndata: ${json}\n\n`);
-      };
-      const unsubscribe = subscribeAfterReady(deps, wantsSnapshot(req.url), send, (ready) => {
-        res.write(`event: ready\ndata: ${JSON.stringify(ready)}\n\n`);
-      });
-      const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      req.raw.once('close', () => {
-        clearInterval(beat);
-        unsubscribe();
-      });
+      let unsubscribe = () => {};
+      const send = openSse(req, reply, () => unsubscribe());
+      unsubscribe = subscribeAfterReady(
+        deps,
+        wantsSnapshot(req.url),
+        (json, e) => send(e.type, json),
+        (ready) => send('ready', JSON.stringify(ready)),
+      );
     },
     wsHandler: (socket, req) => {
       const unsubscribe = subscribeAfterReady(

@@ -1,10 +1,12 @@
 // /api/connection, /api/doctor, /api/images: the host side, through the same use cases as `roost connection`,
 // `roost doctor` and `roost image` (one image store per process: concurrent pulls of one image share a download).
-import type { FastifyInstance } from 'fastify';
+// /api/hosts and /api/hosts/events: every host of the user's list, asked once or followed live.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
+import { openSse } from './sse.js';
 import type { PullStarted } from '../../shared/host.js';
-import type { HostVms } from '../../shared/hosts.js';
+import type { HostsReadyMessage, HostVms } from '../../shared/hosts.js';
 
 export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/connection', async () => {
@@ -14,6 +16,9 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   // `roost ls --all-hosts` for the page. Only the server's own file names hosts: the page sends no URI.
   app.get('/api/hosts', () => everyHost(deps));
+
+  // The same rows, then kept live (below).
+  app.get('/api/hosts/events', (req, reply) => streamHosts(deps, req, reply));
 
   app.get('/api/doctor', async () => {
     const { runDoctor } = await import('../../host/doctor.js');
@@ -74,20 +79,56 @@ export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
 
 /** This server's connection as 'local', then every host of the user's hosts.yaml, each within a timeout. */
 async function everyHost(deps: AppDeps): Promise<HostVms[]> {
-  const [{ listHosts, hostVms }, { readHosts, LOCAL_HOST }, { listVms }] = await Promise.all([
+  const [{ listHosts, hostVms }, { readHosts }] = await Promise.all([
     import('../../vm/remote-list.js'),
     import('../../vm/remote-hosts.js'),
-    import('../../vm/list.js'),
   ]);
   const ctx = await deps.context();
-  const local = listVms(ctx).then(
-    (vms) => hostVms(LOCAL_HOST, ctx.uri, { vms }),
-    (error: unknown) => hostVms(LOCAL_HOST, ctx.uri, { error }),
-  );
   // A hosts.yaml that cannot be read is one row saying why, like a host that is down.
   const others = (async () => listHosts(readHosts(ctx.paths), { env: ctx.env }))().catch((error: unknown) => [
     hostVms('hosts.yaml', '', { error }),
   ]);
-  const [here, there] = await Promise.all([local, others]);
+  const [here, there] = await Promise.all([localRow(deps), others]);
   return [here, ...there];
+}
+
+/**
+ * GET /api/hosts/events: `ready` with every row, then the listed hosts' `vm` events (each with its host) and a
+ * `host` row when one (re)connects or goes down. Opened with a ticket, like /api/events; the request names no
+ * host either. This server's own events are on /api/events.
+ */
+async function streamHosts(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  let leave = () => {};
+  let gone = false;
+  const send = openSse(req, reply, () => {
+    gone = true;
+    leave();
+  });
+  const here = await localRow(deps);
+  if (gone) return;
+  leave = deps.hostFeeds.subscribe(
+    (json, e) => send(e.type, json),
+    (rows) =>
+      send('ready', JSON.stringify({ type: 'ready', hosts: [here, ...rows] } satisfies HostsReadyMessage)),
+  );
+}
+
+/** This server's own connection as the row 'local': its VMs, or why they could not be read. */
+async function localRow(deps: AppDeps): Promise<HostVms> {
+  const [{ hostVms }, { LOCAL_HOST }, { listVms }] = await Promise.all([
+    import('../../vm/remote-list.js'),
+    import('../../vm/remote-hosts.js'),
+    import('../../vm/list.js'),
+  ]);
+  let ctx;
+  try {
+    ctx = await deps.context();
+  } catch (error) {
+    return hostVms(LOCAL_HOST, deps.uri ?? '', { error });
+  }
+  const uri = ctx.uri;
+  return listVms(ctx).then(
+    (vms) => hostVms(LOCAL_HOST, uri, { vms }),
+    (error: unknown) => hostVms(LOCAL_HOST, uri, { error }),
+  );
 }

@@ -12,6 +12,7 @@ import { SHAPES } from '../../shared/testing.js';
 import type { VmContext } from '../../vm/context.js';
 import { buildApp } from '../app.js';
 import { createEventHub } from '../event-hub.js';
+import { noHostFeeds } from '../testing.js';
 import { WebAuth } from '../security.js';
 
 let app: FastifyInstance;
@@ -49,7 +50,14 @@ beforeAll(async () => {
   const hub = createEventHub({ context, retryMs: 60_000 });
   const auth = new WebAuth();
   app = await buildApp(
-    { context, hub, staticDir: null, auth, newLink: () => ({ ...auth.newLink(), url: '', opener: null }) },
+    {
+      context,
+      hub,
+      hostFeeds: noHostFeeds(),
+      staticDir: null,
+      auth,
+      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
+    },
     { host: { port: 8123, listen: '127.0.0.1' }, requireAuth: false },
   );
   app.addHook('onClose', () => hub.close());

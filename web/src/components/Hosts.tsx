@@ -1,39 +1,28 @@
 // Every host of the user's host list (hosts.yaml, `roost hosts add`) with its VMs, as `roost ls --all-hosts`
-// shows them: this server's own connection first, its rows kept live by the page's event stream; the other hosts
-// as they answered (Ask again reads them anew). A host that does not answer is one row saying why, never an
-// error for the whole view. The server reads the list; the page names no host and sends no URI.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import { asFailure, ErrorText, type Failure } from './ErrorText.js';
+// shows them, kept live: this server's own rows by the page's event stream, the other hosts' by a stream of their
+// own (useHostsLive) that is open while this view is shown. A VM started, stopped, defined or removed on any host
+// shows here as it happens; a host that does not answer or goes down is one row saying why, and comes back by
+// itself when the server reaches it again. The server reads the list; the page names no host and sends no URI.
+import { linkText, useHostsLive } from '../live.js';
 import { StateBadge } from './VmList.js';
 import type { HostVms, VmSummary } from '../../../src/shared/api-types.js';
 
 /** `local`: this server's VMs as the event stream keeps them, so that host's rows stay live here too. */
 export function Hosts({ local }: { local: VmSummary[] }) {
-  const [hosts, setHosts] = useState<HostVms[] | null>(null);
-  const [error, setError] = useState<Failure>(null);
-  const [busy, setBusy] = useState(false);
-  const load = () => {
-    setBusy(true);
-    setError(null);
-    api
-      .hosts()
-      .then(setHosts, (e: unknown) => setError(asFailure(e)))
-      .finally(() => setBusy(false));
-  };
-  useEffect(load, []);
+  const { hosts, link } = useHostsLive();
   return (
     <div class="hosts">
       <div class="row">
         <h2>All hosts</h2>
-        <button type="button" disabled={busy} onClick={load}>
-          {busy ? 'Asking…' : 'Ask again'}
-        </button>
+        <span class={`link link-${link}`} role="status" data-hosts-link={link}>
+          {linkText(link)}
+        </span>
       </div>
       <p class="muted">
-        This host and every host of your list (<code>roost hosts add NAME URI</code>), asked at once.
+        This host and every host of your list (<code>roost hosts add NAME URI</code>), each followed live: a
+        host that goes down is asked again by itself.
       </p>
-      <ErrorText error={error} />
+      {!hosts && <p class="muted">Asking every host…</p>}
       {hosts && (
         <table class="vms all-hosts">
           <caption class="sr-only">Virtual machines of every host</caption>
