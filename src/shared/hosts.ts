@@ -40,7 +40,7 @@ export type HostEvent = HostVmEvent | HostStateEvent;
 
 /**
  * The first message of GET /api/hosts/events: every row as GET /api/hosts answers (this server's own first, as
- * it was read; its events are on GET /api/events), then the hosts' events, none falling in between.
+ * it was read), then every host's events (this server's own as host 'local'), none falling in between.
  */
 export interface HostsReadyMessage {
   type: 'ready';

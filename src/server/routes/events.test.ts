@@ -11,6 +11,7 @@ import { createEventHub, type EventHub } from '../event-hub.js';
 import { noHostFeeds } from '../testing.js';
 import { WebAuth } from '../security.js';
 import { SHAPES } from '../../shared/testing.js';
+import type { RoostEvent } from '../../shared/events.js';
 
 let app: FastifyInstance;
 let hub: EventHub;
@@ -18,6 +19,29 @@ let port = 0;
 /** What the fake daemon's listing does while it is being read. */
 let duringList = () => {};
 let listFails = false;
+/** Raises an event as the hub's libvirt feed would (a lifecycle event cannot be published). */
+let raise: (e: RoostEvent) => void = () => {};
+
+/** The hub with a way to raise any event to its subscribers, as its lifecycle feed does. */
+function withRaise(real: EventHub): EventHub {
+  const subs = new Set<(json: string, e: RoostEvent) => void>();
+  raise = (e) => subs.forEach((fn) => fn(JSON.stringify(e), e));
+  return {
+    subscribe(fn) {
+      const off = real.subscribe(fn);
+      subs.add(fn);
+      return () => {
+        off();
+        subs.delete(fn);
+      };
+    },
+    publish: (e) => real.publish(e),
+    get subscribers() {
+      return real.subscribers;
+    },
+    close: () => real.close(),
+  };
+}
 
 beforeAll(async () => {
   const client = {
@@ -28,7 +52,9 @@ beforeAll(async () => {
     },
   };
   const context = async () => ({ client, uri: 'qemu:///session', env: {} }) as unknown as VmContext;
-  hub = createEventHub({ context: () => Promise.reject(new Error('no feed here')), retryMs: 60_000 });
+  hub = withRaise(
+    createEventHub({ context: () => Promise.reject(new Error('no feed here')), retryMs: 60_000 }),
+  );
   const auth = new WebAuth();
   app = await buildApp(
     {
@@ -124,5 +150,33 @@ describe('GET /api/hosts/events', () => {
       },
     ]);
     expect(SHAPES.HostsReadyMessage.safeParse(got[0]!.data).success).toBe(true);
+  });
+
+  const started: RoostEvent = {
+    type: 'vm',
+    event: 'started',
+    detail: 'booted',
+    name: 'web',
+    uuid: '00000000-0000-4000-8000-000000000001',
+    time: 1,
+  };
+
+  it("keeps this server's row live: its VM events come tagged 'local', one raised while the list was read after ready", async () => {
+    duringList = () => raise(started);
+    const got = await readStream('', (e) => e === 'vm', '/api/hosts/events');
+    expect(got.map((m) => m.event)).toEqual(['ready', 'vm']);
+    expect(got[1]!.data).toEqual({ ...started, host: 'local' });
+    expect(SHAPES.HostEvent.safeParse(got[1]!.data).success).toBe(true);
+  });
+
+  it("sends this server's row anew when the hub's feed restarted (resync), and nothing of its own events", async () => {
+    duringList = () => {
+      duringList = () => {};
+      raise({ type: 'ports', name: 'web', ports: [], time: 2 });
+      raise({ type: 'resync', reason: 'event feed restarted', time: 3 });
+    };
+    const got = await readStream('', (e) => e === 'host', '/api/hosts/events');
+    expect(got.map((m) => m.event)).toEqual(['ready', 'host']);
+    expect(got[1]!.data).toMatchObject({ type: 'host', host: 'local', vms: [], error: null });
   });
 });

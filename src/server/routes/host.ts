@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps.js';
 import { schemas } from '../validate.js';
 import { openSse } from './sse.js';
 import type { PullStarted } from '../../shared/host.js';
-import type { HostsReadyMessage, HostVms } from '../../shared/hosts.js';
+import type { HostStateEvent, HostsReadyMessage, HostVmEvent, HostVms } from '../../shared/hosts.js';
 
 export function registerHostRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/connection', async () => {
@@ -93,9 +93,9 @@ async function everyHost(deps: AppDeps): Promise<HostVms[]> {
 }
 
 /**
- * GET /api/hosts/events: `ready` with every row, then the listed hosts' `vm` events (each with its host) and a
- * `host` row when one (re)connects or goes down. Opened with a ticket, like /api/events; the request names no
- * host either. This server's own events are on /api/events.
+ * GET /api/hosts/events: `ready` with every row, then every host's `vm` events (each with its host) and a
+ * `host` row when one (re)connects or goes down. This server's own VMs are the row 'local', kept live from the
+ * server's own event feed. Opened with a ticket, like /api/events; the request names no host either.
  */
 async function streamHosts(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   let leave = () => {};
@@ -104,13 +104,49 @@ async function streamHosts(deps: AppDeps, req: FastifyRequest, reply: FastifyRep
     gone = true;
     leave();
   });
+  const { LOCAL_HOST } = await import('../../vm/remote-hosts.js');
+  const local = followLocal(deps, LOCAL_HOST, send);
   const here = await localRow(deps);
-  if (gone) return;
-  leave = deps.hostFeeds.subscribe(
+  if (gone) return local.leave();
+  const leaveFeeds = deps.hostFeeds.subscribe(
     (json, e) => send(e.type, json),
-    (rows) =>
-      send('ready', JSON.stringify({ type: 'ready', hosts: [here, ...rows] } satisfies HostsReadyMessage)),
+    (rows) => {
+      send('ready', JSON.stringify({ type: 'ready', hosts: [here, ...rows] } satisfies HostsReadyMessage));
+      local.live();
+    },
   );
+  leave = () => {
+    leaveFeeds();
+    local.leave();
+  };
+}
+
+/**
+ * This server's own VM events as the row 'local', from the hub it already has (no second connection).
+ * Subscribed before the local list is read, and held until `ready` is sent: an event that falls between is sent
+ * after the rows (a state the row may already show; applying it again changes nothing). A restart of the hub's
+ * feed (`resync`) sends the local row anew.
+ */
+function followLocal(deps: AppDeps, host: string, send: (event: string, json: string) => void) {
+  const held: string[] = [];
+  let live = false;
+  const forward = (json: string) => (live ? send('vm', json) : held.push(json));
+  const unsubscribe = deps.hub.subscribe((_json, e) => {
+    if (e.type === 'vm') forward(JSON.stringify({ ...e, host } satisfies HostVmEvent));
+    else if (e.type === 'resync') void resendLocalRow(deps, send);
+  });
+  return {
+    live() {
+      live = true;
+      for (const json of held.splice(0)) send('vm', json);
+    },
+    leave: unsubscribe,
+  };
+}
+
+async function resendLocalRow(deps: AppDeps, send: (event: string, json: string) => void) {
+  const row = await localRow(deps);
+  send('host', JSON.stringify({ type: 'host', ...row, time: Date.now() } satisfies HostStateEvent));
 }
 
 /** This server's own connection as the row 'local': its VMs, or why they could not be read. */
