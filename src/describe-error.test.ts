@@ -120,6 +120,24 @@ describe('describeError on the typed errors of the layers below', () => {
     });
   });
 
+  it('points at the remote host, not a local daemon, when the ssh tunnel under the connection failed', () => {
+    const tunnel = new SshTunnelError('ssh tunnel to lab exited with code 255', 'lab', 255, null, '');
+    const closed = describeError(
+      new ConnectionClosedError(`connection to the libvirt daemon failed: ${tunnel.message}`, {
+        cause: tunnel,
+      }),
+    );
+    expect(closed.code).toBe('LIBVIRT_CONNECTION_CLOSED');
+    expect(closed.hint).toMatch(/host is up and answers ssh/);
+    expect(closed.hint).not.toMatch(/daemon starts on demand/);
+    // The tunnel's own error keeps its code and no borrowed hint.
+    expect(describeError(tunnel)).toEqual({
+      code: 'SSH_TUNNEL_FAILED',
+      message: tunnel.message,
+      exitCode: 1,
+    });
+  });
+
   it('reports a bad libvirt URI as bad input: exit 2', () => {
     expect(describeError(new UriError('qemu://', 'no path'))).toMatchObject({
       code: 'URI_INVALID',

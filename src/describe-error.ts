@@ -28,6 +28,21 @@ const LIBVIRT_CLIENT_HINTS: Readonly<Record<string, string>> = {
     'check the remote host (is its libvirt daemon alive and not overloaded?), then run the command again',
 };
 
+/**
+ * A connection over ssh that failed or closed because the ssh tunnel did (its SshTunnelError is the cause): the
+ * remote host is what to check, not this host's daemon, which is what the code's usual hint speaks of. Matched by
+ * code, so this leaf does not load the ssh dialer (a changed host key has its own code and its own fix).
+ */
+function sshHint(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SSH_TUNNEL_FAILED') {
+      return 'check that the host is up and answers ssh as you (ssh USER@HOST), then run the command again; roost doctor -H NAME checks it';
+    }
+  }
+  return undefined;
+}
+
 /** Codes of the layers below that mean the input was bad (and nothing was changed): exit 2. */
 const BAD_INPUT_CODES: ReadonlySet<string> = new Set(['URI_INVALID']);
 
@@ -43,7 +58,10 @@ export function describeError(err: unknown): UserFacingError {
   }
   const code = typedCode(err);
   const message = (err as Error)?.message ?? String(err);
-  const hint = code === undefined ? undefined : LIBVIRT_CLIENT_HINTS[code];
+  const hint =
+    code === undefined
+      ? undefined
+      : LIBVIRT_CLIENT_HINTS[code] && (sshHint(err) ?? LIBVIRT_CLIENT_HINTS[code]);
   if (code !== undefined && hint !== undefined) return { code, message, hint, exitCode: 1 };
   if (code !== undefined && BAD_INPUT_CODES.has(code)) return { code, message, exitCode: 2 };
   const full = noSpace(err);
