@@ -56,7 +56,12 @@ mount_root() {
   rmdir /.oldroot
 }
 
-# Runs as the namespace's init: set up the tree, then run CMD as root or as the test user.
+# Runs as the namespace's init: set up the tree, then run CMD as root or as the test user, and stay PID 1.
+# PID 1 must reap: libvirt daemonizes QEMU and passt daemonizes itself, so they are orphans of PID 1, and a
+# killed QEMU that nobody reaps stays a zombie, which libvirt takes for a process that will not die ("Failed
+# to terminate process with SIGKILL"): `virsh destroy` and `roost rm` fail. bash reaps every child it has while
+# it waits, so it waits for CMD here instead of exec'ing it, and exits with CMD's status, which ends the
+# namespace and everything left in it.
 inside() {
   local root=$1 as=$2
   shift 2
@@ -64,15 +69,24 @@ inside() {
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   if [ "$as" = root ]; then
     cd /
-    exec "$@"
+    run_and_reap "$@"
   fi
   local uid
   uid=$(id -u "$as")
   install -d -m 0700 -o "$as" -g "$as" "/run/user/$uid"
   cd /roost
-  exec runuser -u "$as" -- env -i PATH="$PATH" HOME="/home/$as" USER="$as" LOGNAME="$as" \
+  run_and_reap runuser -u "$as" -- env -i PATH="$PATH" HOME="/home/$as" USER="$as" LOGNAME="$as" \
     XDG_RUNTIME_DIR="/run/user/$uid" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
     ${ROOST_TEST_GUESTS_DIR:+ROOST_TEST_GUESTS_DIR="$ROOST_TEST_GUESTS_DIR"} "$@"
+}
+
+# CMD as a child of this PID 1 (stdin kept: a background job's would be /dev/null), reaping orphans meanwhile.
+run_and_reap() {
+  local pid rc=0
+  "$@" <&0 &
+  pid=$!
+  wait "$pid" || rc=$?
+  exit "$rc"
 }
 
 # --- On the host ----------------------------------------------------------------------------------------
@@ -93,7 +107,8 @@ debian_mirror() {
 enter_root() {
   local root=$1 as=$2
   shift 2
-  unshare --mount --pid --fork --kill-child -- "$self" __inside "$root" "$as" "$@" &
+  # <&0: stdin stays CMD's (a background job's stdin is /dev/null otherwise), for a shell by hand or a pipe.
+  unshare --mount --pid --fork --kill-child -- "$self" __inside "$root" "$as" "$@" <&0 &
   local pid=$!
   trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 130' INT TERM HUP
   local rc=0
