@@ -5,7 +5,8 @@
 # Usage: scripts/test-host.sh debian-13 [--] CMD...     (as root)
 #   The root is built once per hash of its inputs under ${ROOST_TEST_HOSTS_DIR:-/var/cache/roost-test-hosts}
 #   (debian-13-HASH, READY written last). CMD runs there as the unprivileged user 'roost' (subuid/subgid
-#   ranges, HOME=/home/roost, XDG_RUNTIME_DIR=/run/user/UID) in /roost, a read-only bind of this repository.
+#   ranges, a uid no host user has, a fresh tmpfs HOME=/home/roost at each entry, XDG_RUNTIME_DIR=/run/user/UID)
+#   in /roost, a read-only bind of this repository.
 #   ROOST_TEST_GUESTS_DIR, when set, is bind-mounted read-only at the same path.
 #   ROOST_TEST_HOST_ROOT=1 runs CMD as root inside instead.
 #
@@ -15,6 +16,7 @@
 #
 # Nothing leaks: every mount lives in the private mount namespace and every process in the PID namespace;
 # both die with the namespace's init, which `unshare --kill-child` kills when this script ends (Ctrl-C too).
+# The namespace's network is the host's: forwarded ports listen on the host's loopback.
 set -euo pipefail
 
 die() { printf 'test-host: %s\n' "$*" >&2; exit 1; }
