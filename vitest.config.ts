@@ -63,7 +63,8 @@ export default defineConfig({
       {
         test: {
           // The second host (docs/testing.md): a Debian 13 root entered by scripts/test-host.sh, as root on the
-          // host. Not part of a plain `vitest run`: only `--project hosts` (or ROOST_TEST_HOSTS=1) runs it.
+          // host. Not part of a plain `vitest run`: only `--project hosts` or ROOST_TEST_HOSTS=1, which
+          // scripts/npm-test.sh sets as root where namespaces work, so `npm test` runs it last.
           name: 'hosts',
           include:
             process.env.ROOST_TEST_HOSTS === '1' || process.argv.includes('hosts')

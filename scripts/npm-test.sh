@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: from a fresh machine to a full run — host packages, npm ci, build, lint and type check, the test
-# user and guest fixtures, then unit and integration tests with vitest.
+# user and guest fixtures, then unit, integration, e2e, security and (as root) the Debian 13 hosts group with
+# vitest.
 #
 # Arguments go to vitest: `npm test -- src/libvirt/xdr` or `npm test -- test/integration/chain.test.ts`.
 set -euo pipefail
@@ -24,6 +25,15 @@ npm run --silent lint
 npm run --silent typecheck
 echo "npm-test: test user and guest fixtures"
 npx tsx test/harness/prepare.ts
+# The hosts group (test/hosts: the Debian 13 root of scripts/test-host.sh) needs root and mount+PID namespaces;
+# it joins the run wherever both are there. ROOST_TEST_HOSTS=0 leaves it out, =1 insists on it.
+if [ -z "${ROOST_TEST_HOSTS:-}" ]; then
+  if [ "$(id -u)" -eq 0 ] && unshare --mount --pid --fork true 2>/dev/null; then
+    export ROOST_TEST_HOSTS=1
+  else
+    echo "npm-test: the hosts group (Debian 13 root) is left out: it needs root and mount+PID namespaces"
+  fi
+fi
 echo "npm-test: vitest"
 mkdir -p .cache
 results=.cache/vitest-results.json
