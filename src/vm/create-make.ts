@@ -253,6 +253,21 @@ export async function defineVm(
   }
 }
 
+/** What the start needs from this side: its modules, and the listeners from before passt starts (port-bound.ts). */
+export interface StartPrep {
+  start: typeof import('./start.js');
+  before: Set<number> | undefined;
+}
+
+/**
+ * Gets the start ready while libvirt is still making the disk and defining the VM: loading the modules and reading
+ * the host's listeners then costs the create nothing.
+ */
+export async function prepareStart(ctx: VmContext): Promise<StartPrep> {
+  const [start, portBound] = await Promise.all([import('./start.js'), import('./port-bound.js')]);
+  return { start, before: portBound.listenersBefore(ctx) };
+}
+
 /** Starts the VM; the undo powers it off again (whether or not the daemon answered the start). */
 export async function startVm(
   ctx: VmContext,
@@ -260,6 +275,7 @@ export async function startVm(
   uuid: string,
   rollback: Rollback,
   ports: readonly PortForward[],
+  prep: Promise<StartPrep>,
 ): Promise<Domain> {
   const { client } = ctx;
   rollback.add({
@@ -275,8 +291,7 @@ export async function startVm(
       });
     },
   });
-  const start = await import('./start.js');
-  const before = (await import('./port-bound.js')).listenersBefore(ctx);
+  const { start, before } = await prep;
   const started = await client.startDomain(dom).catch(async (e: unknown) => {
     // passt's own words for a port it cannot bind, said as roost's (which port, and the fix).
     throw (await start.passtStartError(dom.name, e, ports)) ?? e;

@@ -29,7 +29,15 @@ import {
   type Login,
   type Sizes,
 } from './create-steps.js';
-import { defineFlagsFor, defineVm, startDisk, startVm, writeSeed, type DiskInMaking } from './create-make.js';
+import {
+  defineFlagsFor,
+  defineVm,
+  prepareStart,
+  startDisk,
+  startVm,
+  writeSeed,
+  type DiskInMaking,
+} from './create-make.js';
 import { checkMemoryFitsHost } from './host-memory.js';
 import {
   chooseMountType,
@@ -196,6 +204,9 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
   const login = await makeLogin(m, plan);
   const { sizes, accel, nics, shares, remote } = plan;
   const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares, remote);
+  const started = m.req.start ?? true;
+  const startPrep = started ? prepareStart(m.ctx) : undefined;
+  startPrep?.catch(() => undefined); // awaited by the start step, or not at all when an earlier step fails
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -207,11 +218,10 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
     });
   });
   let dom = defined.dom;
-  const started = m.req.start ?? true;
-  if (started) {
+  if (startPrep) {
     m.onPhase('starting');
     dom = await m.steps.run('start', 'starting the VM', () =>
-      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports),
+      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports, startPrep),
     );
   }
   // The last boundary: an interruption during the start is still rolled back.
