@@ -13,7 +13,7 @@ import { ConnectionClosedError, isNotFound, LibvirtError, VirErrorCode } from '.
 import { DomainDefineFlags, DomainDestroyFlags, DomainUndefineFlags, type Domain } from '../libvirt/types.js';
 import type { PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import {
   cloudInitModule,
@@ -23,10 +23,9 @@ import {
   type Login,
 } from './create-steps.js';
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
-import { seedMounts, type MountPlan } from './mounts.js';
+import type { MountPlan } from './mounts.js';
 import type { Rollback } from './rollback.js';
 import { createDisk, deleteVolumeAt, ensurePool, poolVolumesAmong } from './storage.js';
-import { isRemote, removeRemoteSocket } from './remote.js';
 
 /** Deletes a remote VM's serial log (a file QEMU made in the pool, a volume once the pool is refreshed). */
 async function removeRemoteLog(client: LibvirtClient, log: string | undefined): Promise<void> {
@@ -162,7 +161,7 @@ export async function writeSeed(
     mac: nics[0]!.mac,
     otherMacs: nics.slice(1).map((n) => n.mac!),
     extra: c.cloudInit,
-    ...(shares ? seedMounts(shares) : {}),
+    ...(shares ? (await import('./mounts.js')).seedMounts(shares) : {}),
   });
   const placeSeed = () => {
     renameSync(written, seedPath);
@@ -221,7 +220,7 @@ export async function defineVm(
       // A remote VM's files are the remote host's: its serial log is a volume of the pool there.
       if (isRemote(ctx)) {
         await removeRemoteLog(client, spec.serialLog);
-        await removeRemoteSocket(ctx, spec.name);
+        await (await import('./remote.js')).removeRemoteSocket(ctx, spec.name);
       } else {
         if (spec.serialLog) rmSync(spec.serialLog, { force: true });
         if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
