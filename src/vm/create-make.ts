@@ -267,7 +267,10 @@ export async function prepareStart(ctx: VmContext): Promise<StartPrep> {
   return { start, before: portBound.listenersBefore(ctx) };
 }
 
-/** Starts the VM; the undo powers it off again (whether or not the daemon answered the start). */
+/**
+ * Starts the VM; the undo powers it off again (whether or not the daemon answered the start). `whileStarting` runs
+ * once the start is asked for: work of the caller's that fills the wait.
+ */
 export async function startVm(
   ctx: VmContext,
   dom: Domain,
@@ -275,6 +278,7 @@ export async function startVm(
   rollback: Rollback,
   ports: readonly PortForward[],
   prep: Promise<StartPrep>,
+  whileStarting: () => void = () => {},
 ): Promise<Domain> {
   const { client } = ctx;
   rollback.add({
@@ -291,7 +295,9 @@ export async function startVm(
     },
   });
   const { start, before } = await prep;
-  const started = await client.startDomain(dom).catch(async (e: unknown) => {
+  const starting = client.startDomain(dom);
+  whileStarting();
+  const started = await starting.catch(async (e: unknown) => {
     // passt's own words for a port it cannot bind, said as roost's (which port, and the fix).
     throw (await start.passtStartError(dom.name, e, ports)) ?? e;
   });

@@ -195,9 +195,13 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
   const started = m.req.start ?? true;
   const startPrep = started ? prepareStart(m.ctx) : undefined;
   startPrep?.catch(() => undefined); // awaited by the start step, or not at all when an earlier step fails
-  // What the end of a create needs (the ssh side), loaded meanwhile as well.
-  const sshModule = import('./ssh.js');
-  sshModule.catch(() => undefined); // awaited at the end, or not at all when a step fails
+  // What the end of a create needs (the ssh side, with node:crypto) loads while the VM starts, the longest wait.
+  let sshModule: Promise<typeof import('./ssh.js')> | undefined;
+  const loadSsh = () => {
+    sshModule ??= import('./ssh.js');
+    sshModule.catch(() => undefined); // awaited at the end, or not at all when a step fails
+    return sshModule;
+  };
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -212,13 +216,13 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
   if (startPrep) {
     m.onPhase('starting');
     dom = await m.steps.run('start', 'starting the VM', () =>
-      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports, startPrep),
+      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports, startPrep, loadSsh),
     );
   }
   // The last boundary: an interruption during the start is still rolled back.
   await m.steps.boundary('done');
   const made = { dom, xml: defined.xml, started, disk, login };
-  return finishCreate(m, { ...plan, accel: defined.accel }, made, await sshModule);
+  return finishCreate(m, { ...plan, accel: defined.accel }, made, await loadSsh());
 }
 
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
