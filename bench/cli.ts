@@ -203,6 +203,7 @@ roost has just made (after stopping it). Under TCG, libvirt 11.3 reads a started
 \`qom-get\` at a time (~460 round trips with QEMU 10.0, which lacks \`qom-list-get\`): ~150 ms of a tiny guest's
 start here. roost's domains take that probe's capability away (three calls instead; see docs/vm-lifecycle.md),
 virt-install's do not. What roost adds to the floor is Node's start-up, the checks (every other VM's XML), the
-overlay (libvirt runs \`qemu-img\`) and the definition.
+overlay (libvirt runs \`qemu-img\`), the definition, and the check after the start that passt listens on each
+forward (the host's listening sockets before and after).
 `;
 }

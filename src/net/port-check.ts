@@ -6,7 +6,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { UsageError } from '../errors.js';
 import { formatPortForward, forwardsOverlap, type PortForward } from './port-spec.js';
-import { procNetAddress } from './proc-net-tcp.js';
+import { hostListeners, type HostListener } from './host-listeners.js';
+
+export { hostListeners, listenerInodes, parseHostListeners, type HostListener } from './host-listeners.js';
 
 /** A forward some VM already has, for conflict checks. */
 export interface ExistingForward {
@@ -220,61 +222,10 @@ export async function explainBindFailure(
 //
 // passt given several forwards binds those it can and drops the others without failing (it fails only when it can
 // bind none), so a VM can start "fine" with a forward that leads nowhere. roost reads the host's listening sockets
-// (/proc/net/tcp, tcp6, udp, udp6) before and after passt starts. passt makes itself unreadable (not dumpable:
+// (/proc/net/tcp, tcp6, udp, udp6; host-listeners.ts) before and after passt starts. passt makes itself unreadable (not dumpable:
 // its /proc/PID/fd is root's), so its sockets are known as what it adds: a listener on a forwarded port that is
 // the user's own and new since before the start is passt's; one that was there before belongs to another
 // program, which the error names.
-
-/** A socket listening on this host (TCP in LISTEN, UDP unconnected), from /proc/net. */
-export interface HostListener {
-  proto: 'tcp' | 'udp';
-  address: string;
-  port: number;
-  uid: number;
-  inode: number;
-}
-
-const TCP_LISTEN = '0A';
-const UDP_UNCONNECTED = '07';
-
-/** Parses one /proc/net/{tcp,udp}{,6} file; lines that are not a listening socket are skipped. */
-export function parseHostListeners(text: string, proto: 'tcp' | 'udp'): HostListener[] {
-  const out: HostListener[] = [];
-  for (const line of text.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 10 || cols[3] !== (proto === 'tcp' ? TCP_LISTEN : UDP_UNCONNECTED)) continue;
-    const m = /^([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/.exec(cols[1]!);
-    if (!m) continue;
-    out.push({
-      proto,
-      address: procNetAddress(m[1]!),
-      port: Number.parseInt(m[2]!, 16),
-      uid: Number(cols[7]),
-      inode: Number(cols[9]),
-    });
-  }
-  return out;
-}
-
-/** The listening sockets of this host's network namespace (the one passt runs in: the caller's). */
-export function hostListeners(procNet = '/proc/net'): HostListener[] {
-  const read = (file: string) => {
-    try {
-      return readFileSync(`${procNet}/${file}`, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  return [
-    ...parseHostListeners(read('tcp') + '\n' + read('tcp6'), 'tcp'),
-    ...parseHostListeners(read('udp') + '\n' + read('udp6'), 'udp'),
-  ];
-}
-
-/** The inodes of every listening socket now: what a start is compared with afterwards. */
-export function listenerInodes(listeners: readonly HostListener[] = hostListeners()): Set<number> {
-  return new Set(listeners.map((l) => l.inode));
-}
 
 /** The inodes of a process's sockets (readable for the caller's own processes only). */
 export function socketInodes(pid: number): Set<number> {

@@ -3,7 +3,7 @@
 import { connect, type ConnectOptions } from '../libvirt/connect.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import { roostPaths, type RoostPaths } from '../paths.js';
-import { defaultUri } from '../libvirt/uri.js';
+import { defaultUri, parseUri } from '../libvirt/uri.js';
 
 export interface VmContext {
   client: LibvirtClient;
@@ -23,4 +23,17 @@ export async function openContext(opts: OpenContextOptions = {}): Promise<VmCont
   const uri = opts.uri ?? defaultUri(env);
   const client = await connect(uri, { ...opts, env });
   return { client, uri, paths: roostPaths(env), env, close: () => client.close() };
+}
+
+/**
+ * True when the connection's daemon is on another host (ssh): its paths are not this host's. Here, not in
+ * remote.ts, so that asking costs a local command nothing: the remote machinery (uploads, ssh) loads only for a
+ * remote daemon.
+ */
+export function isRemote(ctx: Pick<VmContext, 'uri'>): boolean {
+  try {
+    return parseUri(ctx.uri).transport === 'ssh';
+  } catch {
+    return false;
+  }
 }

@@ -19,7 +19,7 @@ import {
   parseMemoryMiB,
   parseNetworks,
 } from './input.js';
-import { checkMounts, type CheckedMount } from './mount-check.js';
+import type { CheckedMount } from './mount-check.js';
 
 export const DEFAULT_MEMORY = '2G';
 export const DEFAULT_CPUS = '2';
@@ -70,7 +70,7 @@ export async function checkCreateRequest(
   const memoryMiB = parseMemoryMiB(req.memory ?? DEFAULT_MEMORY);
   const cpus = parseCpus(req.cpus ?? DEFAULT_CPUS);
   const ports = (req.ports ?? []).map(parsePortForward);
-  const mounts = checkCreateMounts(req, env);
+  const mounts = await checkCreateMounts(req, env);
 
   const nics = parseNetworks(req.network, ports.length > 0);
   const hostAccess = hostAccessProblem(req.hostAccess ?? 'loopback', nics);
@@ -119,9 +119,14 @@ function checkSources(req: CreateRequest, name: string): void {
   }
 }
 
-/** --mount (each checked against the host and the others), and --mount-type only with a --mount. */
-function checkCreateMounts(req: CreateRequest, env: NodeJS.ProcessEnv): CheckedMount[] {
-  const mounts = checkMounts(req.mounts ?? [], { home: env.HOME, mountHome: req.mountHome });
+/**
+ * --mount (each checked against the host and the others), and --mount-type only with a --mount. The checks load
+ * only for a create that shares folders.
+ */
+async function checkCreateMounts(req: CreateRequest, env: NodeJS.ProcessEnv): Promise<CheckedMount[]> {
+  const mounts = req.mounts?.length
+    ? (await import('./mount-check.js')).checkMounts(req.mounts, { home: env.HOME, mountHome: req.mountHome })
+    : [];
   if (req.mountType !== undefined && mounts.length === 0) {
     throw new UsageError('CONFLICTING_OPTIONS', '--mount-type needs --mount');
   }

@@ -13,7 +13,7 @@ import { ConnectionClosedError, isNotFound, LibvirtError, VirErrorCode } from '.
 import { DomainDefineFlags, DomainDestroyFlags, DomainUndefineFlags, type Domain } from '../libvirt/types.js';
 import type { PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import {
   cloudInitModule,
@@ -23,10 +23,9 @@ import {
   type Login,
 } from './create-steps.js';
 import { endStrayProcesses, qemuRunDir, removeRuntimeFiles } from './leftovers.js';
-import { seedMounts, type MountPlan } from './mounts.js';
+import type { MountPlan } from './mounts.js';
 import type { Rollback } from './rollback.js';
 import { createDisk, deleteVolumeAt, ensurePool, poolVolumesAmong } from './storage.js';
-import { isRemote, removeRemoteSocket } from './remote.js';
 
 /** Deletes a remote VM's serial log (a file QEMU made in the pool, a volume once the pool is refreshed). */
 async function removeRemoteLog(client: LibvirtClient, log: string | undefined): Promise<void> {
@@ -162,7 +161,7 @@ export async function writeSeed(
     mac: nics[0]!.mac,
     otherMacs: nics.slice(1).map((n) => n.mac!),
     extra: c.cloudInit,
-    ...(shares ? seedMounts(shares) : {}),
+    ...(shares ? (await import('./mounts.js')).seedMounts(shares) : {}),
   });
   const placeSeed = () => {
     renameSync(written, seedPath);
@@ -221,7 +220,7 @@ export async function defineVm(
       // A remote VM's files are the remote host's: its serial log is a volume of the pool there.
       if (isRemote(ctx)) {
         await removeRemoteLog(client, spec.serialLog);
-        await removeRemoteSocket(ctx, spec.name);
+        await (await import('./remote.js')).removeRemoteSocket(ctx, spec.name);
       } else {
         if (spec.serialLog) rmSync(spec.serialLog, { force: true });
         if (spec.vnc?.socket) rmSync(spec.vnc.socket, { force: true });
@@ -253,13 +252,33 @@ export async function defineVm(
   }
 }
 
-/** Starts the VM; the undo powers it off again (whether or not the daemon answered the start). */
+/** What the start needs from this side: its modules, and the listeners from before passt starts (port-bound.ts). */
+export interface StartPrep {
+  start: typeof import('./start.js');
+  before: Set<number> | undefined;
+}
+
+/**
+ * Gets the start ready while libvirt is still making the disk and defining the VM: loading the modules and reading
+ * the host's listeners then costs the create nothing.
+ */
+export async function prepareStart(ctx: VmContext): Promise<StartPrep> {
+  const [start, portBound] = await Promise.all([import('./start.js'), import('./port-bound.js')]);
+  return { start, before: portBound.listenersBefore(ctx) };
+}
+
+/**
+ * Starts the VM; the undo powers it off again (whether or not the daemon answered the start). `whileStarting` runs
+ * once the start is asked for: work of the caller's that fills the wait.
+ */
 export async function startVm(
   ctx: VmContext,
   dom: Domain,
   uuid: string,
   rollback: Rollback,
   ports: readonly PortForward[],
+  prep: Promise<StartPrep>,
+  whileStarting: () => void = () => {},
 ): Promise<Domain> {
   const { client } = ctx;
   rollback.add({
@@ -275,9 +294,10 @@ export async function startVm(
       });
     },
   });
-  const start = await import('./start.js');
-  const before = (await import('./port-bound.js')).listenersBefore(ctx);
-  const started = await client.startDomain(dom).catch(async (e: unknown) => {
+  const { start, before } = await prep;
+  const starting = client.startDomain(dom);
+  whileStarting();
+  const started = await starting.catch(async (e: unknown) => {
     // passt's own words for a port it cannot bind, said as roost's (which port, and the fix).
     throw (await start.passtStartError(dom.name, e, ports)) ?? e;
   });

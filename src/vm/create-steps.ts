@@ -19,11 +19,10 @@ import { toPortForwardSpec } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
 import { ensurePrivateDir } from '../paths.js';
 import { VERSION } from '../version.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
-import { isRemote, remotePortsOf } from './remote.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import type { MountPlan } from './mounts.js';
 
@@ -63,7 +62,7 @@ export async function checkHost(ctx: VmContext, c: Checked): Promise<HostCheck> 
     existingForwards(client),
     // Over ssh the forwards listen on the remote host: its listeners are asked (a bind probe here would test
     // this host's ports), in the ssh call that also tells where the VM's files go there.
-    isRemote(ctx) ? remotePortsOf(ctx) : undefined,
+    isRemote(ctx) ? import('./remote.js').then((r) => r.remotePortsOf(ctx)) : undefined,
     runDir ? endStrayProcesses(ctx, runDir) : undefined,
   ]);
   if (taken) throw nameTakenError(c.name);

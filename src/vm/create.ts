@@ -15,7 +15,7 @@ import { exposesToNetwork, exposureWarning } from '../net/ports.js';
 import type { PortForward } from '../net/port-spec.js';
 import { UsageError } from '../errors.js';
 import type { CreatedMount } from '../shared/mounts.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import { checkCreateRequest, type Checked } from './create-check.js';
 import {
   buildSpec,
@@ -29,24 +29,20 @@ import {
   type Login,
   type Sizes,
 } from './create-steps.js';
-import { defineFlagsFor, defineVm, startDisk, startVm, writeSeed, type DiskInMaking } from './create-make.js';
-import { checkMemoryFitsHost } from './host-memory.js';
 import {
-  chooseMountType,
-  guestMountCommand,
-  hostMountSupport,
-  mountWarnings,
-  no9pWarning,
-  planMounts,
-  type MountPlan,
-  type MountTypeChoice,
-} from './mounts.js';
+  defineFlagsFor,
+  defineVm,
+  prepareStart,
+  startDisk,
+  startVm,
+  writeSeed,
+  type DiskInMaking,
+} from './create-make.js';
+import { checkMemoryFitsHost } from './host-memory.js';
+import type { MountPlan, MountTypeChoice } from './mounts.js';
 import { formatUuid } from './lookup.js';
-import { isRemote, refuseRemoteAutoPorts, remotePlace, type RemotePlace } from './remote.js';
-import { remoteAccel, uploadBootFiles, uploadImage, uploadSeed } from './create-remote.js';
+import type { RemotePlace } from './remote.js';
 import { Rollback, withRollback } from './rollback.js';
-import { forgetHostKey, syncSshConfig } from './ssh.js';
-import { remoteSshAlias } from './remote-tunnel.js';
 import { explainDaemonLoss, Steps } from './steps.js';
 
 export { DEFAULT_CLOUD_USER } from './create-steps.js';
@@ -145,7 +141,7 @@ export async function createVm(
 ): Promise<CreateResult> {
   // Checks are quick and print nothing: a refusal is one message, not a progress line plus a message.
   const c = await checkCreateRequest(req, ctx.env);
-  if (req.autoPorts) refuseRemoteAutoPorts(ctx, c.name);
+  if (req.autoPorts && isRemote(ctx)) (await remoteModule()).refuseRemoteAutoPorts(ctx, c.name);
   checkMemoryFitsHost(ctx.uri, c.memoryMiB, req.memory);
   const steps = new Steps('create', control);
   const rollback = new Rollback();
@@ -191,11 +187,21 @@ interface Plan {
 
 async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateResult> {
   const plan = await planVm(m);
-  if (plan.remote) m.c = await uploadBootFiles(m, plan.remote);
+  if (plan.remote) m.c = await (await createRemoteModule()).uploadBootFiles(m, plan.remote);
   const disk = await makeDisk(m, plan);
   const login = await makeLogin(m, plan);
   const { sizes, accel, nics, shares, remote } = plan;
   const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares, remote);
+  const started = m.req.start ?? true;
+  const startPrep = started ? prepareStart(m.ctx) : undefined;
+  startPrep?.catch(() => undefined); // awaited by the start step, or not at all when an earlier step fails
+  // What the end of a create needs (the ssh side, with node:crypto) loads while the VM starts, the longest wait.
+  let sshModule: Promise<typeof import('./ssh.js')> | undefined;
+  const loadSsh = () => {
+    sshModule ??= import('./ssh.js');
+    sshModule.catch(() => undefined); // awaited at the end, or not at all when a step fails
+    return sshModule;
+  };
   m.onPhase('defining');
   const defined = await m.steps.run('define', 'defining the VM', async () => {
     await disk?.made; // the name's claim (create-make.ts)
@@ -207,28 +213,24 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
     });
   });
   let dom = defined.dom;
-  const started = m.req.start ?? true;
-  if (started) {
+  if (startPrep) {
     m.onPhase('starting');
     dom = await m.steps.run('start', 'starting the VM', () =>
-      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports),
+      startVm(m.ctx, dom, spec.uuid!, m.rollback, plan.ports, startPrep, loadSsh),
     );
   }
   // The last boundary: an interruption during the start is still rolled back.
   await m.steps.boundary('done');
-  return finishCreate(m, { ...plan, accel: defined.accel }, { dom, xml: defined.xml, started, disk, login });
+  const made = { dom, xml: defined.xml, started, disk, login };
+  return finishCreate(m, { ...plan, accel: defined.accel }, made, await loadSsh());
 }
 
 /** The steps that decide (the name and ports free, the image, sizes, forwards, NICs, accel); nothing is made. */
 async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const host = await steps.run('check', 'checking the name and ports', () => checkHost(ctx, c));
   if (isRemote(ctx) && c.mounts.length > 0) throw remoteMountsRefused();
-  // Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here.
-  const shares =
-    c.mounts.length > 0
-      ? planMounts(c.mounts, chooseMountType(req.mountType ?? 'auto', await hostMountSupport(ctx)))
-      : undefined;
-  const remote = isRemote(ctx) ? await remotePlace(ctx) : undefined;
+  const shares = c.mounts.length > 0 ? await planShares(ctx, c, req) : undefined;
+  const remote = isRemote(ctx) ? await (await remoteModule()).remotePlace(ctx) : undefined;
   let image = c.image;
   let entry: ImageEntry | undefined;
   if (c.imageRef) {
@@ -243,9 +245,21 @@ async function planVm({ ctx, c, req, onPhase, steps }: Making): Promise<Plan> {
   const { ports, addedPorts } = await planSshForward(c, withSeed, host);
   const nics = nicsWithMacs(c, ports, req.hostAccess);
   const accel = remote
-    ? await remoteAccel(ctx, req.accel ?? 'auto')
+    ? await (await createRemoteModule()).remoteAccel(ctx, req.accel ?? 'auto')
     : await chooseAccel(req.accel ?? 'auto', ctx.paths.cache);
   return { image, entry, withSeed, sizes, ports, addedPorts, nics, accel, shares, remote };
+}
+
+// Shared folders and a remote daemon's uploads load only for a create that has them: a plain local create would
+// pay for their modules at its start.
+const mountsModule = () => import('./mounts.js');
+const remoteModule = () => import('./remote.js');
+const createRemoteModule = () => import('./create-remote.js');
+
+/** Which type the host gives is known before anything is made: a forced virtiofs it cannot run is refused here. */
+async function planShares(ctx: VmContext, c: Checked, req: CreateRequest): Promise<MountPlan> {
+  const { chooseMountType, hostMountSupport, planMounts } = await mountsModule();
+  return planMounts(c.mounts, chooseMountType(req.mountType ?? 'auto', await hostMountSupport(ctx)));
 }
 
 /** A shared folder is a directory of the host QEMU runs on: over ssh that is the other host, not this one. */
@@ -263,7 +277,8 @@ async function makeDisk(m: Making, plan: Plan): Promise<DiskInMaking | undefined
   if (diskBytes === undefined) return undefined;
   m.onPhase('disk');
   const remote = plan.remote;
-  const image = remote && plan.image ? await uploadImage(m, remote, plan.image) : plan.image;
+  const image =
+    remote && plan.image ? await (await createRemoteModule()).uploadImage(m, remote, plan.image) : plan.image;
   return m.steps.run('disk', 'creating the disk', () =>
     startDisk(m.ctx, m.c.name, diskBytes, image, m.rollback),
   );
@@ -279,7 +294,7 @@ async function makeLogin(m: Making, plan: Plan): Promise<Login> {
   const login = await m.steps.run('seed', 'writing the cloud-init seed', () =>
     writeSeed(m.ctx, m.c, req, plan.entry, plan.nics, m.rollback, plan.shares),
   );
-  return plan.remote ? uploadSeed(m, plan.remote, login) : login;
+  return plan.remote ? (await createRemoteModule()).uploadSeed(m, plan.remote, login) : login;
 }
 
 /** After the last step: the ssh side (host key, config) and the result. */
@@ -287,13 +302,15 @@ async function finishCreate(
   { ctx, c }: Making,
   plan: Plan,
   made: { dom: Domain; xml: string; started: boolean; disk: DiskInMaking | undefined; login: Login },
+  { forgetHostKey, syncSshConfig }: typeof import('./ssh.js'),
 ): Promise<CreateResult> {
   const { ports, addedPorts, accel } = plan;
   const { login } = made;
   // A new VM of an old name has a new host key: forget the old one, and publish `ssh NAME.roost` (only for a
   // VM of this host: a remote VM's forwards listen on its host, out of reach of a plain `ssh NAME.roost`).
   const local = !plan.remote;
-  forgetHostKey(ctx.paths, c.name, local ? undefined : remoteSshAlias(ctx, c.name));
+  const alias = local ? undefined : (await import('./remote-tunnel.js')).remoteSshAlias(ctx, c.name);
+  forgetHostKey(ctx.paths, c.name, alias);
   const synced = local && login.sshUser ? await syncSshConfig(ctx).catch(() => undefined) : undefined;
   return {
     name: c.name,
@@ -307,25 +324,30 @@ async function finishCreate(
     sshKey: login.sshKey,
     seed: login.seedPath,
     xml: made.xml,
-    mounts: createdMounts(c, plan),
+    mounts: plan.shares ? createdMounts(c, plan.shares, plan.withSeed, await mountsModule()) : [],
     warnings: [
       ...ports.filter(exposesToNetwork).map(exposureWarning),
-      ...mountWarnings(c.mounts),
-      ...(plan.shares?.type === '9p' && plan.entry ? no9pWarning(plan.entry) : []),
+      ...(c.mounts.length > 0 ? (await import('./mount-check.js')).mountWarnings(c.mounts) : []),
+      ...(plan.shares?.type === '9p' && plan.entry ? (await mountsModule()).no9pWarning(plan.entry) : []),
       ...(synced?.skipped ?? []).map((k) => `ssh config: VM '${k.vm}' left out: ${k.reason}`),
     ],
   };
 }
 
 /** The shared folders made, as create reports them. */
-function createdMounts(c: Checked, plan: Plan): CreatedMount[] {
-  return (plan.shares?.guest ?? []).map((g, i) => ({
+function createdMounts(
+  c: Checked,
+  shares: MountPlan,
+  bySeed: boolean,
+  { guestMountCommand }: typeof import('./mounts.js'),
+): CreatedMount[] {
+  return shares.guest.map((g, i) => ({
     tag: g.tag,
     type: g.type,
     hostDir: c.mounts[i]!.hostDir,
     guestDir: g.guestDir,
     mode: g.readonly ? 'ro' : 'rw',
-    bySeed: plan.withSeed,
+    bySeed,
     guestCommand: guestMountCommand(g),
   }));
 }

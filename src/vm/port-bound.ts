@@ -8,7 +8,8 @@
 import { basename } from 'node:path';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
-import { listenerInodes, unboundMessage, unboundPorts, type UnboundPort } from '../net/port-check.js';
+import { hostListeners, listenerInodes, procNetFilesFor } from '../net/host-listeners.js';
+import { unboundMessage, unboundPorts, type UnboundPort } from '../net/port-check.js';
 import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { libvirtVmProcesses, qemuRunDir } from './leftovers.js';
@@ -60,6 +61,10 @@ export async function checkForwardsBound(
 ): Promise<void> {
   const runDir = qemuRunDir(ctx);
   if (forwards.length === 0 || !before || !runDir || dom.id <= 0) return;
+  // The usual answer first, from the least reading: each forward has its new listener in the file of its own
+  // address family. Anything else is looked at whole below (every file, and whether the VM has a passt at all).
+  if (unboundPorts(forwards, before, hostListeners(undefined, procNetFilesFor(forwards))).length === 0)
+    return;
   if (passtPidsOf(runDir, dom).length === 0) return;
   // passt listens before libvirt lets the start finish; a port nobody holds gets a moment's grace all the same.
   let unbound = unboundPorts(forwards, before);

@@ -22,18 +22,11 @@ import type { PullProgress } from '../images/types.js';
 import type { ParsedDomain } from '../domain-xml/parse.js';
 import { UsageError } from '../errors.js';
 import { parseHostListeners, type RemoteListeners } from '../net/port-check.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import { ensurePool, poolVolumesAmong, volumeXml } from './storage.js';
 import type { Rollback } from './rollback.js';
 
-/** True when the connection's daemon is on another host (ssh): its paths are not this host's. */
-export function isRemote(ctx: Pick<VmContext, 'uri'>): boolean {
-  try {
-    return parseUri(ctx.uri).transport === 'ssh';
-  } catch {
-    return false;
-  }
-}
+export { isRemote } from './context.js';
 
 const asked = new WeakMap<LibvirtClient, Promise<RemoteDirs>>();
 

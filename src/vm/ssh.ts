@@ -16,10 +16,9 @@ import { dialAddress } from '../net/port-spec.js';
 import type { SshHostEntry } from '../net/ssh-config.js';
 import { cliEntryFile } from '../package-root.js';
 import type { RoostPaths } from '../paths.js';
-import type { VmContext } from './context.js';
+import { isRemote, type VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
-import { isRemote } from './remote.js';
 
 export interface SshTarget {
   alias: string;

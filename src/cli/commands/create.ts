@@ -222,11 +222,11 @@ async function runCreate(name: string, opts: CreateOptions, env: CommandEnv): Pr
   try {
     const ctx = await context();
     // On another host the forwards listen there: the wait reaches them through ssh (vm/remote-tunnel.ts).
-    const remote = await import('../../vm/remote.js');
+    const { isRemote } = await import('../../vm/context.js');
     const req = {
       ...createRequest(name, opts),
       // As `image pull --json`: a first create's download reports JSON lines on stderr for machines.
-      onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out, remote.isRemote(ctx)),
+      onPullProgress: await pullProgressFor(opts.image, looksLikeCatalogName, out, isRemote(ctx)),
     };
     const r = await createVm(ctx, req, (p) => progress.phase(PHASE_LABELS[p]), interruption);
     const waitedMs = await waitAfterCreate(ctx, r, wait, waitTimeoutS, {
@@ -281,7 +281,7 @@ async function reportCreated(
     import('../../net/port-spec.js'),
     import('../../vm/wire.js'),
   ]);
-  const { isRemote } = await import('../../vm/remote.js');
+  const { isRemote } = await import('../../vm/context.js');
   out.result(createdVm(r, waitedMs ?? null), () => createdText(r, formatPortForward, isRemote(ctx)));
 }
 
