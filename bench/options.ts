@@ -17,9 +17,9 @@ export function selected(part: string): boolean {
   return isSelected(part, option('only', ''), option('skip', ''));
 }
 
-/** Whether the run leaves a part out (`--only` or `--skip` given): it then has no complete report to write. */
-export function partial(): boolean {
-  return option('only', '') !== '' || option('skip', '') !== '';
+/** Whether `--only` picked some parts: a probe of those, not a run whose report replaces the last one. */
+export function onlySome(): boolean {
+  return option('only', '') !== '';
 }
 
 /** `selected` on the option values themselves (comma-separated part names; empty: not given). */

@@ -77,6 +77,16 @@ describe('probeSshBanner against a real loopback server', () => {
     expect(seen!.at).toBeGreaterThanOrEqual(before);
   });
 
+  it('gives up a held connection after attemptMs, so a full set of silent ones does not stop it', async () => {
+    const srv = await listen();
+    const probe = probeSshBanner('127.0.0.1', srv.port, { intervalMs: 5, attemptMs: 50, maxOpen: 2 });
+    while (held.length < 2) await new Promise((r) => setTimeout(r, 5));
+    // Both slots are taken by connections that will never speak: only a new one, after they time out, can.
+    srv.speak(`${BANNER}\r\n`);
+    expect((await probe.seen)?.line).toBe(BANNER);
+    expect(held.length).toBeGreaterThan(2);
+  });
+
   it('does not take an answer that is not an SSH banner; stop() ends it without one', async () => {
     const srv = await listen();
     srv.speak('HTTP/1.0 400 Bad Request\r\n\r\n');

@@ -5,7 +5,10 @@
 // connection while it reaches the guest), so an accepted connection means nothing: only the server's banner
 // (RFC 4253, 4.2: `SSH-2.0-…`, sent first by the server) shows that sshd itself is up. New attempts keep being
 // opened while older ones are held, because a held one only sees the banner when passt retries its SYN, later
-// than sshd began to listen.
+// than sshd began to listen. Only a few are open at once: while the guest's network is not up, each one makes
+// passt hold a flow and retry the guest for seconds, and hundreds of them cost passt a share of the CPU the
+// booting guest needs. Once the guest's kernel answers, a connection to a port nobody listens on is reset at
+// once, and the prober is back to one attempt per interval.
 import { connect, type Socket } from 'node:net';
 
 /** The longest identification line RFC 4253 allows, CR LF included; the lines before it are as long. */
@@ -58,7 +61,7 @@ export interface BannerProbeOptions {
 
 /** Starts probing HOST:PORT for an SSH banner; it stops by itself when the first one arrives. */
 export function probeSshBanner(host: string, port: number, opts: BannerProbeOptions = {}): BannerProbe {
-  const { intervalMs = 20, attemptMs = 2000, maxOpen = 100 } = opts;
+  const { intervalMs = 20, attemptMs = 2000, maxOpen = 4 } = opts;
   const open = new Set<Socket>();
   let finish: (s: BannerSeen | undefined) => void = () => {};
   const seen = new Promise<BannerSeen | undefined>((resolve) => (finish = resolve));
