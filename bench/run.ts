@@ -295,7 +295,9 @@ async function rpcRounds(): Promise<CaseResult[]> {
 /** The boot-to-ssh section, or what stopped it. */
 function bootSshText(r: BootSshResult | Error): string {
   if (!(r instanceof Error)) return bootSshSection(r);
-  return `## Boot to ssh\n\n**Not measured in this run:** ${r.message.split('\n')[0]}\n`;
+  // The first line, and not all of it: a failed create's JSON error carries the guest's serial console.
+  const why = r.message.split('\n')[0]!;
+  return `## Boot to ssh\n\n**Not measured in this run:** ${why.length > 300 ? `${why.slice(0, 300)}…` : why}\n`;
 }
 
 /** Wall time of `node -e 0`, as the test user, after a few warm-up runs. */
