@@ -24,6 +24,7 @@ import { freePort } from '../test/harness/net.js';
 import { runAs, spawnOptionsFor } from '../test/harness/run.js';
 import type { TestUser } from '../test/harness/test-user.js';
 import { virtInstallImportArgs } from './cli.js';
+import { option } from './options.js';
 import { probeSshBanner } from './ssh-banner.js';
 
 /** One `roost create --wait ssh`; times in ms from its start. */
@@ -69,8 +70,8 @@ interface BootContext {
 const PREFIX = 'bs-';
 const IMAGE = `${PREFIX}img`;
 const DISK_GIB = 20;
-/** Under TCG a Debian boot takes minutes on a busy machine: past this, the round failed. */
-const BOOT_TIMEOUT_S = 900;
+/** Under TCG a Debian boot takes minutes on a busy machine: past this, the round failed (`--boot-timeout S`). */
+const BOOT_TIMEOUT_S = Number(option('boot-timeout', '900')) || 900;
 const log = (m: string) => console.error(`bench: boot-ssh: ${m}`);
 
 export async function benchBootSsh(opts: {

@@ -10,7 +10,8 @@
 // - Then the CLI (bench/cli.ts) and boot to ssh (bench/boot-ssh.ts: the Debian guest, BOOT_ROUNDS boots each of
 //   roost and virt-install) against the same daemon.
 //
-// Usage: tsx bench/run.ts [--rounds N] [--seconds S] [--boot-rounds N] [--out FILE] [--only PARTS] [--skip PARTS]
+// Usage: tsx bench/run.ts [--rounds N] [--seconds S] [--boot-rounds N] [--boot-timeout S] [--out FILE]
+//                         [--only PARTS] [--skip PARTS]
 // PARTS: comma-separated of rpc (with the start-up baseline), cli, boot-ssh; a skipped part's section is left out.
 // An --only run prints its Markdown to stdout instead of overwriting BENCHMARKS.md (unless --out is given);
 // progress goes to stderr.
