@@ -9,6 +9,10 @@
 // passt hold a flow and retry the guest for seconds, and hundreds of them cost passt a share of the CPU the
 // booting guest needs. Once the guest's kernel answers, a connection to a port nobody listens on is reset at
 // once, and the prober is back to one attempt per interval.
+//
+// An attempt is never given up early: once sshd has accepted it, its banner is on the way, and under TCG it can
+// take seconds (sshd starts a new sshd process for each connection). Closing it and connecting again would
+// start yet another one in a guest that is short of CPU already, and delay the very banner being waited for.
 import { connect, type Socket } from 'node:net';
 
 /** The longest identification line RFC 4253 allows, CR LF included; the lines before it are as long. */
@@ -53,7 +57,7 @@ export interface BannerProbe {
 export interface BannerProbeOptions {
   /** How often a new connection is opened. */
   intervalMs?: number;
-  /** How long one connection may wait for its banner before it is closed. */
+  /** How long one connection may wait for its banner before it is closed (passt ends a held one sooner). */
   attemptMs?: number;
   /** At most this many connections open at once (held ones count). */
   maxOpen?: number;
@@ -61,7 +65,7 @@ export interface BannerProbeOptions {
 
 /** Starts probing HOST:PORT for an SSH banner; it stops by itself when the first one arrives. */
 export function probeSshBanner(host: string, port: number, opts: BannerProbeOptions = {}): BannerProbe {
-  const { intervalMs = 20, attemptMs = 2000, maxOpen = 4 } = opts;
+  const { intervalMs = 20, attemptMs = 120_000, maxOpen = 4 } = opts;
   const open = new Set<Socket>();
   let finish: (s: BannerSeen | undefined) => void = () => {};
   const seen = new Promise<BannerSeen | undefined>((resolve) => (finish = resolve));
