@@ -135,25 +135,56 @@ export async function benchCli(opts: {
 
 /**
  * `virt-install --import` of the tiny guest as roost makes it: kernel boot, 256 MiB, one vCPU, the `--disk` given,
- * and a virtio passt NIC forwarding 127.0.0.1:PORT → 80 (virt-install 4.1 has no passt options: XPath edits).
+ * and a virtio passt NIC forwarding 127.0.0.1:PORT → 80.
  */
 export function virtInstallTinyArgs(guest: TinyGuest, name: string, port: number, disk: string): string[] {
+  return virtInstallImportArgs({
+    name,
+    memoryMiB: 256,
+    vcpus: 1,
+    disk,
+    kernel: guest,
+    forward: { host: port, guest: 80 },
+  });
+}
+
+export interface VirtInstallImport {
+  name: string;
+  memoryMiB: number;
+  vcpus: number;
+  /** virt-install's `--disk` value. */
+  disk: string;
+  /** Booted directly, as roost's `--kernel --initrd --cmdline`. */
+  kernel: { kernel: string; initrd: string; cmdline: string };
+  /** One TCP forward 127.0.0.1:host → guest on the passt NIC. */
+  forward: { host: number; guest: number };
+  /** The NIC's MAC address (virt-install picks one when absent). */
+  mac?: string;
+  /** More virt-install options, e.g. `--cloud-init …`. */
+  extra?: string[];
+}
+
+/**
+ * `virt-install --import` of a VM as roost makes one: TCG, no graphics, a directly booted kernel and a virtio passt
+ * NIC with one forward on 127.0.0.1 (virt-install 4.1 has no passt options: XPath edits).
+ */
+export function virtInstallImportArgs(vm: VirtInstallImport): string[] {
   return [
     '--connect',
     'qemu:///session',
     '--import',
     '--name',
-    name,
+    vm.name,
     '--memory',
-    '256',
+    String(vm.memoryMiB),
     '--vcpus',
-    '1',
+    String(vm.vcpus),
     '--disk',
-    disk,
+    vm.disk,
     '--boot',
-    `kernel=${guest.kernel},initrd=${guest.initrd},kernel_args=${guest.cmdline}`,
+    `kernel=${vm.kernel.kernel},initrd=${vm.kernel.initrd},kernel_args=${vm.kernel.cmdline}`,
     '--network',
-    'type=user,model=virtio',
+    `type=user,model=virtio${vm.mac ? `,mac=${vm.mac}` : ''}`,
     '--xml',
     './devices/interface/backend/@type=passt',
     '--xml',
@@ -161,9 +192,10 @@ export function virtInstallTinyArgs(guest: TinyGuest, name: string, port: number
     '--xml',
     './devices/interface/portForward/@address=127.0.0.1',
     '--xml',
-    `./devices/interface/portForward/range/@start=${port}`,
+    `./devices/interface/portForward/range/@start=${vm.forward.host}`,
     '--xml',
-    './devices/interface/portForward/range/@to=80',
+    `./devices/interface/portForward/range/@to=${vm.forward.guest}`,
+    ...(vm.extra ?? []),
     '--noautoconsole',
     '--graphics',
     'none',

@@ -11,3 +11,24 @@ export function option(name: string, dflt: string): string {
 export function flag(name: string): boolean {
   return args.includes(`--${name}`);
 }
+
+/** Whether a part of a benchmark runs: `--only a,b` runs just those, `--skip a,b` all but those. */
+export function selected(part: string): boolean {
+  return isSelected(part, option('only', ''), option('skip', ''));
+}
+
+/** Whether `--only` picked some parts: a probe of those, not a run whose report replaces the last one. */
+export function onlySome(): boolean {
+  return option('only', '') !== '';
+}
+
+/** `selected` on the option values themselves (comma-separated part names; empty: not given). */
+export function isSelected(part: string, only: string, skip: string): boolean {
+  const names = (list: string) =>
+    list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (only && !names(only).includes(part)) return false;
+  return !names(skip).includes(part);
+}

@@ -7,8 +7,14 @@
 // - Both clients run as the test user, in processes of their own (bench/rpc.ts, bench/baselines/rpc.py), for
 //   ROUNDS rounds that alternate which client goes first; the table shows the median round and the range.
 // - `node -e 0` start-up is measured too: the baseline that future CLI rows (`roost ls --json`) compare with.
+// - Then the CLI (bench/cli.ts) and boot to ssh (bench/boot-ssh.ts: the Debian guest, BOOT_ROUNDS boots each of
+//   roost and virt-install) against the same daemon.
 //
-// Usage: tsx bench/run.ts [--rounds N] [--seconds S] [--out FILE]
+// Usage: tsx bench/run.ts [--rounds N] [--seconds S] [--boot-rounds N] [--boot-timeout S] [--out FILE]
+//                         [--only PARTS] [--skip PARTS]
+// PARTS: comma-separated of rpc (with the start-up baseline), cli, boot-ssh; a skipped part's section is left out.
+// An --only run prints its Markdown to stdout instead of overwriting BENCHMARKS.md (unless --out is given);
+// progress goes to stderr.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,21 +22,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyDomainXml } from '../scripts/lib/tiny-domain-xml.js';
 import { connect } from '../src/index.js';
-import { tinyGuest } from '../test/harness/fixtures.js';
+import { debianGuest, tinyGuest } from '../test/harness/fixtures.js';
 import { run, spawnOptionsFor } from '../test/harness/run.js';
 import type { CaseResult } from './rpc.js';
 import { benchCli, cliSection, type CliBenchResult } from './cli.js';
-import { option } from './options.js';
+import { BenchInterrupted, benchBootSsh, bootSshSection, type BootSshResult } from './boot-ssh.js';
+import { onlySome, option, selected } from './options.js';
 import { runJson, startPrivateDaemon } from './private-daemon.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(option('rounds', '5'));
 const SECONDS = Number(option('seconds', '1.5'));
-const OUT = option('out', join(repoRoot, 'BENCHMARKS.md'));
+// Two: a Debian boot under TCG takes minutes, and the section must keep the whole bench's time in bounds.
+const BOOT_ROUNDS = Number(option('boot-rounds', '2'));
+/** Where the report goes: BENCHMARKS.md, or stdout ('-') for an --only run unless --out says where. */
+const OUT = option('out', onlySome() ? '-' : join(repoRoot, 'BENCHMARKS.md'));
 const DOMAINS = 50;
 const STARTUP_RUNS = 20;
 
-const log = (msg: string) => console.log(`bench: ${msg}`);
+const log = (msg: string) => console.error(`bench: ${msg}`);
 
 // ---- the daemon ---------------------------------------------------------------------------------------
 
@@ -42,6 +52,7 @@ const guest = tinyGuest(realUser);
 const results: CaseResult[] = [];
 let startupMs: number[] = [];
 let cliResult: CliBenchResult | undefined;
+let bootSsh: BootSshResult | Error | undefined;
 let facts: Record<string, string> = {};
 try {
   const client = await connect(daemon.uri);
@@ -63,40 +74,28 @@ try {
   facts = await machineFacts(client);
   await client.close();
 
-  // ---- the rounds -------------------------------------------------------------------------------------
-  const target = 'bench-00';
-  const roost = () =>
-    runJson(user, process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'bench', 'rpc.ts'),
-      daemon.uri,
-      target,
-      String(SECONDS),
-      'seq',
-      'pipe16',
-      'list',
-      'connect',
-    ]);
-  const python = () =>
-    runJson(user, '/usr/bin/python3', [
-      join(repoRoot, 'bench', 'baselines', 'rpc.py'),
-      daemon.uri,
-      target,
-      String(SECONDS),
-      'seq',
-      'threads16',
-      'list',
-      'connect',
-    ]);
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? [roost, python] : [python, roost];
-    for (const f of order) results.push(...(await f()));
-    log(`round ${r + 1}/${ROUNDS} done`);
+  if (selected('rpc')) {
+    results.push(...(await rpcRounds()));
+    startupMs = await nodeStartup();
   }
-  startupMs = await nodeStartup();
-  log('CLI: roost ls --json and roost create vs virt-install');
-  cliResult = await benchCli({ user, repoRoot, guest });
+  if (selected('cli')) {
+    log('CLI: roost ls --json and roost create vs virt-install');
+    cliResult = await benchCli({ user, repoRoot, guest });
+  }
+  if (selected('boot-ssh')) {
+    log(
+      `boot to ssh: ${BOOT_ROUNDS} rounds of roost create --wait ssh and virt-install + ssh (Debian, minutes)`,
+    );
+    // A Debian boot that fails (a slow machine, a guest that hangs) costs this section, not the others.
+    bootSsh = await benchBootSsh({ user, repoRoot, guest: debianGuest(realUser), rounds: BOOT_ROUNDS }).catch(
+      (e: unknown) => {
+        if (e instanceof BenchInterrupted) throw e;
+        process.exitCode = 1;
+        log(`boot to ssh FAILED: ${e instanceof Error ? e.message : String(e)}`);
+        return e instanceof Error ? e : new Error(String(e));
+      },
+    );
+  }
 } finally {
   await daemon.stop();
 }
@@ -168,13 +167,7 @@ const rows: Row[] = [
 ];
 const connectMeans = (impl: string) => pick(impl, 'connect').map((x) => Number(x.extra?.msMean));
 
-const md = `# Benchmarks
-
-Written by \`npm run bench\` (scripts/bench.sh → bench/run.ts) on ${facts.date}. Every number comes from this one
-run, against one libvirt session daemon of the unprivileged test user, with both clients running as that user.
-Do not edit by hand: run the benchmark again.
-
-## libvirt RPC: roost's TypeScript client vs python3-libvirt (libvirt's C library)
+const rpcMd = `## libvirt RPC: roost's TypeScript client vs python3-libvirt (libvirt's C library)
 
 Median of ${ROUNDS} rounds (range in small print); each round measures each case for ${SECONDS} s after a warm-up,
 in a fresh process per client, alternating which client goes first. Ratios are roost ÷ python for rates, and
@@ -208,7 +201,15 @@ What each case does:
 
 The target for \`roost ls --json\` with 50 domains is within 40 ms of this: see the CLI section.
 
-${cliResult ? cliSection(cliResult) : ''}
+`;
+
+const md = `# Benchmarks
+
+Written by \`npm run bench\` (scripts/bench.sh → bench/run.ts) on ${facts.date}. Every number comes from this one
+run, against one libvirt session daemon of the unprivileged test user, with both clients running as that user.
+Do not edit by hand: run the benchmark again.
+
+${results.length ? rpcMd : ''}${cliResult ? cliSection(cliResult) : ''}${bootSsh ? `\n${bootSshText(bootSsh)}` : ''}
 ## Machine
 
 | | |
@@ -236,6 +237,7 @@ each run measures both clients, interleaved, against the same daemon.${
 \`\`\`sh
 npm run bench            # = bash scripts/bench.sh: host set-up, build, test user and tiny guest, then bench/run.ts
 npx tsx bench/run.ts --rounds 9 --seconds 3   # longer run, as root or as a user with a session daemon
+npx tsx bench/run.ts --only boot-ssh          # one part (rpc, cli, boot-ssh): its Markdown on stdout
 \`\`\`
 
 One case by hand, against any daemon (as the user who owns it):
@@ -245,14 +247,59 @@ node --import tsx bench/rpc.ts 'qemu:///session' SOME-DOMAIN 2 seq pipe16 list c
 /usr/bin/python3 bench/baselines/rpc.py 'qemu:///session' SOME-DOMAIN 2 seq threads16 list connect
 \`\`\`
 `;
-writeFileSync(OUT, md);
-log(`wrote ${OUT}`);
-for (const r of rows)
+if (OUT === '-') process.stdout.write(md);
+else writeFileSync(OUT, md);
+log(`wrote ${OUT === '-' ? 'the report to stdout' : OUT}`);
+for (const r of results.length ? rows : [])
   log(
     `${r.what}: ${r.ratio.toFixed(2)}× ${r.met === null ? '' : r.met ? '(target met)' : '(TARGET MISSED)'}`,
   );
 
 // ---- helpers ------------------------------------------------------------------------------------------
+
+/** ROUNDS rounds of each RPC client, alternating which goes first. */
+async function rpcRounds(): Promise<CaseResult[]> {
+  const target = 'bench-00';
+  const roost = () =>
+    runJson(user, process.execPath, [
+      '--import',
+      'tsx',
+      join(repoRoot, 'bench', 'rpc.ts'),
+      daemon.uri,
+      target,
+      String(SECONDS),
+      'seq',
+      'pipe16',
+      'list',
+      'connect',
+    ]);
+  const python = () =>
+    runJson(user, '/usr/bin/python3', [
+      join(repoRoot, 'bench', 'baselines', 'rpc.py'),
+      daemon.uri,
+      target,
+      String(SECONDS),
+      'seq',
+      'threads16',
+      'list',
+      'connect',
+    ]);
+  const out: CaseResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? [roost, python] : [python, roost];
+    for (const f of order) out.push(...(await f()));
+    log(`round ${r + 1}/${ROUNDS} done`);
+  }
+  return out;
+}
+
+/** The boot-to-ssh section, or what stopped it. */
+function bootSshText(r: BootSshResult | Error): string {
+  if (!(r instanceof Error)) return bootSshSection(r);
+  // The first line, and not all of it: a failed create's JSON error carries the guest's serial console.
+  const why = r.message.split('\n')[0]!;
+  return `## Boot to ssh\n\n**Not measured in this run:** ${why.length > 300 ? `${why.slice(0, 300)}…` : why}\n`;
+}
 
 /** Wall time of `node -e 0`, as the test user, after a few warm-up runs. */
 async function nodeStartup(): Promise<number[]> {

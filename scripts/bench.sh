@@ -2,21 +2,23 @@
 # `npm run bench`: from a fresh machine to BENCHMARKS.md — host packages (with the test dependencies:
 # python3-libvirt is the baseline), npm ci, build, the test user and the tiny guest fixture (its kernel paths
 # go into the benchmark's domain XML), then bench/run.ts, which starts its own session daemon as the test user,
-# measures roost's libvirt client against python3-libvirt and the CLI against node/virt-install, and writes
+# measures roost's libvirt client against python3-libvirt, the CLI against node/virt-install and boot to ssh
+# (two Debian guest boots each of roost create --wait ssh and virt-install --cloud-init + an ssh loop), and writes
 # BENCHMARKS.md; then bench/scale.ts appends how roost grows with the number of domains (and writes
 # docs/img/bench-scale.svg), bench/parallel.ts ten VMs made at once (roost create, roost apply, virt-install), bench/apply.ts a re-apply of ten
 # unchanged VMs against roost ls, bench/web.ts the web console's numbers (measured in Chromium), bench/images.ts the
 # images', bench/net.ts the networking ones (one boot of the Debian guest fixture, also prepared here) and
 # bench/cp.ts roost cp against plain scp (another boot of it).
 #
-# Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`.
+# Arguments go to bench/run.ts: `npm run bench -- --rounds 9 --seconds 3`; `--skip boot-ssh` leaves its Debian
+# boots and its section out (`--only PARTS` is for bench/run.ts alone: see its header).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-ready.sh --with-test-deps
 echo "bench: test user and guest fixtures (tiny; Debian for bench/net.ts)"
 npx tsx test/harness/prepare.ts tiny debian
-echo "bench: libvirt RPC and CLI (a few minutes)"
+echo "bench: libvirt RPC, CLI and boot to ssh (about ten minutes: four Debian boots)"
 npx tsx bench/run.ts "$@"
 echo "bench: scaling (roost ls vs virsh list at 10/100/500 domains; RPC at 500; a cold client)"
 scale=$(npx tsx bench/scale.ts)

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { bootSshSection, plainSshArgs, type BootSshResult } from './boot-ssh.js';
+
+const result = (lagMs: number): BootSshResult => ({
+  rounds: 2,
+  roost: [
+    { bannerMs: 60_000, readyMs: 60_000 + lagMs, exitMs: 60_100 + lagMs, waitedMs: 59_000 },
+    { bannerMs: 62_000, readyMs: 62_000 + lagMs, exitMs: 62_100 + lagMs, waitedMs: 61_000 },
+  ],
+  baseline: [
+    { bannerMs: 61_000, definedMs: 1_500, loginMs: 62_000, cloudInitMs: 64_000 },
+    { bannerMs: 63_000, definedMs: 1_600, loginMs: 64_000, cloudInitMs: 66_000 },
+  ],
+});
+
+const rowOf = (md: string, start: string) => md.split('\n').find((l) => l.startsWith(start)) ?? '';
+
+describe('bootSshSection', () => {
+  it('reports the latency per boot (ready minus banner) against the target', () => {
+    const ok = bootSshSection(result(200));
+    expect(rowOf(ok, "| readiness after the guest's sshd")).toMatch(/\*\*200 ms\*\* \| ≤ 250 ms \| yes \|$/);
+    const late = bootSshSection(result(3_000));
+    expect(rowOf(late, "| readiness after the guest's sshd")).toMatch(
+      /\*\*3000 ms\*\* \| ≤ 250 ms \| \*\*no\*\* \|$/,
+    );
+  });
+
+  it('gives the ratio as the baseline time over roost time (above 1: roost is faster)', () => {
+    // roost ready at 61.2 s (median), the loop's first login at 63 s.
+    expect(rowOf(bootSshSection(result(200)), '| Debian guest')).toContain(
+      `**${(63 / 61.2).toFixed(2)}×** faster`,
+    );
+  });
+});
+
+describe('plainSshArgs', () => {
+  it('never prompts, and logs in as the user on the forwarded port', () => {
+    const args = plainSshArgs('debian', 2222);
+    expect(args).toContain('BatchMode=yes');
+    expect(args.slice(-3)).toEqual(['-p', '2222', 'debian@127.0.0.1']);
+  });
+});
