@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { couldStillBeBanner, probeSshBanner, sshBannerIn } from './ssh-banner.js';
+import { CLIENT_VERSION, couldStillBeBanner, probeSshBanner, sshBannerIn } from './ssh-banner.js';
 
 const BANNER = 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3';
 
@@ -75,6 +75,11 @@ describe('probeSshBanner against a real loopback server', () => {
     const seen = await probe.seen;
     expect(seen?.line).toBe(BANNER);
     expect(seen!.at).toBeGreaterThanOrEqual(before);
+    // Each connection said what an ssh client says first.
+    const said = await new Promise<string>((resolve) =>
+      held.at(-1)!.once('data', (b) => resolve(b.toString())),
+    );
+    expect(said).toBe(CLIENT_VERSION);
   });
 
   it('gives up a held connection after attemptMs, so a full set of silent ones does not stop it', async () => {
@@ -106,6 +111,7 @@ describe('probeSshBanner against a real loopback server', () => {
     const again = createServer((sock) => {
       // The probe closes its other connections at once: their resets are expected.
       sock.on('error', () => {});
+      held.push(sock);
       sock.end(`${BANNER}\r\n`);
     });
     server = again;

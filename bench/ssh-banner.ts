@@ -13,7 +13,12 @@
 // An attempt is never given up early: once sshd has accepted it, its banner is on the way, and under TCG it can
 // take seconds (sshd starts a new sshd process for each connection). Closing it and connecting again would
 // start yet another one in a guest that is short of CPU already, and delay the very banner being waited for.
+// But not forever either: a guest whose accept queue overflowed drops the handshake silently while passt keeps
+// the host side open, and such a connection would never speak.
 import { connect, type Socket } from 'node:net';
+
+/** What the prober says on connecting: an ssh client's identification line. */
+export const CLIENT_VERSION = 'SSH-2.0-roost_bench_probe\r\n';
 
 /** The longest identification line RFC 4253 allows, CR LF included; the lines before it are as long. */
 const MAX_LINE = 255;
@@ -65,7 +70,7 @@ export interface BannerProbeOptions {
 
 /** Starts probing HOST:PORT for an SSH banner; it stops by itself when the first one arrives. */
 export function probeSshBanner(host: string, port: number, opts: BannerProbeOptions = {}): BannerProbe {
-  const { intervalMs = 20, attemptMs = 120_000, maxOpen = 4 } = opts;
+  const { intervalMs = 20, attemptMs = 15_000, maxOpen = 4 } = opts;
   const open = new Set<Socket>();
   let finish: (s: BannerSeen | undefined) => void = () => {};
   const seen = new Promise<BannerSeen | undefined>((resolve) => (finish = resolve));
@@ -81,6 +86,8 @@ export function probeSshBanner(host: string, port: number, opts: BannerProbeOpti
   const attempt = () => {
     if (stopped || open.size >= maxOpen) return;
     const sock = connect({ host, port });
+    // As an ssh client does: its own version line at once (sshd still speaks first; nothing waits on ours).
+    sock.once('connect', () => sock.write(CLIENT_VERSION));
     open.add(sock);
     let received = '';
     const close = () => {
