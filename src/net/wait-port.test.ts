@@ -69,3 +69,18 @@ describe('waitForPort', () => {
     expect(await waitForPort('127.0.0.1', port, { timeoutMs: 300, intervalMs: 50 })).toBeUndefined();
   });
 });
+
+describe('waitForPort on a slow service', () => {
+  it('waits longer on a connection that stays open, so a service that answers each new one late is reached', async () => {
+    // A busy guest's sshd: every new connection gets its banner only 1.5 s after it was accepted. Closing at the
+    // first attempt's limit and dialling again would never see one.
+    let accepted = 0;
+    const port = await serve((s) => {
+      accepted++;
+      setTimeout(() => s.writable && s.end('SSH-2.0-slow\r\n'), 1500);
+    });
+    const took = await waitForPort('127.0.0.1', port, { timeoutMs: 8000 });
+    expect(took).toBeGreaterThanOrEqual(1500);
+    expect(accepted).toBe(2);
+  }, 15_000);
+});

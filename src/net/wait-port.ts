@@ -9,28 +9,42 @@
 // packet) never counts as ready: wait for it another way (`--wait none`, then your own check).
 
 export const PROBE_BYTES = 'HEAD / HTTP/1.0\r\n\r\n';
-/** One attempt's limit: long enough for a TCG guest to answer, short enough to retry soon after it comes up. */
+/** The first attempt's limit: long enough for a TCG guest to answer, short enough to retry soon after it comes up. */
 export const ATTEMPT_MS = 1000;
+/**
+ * The longest an attempt waits on a connection that stays open and silent. A slow guest's sshd that has
+ * accepted a connection may take seconds to send its banner; closing it and dialling again makes sshd start
+ * over for every new connection, and a busy guest then never catches up (its unauthenticated-connection limit
+ * fills). So an attempt that timed out while open makes the next one wait twice as long, up to this.
+ */
+export const MAX_ATTEMPT_MS = 8000;
+
+/** How one attempt ended: bytes came back, the connection failed or closed at once, or it stayed silent. */
+export type ProbeOutcome = 'answered' | 'closed' | 'silent';
 
 /** One attempt: resolves true when any bytes come back from the service. */
 export async function probePort(host: string, port: number, attemptMs = ATTEMPT_MS): Promise<boolean> {
+  return (await probeOnce(host, port, attemptMs)) === 'answered';
+}
+
+async function probeOnce(host: string, port: number, attemptMs: number): Promise<ProbeOutcome> {
   // node:net only when a command waits for a port: `create --wait none` and the rest never load it for this.
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let done = false;
-    const finish = (ok: boolean) => {
+    const finish = (outcome: ProbeOutcome) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve(ok);
+      resolve(outcome);
     };
-    const timer = setTimeout(() => finish(false), attemptMs);
+    const timer = setTimeout(() => finish('silent'), attemptMs);
     sock.once('connect', () => sock.write(PROBE_BYTES));
-    sock.once('data', () => finish(true));
-    sock.once('close', () => finish(false));
-    sock.once('error', () => finish(false));
+    sock.once('data', () => finish('answered'));
+    sock.once('close', () => finish('closed'));
+    sock.once('error', () => finish('closed'));
   });
 }
 
@@ -48,11 +62,16 @@ export async function waitForPort(
   opts: WaitPortOptions,
 ): Promise<number | undefined> {
   const started = Date.now();
+  let attemptMs = ATTEMPT_MS;
   for (;;) {
     if (opts.signal?.aborted) return undefined;
     const left = opts.timeoutMs - (Date.now() - started);
     if (left <= 0) return undefined;
-    if (await probePort(host, port, Math.min(ATTEMPT_MS, left))) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+    const outcome = await probeOnce(host, port, Math.min(attemptMs, left));
+    if (outcome === 'answered') return Date.now() - started;
+    // A silent connection: the service (or passt, before the guest's network is up) holds it; give the next one
+    // longer. A refused or reset one: nothing listens yet; retry soon, with the short limit again.
+    attemptMs = outcome === 'silent' ? Math.min(attemptMs * 2, MAX_ATTEMPT_MS) : ATTEMPT_MS;
+    if (outcome === 'closed') await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
 }
