@@ -7,10 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FILE_BYTES } from '../../declarative/parse.js';
 import type { VmContext } from '../../vm/context.js';
-import { buildApp } from '../app.js';
 import { createEventHub } from '../event-hub.js';
-import { noHostFeeds } from '../testing.js';
-import { WebAuth } from '../security.js';
+import { testApp } from '../testing.js';
 
 const HOST = '127.0.0.1:8124';
 let app: FastifyInstance;
@@ -24,19 +22,7 @@ beforeAll(async () => {
   const ctx = { client, env: { HOME: home }, uri: 'qemu:///session' } as unknown as VmContext;
   const context = () => Promise.resolve(ctx);
   const hub = createEventHub({ context: () => Promise.reject(new Error('none')), retryMs: 60_000 });
-  const auth = new WebAuth();
-  app = await buildApp(
-    {
-      context,
-      hub,
-      hostFeeds: noHostFeeds(),
-      staticDir: null,
-      auth,
-      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
-    },
-    { host: { port: 8124, listen: '127.0.0.1' }, requireAuth: false },
-  );
-  app.addHook('onClose', () => hub.close());
+  app = await testApp({ context, hub, port: 8124 });
 });
 afterAll(async () => {
   await app.close();

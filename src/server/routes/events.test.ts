@@ -6,10 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { VmContext } from '../../vm/context.js';
-import { buildApp } from '../app.js';
 import { createEventHub, type EventHub } from '../event-hub.js';
-import { noHostFeeds } from '../testing.js';
-import { WebAuth } from '../security.js';
+import { testApp } from '../testing.js';
 import { SHAPES } from '../../shared/testing.js';
 import type { RoostEvent } from '../../shared/events.js';
 
@@ -55,19 +53,7 @@ beforeAll(async () => {
   hub = withRaise(
     createEventHub({ context: () => Promise.reject(new Error('no feed here')), retryMs: 60_000 }),
   );
-  const auth = new WebAuth();
-  app = await buildApp(
-    {
-      context,
-      hub,
-      hostFeeds: noHostFeeds(),
-      staticDir: null,
-      auth,
-      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
-    },
-    { host: { port: 8123, listen: '127.0.0.1' }, requireAuth: false },
-  );
-  app.addHook('onClose', () => hub.close());
+  app = await testApp({ context, hub });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });

@@ -6,10 +6,7 @@ import type { LibvirtClient } from '../../libvirt/api.js';
 import { openFakeLibvirt } from '../../libvirt/testing.js';
 import { VmStatsHistory } from '../../shared/testing.js';
 import type { VmContext } from '../../vm/context.js';
-import { buildApp } from '../app.js';
-import { createEventHub } from '../event-hub.js';
-import { noHostFeeds } from '../testing.js';
-import { WebAuth } from '../security.js';
+import { testApp } from '../testing.js';
 
 let app: FastifyInstance;
 let client: LibvirtClient;
@@ -25,20 +22,7 @@ beforeAll(async () => {
     persistent: true,
   });
   const context = async () => ({ client }) as unknown as VmContext;
-  const hub = createEventHub({ context, retryMs: 60_000 });
-  const auth = new WebAuth();
-  app = await buildApp(
-    {
-      context,
-      hub,
-      hostFeeds: noHostFeeds(),
-      staticDir: null,
-      auth,
-      newLink: () => ({ ...auth.newLink(), url: '', opener: null }),
-    },
-    { host: { port: 8123, listen: '127.0.0.1' }, requireAuth: false },
-  );
-  app.addHook('onClose', () => hub.close());
+  app = await testApp({ context });
 });
 afterAll(async () => {
   await app.close();
