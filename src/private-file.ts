@@ -28,3 +28,17 @@ export function writePrivateFile(
     throw e;
   }
 }
+
+/**
+ * A short, stable file name for a path, for the caches roost keeps beside such files: 32-bit FNV-1a of the
+ * string's UTF-16 code units. Not a security hash: whoever names a file by it keeps the full path inside the
+ * file and compares it.
+ */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -38,7 +38,7 @@ import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { Script } from 'node:vm';
-import { writePrivateFile } from '../private-file.js';
+import { fnv1a, writePrivateFile } from '../private-file.js';
 
 type Compile = (this: NodeModule, content: string, filename: string) => unknown;
 
@@ -190,14 +190,4 @@ function writeCache(
   } catch {
     // A read-only or full home: run without the cache.
   }
-}
-
-/** 32-bit FNV-1a of a string's UTF-16 code units: a short, stable name for a path (not a security hash). */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }

@@ -12,7 +12,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import { join } from 'node:path';
 import { readVmText } from '../declarative/file-text.js';
 import type { FileVm } from '../declarative/parse.js';
-import { writePrivateFile } from '../private-file.js';
+import { fnv1a, writePrivateFile } from '../private-file.js';
 
 /** Where parses are kept, and the build they must come from. */
 export interface ParsedFileCache {
@@ -72,14 +72,4 @@ function keep(path: string, kept: Kept): void {
   } catch {
     // nothing lost but time
   }
-}
-
-/** 32-bit FNV-1a of a path: a short file name for it (not a security hash: the entry names its path). */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
