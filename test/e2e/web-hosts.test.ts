@@ -4,7 +4,7 @@
 // Machines list. The view is live: a VM defined, started, stopped or removed on the remote host (by virsh, on
 // that user's own daemon) changes its row without a reload, and leaving the view closes the server's ssh
 // connections to the host. Root only (it starts sshd and a second user's daemon).
-import { rmSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,22 +33,43 @@ const here = scope.name('here');
 const there = scope.name('there');
 const hostsFile = join(user.home, '.config', 'roost', 'hosts.yaml');
 
-/** The tiny guest's domain XML under `name`, without port forwards. */
-const tinyXml = (name: string) =>
-  tinyDomainXml({ name, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline, forwards: [] });
+/** The tiny guest's domain XML under `name` for the remote user, whose QEMU boots its own copy of the kernel. */
+const tinyXml = (name: string, boot: { kernel: string; initrd: string }) =>
+  tinyDomainXml({ name, kernel: boot.kernel, initrd: boot.initrd, cmdline: guest.cmdline, forwards: [] });
+
+/**
+ * The kernel and initrd copied into the remote user's home, owned by that user: the test user's fixture cache
+ * is private to the test user (as a real host's files are to another), so QEMU over there could not open it.
+ */
+function copyBootFilesTo(remote: RemoteHost): { dir: string; kernel: string; initrd: string } {
+  const dir = join(remote.user.home, scope.name('boot'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const kernel = join(dir, 'vmlinuz');
+  const initrd = join(dir, 'initrd.img');
+  copyFileSync(guest.kernel, kernel);
+  copyFileSync(guest.initrd, initrd);
+  for (const p of [dir, kernel, initrd]) chownSync(p, remote.user.uid, remote.user.gid);
+  return { dir, kernel, initrd };
+}
 
 describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
   let host: RemoteHost;
   let web: RunningWeb;
   let browser: Browser;
   let page: Page;
+  let boot: { dir: string; kernel: string; initrd: string } | undefined;
+  const bootFiles = () => {
+    if (!boot) throw new Error('beforeAll did not copy the boot files');
+    return boot;
+  };
 
   beforeAll(async () => {
     host = await startRemoteHost(user, scope);
+    boot = copyBootFilesTo(host);
     // A VM over there, defined straight on the remote user's daemon (listing it is what this test is about).
     const remote = await connect(host.daemonUri);
     try {
-      await remote.defineDomain(tinyXml(there));
+      await remote.defineDomain(tinyXml(there, boot));
     } finally {
       await remote.close();
     }
@@ -74,6 +95,7 @@ describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
     rmSync(hostsFile, { force: true });
     await scope.cleanup().catch(() => undefined);
     await host?.stop(scope);
+    if (boot) rmSync(boot.dir, { recursive: true, force: true });
   }, 120_000);
 
   it('shows each host with its VMs, and a host that is down as such, without failing the rest', async () => {
@@ -122,7 +144,7 @@ describe.skipIf(!IS_ROOT)('roost web: every host of the list', () => {
     const fresh = scope.name('fresh');
     const remote = await connect(host.daemonUri);
     try {
-      await remote.defineDomain(tinyXml(fresh));
+      await remote.defineDomain(tinyXml(fresh, bootFiles()));
     } finally {
       await remote.close();
     }
