@@ -186,6 +186,7 @@ async function waitForSshLogin(
       const left = Math.max(0, deadline - Date.now());
       if ((await waitForPort(target.host, target.port, { timeoutMs: left, signal })) === undefined) break;
       const res = await loginOnce(
+        r.name,
         (cmd) => sshArgs(target, ctx.paths, [cmd], { batch: true }),
         () => {
           if (!loggedIn) onStep('cloud-init');
@@ -208,33 +209,75 @@ async function waitForSshLogin(
   );
 }
 
-/** One try: 'ready' when a login works and cloud-init is done, else the last line ssh said. */
-async function loginOnce(argsFor: (command: string) => string[], onLoggedIn: () => void): Promise<string> {
+/** One try: 'ready' when a login works and cloud-init is done, else what went wrong (for the timeout's message). */
+async function loginOnce(
+  name: string,
+  argsFor: (command: string) => string[],
+  onLoggedIn: () => void,
+): Promise<string> {
   const res = await runSsh(argsFor('true'));
-  if (res.code === 0) {
-    // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
-    // resets connections for a while. Ready means cloud-init finished and a login works.
-    onLoggedIn();
-    const ci = await runSsh(argsFor(CLOUD_INIT_WAIT));
-    if (ci.code === 0) {
-      const again = await runSsh(argsFor('true'));
-      if (again.code === 0) return 'ready';
-    }
+  if (res.code !== 0) return lastLine(res.stderr);
+  // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
+  // resets connections for a while. Ready means cloud-init finished and a login works.
+  onLoggedIn();
+  const ci = await runSsh(argsFor(CLOUD_INIT_WAIT));
+  const status = readCloudInitStatus(ci.code, ci.stdout);
+  if (status.kind === 'error') {
+    // Waiting longer changes nothing: cloud-init has finished this boot, with errors. Say so now, with them.
+    throw new RoostError('CLOUD_INIT_FAILED', `cloud-init finished on '${name}' with errors`, {
+      hint: `the VM is running and takes logins: roost ssh ${name}; the whole story: roost ssh ${name} -- sudo cat /var/log/cloud-init.log`,
+      detail: status.detail
+        ? `cloud-init status --long said:\n${status.detail.replace(/^/gm, '| ')}`
+        : undefined,
+    });
   }
-  return res.stderr.trim().split('\n').pop() ?? '';
+  if (status.kind === 'unknown') return `cloud-init status: ${status.said}`;
+  const again = await runSsh(argsFor('true'));
+  return again.code === 0 ? 'ready' : lastLine(again.stderr);
 }
 
-/** One remote command (ssh joins arguments with spaces): wait for cloud-init where it exists, else succeed. */
-const CLOUD_INIT_WAIT =
-  'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]; fi';
+const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
 
-async function runSsh(args: string[]): Promise<{ code: number; stderr: string }> {
+/**
+ * One remote command (ssh joins arguments with spaces): wait for cloud-init where it exists and print its status,
+ * else say done. `--long` adds the errors cloud-init recorded, which a failed first boot is then reported with.
+ */
+export const CLOUD_INIT_WAIT =
+  'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait --long 2>&1; else echo "status: done"; fi';
+
+export type CloudInitStatus =
+  | { kind: 'done' }
+  | { kind: 'error'; detail: string }
+  /** Not an answer from cloud-init (ssh dropped, cloud-init crashed reading a half-written file): ask again. */
+  | { kind: 'unknown'; said: string };
+
+/**
+ * What `cloud-init status --wait --long` said. Exit 0 is done; exit 2 (cloud-init 23.4 and later) is done with
+ * recoverable errors, which cloud-init itself calls degraded but finished; exit 1 is an error only when the
+ * output says `status: error` — a crash of the status command also exits 1, and a retry is the answer to that.
+ */
+export function readCloudInitStatus(code: number, output: string): CloudInitStatus {
+  const status = /(?:^|\.)status: (\S+)/m.exec(output)?.[1];
+  if (code === 0 || code === 2) return { kind: 'done' };
+  if (code === 1 && status === 'error') return { kind: 'error', detail: output.replace(/^\.+/, '').trim() };
+  const said = lastLine(output).slice(0, 200);
+  return { kind: 'unknown', said: `exit ${code}${said ? `: ${said}` : ''}` };
+}
+
+async function runSsh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
-    const child = spawn('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', (e) => resolve({ code: 127, stderr: e.message }));
-    child.on('exit', (code) => resolve({ code: code ?? 255, stderr }));
+    // Bounded: a guest could print without end; the status and its errors fit well within this.
+    child.stdout.on('data', (b: Buffer) => {
+      if (stdout.length < 64 * 1024) stdout += b.toString('utf8');
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+    });
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
+    child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
   });
 }

@@ -90,6 +90,42 @@ describe('Debian cloud guest from an imported image', () => {
     expect(ds.stdout).toMatch(/"platform": "nocloud"/);
   });
 
+  it('--wait ssh stops at once when cloud-init reports an error, and shows it', async () => {
+    // cloud-init's record of this boot, as a module that failed leaves it (an error in the final stage's list).
+    // ssh joins the words for the guest's shell: the program is one double-quoted word there.
+    const statusFile = '/run/cloud-init/status.json';
+    const edit = (py: string) => roost(user, ['ssh', name, '--', 'sudo', 'python3', '-c', `"${py}"`]);
+    const inject = await edit(
+      `import json; p='${statusFile}'; d=json.load(open(p)); ` +
+        `d['v1']['modules-final']['errors']=['roost-test: scripts_user failed (injected)']; json.dump(d, open(p, 'w'))`,
+    );
+    expect(inject.code, inject.stderr).toBe(0);
+    try {
+      const started = Date.now();
+      // start on a running VM only waits: the same wait create does.
+      const r = await roost(user, ['start', name, '--wait', 'ssh', '--wait-timeout', '300'], {
+        timeoutMs: 320_000,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`cloud-init finished on '${name}' with errors`);
+      expect(r.stderr).toContain('roost-test: scripts_user failed (injected)');
+      expect(r.stderr).toContain(`roost ssh ${name}`);
+      // Not a timeout: the answer came with the first login.
+      expect(Date.now() - started).toBeLessThan(120_000);
+      const j = await roost(user, ['start', name, '--wait', 'ssh', '--json'], { timeoutMs: 320_000 });
+      expect(j.code).not.toBe(0);
+      expect((JSON.parse(j.stderr) as { error: { code: string } }).error.code).toBe('CLOUD_INIT_FAILED');
+    } finally {
+      const undo = await edit(
+        `import json; p='${statusFile}'; d=json.load(open(p)); ` +
+          `d['v1']['modules-final']['errors']=[]; json.dump(d, open(p, 'w'))`,
+      );
+      expect(undo.code, undo.stderr).toBe(0);
+    }
+    const ok = await roost(user, ['start', name, '--wait', 'ssh'], { timeoutMs: 320_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 600_000);
+
   it('plain `ssh NAME.roost` works through the config roost keeps', async () => {
     const include = join(paths.data, 'ssh', 'config');
     expect(readFileSync(include, 'utf8')).toContain(`Host ${name}.roost`);
