@@ -34,9 +34,11 @@ describe('bootSshSection', () => {
 });
 
 describe('plainSshArgs', () => {
-  it('never prompts, and logs in as the user on the forwarded port', () => {
-    const args = plainSshArgs('debian', 2222);
+  it('never prompts, and logs in as the user on the forwarded port with the key it is given', () => {
+    const args = plainSshArgs('debian', 2222, '/home/u/bench/.ssh/id_ed25519');
     expect(args).toContain('BatchMode=yes');
+    // ssh takes ~/.ssh from the passwd entry, not $HOME: the bench's private home needs the key named.
+    expect(args.slice(0, 4)).toEqual(['-i', '/home/u/bench/.ssh/id_ed25519', '-o', 'IdentitiesOnly=yes']);
     expect(args.slice(-3)).toEqual(['-p', '2222', 'debian@127.0.0.1']);
   });
 });

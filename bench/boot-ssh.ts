@@ -11,7 +11,9 @@
 // - For both, a prober (bench/ssh-banner.ts) notes when the guest's sshd first sends its banner through the
 //   forward: the readiness latency is the reported ready moment minus that one.
 //
-// Both use the user's own key (~/.ssh/id_ed25519, made beforehand: roost seeds the first ~/.ssh/id_*.pub).
+// Both use the user's own key (~/.ssh/id_ed25519, made beforehand: roost seeds the first ~/.ssh/id_*.pub). The
+// baseline's ssh names it with -i: OpenSSH looks for ~/.ssh in the passwd entry's home, not $HOME, and the bench
+// runs the user with a private $HOME (without -i, its login was refused: "Permission denied (publickey)").
 // Every VM and volume is removed after each boot, and once more at the end, even when a boot failed or the bench
 // was interrupted (Ctrl-C, SIGTERM: the boot under way is stopped, what it made removed, then the bench fails).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -64,6 +66,8 @@ interface BootContext {
   /** Where the baseline's cloud-init files go (the user's). */
   dir: string;
   loginUser: string;
+  /** The user's key: the private half's path for the baseline's ssh, the public half for its cloud-config. */
+  keyPath: string;
   publicKey: string;
 }
 
@@ -142,7 +146,7 @@ async function prepare(user: TestUser, cli: string, guest: DebianGuest): Promise
   });
   await runAs(user, process.execPath, [cli, ...debianImportArgs(guest, IMAGE)], { check: true });
   const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
-  return { user, cli, guest, image: IMAGE, dir, loginUser: guest.user ?? 'debian', publicKey };
+  return { user, cli, guest, image: IMAGE, dir, loginUser: guest.user ?? 'debian', keyPath: key, publicKey };
 }
 
 function describeBoot(which: string, r: BootSshResult): string {
@@ -254,7 +258,7 @@ async function baselineBoot(ctx: BootContext, round: number): Promise<BaselineBo
       }),
     );
     mustSucceed('virt-install', vi);
-    const ssh = plainSshArgs(ctx.loginUser, port);
+    const ssh = plainSshArgs(ctx.loginUser, port, ctx.keyPath);
     const loginAt = await pollSshLogin(ctx.user, ssh, t0 + BOOT_TIMEOUT_S * 1000);
     const ci = await spawnAs(ctx.user, 'ssh', [...ssh, 'cloud-init', 'status', '--wait']);
     // 2: done with recoverable errors (the same rule as roost's own wait).
@@ -299,8 +303,12 @@ function randomMac(): string {
 }
 
 /** `ssh` as a user's script would log in to a fresh VM: no prompts, a new host key accepted, the user's key. */
-export function plainSshArgs(loginUser: string, port: number): string[] {
+export function plainSshArgs(loginUser: string, port: number, keyPath: string): string[] {
   return [
+    '-i',
+    keyPath,
+    '-o',
+    'IdentitiesOnly=yes',
     '-o',
     'BatchMode=yes',
     '-o',
