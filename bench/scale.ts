@@ -3,7 +3,9 @@
 // the same private session daemon, in the same run.
 //
 // - `roost ls --json` vs `virsh list --all` at 10, 100 and 500 defined domains (wall time of a fresh process,
-//   Node's start-up included); the per-domain slope of each by least squares; an SVG plot of both curves.
+//   Node's start-up included); the per-domain slope of each by least squares; an SVG plot of the curves. Beside
+//   them, python3-libvirt making the same calls as `roost ls` (bench/baselines/ls.py): what reading every
+//   definition costs the daemon and libvirt's own C client, which `virsh list --all` does not ask for.
 // - At the largest count: lookup + getState sequential (warmed), 16 in flight, and listAllDomains, roost vs
 //   python3-libvirt (bench/rpc.ts, bench/baselines/rpc.py).
 // - Cold: a fresh process that imports the built package (bench/cold.mjs) and loops lookup + getState for 2 s
@@ -31,6 +33,7 @@ const ROUNDS = Number(option('rounds', '5'));
 const SVG = option('svg', join(repoRoot, 'docs', 'img', 'bench-scale.svg'));
 const COLD_SECONDS = 2;
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+const lsPy = join(repoRoot, 'bench', 'baselines', 'ls.py');
 
 const log = (msg: string) => console.error(`bench scale: ${msg}`);
 const median = (xs: number[]) => {
@@ -43,6 +46,8 @@ interface LevelResult {
   domains: number;
   roostMs: number[];
   virshMs: number[];
+  /** python3-libvirt reading every definition, as `roost ls` does (bench/baselines/ls.py). */
+  pythonMs: number[];
 }
 
 /** Least-squares slope (ms per domain) and intercept of the medians. */
@@ -76,22 +81,19 @@ async function defineUpTo(uri: string, from: number, count: number, guest: Retur
   }
 }
 
-/** `roost ls --json` and `virsh list --all`, interleaved, after two warm-ups of each. */
+/** `roost ls --json`, `virsh list --all` and ls.py, interleaved (each goes first in turn), after two warm-ups. */
 async function measureLevel(user: TestUser, domains: number): Promise<LevelResult> {
-  const roost = () => timed(user, process.execPath, [cli, 'ls', '--json']);
-  const virsh = () => timed(user, 'virsh', ['-c', 'qemu:///session', 'list', '--all']);
-  for (let i = 0; i < 2; i++) {
-    await roost();
-    await virsh();
-  }
-  const r: LevelResult = { domains, roostMs: [], virshMs: [] };
+  const r: LevelResult = { domains, roostMs: [], virshMs: [], pythonMs: [] };
+  const runs: [() => Promise<number>, number[]][] = [
+    [() => timed(user, process.execPath, [cli, 'ls', '--json']), r.roostMs],
+    [() => timed(user, 'virsh', ['-c', 'qemu:///session', 'list', '--all']), r.virshMs],
+    [() => timed(user, '/usr/bin/python3', [lsPy, 'qemu:///session']), r.pythonMs],
+  ];
+  for (let i = 0; i < 2; i++) for (const [run] of runs) await run();
   for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      r.roostMs.push(await roost());
-      r.virshMs.push(await virsh());
-    } else {
-      r.virshMs.push(await virsh());
-      r.roostMs.push(await roost());
+    for (let k = 0; k < runs.length; k++) {
+      const [run, into] = runs[(i + k) % runs.length]!;
+      into.push(await run());
     }
   }
   return r;
@@ -140,6 +142,7 @@ function report(levels: LevelResult[], rpc: CaseResult[], svgPath: string): stri
   const pts = (f: (l: LevelResult) => number[]) => levels.map((l) => ({ x: l.domains, y: median(f(l)) }));
   const roostFit = fitLine(pts((l) => l.roostMs));
   const virshFit = fitLine(pts((l) => l.virshMs));
+  const pythonFit = fitLine(pts((l) => l.pythonMs));
   const last = levels[levels.length - 1]!;
   const lastRatio = median(last.roostMs) / median(last.virshMs);
   const fmt = (xs: number[]) =>
@@ -157,12 +160,14 @@ function report(levels: LevelResult[], rpc: CaseResult[], svgPath: string): stri
   return `## Scaling: many domains, cold clients (bench/scale.ts)
 
 Wall time of a fresh process, start to exit, as the test user against one private session daemon holding N
-defined (inactive) tiny-guest domains: \`roost ls --json\` (Node's start-up included) and \`virsh list --all\`,
-${RUNS} runs each, interleaved, after two warm-ups; medians (range in small print).
+defined (inactive) tiny-guest domains: \`roost ls --json\` (Node's start-up included), \`virsh list --all\`, and
+for comparison python3-libvirt making the calls \`roost ls\` makes (\`bench/baselines/ls.py\`: every domain's
+definition, the state of running ones; no parsing, no output), ${RUNS} runs each, interleaved, after two warm-ups;
+medians (range in small print).
 
-| domains | \`roost ls --json\` (ms) | \`virsh list --all\` (ms) | roost ÷ virsh |
-|---:|---:|---:|---:|
-${levels.map((l) => `| ${l.domains} | ${fmt(l.roostMs)} | ${fmt(l.virshMs)} | ${(median(l.roostMs) / median(l.virshMs)).toFixed(2)}× |`).join('\n')}
+| domains | \`roost ls --json\` (ms) | \`virsh list --all\` (ms) | roost ÷ virsh | python3-libvirt, the same reads (ms) | roost ÷ python |
+|---:|---:|---:|---:|---:|---:|
+${levels.map((l) => `| ${l.domains} | ${fmt(l.roostMs)} | ${fmt(l.virshMs)} | ${(median(l.roostMs) / median(l.virshMs)).toFixed(2)}× | ${fmt(l.pythonMs)} | ${(median(l.roostMs) / median(l.pythonMs)).toFixed(2)}× |`).join('\n')}
 
 | measure | roost | virsh | target | met |
 |---|---:|---:|---|:---:|
@@ -172,7 +177,9 @@ ${levels.map((l) => `| ${l.domains} | ${fmt(l.roostMs)} | ${fmt(l.virshMs)} | ${
 ![roost ls --json and virsh list --all against the number of domains](${svgLink})
 
 \`roost ls\` reads every domain's definition (its ports, networks, accelerator) on one connection, pipelined;
-\`virsh list --all\` lists names and states only.
+\`virsh list --all\` lists names and states only. The python column is the price of those reads with libvirt's
+own C client, one after the other, in a fresh process (slope ${pythonFit.slope.toFixed(3)} ms per domain): the
+daemon's work that a listing with ports costs whatever the client.
 
 ### RPC at ${last.domains} domains, and a cold client
 
@@ -210,6 +217,7 @@ try {
 const series = [
   { name: 'roost ls --json', points: levels.map((l) => ({ x: l.domains, y: median(l.roostMs) })) },
   { name: 'virsh list --all', points: levels.map((l) => ({ x: l.domains, y: median(l.virshMs) })) },
+  { name: 'python, same reads', points: levels.map((l) => ({ x: l.domains, y: median(l.pythonMs) })) },
 ];
 mkdirSync(dirname(SVG), { recursive: true });
 writeFileSync(

@@ -3,7 +3,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostListeners, listenerInodes, procNetFilesFor } from './host-listeners.js';
+import {
+  hostListeners,
+  listenerInodes,
+  procNetFileOf,
+  procNetFilesFor,
+  readHostListeners,
+  type HostListener,
+  type ProcNetFile,
+} from './host-listeners.js';
 import { parsePortForward } from './port-spec.js';
 
 const HEADER =
@@ -47,40 +55,46 @@ const listen = (sl: number, port: number, inode: number) =>
 const connection = (sl: number, inode: number, state = '01') =>
   tcpLine(sl, '0100007F:A02A', '0100007F:D2F0', state, 985, inode);
 
-describe('hostListeners', () => {
-  it('reads the listening sockets at the head of a TCP file and stops at the first connection after them', () => {
+type Reader = (procNet?: string, files?: readonly ProcNetFile[]) => HostListener[] | Promise<HostListener[]>;
+
+// The blocking reader (after a start) and the one on libuv's threads (before it) must see the same.
+describe.each<[string, Reader]>([
+  ['hostListeners', hostListeners],
+  ['readHostListeners', readHostListeners],
+])('%s', (_name, read) => {
+  it('reads the listening sockets at the head of a TCP file and stops at the first connection after them', async () => {
     // The kernel lists its listening table first; a LISTEN line after a connection cannot occur, and is not read.
     const d = procNet([listen(0, 41001, 11), listen(1, 41002, 12), connection(2, 13), listen(3, 41003, 14)]);
-    expect(hostListeners(d).map((l) => [l.port, l.inode])).toEqual([
+    expect((await read(d)).map((l) => [l.port, l.inode])).toEqual([
       [41001, 11],
       [41002, 12],
     ]);
   });
 
-  it('reads on past connections being accepted (listed among the listeners by kernels before 4.4)', () => {
+  it('reads on past connections being accepted (listed among the listeners by kernels before 4.4)', async () => {
     const d = procNet([
       listen(0, 41001, 11),
       connection(1, 20, '03'),
       listen(2, 41002, 12),
       connection(3, 13),
     ]);
-    expect(hostListeners(d).map((l) => l.port)).toEqual([41001, 41002]);
+    expect((await read(d)).map((l) => l.port)).toEqual([41001, 41002]);
   });
 
-  it('reads a file of listeners alone to its end, and the UDP files whole', () => {
+  it('reads a file of listeners alone to its end, and the UDP files whole', async () => {
     const udp = `${HEADER}\n  5: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000   985        0 777 2 0 0\n`;
     const d = procNet([listen(0, 41001, 11)], udp);
-    expect(hostListeners(d).map((l) => [l.proto, l.port])).toEqual([
+    expect((await read(d)).map((l) => [l.proto, l.port])).toEqual([
       ['tcp', 41001],
       ['udp', 5353],
     ]);
   });
 
-  it('reads only the files asked for', () => {
+  it('reads only the files asked for', async () => {
     const udp = `${HEADER}\n  5: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000   985        0 777 2 0 0\n`;
     const d = procNet([listen(0, 41001, 11)], udp);
-    expect(hostListeners(d, ['udp']).map((l) => l.port)).toEqual([5353]);
-    expect(hostListeners(join(d, 'missing'))).toEqual([]);
+    expect((await read(d, ['udp'])).map((l) => l.port)).toEqual([5353]);
+    expect(await read(join(d, 'missing'))).toEqual([]);
   });
 
   it('finds a socket listening on this host now, and its inode is among the listeners', async () => {
@@ -88,7 +102,7 @@ describe('hostListeners', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     try {
       const port = (srv.address() as { port: number }).port;
-      const mine = hostListeners(undefined, ['tcp']).filter((l) => l.port === port);
+      const mine = (await read(undefined, ['tcp'])).filter((l) => l.port === port);
       expect(mine).toHaveLength(1);
       expect(listenerInodes().has(mine[0]!.inode)).toBe(true);
     } finally {
@@ -101,5 +115,13 @@ describe('procNetFilesFor', () => {
   it('names the file of each forward’s protocol and address family, once', () => {
     const f = ['8080:80', '127.0.0.1:8081:81', '[::1]:8082:82', '5353:53/udp'].map(parsePortForward);
     expect(procNetFilesFor(f)).toEqual(['tcp', 'tcp6', 'udp']);
+  });
+});
+
+describe('procNetFileOf', () => {
+  it('names the file a listener was read from', () => {
+    expect(procNetFileOf({ proto: 'tcp', address: '127.0.0.1' })).toBe('tcp');
+    expect(procNetFileOf({ proto: 'tcp', address: '::' })).toBe('tcp6');
+    expect(procNetFileOf({ proto: 'udp', address: '0.0.0.0' })).toBe('udp');
   });
 });

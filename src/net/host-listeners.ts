@@ -8,6 +8,7 @@
 // connections), so they are read a line at a time and left at the first line past them: the kernel then walks
 // only as far as the first connection. The UDP files have no such order, and are small: they are read whole.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import type { PortForward } from './port-spec.js';
 import { procNetAddress } from './proc-net-tcp.js';
 
@@ -68,6 +69,30 @@ export function hostListeners(
   });
 }
 
+/**
+ * hostListeners without blocking: the kernel's walk of its tables runs on libuv's threads, so a caller that reads
+ * the listeners while it waits for the daemon (create reads them while the VM is defined) loses no time to it.
+ */
+export async function readHostListeners(
+  procNet = '/proc/net',
+  files: readonly ProcNetFile[] = ALL_FILES,
+): Promise<HostListener[]> {
+  const each = await Promise.all(
+    files.map(async (file) => {
+      const path = `${procNet}/${file}`;
+      return file.startsWith('tcp')
+        ? parseHostListeners(await readTcpListenersAsync(path), 'tcp')
+        : parseHostListeners(await readFile(path, 'latin1').catch(() => ''), 'udp');
+    }),
+  );
+  return each.flat();
+}
+
+/** The file of /proc/net that lists a listener: its protocol and address family. */
+export function procNetFileOf(l: Pick<HostListener, 'proto' | 'address'>): ProcNetFile {
+  return `${l.proto}${l.address.includes(':') ? '6' : ''}`;
+}
+
 /** The inodes of every listening socket now: what a start is compared with afterwards. */
 export function listenerInodes(listeners: readonly HostListener[] = hostListeners()): Set<number> {
   return new Set(listeners.map((l) => l.inode));
@@ -76,7 +101,7 @@ export function listenerInodes(listeners: readonly HostListener[] = hostListener
 /** The files in which a socket listening for these forwards appears: each forward's protocol and address family. */
 export function procNetFilesFor(forwards: readonly PortForward[]): ProcNetFile[] {
   const files = new Set<ProcNetFile>();
-  for (const f of forwards) files.add(`${f.proto}${f.address.includes(':') ? '6' : ''}`);
+  for (const f of forwards) files.add(procNetFileOf(f));
   return [...files];
 }
 
@@ -94,6 +119,32 @@ function readWhole(path: string): string {
  */
 const READ_BYTES = 150;
 
+/**
+ * Takes a /proc/net/tcp{,6} file's bytes as they are read and says when it has seen the first line past the
+ * listening sockets; `text` is then the whole lines up to there, header included. Shared by the blocking and the
+ * non-blocking reader below, which only differ in how they get the bytes.
+ */
+class ListeningPartCursor {
+  private text = '';
+  private done = 0; // text before this offset is whole lines, looked at
+
+  /** Adds bytes; true once the listening part is over and reading may stop. */
+  push(chunk: string): boolean {
+    this.text += chunk;
+    for (let end = this.text.indexOf('\n', this.done); end >= 0; end = this.text.indexOf('\n', this.done)) {
+      const line = this.text.slice(this.done, end);
+      this.done = end + 1;
+      if (pastListeners(line)) return true;
+    }
+    return false;
+  }
+
+  /** The whole lines read so far (all of the listening part once push said true). */
+  get lines(): string {
+    return this.text.slice(0, this.done);
+  }
+}
+
 /** A /proc/net/tcp{,6} file up to the end of its listening sockets: the whole lines read, header included. */
 function readTcpListeners(path: string): string {
   let fd: number;
@@ -103,23 +154,36 @@ function readTcpListeners(path: string): string {
     return '';
   }
   const buf = Buffer.allocUnsafe(READ_BYTES);
-  let text = '';
-  let done = 0; // text before this offset is whole lines, looked at
+  const cursor = new ListeningPartCursor();
   try {
     for (let n = readSync(fd, buf, 0, READ_BYTES, null); n > 0; n = readSync(fd, buf, 0, READ_BYTES, null)) {
-      text += buf.toString('latin1', 0, n);
-      for (let end = text.indexOf('\n', done); end >= 0; end = text.indexOf('\n', done)) {
-        const line = text.slice(done, end);
-        done = end + 1;
-        if (pastListeners(line)) return text.slice(0, done);
-      }
+      if (cursor.push(buf.toString('latin1', 0, n))) break;
     }
   } catch {
     // Read what could be read (a file that vanished with its namespace reads as empty).
   } finally {
     closeSync(fd);
   }
-  return text.slice(0, done);
+  return cursor.lines;
+}
+
+/** readTcpListeners on libuv's threads. */
+async function readTcpListenersAsync(path: string): Promise<string> {
+  const file = await open(path, 'r').catch(() => undefined);
+  if (!file) return '';
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+  const cursor = new ListeningPartCursor();
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, READ_BYTES, null);
+      if (bytesRead <= 0 || cursor.push(buf.toString('latin1', 0, bytesRead))) break;
+    }
+  } catch {
+    // As readTcpListeners: what could be read.
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+  return cursor.lines;
 }
 
 /** A line of a TCP file that is neither the header nor a listening socket (or a connection being accepted). */

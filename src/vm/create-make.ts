@@ -12,6 +12,7 @@ import type { LibvirtClient } from '../libvirt/api.js';
 import { ConnectionClosedError, isNotFound, LibvirtError, VirErrorCode } from '../libvirt/errors.js';
 import { DomainDefineFlags, DomainDestroyFlags, DomainUndefineFlags, type Domain } from '../libvirt/types.js';
 import type { PortForward } from '../net/port-spec.js';
+import type { ListenerSnapshot } from './port-bound.js';
 import { ensurePrivateDir } from '../paths.js';
 import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
@@ -255,16 +256,16 @@ export async function defineVm(
 /** What the start needs from this side: its modules, and the listeners from before passt starts (port-bound.ts). */
 export interface StartPrep {
   start: typeof import('./start.js');
-  before: Set<number> | undefined;
+  before: ListenerSnapshot | undefined;
 }
 
 /**
  * Gets the start ready while libvirt is still making the disk and defining the VM: loading the modules and reading
  * the host's listeners then costs the create nothing.
  */
-export async function prepareStart(ctx: VmContext): Promise<StartPrep> {
+export async function prepareStart(ctx: VmContext, ports: readonly PortForward[]): Promise<StartPrep> {
   const [start, portBound] = await Promise.all([import('./start.js'), import('./port-bound.js')]);
-  return { start, before: portBound.listenersBefore(ctx) };
+  return { start, before: await portBound.listenersBefore(ctx, ports) };
 }
 
 /**

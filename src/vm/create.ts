@@ -193,7 +193,7 @@ async function makeVm(m: Making, defineFlags: Promise<number>): Promise<CreateRe
   const { sizes, accel, nics, shares, remote } = plan;
   const spec = buildSpec(m.ctx, m.c, m.req, sizes, accel, nics, disk?.path, login, shares, remote);
   const started = m.req.start ?? true;
-  const startPrep = started ? prepareStart(m.ctx) : undefined;
+  const startPrep = started ? prepareStart(m.ctx, plan.ports) : undefined;
   startPrep?.catch(() => undefined); // awaited by the start step, or not at all when an earlier step fails
   // What the end of a create needs (the ssh side, with node:crypto) loads while the VM starts, the longest wait.
   let sshModule: Promise<typeof import('./ssh.js')> | undefined;

@@ -8,7 +8,15 @@
 import { basename } from 'node:path';
 import { RoostError } from '../errors.js';
 import type { Domain } from '../libvirt/types.js';
-import { hostListeners, listenerInodes, procNetFilesFor } from '../net/host-listeners.js';
+import {
+  hostListeners,
+  listenerInodes,
+  procNetFileOf,
+  procNetFilesFor,
+  readHostListeners,
+  type HostListener,
+  type ProcNetFile,
+} from '../net/host-listeners.js';
 import { unboundMessage, unboundPorts, type UnboundPort } from '../net/port-check.js';
 import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
@@ -43,9 +51,36 @@ export function passtPidsOf(runDir: string, dom: Pick<Domain, 'id' | 'name'>): n
     .map((p) => p.pid);
 }
 
-/** The listeners before a start or a plug-in, for checkForwardsBound; undefined where roost cannot look. */
-export function listenersBefore(ctx: Pick<VmContext, 'uri' | 'env'>): Set<number> | undefined {
-  return qemuRunDir(ctx) ? listenerInodes() : undefined;
+/**
+ * The host's listeners from before a start or a plug-in: their inodes, read from the files of /proc/net in which
+ * the forwards' own sockets will appear (each TCP file costs a walk of the kernel's socket tables).
+ */
+export interface ListenerSnapshot {
+  inodes: ReadonlySet<number>;
+  files: ReadonlySet<ProcNetFile>;
+}
+
+/**
+ * The listeners before a start or a plug-in of `forwards`, for checkForwardsBound; undefined where roost cannot
+ * look or there is nothing to check. Read without blocking, so that it can overlap the daemon's work.
+ */
+export async function listenersBefore(
+  ctx: Pick<VmContext, 'uri' | 'env'>,
+  forwards: readonly PortForward[],
+): Promise<ListenerSnapshot | undefined> {
+  if (forwards.length === 0 || !qemuRunDir(ctx)) return undefined;
+  const files = procNetFilesFor(forwards);
+  return { inodes: listenerInodes(await readHostListeners(undefined, files)), files: new Set(files) };
+}
+
+/**
+ * The inodes to take as there before: the snapshot's, and every listener of a file the snapshot did not read —
+ * one of those may be older than the start, so it never counts as the passt's.
+ */
+function preExisting(before: ListenerSnapshot, now: readonly HostListener[]): Set<number> {
+  const old = new Set(before.inodes);
+  for (const l of now) if (!before.files.has(procNetFileOf(l))) old.add(l.inode);
+  return old;
 }
 
 /**
@@ -57,20 +92,23 @@ export async function checkForwardsBound(
   ctx: Pick<VmContext, 'uri' | 'env'>,
   dom: Pick<Domain, 'id' | 'name'>,
   forwards: readonly PortForward[],
-  before: Set<number> | undefined,
+  before: ListenerSnapshot | undefined,
 ): Promise<void> {
   const runDir = qemuRunDir(ctx);
   if (forwards.length === 0 || !before || !runDir || dom.id <= 0) return;
   // The usual answer first, from the least reading: each forward has its new listener in the file of its own
   // address family. Anything else is looked at whole below (every file, and whether the VM has a passt at all).
-  if (unboundPorts(forwards, before, hostListeners(undefined, procNetFilesFor(forwards))).length === 0)
-    return;
+  if (unboundPorts(forwards, before.inodes, hostListeners(undefined, [...before.files])).length === 0) return;
   if (passtPidsOf(runDir, dom).length === 0) return;
+  const unboundNow = () => {
+    const now = hostListeners();
+    return unboundPorts(forwards, preExisting(before, now), now);
+  };
   // passt listens before libvirt lets the start finish; a port nobody holds gets a moment's grace all the same.
-  let unbound = unboundPorts(forwards, before);
+  let unbound = unboundNow();
   for (let i = 0; i < 10 && unbound.length > 0 && unbound.every((u) => !u.holder); i++) {
     await new Promise((r) => setTimeout(r, 100));
-    unbound = unboundPorts(forwards, before);
+    unbound = unboundNow();
   }
   if (unbound.length > 0) throw new ForwardNotBoundError(dom.name, unbound);
 }

@@ -10,7 +10,6 @@ import { hasInterface, interfaceXml, interfaceXmlForAttach } from '../domain-xml
 import { sameForwardSet } from '../net/ports.js';
 import type { VmContext } from './context.js';
 import { libvirtVmProcesses, qemuRunDir } from './leftovers.js';
-import { listenersBefore } from './port-bound.js';
 import type { Undo } from './rollback.js';
 
 /** One NIC of a running domain, as roost re-plugs it: found by MAC in the live XML. */
@@ -50,18 +49,9 @@ export async function unplugNic(
   }
 }
 
-/**
- * Plugs the NIC described in `domainXml` (by MAC) back in, on its old PCI address. `onListeners` gets the host's
- * listeners from just before (for checkForwardsBound).
- */
-export async function plugNic(
-  ctx: VmContext,
-  nic: LiveNic,
-  domainXml: string,
-  onListeners: (before: Set<number> | undefined) => void = () => {},
-): Promise<void> {
+/** Plugs the NIC described in `domainXml` (by MAC) back in, on its old PCI address. */
+export async function plugNic(ctx: VmContext, nic: LiveNic, domainXml: string): Promise<void> {
   await endOrphanPasst(ctx, nic.dom);
-  onListeners(listenersBefore(ctx));
   await ctx.client.attachDevice(
     nic.dom,
     interfaceXmlForAttach(domainXml, nic.mac),

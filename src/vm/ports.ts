@@ -37,7 +37,7 @@ import {
 import type { VmContext } from './context.js';
 import { existingForwards } from './forwards.js';
 import { lookupVm } from './lookup.js';
-import { checkForwardsBound } from './port-bound.js';
+import { checkForwardsBound, listenersBefore } from './port-bound.js';
 import { isRemote, remotePortsOf } from './remote.js';
 import { livePorts, plugNic, restoreNicUndo, unplugNic, type LiveNic } from './port-replug.js';
 import { Rollback, withRollback } from './rollback.js';
@@ -318,12 +318,14 @@ async function replug(
   );
   // Past the point of no return: the NIC is out, and goes back in with the new forwards whatever comes.
   let recovered: string | undefined;
-  let before: Set<number> | undefined;
+  // The host's listeners before the new passt starts, for the check below; read before the step, so that a
+  // fault at the step's start meets the plug-in itself.
+  const before = await listenersBefore(ctx, desired.map(fromPortForwardSpec));
   await steps.run(
     'attach',
     'plugging the network interface back in with the new forwards',
     () =>
-      plugNic(ctx, nic, wanted, (b) => (before = b)).catch(async (e: unknown) => {
+      plugNic(ctx, nic, wanted).catch(async (e: unknown) => {
         if (!(e instanceof ConnectionClosedError)) throw e;
         // The daemon went away with the plug-in in flight: the new one knows whether it was carried out.
         const now = await livePorts(ctx, nic).catch(() => null);

@@ -18,7 +18,7 @@ import type { PortForward } from '../net/port-spec.js';
 import type { VmContext } from './context.js';
 import { toPortForward } from './forwards.js';
 import { lookupVm } from './lookup.js';
-import { checkForwardsBound, listenersBefore } from './port-bound.js';
+import { checkForwardsBound, listenersBefore, type ListenerSnapshot } from './port-bound.js';
 import { forwardFor, type WaitFor } from './wait.js';
 
 export interface StartResult {
@@ -48,7 +48,7 @@ export async function startVm(ctx: VmContext, name: string, opts: StartOptions =
   if (await ctx.client.isActive(dom)) return { name, alreadyRunning: true, autoPorts, ports };
   let started: Domain;
   let accelChanged: string | undefined;
-  const before = listenersBefore(ctx);
+  const before = await listenersBefore(ctx, ports);
   try {
     const asDefined: AccelDecision = {
       accel: parsed.accel === 'kvm' ? 'kvm' : 'tcg',
@@ -103,7 +103,7 @@ export async function stopUnlessForwarded(
   ctx: VmContext,
   dom: Domain,
   ports: readonly PortForward[],
-  before: Set<number> | undefined,
+  before: ListenerSnapshot | undefined,
 ): Promise<void> {
   try {
     await checkForwardsBound(ctx, dom, ports, before);

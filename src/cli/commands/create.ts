@@ -257,7 +257,7 @@ async function waitAfterCreate(
     import('../wait-phases.js'),
   ]);
   return untilInterrupted(
-    waitUntilReady(ctx, r, wait, waitTimeoutS, reportWaitPhases(how.progress, wait)),
+    waitUntilReady(ctx, r, wait, waitTimeoutS, reportWaitPhases(how.progress, wait, 'first')),
     how.signal,
     r.name,
   );
