@@ -7,8 +7,7 @@
 // Listening sockets come first in those files (the kernel lists its listening table before its table of
 // connections), so they are read a line at a time and left at the first line past them: the kernel then walks
 // only as far as the first connection. The UDP files have no such order, and are small: they are read whole.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { close, closeSync, open, openSync, read, readFile, readFileSync, readSync } from 'node:fs';
 import type { PortForward } from './port-spec.js';
 import { procNetAddress } from './proc-net-tcp.js';
 
@@ -82,7 +81,7 @@ export async function readHostListeners(
       const path = `${procNet}/${file}`;
       return file.startsWith('tcp')
         ? parseHostListeners(await readTcpListenersAsync(path), 'tcp')
-        : parseHostListeners(await readFile(path, 'latin1').catch(() => ''), 'udp');
+        : parseHostListeners(await readWholeAsync(path), 'udp');
     }),
   );
   return each.flat();
@@ -167,21 +166,30 @@ function readTcpListeners(path: string): string {
   return cursor.lines;
 }
 
+// The callback API of node:fs, already loaded, rather than node:fs/promises, which would load (and compile) a
+// dozen more of Node's own modules on the way of every start.
+
+function readWholeAsync(path: string): Promise<string> {
+  return new Promise((resolve) => readFile(path, 'latin1', (err, text) => resolve(err ? '' : text)));
+}
+
 /** readTcpListeners on libuv's threads. */
 async function readTcpListenersAsync(path: string): Promise<string> {
-  const file = await open(path, 'r').catch(() => undefined);
-  if (!file) return '';
+  const fd = await new Promise<number | undefined>((resolve) =>
+    open(path, 'r', (err, fd) => resolve(err ? undefined : fd)),
+  );
+  if (fd === undefined) return '';
   const buf = Buffer.allocUnsafe(READ_BYTES);
+  const readMore = () =>
+    new Promise<number>((resolve) => read(fd, buf, 0, READ_BYTES, null, (err, n) => resolve(err ? 0 : n)));
   const cursor = new ListeningPartCursor();
   try {
-    for (;;) {
-      const { bytesRead } = await file.read(buf, 0, READ_BYTES, null);
-      if (bytesRead <= 0 || cursor.push(buf.toString('latin1', 0, bytesRead))) break;
+    // As readTcpListeners: an error ends the reading with what could be read.
+    for (let n = await readMore(); n > 0; n = await readMore()) {
+      if (cursor.push(buf.toString('latin1', 0, n))) break;
     }
-  } catch {
-    // As readTcpListeners: what could be read.
   } finally {
-    await file.close().catch(() => undefined);
+    close(fd, () => {});
   }
   return cursor.lines;
 }

@@ -63,11 +63,20 @@ export async function checkHost(ctx: VmContext, c: Checked): Promise<HostCheck> 
     // Over ssh the forwards listen on the remote host: its listeners are asked (a bind probe here would test
     // this host's ports), in the ssh call that also tells where the VM's files go there.
     isRemote(ctx) ? import('./remote.js').then((r) => r.remotePortsOf(ctx)) : undefined,
-    runDir ? endStrayProcesses(ctx, runDir) : undefined,
+    runDir ? afterCallsSent().then(() => endStrayProcesses(ctx, runDir)) : undefined,
   ]);
   if (taken) throw nameTakenError(c.name);
   await checkForwards(c.ports, { existing, remote });
   return { existing, remote };
+}
+
+/**
+ * Resolves once the calls made so far are written to the daemon (the RPC client sends a tick's calls together at
+ * the end of the tick): work that blocks, such as the scan of /proc for stray processes, then runs while the
+ * daemon answers instead of before it is asked.
+ */
+function afterCallsSent(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** What checkHost found: other VMs' forwards, and over ssh the remote host's listening sockets. */
