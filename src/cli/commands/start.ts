@@ -43,7 +43,8 @@ export function define(program: Command): void {
           const { reportWaitPhases } = await import('../wait-phases.js');
           try {
             waitedMs =
-              (await waitUntilReady(ctx, r, wait, timeoutS, reportWaitPhases(progress, wait, 'later'))) ?? null;
+              (await waitUntilReady(ctx, r, wait, timeoutS, reportWaitPhases(progress, wait, 'later'))) ??
+              null;
             progress.done();
           } catch (e) {
             progress.fail();
