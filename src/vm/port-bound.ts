@@ -77,7 +77,7 @@ export async function listenersBefore(
  * The inodes to take as there before: the snapshot's, and every listener of a file the snapshot did not read —
  * one of those may be older than the start, so it never counts as the passt's.
  */
-function preExisting(before: ListenerSnapshot, now: readonly HostListener[]): Set<number> {
+export function preExisting(before: ListenerSnapshot, now: readonly HostListener[]): Set<number> {
   const old = new Set(before.inodes);
   for (const l of now) if (!before.files.has(procNetFileOf(l))) old.add(l.inode);
   return old;
