@@ -1,6 +1,6 @@
 // Running programs for tests: as the current process, or as the unprivileged test user.
 // Always an argument array, never a shell string (docs/architecture.md, Invariants: tests keep that rule too).
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { TestUser } from './test-user.js';
 
 export interface RunResult {
@@ -73,6 +73,15 @@ export function userEnv(user: TestUser): NodeJS.ProcessEnv {
   };
 }
 
+/** SIGKILL to the child's process group (it leads one: spawned detached), else to the child alone. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 function runWith(
   cmd: string,
   args: readonly string[],
@@ -80,13 +89,15 @@ function runWith(
   opts: RunOptions,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...spawnOpts, stdio: ['pipe', 'pipe', 'pipe'] });
+    // In a process group of its own, so that a timeout ends what the command started as well: a process it
+    // left running would hold the pipes open and 'close' would never come (an ssh to a rebooting guest did).
+    const child = spawn(cmd, args, { ...spawnOpts, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     const timer =
-      opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+      opts.timeoutMs === undefined ? undefined : setTimeout(() => killGroup(child), opts.timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

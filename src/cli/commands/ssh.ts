@@ -58,12 +58,30 @@ A VM of another host (-H lab) is reached through ssh to that host (docs/hosts.md
     );
 }
 
-/** Runs argv on this terminal (no shell); its exit code, 255 when a signal ended it. */
-async function run(argv: string[]): Promise<number> {
+/** What roost alone may be sent (a supervisor, a timeout) and passes on to ssh. */
+const PASSED_ON = ['SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs argv on this terminal (no shell); its exit code, 255 when a signal ended it. A SIGTERM or SIGHUP sent to
+ * roost is passed on: ssh must not outlive roost, holding its terminal or its pipes (a connection to a guest that
+ * went away mid-session can hang for a long time). Ctrl-C reaches both from the terminal.
+ */
+export async function run(argv: string[]): Promise<number> {
   const { spawn } = await import('node:child_process');
   return new Promise<number>((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-    child.on('error', reject);
-    child.on('exit', (c, signal) => resolve(c ?? (signal ? 255 : 1)));
+    const passOn = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const s of PASSED_ON) process.on(s, passOn);
+    const settle = () => {
+      for (const s of PASSED_ON) process.off(s, passOn);
+    };
+    child.on('error', (e) => {
+      settle();
+      reject(e);
+    });
+    child.on('exit', (c, signal) => {
+      settle();
+      resolve(c ?? (signal ? 255 : 1));
+    });
   });
 }
