@@ -23,6 +23,7 @@ import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
+import { afterCallsSent } from './steps.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import type { MountPlan } from './mounts.js';
 
@@ -63,20 +64,12 @@ export async function checkHost(ctx: VmContext, c: Checked): Promise<HostCheck> 
     // Over ssh the forwards listen on the remote host: its listeners are asked (a bind probe here would test
     // this host's ports), in the ssh call that also tells where the VM's files go there.
     isRemote(ctx) ? import('./remote.js').then((r) => r.remotePortsOf(ctx)) : undefined,
+    // The scan of /proc blocks: it runs once the calls above are sent, while the daemon answers them.
     runDir ? afterCallsSent().then(() => endStrayProcesses(ctx, runDir)) : undefined,
   ]);
   if (taken) throw nameTakenError(c.name);
   await checkForwards(c.ports, { existing, remote });
   return { existing, remote };
-}
-
-/**
- * Resolves once the calls made so far are written to the daemon (the RPC client sends a tick's calls together at
- * the end of the tick): work that blocks, such as the scan of /proc for stray processes, then runs while the
- * daemon answers instead of before it is asked.
- */
-function afterCallsSent(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** What checkHost found: other VMs' forwards, and over ssh the remote host's listening sockets. */

@@ -135,7 +135,10 @@ function testMarker(text: string): void {
   process.stderr.write(`roost-test: ${text}\n`);
 }
 
-/** Resolves once the requests a step started synchronously (and after its first awaits) are written. */
-function afterCallsSent(): Promise<void> {
+/**
+ * Resolves once the calls made so far are written to the daemon (the RPC client sends a tick's calls together at
+ * the end of the tick): a step's requests, or the calls that blocking work should follow rather than hold back.
+ */
+export function afterCallsSent(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
