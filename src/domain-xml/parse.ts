@@ -19,6 +19,7 @@ import {
   type VmSpec,
 } from './spec.js';
 import { childElements, firstChild, parseXml, textContent, type XmlElement } from './xml.js';
+import { readInterfaceQuickly } from './xml-fragment.js';
 
 export interface ParsedDisk {
   /** 'disk', 'cdrom', 'floppy', 'lun'. */
@@ -175,7 +176,8 @@ function parseNic(iface: XmlElement): ParsedNic {
  * The NICs of a domain document written by libvirt, without reading the rest of it: the port-conflict checks of
  * `create` and `port add` read every other VM's XML, and this parses a small part of what parseDomainXml does. It relies
  * on libvirt's own layout: `<devices>` after `<metadata>`, and `<interface>` elements that do not nest. Each NIC
- * is still read by the strict reader. (A hand-written document goes through the daemon, which rewrites it so.)
+ * is read by the quick reader for libvirt's own formatting (xml-fragment.ts), or by the strict reader when it needs
+ * more. (A hand-written document goes through the daemon, which rewrites it so.)
  */
 export function parseNicsOnly(xml: string): ParsedNic[] {
   if (!xml.includes('<interface')) return [];
@@ -184,7 +186,9 @@ export function parseNicsOnly(xml: string): ParsedNic[] {
   const nics: ParsedNic[] = [];
   const iface = /<interface\b[^>]*\/>|<interface[\s>][\s\S]*?<\/interface>/g;
   iface.lastIndex = devices;
-  for (let m = iface.exec(xml); m !== null; m = iface.exec(xml)) nics.push(parseNic(parseXml(m[0]).root));
+  for (let m = iface.exec(xml); m !== null; m = iface.exec(xml)) {
+    nics.push(parseNic(readInterfaceQuickly(m[0]) ?? parseXml(m[0]).root));
+  }
   return nics;
 }
 
