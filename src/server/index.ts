@@ -161,7 +161,7 @@ function sharedContext(opts: WebServerOptions): {
 } {
   let ctx: Promise<VmContext> | null = null;
   // What a page's first load needs (the list), loaded while the user opens the link rather than when it asks.
-  void import('../vm/list.js').catch(() => {});
+  void Promise.all([import('../vm/list.js'), import('../vm/list-rows.js')]).catch(() => {});
   const context = () => {
     ctx ??= openContext({ uri: opts.uri, env: opts.env }).catch((e: unknown) => {
       ctx = null;

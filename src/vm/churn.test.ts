@@ -11,7 +11,8 @@ import { roostPaths } from '../paths.js';
 import { type Codec, decode } from '../libvirt/xdr/index.js';
 import type { VmContext } from './context.js';
 import { vmAddresses } from './ip.js';
-import { listVms, vmDetails } from './list.js';
+import { vmDetails } from './details.js';
+import { listVms } from './list.js';
 import { listPorts } from './ports.js';
 import { existingForwards } from './forwards.js';
 

@@ -8,6 +8,7 @@ import { ImageNotFoundError } from '../images/errors.js';
 import type { ImageEntry } from '../images/types.js';
 import { detectAccel, type AccelDecision } from '../host/accel.js';
 import { isNotFound } from '../libvirt/errors.js';
+import { afterCallsSent } from '../libvirt/calls-sent.js';
 import {
   canBind,
   checkForwards,
@@ -23,7 +24,6 @@ import { isRemote, type VmContext } from './context.js';
 import type { Checked, CreateRequest } from './create.js';
 import { existingForwards } from './forwards.js';
 import { randomMac } from './input.js';
-import { afterCallsSent } from './steps.js';
 import { endStrayProcesses, qemuRunDir } from './leftovers.js';
 import type { MountPlan } from './mounts.js';
 

@@ -6,7 +6,7 @@ import { LifecycleEventType } from '../libvirt/types.js';
 import type { VmContext } from './context.js';
 import type { LifecycleName, RoostEvent, VmLifecycleEvent } from '../shared/api-types.js';
 import { LIFECYCLE_NAMES } from '../shared/events.js';
-import { vmDetails } from './list.js';
+import { vmDetails } from './details.js';
 import { formatUuid } from './lookup.js';
 
 export type { LifecycleName, RoostEvent, RoostOwnEvent, VmLifecycleEvent } from '../shared/api-types.js';

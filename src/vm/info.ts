@@ -5,7 +5,7 @@ import type { SnapshotSummary } from '../shared/state.js';
 import type { VmInfo } from '../shared/vms.js';
 import type { VmContext } from './context.js';
 import { vmAddresses } from './ip.js';
-import { vmDetails } from './list.js';
+import { vmDetails } from './details.js';
 import { readVm } from './lookup.js';
 import { vmInfo } from './wire.js';
 

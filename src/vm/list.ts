@@ -1,121 +1,51 @@
-// roost ls / roost info: what a user wants to see about their VMs, built from libvirt's state and domain XML.
-// Domains made by hand (virsh define, virt-manager) are listed too; `managedBy` says which are roost's.
-import { nicSource, parseDomainXml } from '../domain-xml/parse.js';
-import { parseDomainSummary, type DomainSummary } from '../domain-xml/summary.js';
+// roost ls: every VM's state and summary, read on one connection. Domains made by hand (virsh define,
+// virt-manager) are listed too; `managedBy` says which are roost's. The rows are built by list-rows.ts, and
+// `roost info`'s details by details.ts.
+import { afterCallsSent } from '../libvirt/calls-sent.js';
 import type { LibvirtClient } from '../libvirt/api.js';
 import { DomainState, type Domain } from '../libvirt/types.js';
-import { formatPortForward } from '../net/port-spec.js';
-import { autostartVms, checkAutostartUri } from './autostart.js';
+import type { VmSummary } from '../shared/api-types.js';
 import type { VmContext } from './context.js';
-import { toPortForward } from './forwards.js';
-import type { VmDetails, VmSummary } from '../shared/api-types.js';
-import { formatUuid, readEachVm, readVm, stateName } from './lookup.js';
-import { mountRows } from './mount-rows.js';
+import { readEachVm } from './lookup.js';
 
-export type { VmDetails, VmSummary } from '../shared/api-types.js';
-
-function summarize(dom: Domain, state: number, p: DomainSummary, autostart: ReadonlySet<string>): VmSummary {
-  return {
-    name: dom.name,
-    uuid: formatUuid(dom.uuid),
-    state: stateName(state),
-    accel: p.accel ?? p.domainType,
-    cpus: p.cpus,
-    memoryMiB: p.memoryMiB,
-    ports: p.nics.flatMap((n) => n.ports.map((f) => formatPortForward(toPortForward(f)))),
-    networks: p.nics.map((n) =>
-      n.type === 'user' ? `user${n.backend === 'passt' ? '' : ` (${n.backend})`}` : nicSource(n),
-    ),
-    managedBy: p.managedByRoost ? 'roost' : 'other',
-    autostart: autostart.has(dom.name),
-  };
-}
+export type { VmSummary } from '../shared/api-types.js';
 
 /**
- * The VMs roost's user units start at login: local files, read once per listing. Only a local session
- * connection's VMs are what those units start; a VM of the same name elsewhere is not.
+ * A VM's state and its XML. A domain that is not running (id -1) is shut off whatever else is true of it, so
+ * only running ones are asked: `roost ls` of 50 stopped VMs makes 51 calls, not 101.
  */
-function startsAtLogin(ctx: VmContext): ReadonlySet<string> {
-  try {
-    checkAutostartUri(ctx.uri);
-  } catch {
-    return new Set();
-  }
-  return autostartVms(ctx.env);
+export function readStateAndXml(client: LibvirtClient, dom: Domain): Promise<{ state: number; xml: string }> {
+  if (dom.id < 0) return client.getXml(dom).then((xml) => ({ state: DomainState.SHUTOFF, xml }));
+  return Promise.all([client.getState(dom), client.getXml(dom)]).then(([s, xml]) => ({
+    state: s.state,
+    xml,
+  }));
 }
 
-/**
- * A VM's state and its XML read by `parse` (the full reader for `info`, the summary for `ls`). A domain that is
- * not running (id -1) is shut off whatever else is true of it, so only running ones are asked: `roost ls` of 50
- * stopped VMs makes 51 calls, not 101.
- */
-async function readOne<T>(
-  client: LibvirtClient,
-  dom: Domain,
-  parse: (xml: string) => T,
-): Promise<{ state: number; parsed: T }> {
-  const [state, xml] = await Promise.all([
-    dom.id < 0 ? DomainState.SHUTOFF : client.getState(dom).then((s) => s.state),
-    client.getXml(dom),
-  ]);
-  return { state, parsed: parse(xml) };
-}
+type Rows = typeof import('./list-rows.js');
 
 /**
- * All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. Each XML is read
- * for its summary only (domain-xml/summary.ts), a fraction of a full parse: `ls` reads them all. A VM removed
- * while it is read is left out (lookup.ts readEachVm).
+ * All VMs, sorted by name. Calls are pipelined: one round trip's latency for any number of VMs. The code that
+ * reads the answers (list-rows.ts and the XML readers behind it) loads once the calls are on their way, while
+ * the daemon works on them: in a short-lived `roost ls` that loading would otherwise come before the first call.
+ * A VM removed while it is read is left out (lookup.ts readEachVm).
  */
 export async function listVms(ctx: VmContext): Promise<VmSummary[]> {
   const doms = await ctx.client.listDomains();
-  const rows = await readEachVm(doms, (d) => readOne(ctx.client, d, parseDomainSummary));
+  let rows: Rows | undefined;
+  const loading = afterCallsSent()
+    .then(() => import('./list-rows.js'))
+    .then((m) => (rows = m));
+  const read = await readEachVm(doms, async (d) => {
+    const { state, xml } = await readStateAndXml(ctx.client, d);
+    return { state, summary: (rows ?? (await loading)).parseDomainSummary(xml) };
+  });
+  const { summarize, startsAtLogin } = rows ?? (await loading);
   const autostart = startsAtLogin(ctx);
-  return rows.map(({ dom, value }) => summarize(dom, value.state, value.parsed, autostart)).sort(byName);
+  return read.map(({ dom, value }) => summarize(dom, value.state, value.summary, autostart)).sort(byName);
 }
 
 // Code-unit order, as virsh prints: localeCompare would first load ICU's collator, a large cost for `roost ls`.
 function byName(a: VmSummary, b: VmSummary): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-export async function vmDetails(ctx: VmContext, name: string): Promise<VmDetails> {
-  const {
-    dom,
-    state,
-    parsed: p,
-  } = await readVm(ctx, name, async (dom) => ({
-    dom,
-    ...(await readOne(ctx.client, dom, parseDomainXml)),
-  }));
-  const boot =
-    p.boot.kind === 'kernel'
-      ? `kernel ${p.boot.kernel}`
-      : p.boot.kind === 'cdrom'
-        ? `cdrom ${p.boot.iso}`
-        : 'disk';
-  return {
-    ...summarize(dom, state, { ...p, managedByRoost: p.roost !== undefined }, startsAtLogin(ctx)),
-    id: dom.id >= 0 ? dom.id : null,
-    disks: p.disks.map((d) => ({
-      path: d.path ?? null,
-      format: d.format ?? null,
-      device: d.device,
-      target: d.target ?? null,
-      readonly: d.readonly,
-    })),
-    boot,
-    firmware: p.firmware,
-    serialLog: p.serialLog ?? null,
-    vncSocket: p.vnc?.socket ?? null,
-    guestAgent: p.guestAgent,
-    roost: p.roost
-      ? {
-          imageRef: p.roost.imageRef,
-          sshUser: p.roost.sshUser,
-          createdBy: p.roost.createdBy,
-          createdAt: p.roost.createdAt,
-        }
-      : null,
-    mounts: mountRows(p),
-  };
 }

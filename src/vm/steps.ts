@@ -10,6 +10,7 @@
 // (test/faults/) uses it to act at an exact moment instead of sleeping and hoping. Without the variable it costs
 // one lookup per step.
 import { InterruptedError, RoostError, type StopSignal } from '../errors.js';
+import { afterCallsSent } from '../libvirt/calls-sent.js';
 import { ConnectionClosedError } from '../libvirt/errors.js';
 
 export { InterruptedError, type StopSignal };
@@ -133,12 +134,4 @@ function signalName(reason: unknown): StopSignal {
 
 function testMarker(text: string): void {
   process.stderr.write(`roost-test: ${text}\n`);
-}
-
-/**
- * Resolves once the calls made so far are written to the daemon (the RPC client sends a tick's calls together at
- * the end of the tick): a step's requests, or the calls that blocking work should follow rather than hold back.
- */
-export function afterCallsSent(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }

@@ -82,7 +82,7 @@ async function serveVnc(socket: WebSocket, req: FastifyRequest, deps: AppDeps): 
   socket.on('message', keep);
   try {
     const { name } = (await schemas()).NameParams.parse(req.params);
-    const { vmDetails } = await import('../../vm/list.js');
+    const { vmDetails } = await import('../../vm/details.js');
     vm = await vmDetails(await deps.context(), name);
     if (vm.state !== 'running' && vm.state !== 'paused') {
       throw new RoostError('VM_NOT_RUNNING', `VM '${name}' is not running`, { hint: 'start it first' });
