@@ -4,25 +4,41 @@
 import type { Transport } from '../rpc/transport.js';
 import { connectPipe } from './pipe-socket.js';
 
+/** A connected transport, or why connect() failed (an error with an errno `code`). */
+export interface ConnectResult {
+  socket?: Transport;
+  error?: unknown;
+}
+
 /**
- * One connect(); '@name' means a Linux abstract socket, as in libvirt. A non-blocking connect() to a UNIX
- * socket whose listen backlog is full fails with EAGAIN where libvirt's blocking connect() would wait for
- * the daemon to accept: we wait too, retrying for up to `busyMs`.
+ * One connect(); '@name' means a Linux abstract socket, as in libvirt. Two failures are passing states of the
+ * daemon, so we try again for up to `busyMs` and only then report them:
+ *  - EAGAIN: the listen backlog is full. A non-blocking connect() fails where libvirt's blocking one would wait
+ *    for the daemon to accept; we wait too.
+ *  - ECONNRESET: the daemon died (killed, crashed, or its --timeout ran out) between our connect() and libuv's
+ *    check of it: the kernel resets the connections still waiting in a closing listener's backlog. The socket
+ *    file outlives the daemon, so the next connect() says ECONNREFUSED, which autostart cures.
  */
 export async function tryConnect(
   path: string,
   busyMs = 5_000,
-): Promise<{ socket?: Transport; error?: unknown }> {
+  connect: (path: string) => Promise<ConnectResult> = connectOnce,
+): Promise<ConnectResult> {
   const deadline = Date.now() + busyMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
-    const r = await connectOnce(path);
-    if (errnoOf(r.error) !== 'EAGAIN' || Date.now() >= deadline) return r;
+    const r = await connect(path);
+    if (!isPassing(r.error) || Date.now() >= deadline) return r;
     await sleep(pause);
   }
 }
 
+function isPassing(err: unknown): boolean {
+  const code = errnoOf(err);
+  return code === 'EAGAIN' || code === 'ECONNRESET';
+}
+
 // libuv's pipe handle where this Node offers it (dialers/pipe-socket.ts says why), else net.Socket.
-async function connectOnce(path: string): Promise<{ socket?: Transport; error?: unknown }> {
+async function connectOnce(path: string): Promise<ConnectResult> {
   const address = path.startsWith('@') ? `\0${path.slice(1)}` : path;
   try {
     const socket = await connectPipe(address);
