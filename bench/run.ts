@@ -236,6 +236,7 @@ each run measures both clients, interleaved, against the same daemon.${
 
 \`\`\`sh
 npm run bench            # = bash scripts/bench.sh: host set-up, build, test user and tiny guest, then bench/run.ts
+                         # (it first waits up to 5 minutes for the load average to fall below half the cores)
 npx tsx bench/run.ts --rounds 9 --seconds 3   # longer run, as root or as a user with a session daemon
 npx tsx bench/run.ts --only boot-ssh          # one part (rpc, cli, boot-ssh): its Markdown on stdout
 \`\`\`

@@ -124,7 +124,11 @@ describe('a --mount folder in the Debian cloud guest', () => {
       900_000,
       5_000,
     );
-    expect(back, 'the guest came back from its reboot').toBe(true);
+    // When it does not, the guest's console says why (a stuck shutdown, an emergency shell, a boot that stopped).
+    const consoleTail = back
+      ? ''
+      : (await roost(user, ['logs', name])).stdout.split('\n').slice(-60).join('\n');
+    expect(back, `the guest came back from its reboot; its console ended with:\n${consoleTail}`).toBe(true);
     expect(await mountedAt(GUEST_DIR)).toBe('9p roost0');
     expect(await inGuest('cat', `${GUEST_DIR}/while-rebooting.txt`)).toBe('seen after the reboot');
     // After a fresh mount the guest sees the owner the file has on the host (9p squash): the host user's uid, which
