@@ -298,4 +298,29 @@ describe('parseNicsOnly: the NICs alone, as parseDomainXml reads them', () => {
   it('finds none in a document without interfaces', () => {
     expect(parseNicsOnly("<domain type='qemu'><name>n</name><devices/></domain>")).toEqual([]);
   });
+
+  // A hostile daemon (a remote host's) or a document that only looks like libvirt's: each of these, some 2 MB,
+  // took a lazy regular expression minutes (a scan to the end from every start tag); this reader is linear.
+  const devices = (body: string) => `<domain type='qemu'><name>n</name><devices>${body}</devices></domain>`;
+  it.each([
+    ['unclosed interfaces', devices("<interface type='user'>".repeat(100_000))],
+    ['start tags without a >', devices('<interface '.repeat(200_000))],
+    ['start tags whose > comes only at the end', devices('<interface '.repeat(200_000) + '>')],
+  ])('reads no NIC from %s, and returns', (_what, xml) => {
+    expect(parseNicsOnly(xml)).toEqual([]);
+  });
+
+  it('still reads the self-closing interfaces after one that is never closed, as the strict reader would not', () => {
+    const xml = devices(
+      `<interface type='user'><interface type='network'/>${"<interface type='bridge'/>".repeat(3)}`,
+    );
+    expect(parseNicsOnly(xml).map((n) => n.type)).toEqual(['network', 'bridge', 'bridge', 'bridge']);
+  });
+
+  it('does not take a start tag across a <, nor <interface as the start of a longer name', () => {
+    const xml = devices(
+      "<interface type='user' <interface type='network'/><interface-x type='bridge'/><interface\ttype='direct'/>",
+    );
+    expect(parseNicsOnly(xml).map((n) => n.type)).toEqual(['network', 'direct']);
+  });
 });

@@ -184,13 +184,36 @@ export function parseNicsOnly(xml: string): ParsedNic[] {
   const devices = xml.lastIndexOf('<devices>');
   if (devices < 0) return [];
   const nics: ParsedNic[] = [];
-  const iface = /<interface\b[^>]*\/>|<interface[\s>][\s\S]*?<\/interface>/g;
-  iface.lastIndex = devices;
-  for (let m = iface.exec(xml); m !== null; m = iface.exec(xml)) {
-    nics.push(parseNic(readInterfaceQuickly(m[0]) ?? parseXml(m[0]).root));
+  // indexOf and a sticky expression that stops at the next '<', not a lazy `<interface[\s\S]*?</interface>`:
+  // over a hostile document full of unclosed `<interface`, that one scans to the end from each of them, in time
+  // that grows with the square of the document. Here each character is looked at a bounded number of times.
+  let mayClose = true; // false once an <interface> has no </interface> after it: no later one can have one either
+  for (let at = xml.indexOf('<interface', devices); at >= 0;) {
+    const afterName = at + '<interface'.length;
+    let end = -1; // where the element ends, when it is one
+    TAG_REST.lastIndex = afterName;
+    if (TAG_START.test(xml[afterName] ?? '') && TAG_REST.test(xml)) {
+      const tagEnd = TAG_REST.lastIndex; // just after the '>'
+      if (xml[tagEnd - 2] === '/') end = tagEnd;
+      else if (mayClose) {
+        const close = xml.indexOf('</interface>', tagEnd);
+        if (close < 0) mayClose = false;
+        else end = close + '</interface>'.length;
+      }
+    }
+    if (end > 0) {
+      const text = xml.slice(at, end);
+      nics.push(parseNic(readInterfaceQuickly(text) ?? parseXml(text).root));
+    }
+    at = xml.indexOf('<interface', end > 0 ? end : afterName);
   }
   return nics;
 }
+
+/** What may follow `<interface` in its start tag: XML white space, '>' or the '/' of '/>'. */
+const TAG_START = /^[ \t\n\r>/]$/;
+/** The rest of a start tag up to its '>', never across a '<' (which no start tag contains). */
+const TAG_REST = /[^<>]*>/y;
 
 function parseFirmware(os: XmlElement | undefined): Firmware {
   if (os?.attrs.get('firmware') === 'efi') return 'uefi';

@@ -66,6 +66,21 @@ describe('parseDomainSummary gives what parseDomainXml gives', () => {
     expect(parseDomainSummary(xml)).toEqual(fromFullParse(xml));
   });
 
+  // Each ~1.5 MB, with the only '>' at the end: a pattern that crossed '<' scanned to the end from every start
+  // tag, for minutes. A hostile daemon (a remote host's) could send such a document to `roost ls`.
+  it.each(['<domain ', '<memory ', '<vcpu ', '<vm ', "<r:vm xmlns:r='x' "])(
+    'returns at once from a document of 200 000 "%s" and one >',
+    (tag) => {
+      const xml = `<domain type='qemu'><metadata>${tag.repeat(200_000)}></metadata>${tag.repeat(200_000)}>`;
+      expect(parseDomainSummary(xml)).toMatchObject({
+        cpus: 1,
+        memoryMiB: 0,
+        managedByRoost: false,
+        nics: [],
+      });
+    },
+  );
+
   it('reads the counts the tricky document has', () => {
     const s = parseDomainSummary(tricky(''));
     expect(s).toMatchObject({ domainType: 'kvm', accel: 'kvm', cpus: 4, memoryMiB: 3072 });

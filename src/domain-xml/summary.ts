@@ -18,18 +18,19 @@ export interface DomainSummary {
   managedByRoost: boolean;
 }
 
-const DOMAIN_TAG = /<domain\b([^>]*)>/;
+const DOMAIN_TAG = /<domain\b([^<>]*)>/;
 const TYPE_ATTR = /\stype=(["'])([^"']*)\1/;
 const UNIT_ATTR = /\sunit=(["'])([^"']*)\1/;
 // The first of each after </metadata> (or from the top): `<memory unit='KiB'>N</memory>`, `<vcpu …>N</vcpu>`.
 // Later elements of those names (memory devices, <vcpus><vcpu id=…/>) come after them and are self-closing or
-// differently shaped; \b keeps <memoryBacking> and <vcpus> out.
-const MEMORY = /<memory\b([^>]*)>([^<]*)<\/memory>/;
-const VCPU = /<vcpu\b[^>]*>([^<]*)<\/vcpu>/;
+// differently shaped; \b keeps <memoryBacking> and <vcpus> out. No pattern here crosses a '<' inside a tag (libvirt
+// escapes it in attribute values), so over a hostile document each try stops at the next tag, never at the end.
+const MEMORY = /<memory\b([^<>]*)>([^<]*)<\/memory>/;
+const VCPU = /<vcpu\b[^<>]*>([^<]*)<\/vcpu>/;
 // roost's element: `<PREFIX:vm … xmlns:PREFIX='…roost…'>` (or a default namespace), as isRoostElement reads it.
 const ROOST_URI = ROOST_XMLNS.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
 const ROOST_VM = new RegExp(
-  `<(?:([A-Za-z_][\\w.-]*):)?vm\\b[^>]*\\sxmlns(?::([A-Za-z_][\\w.-]*))?=(["'])${ROOST_URI}\\3`,
+  `<(?:([A-Za-z_][\\w.-]*):)?vm\\b[^<>]*\\sxmlns(?::([A-Za-z_][\\w.-]*))?=(["'])${ROOST_URI}\\3`,
 );
 
 export function parseDomainSummary(xml: string): DomainSummary {

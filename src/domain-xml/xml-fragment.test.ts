@@ -90,7 +90,13 @@ describe('readInterfaceQuickly leaves to the strict reader what needs more than 
     ['a repeated attribute on a child', "<interface type='user'><mac address='a' address='b'/></interface>"],
     ['a control character', "<interface type='user'><model type='vir\u0001tio'/></interface>"],
     ['not an interface', "<interfaces type='user'/>"],
+    ['a portForward that is never closed', "<interface type='user'><portForward proto='tcp'></interface>"],
   ])('%s', (_what, text) => {
+    expect(readInterfaceQuickly(text)).toBeUndefined();
+  });
+
+  it('gives up at once on many unclosed portForwards (a lazy expression would scan to the end from each)', () => {
+    const text = `<interface type='user'>${"<portForward proto='tcp'>".repeat(100_000)}</interface>`;
     expect(readInterfaceQuickly(text)).toBeUndefined();
   });
 

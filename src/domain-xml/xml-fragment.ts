@@ -20,11 +20,11 @@ const ATTRS = `((?:[ \\t\\n]+[A-Za-z_][\\w.:-]*[ \\t\\n]*=[ \\t\\n]*(?:'[^'<]*'|
 // What only the strict reader may read.
 const NOT_PLAIN = /[&\r]|<[!?]/;
 const INTERFACE_OPEN = new RegExp(`^<interface${ATTRS}(/?)>`);
-// The children parseNic reads; a self-closing <portForward/> has no ranges.
-const CHILD = new RegExp(
-  `<(source|backend|mac|model)\\b${ATTRS}/?>|<portForward\\b${ATTRS}(?:/>|>([\\s\\S]*?)</portForward>)`,
-  'g',
-);
+// The children parseNic reads; a self-closing <portForward/> has no ranges. The body of any other portForward is
+// found with indexOf (readInterfaceQuickly), not a lazy `[\s\S]*?</portForward>`: over many unclosed portForwards
+// that would scan to the end from each of them.
+const CHILD = new RegExp(`<(source|backend|mac|model)\\b${ATTRS}/?>|<portForward\\b${ATTRS}(/?)>`, 'g');
+const PORT_FORWARD_END = '</portForward>';
 const RANGE = new RegExp(`<range\\b${ATTRS}/?>`, 'g');
 const ATTRIBUTE = /([A-Za-z_][\w.:-]*)[ \t\n]*=[ \t\n]*(?:'([^']*)'|"([^"]*)")/g;
 
@@ -40,7 +40,15 @@ export function readInterfaceQuickly(text: string): XmlElement | undefined {
   if (open[2] === '/') return iface;
   CHILD.lastIndex = open[0].length;
   for (let m = CHILD.exec(text); m !== null; m = CHILD.exec(text)) {
-    const child = m[1] !== undefined ? element(m[1], m[2]!) : portForward(m[3]!, m[4]);
+    let child: XmlElement | undefined;
+    if (m[1] !== undefined) child = element(m[1], m[2]!);
+    else if (m[4] === '/') child = portForward(m[3]!, undefined);
+    else {
+      const close = text.indexOf(PORT_FORWARD_END, CHILD.lastIndex);
+      if (close < 0) return undefined;
+      child = portForward(m[3]!, text.slice(CHILD.lastIndex, close));
+      CHILD.lastIndex = close + PORT_FORWARD_END.length;
+    }
     if (child === undefined) return undefined;
     iface.children.push(child);
   }
