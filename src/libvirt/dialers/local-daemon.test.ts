@@ -27,6 +27,7 @@ import {
   type DaemonName,
   type SocketOptions,
 } from './socket-path.js';
+import { killBeforeTheLoopRuns, neverAccepting } from './testing.js';
 import { dialUnix } from './unix.js';
 
 const AUTOSTART_MODULE = fileURLToPath(new URL('./autostart.ts', import.meta.url));
@@ -208,17 +209,6 @@ for (const name of ['libvirt-sock', 'virtqemud-sock']) {
 setTimeout(() => process.exit(0), 20000); // never outlive the test run
 `;
 
-// A listener that never accepts, in a single-threaded process: once it is a zombie its sockets are closed.
-const NEVER_ACCEPTS = `
-use Socket;
-socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!";
-listen($s, 5) or die "listen: $!";
-$| = 1;
-print "up\\n";
-sleep 600;
-`;
-
 // One roost process: connects with autostart after a common start time, prints the greeting.
 const CLIENT = `
 const { connectWithAutostart } = await import(process.env.AUTOSTART_MODULE);
@@ -341,16 +331,13 @@ describe('connectWithAutostart (real processes, fake daemon)', () => {
     // The dying daemon: a single-threaded listener that never accepts (perl), killed while our connection waits in
     // its backlog and before the event loop runs again, as when libvirtd is killed or its --timeout ends.
     mkdirSync(join(rt, 'libvirt'), { mode: 0o700 });
-    const dying = spawn('perl', ['-e', NEVER_ACCEPTS, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const dying = await neverAccepting(sock);
     try {
-      await new Promise((resolve) => dying.stdout.once('data', resolve));
       const connecting = connectWithAutostart(sock, {
         daemon,
         env: { XDG_RUNTIME_DIR: rt, PATH: process.env.PATH },
       });
-      dying.kill('SIGKILL');
-      const stateOf = () => readFileSync(`/proc/${dying.pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-      while (stateOf() !== 'Z') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      killBeforeTheLoopRuns(dying);
       const socket = await connecting;
       expect(await greeting(socket)).toMatch(/^hello from/);
       socket.destroy();

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Transport } from '../rpc/transport.js';
+import { killBeforeTheLoopRuns, neverAccepting } from './testing.js';
 import { errnoOf, tryConnect, type ConnectResult } from './unix-socket.js';
 
 const fail = (code: string): ConnectResult => ({ error: Object.assign(new Error(code), { code }) });
@@ -46,18 +47,6 @@ describe('tryConnect: which failures it waits out', () => {
   });
 });
 
-// A listener that never accepts, in a single-threaded process (perl, which every Debian has): once it is a
-// zombie its sockets are closed, so a connection left in its backlog has been reset by the kernel.
-const LISTENER = `
-use Socket;
-socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!";
-listen($s, 5) or die "listen: $!";
-$| = 1;
-print "up\\n";
-sleep 600;
-`;
-
 describe('tryConnect against a real listener that dies under the connect', () => {
   let dir: string;
   let listener: ChildProcess | undefined;
@@ -70,19 +59,13 @@ describe('tryConnect against a real listener that dies under the connect', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-  const pauseSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
   it('reports ECONNREFUSED (what autostart cures), never the reset of the dead daemon', async () => {
     const path = join(dir, 'sock');
-    const child = spawn('perl', ['-e', LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    listener = child;
-    await new Promise((resolve) => child.stdout!.once('data', resolve));
-    // connect() runs now, synchronously: the connection waits in the listener's backlog. The listener dies before
-    // the event loop runs again, so libuv's check of the connect finds the reset.
+    const dying = await neverAccepting(path);
+    listener = dying;
+    // connect() runs now, synchronously: the connection waits in the listener's backlog.
     const pending = tryConnect(path);
-    child.kill('SIGKILL');
-    while (stateOf(child.pid!) !== 'Z') pauseSync(1);
+    killBeforeTheLoopRuns(dying);
     const r = await pending;
     r.socket?.destroy();
     expect(r.socket).toBeUndefined();
