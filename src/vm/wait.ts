@@ -209,19 +209,27 @@ async function waitForSshLogin(
   );
 }
 
-/** One try: 'ready' when a login works and cloud-init is done, else what went wrong (for the timeout's message). */
+/**
+ * One try: 'ready' when a login works and cloud-init is done, else what went wrong (for the timeout's message).
+ * One ssh session does both: it says it is in (LOGGED_IN), then waits for cloud-init. A second login would cost
+ * the booting guest another key exchange, and a third after cloud-init's end (as roost once did, to prove that
+ * sshd, restarted by cloud-init's config stage, took logins again) put most of a second between the guest being
+ * ready and roost saying so. Once cloud-init is done its stages are over, and nothing of its restarts sshd again.
+ */
 async function loginOnce(
   name: string,
   argsFor: (command: string) => string[],
   onLoggedIn: () => void,
 ): Promise<string> {
-  const res = await runSsh(argsFor('true'));
-  if (res.code !== 0) return lastLine(res.stderr);
-  // Logged in — but cloud-init may not be done: its last stages can still restart sshd (ssh_pwauth), which
-  // resets connections for a while. Ready means cloud-init finished and a login works.
-  onLoggedIn();
-  const ci = await runSsh(argsFor(CLOUD_INIT_WAIT));
-  const status = readCloudInitStatus(ci.code, ci.stdout);
+  let loggedIn = false;
+  const res = await runSsh(argsFor(CLOUD_INIT_WAIT), (stdout) => {
+    if (!loggedIn && stdout.startsWith(`${LOGGED_IN}\n`)) {
+      loggedIn = true;
+      onLoggedIn();
+    }
+  });
+  if (!loggedIn) return lastLine(res.stderr) || `exit ${res.code}`;
+  const status = readCloudInitStatus(res.code, res.stdout.slice(LOGGED_IN.length + 1));
   if (status.kind === 'error') {
     // Waiting longer changes nothing: cloud-init has finished this boot, with errors. Say so now, with them.
     throw new RoostError('CLOUD_INIT_FAILED', `cloud-init finished on '${name}' with errors`, {
@@ -232,18 +240,82 @@ async function loginOnce(
     });
   }
   if (status.kind === 'unknown') return `cloud-init status: ${status.said}`;
-  const again = await runSsh(argsFor('true'));
-  return again.code === 0 ? 'ready' : lastLine(again.stderr);
+  return 'ready';
 }
 
 const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
 
+/** The first line the wait's ssh session prints: the login worked. */
+export const LOGGED_IN = 'roost-logged-in';
+
+/** Where cloud-init links its records of this boot (in /run: gone at the next boot). */
+export const CLOUD_INIT_RUN_DIR = '/run/cloud-init';
+
 /**
- * One remote command (ssh joins arguments with spaces): wait for cloud-init where it exists and print its status,
- * else say done. `--long` adds the errors cloud-init recorded, which a failed first boot is then reported with.
+ * The guest side of the wait, in Python (cloud-init is Python, so python3 is there) and without a single quote
+ * (it travels inside one). `cloud-init status --wait --long` runs beside it and has the last word on everything:
+ * disabled, not run, errors (its words are passed on). But it looks every 250 ms and then needs time to exit, so
+ * the end of a clean first boot is read here directly, every 50 ms: cloud-init links result.json once its last
+ * stage ends, and done means no errors there nor in any stage of status.json — what `cloud-init status` reads.
  */
-export const CLOUD_INIT_WAIT =
-  'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait --long 2>&1; else echo "status: done"; fi';
+const FAST_CLOUD_INIT_WAIT = `import json, os, subprocess, sys, time
+r, w = os.pipe()
+status = subprocess.Popen(["cloud-init", "status", "--wait", "--long"], stdout=w, stderr=w)
+os.close(w)
+said = b""
+def read_status(block):
+    global said
+    os.set_blocking(r, block)
+    try:
+        while True:
+            b = os.read(r, 65536)
+            if not b:
+                return
+            said = (said + b)[-65536:]
+    except BlockingIOError:
+        pass
+def v1(name):
+    with open(os.path.join(sys.argv[1], name)) as f:
+        return json.load(f)["v1"]
+def clean():
+    try:
+        if v1("result.json")["errors"] != []:
+            return False
+        return all(s["errors"] == [] for s in v1("status.json").values() if isinstance(s, dict))
+    except Exception:
+        return None
+while status.poll() is None:
+    read_status(False)
+    verdict = clean()
+    if verdict:
+        status.kill()
+        status.wait()
+        print("status: done")
+        sys.exit(0)
+    if verdict is False:
+        break
+    time.sleep(0.05)
+read_status(True)
+sys.stdout.buffer.write(said)
+sys.exit(status.wait())
+`;
+
+/**
+ * The wait's one remote command (ssh joins arguments with spaces, the login shell runs it): say the login worked,
+ * then wait for cloud-init where it exists and print its status (`--long` adds the errors a failed first boot is
+ * reported with), else say done. Without python3 it is cloud-init's own wait alone.
+ */
+export function cloudInitWaitCommand(runDir = CLOUD_INIT_RUN_DIR): string {
+  const fast = `python3 -I -S -c '${FAST_CLOUD_INIT_WAIT}' '${runDir}' 2>&1`;
+  const own = 'cloud-init status --wait --long 2>&1';
+  return (
+    `echo ${LOGGED_IN}; if command -v cloud-init >/dev/null 2>&1; then ` +
+    `if command -v python3 >/dev/null 2>&1; then ${fast}; else ${own}; fi; ` +
+    'else echo "status: done"; fi'
+  );
+}
+
+export const CLOUD_INIT_WAIT = cloudInitWaitCommand();
 
 export type CloudInitStatus =
   | { kind: 'done' }
@@ -264,7 +336,10 @@ export function readCloudInitStatus(code: number, output: string): CloudInitStat
   return { kind: 'unknown', said: `exit ${code}${said ? `: ${said}` : ''}` };
 }
 
-async function runSsh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runSsh(
+  args: string[],
+  onStdout: (stdout: string) => void = () => {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -273,6 +348,7 @@ async function runSsh(args: string[]): Promise<{ code: number; stdout: string; s
     // Bounded: a guest could print without end; the status and its errors fit well within this.
     child.stdout.on('data', (b: Buffer) => {
       if (stdout.length < 64 * 1024) stdout += b.toString('utf8');
+      onStdout(stdout);
     });
     child.stderr.on('data', (b: Buffer) => {
       if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
