@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePortForward } from '../net/port-spec.js';
 import {
+  afterLoggedIn,
   checkWait,
   cloudInitWaitCommand,
   forwardFor,
@@ -87,6 +88,17 @@ describe('--wait ssh: what cloud-init status said', () => {
  * The guest side of `--wait ssh`, run here by a real sh and python3 against a stand-in `cloud-init` whose
  * `status --wait --long` prints dots until the test gives it its last words (and exit code).
  */
+describe('--wait ssh: the login line', () => {
+  it('is found as a whole line, after whatever the login shell printed first', () => {
+    expect(afterLoggedIn(`${LOGGED_IN}\nstatus: done\n`)).toBe('status: done\n');
+    expect(afterLoggedIn(`Welcome, from .bashrc\n${LOGGED_IN}\n..status: done\n`)).toBe('..status: done\n');
+    expect(afterLoggedIn(`${LOGGED_IN}\n`)).toBe('');
+    expect(afterLoggedIn(LOGGED_IN)).toBeUndefined();
+    expect(afterLoggedIn(`x${LOGGED_IN}\nstatus: done\n`)).toBeUndefined();
+    expect(afterLoggedIn('')).toBeUndefined();
+  });
+});
+
 describe('--wait ssh: the command the guest runs', () => {
   const dirs: string[] = [];
   afterEach(() => {

@@ -223,13 +223,14 @@ async function loginOnce(
 ): Promise<string> {
   let loggedIn = false;
   const res = await runSsh(argsFor(CLOUD_INIT_WAIT), (stdout) => {
-    if (!loggedIn && stdout.startsWith(`${LOGGED_IN}\n`)) {
+    if (!loggedIn && afterLoggedIn(stdout) !== undefined) {
       loggedIn = true;
       onLoggedIn();
     }
   });
-  if (!loggedIn) return lastLine(res.stderr) || `exit ${res.code}`;
-  const status = readCloudInitStatus(res.code, res.stdout.slice(LOGGED_IN.length + 1));
+  const said = afterLoggedIn(res.stdout);
+  if (said === undefined) return lastLine(res.stderr) || `exit ${res.code}`;
+  const status = readCloudInitStatus(res.code, said);
   if (status.kind === 'error') {
     // Waiting longer changes nothing: cloud-init has finished this boot, with errors. Say so now, with them.
     throw new RoostError('CLOUD_INIT_FAILED', `cloud-init finished on '${name}' with errors`, {
@@ -245,8 +246,17 @@ async function loginOnce(
 
 const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
 
-/** The first line the wait's ssh session prints: the login worked. */
+/** The line the wait's ssh session prints first: the login worked. */
 export const LOGGED_IN = 'roost-logged-in';
+
+/**
+ * What the session printed after LOGGED_IN, or undefined before that line. The user's shell may print lines of
+ * its own first (a .bashrc that echoes: bash reads it for ssh commands too).
+ */
+export function afterLoggedIn(stdout: string): string | undefined {
+  const at = `\n${stdout}`.indexOf(`\n${LOGGED_IN}\n`);
+  return at < 0 ? undefined : stdout.slice(at + LOGGED_IN.length + 1);
+}
 
 /** Where cloud-init links its records of this boot (in /run: gone at the next boot). */
 export const CLOUD_INIT_RUN_DIR = '/run/cloud-init';
