@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,10 +123,14 @@ describe('--wait ssh: the command the guest runs', () => {
         { mode: 0o755 },
       );
     }
+    const stage = (errors: string[]) => ({ errors, finished: 2, start: 1, recoverable_errors: {} });
+    /** status.json of a first boot in its final stage (result.json comes at its end). */
+    const running = (stageErrors: string[] = []) => {
+      const v1 = { datasource: 'x', init: stage([]), 'modules-final': stage(stageErrors), stage: null };
+      writeFileSync(join(dir, 'status.json'), JSON.stringify({ v1 }, null, 1));
+    };
     const records = (result: unknown, stageErrors: string[] = []) => {
-      const stage = (errors: string[]) => ({ errors, finished: 2, start: 1 });
-      const status = { datasource: 'x', init: stage([]), 'modules-final': stage(stageErrors), stage: null };
-      writeFileSync(join(dir, 'status.json'), JSON.stringify({ v1: status }, null, 1));
+      running(stageErrors);
       writeFileSync(
         join(dir, 'result.json'),
         typeof result === 'string' ? result : JSON.stringify(result, null, 1),
@@ -136,9 +140,9 @@ describe('--wait ssh: the command the guest runs', () => {
       writeFileSync(join(dir, 'code'), String(code));
       writeFileSync(join(dir, 'said'), said);
     };
-    const run = (path: string) =>
+    const run = (path: string, waits = { noRecordsS: 0.3, anywayS: 120 }) =>
       new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const child = spawn('/bin/sh', ['-c', cloudInitWaitCommand(dir)], {
+        const child = spawn('/bin/sh', ['-c', cloudInitWaitCommand(dir, waits)], {
           env: { PATH: path.replace('BIN', bin) },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
@@ -146,27 +150,19 @@ describe('--wait ssh: the command the guest runs', () => {
         child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
         child.on('close', (code) => resolve({ code, stdout }));
       });
-    const statusPid = () => Number(readFileSync(join(dir, 'status.pid'), 'utf8'));
-    return { dir, records, statusSays, run, statusPid };
+    const statusAsked = () => existsSync(join(dir, 'status.pid'));
+    return { dir, running, records, statusSays, run, statusAsked };
   }
 
-  const alive = (pid: number) => {
-    try {
-      return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-    } catch {
-      return false;
-    }
-  };
+  const clean = { v1: { datasource: 'x', errors: [], recoverable_errors: {} } };
 
-  it("is done as soon as cloud-init's records say no errors, without waiting for the status command", async () => {
+  it("is done as soon as cloud-init's records say so, without asking cloud-init status", async () => {
     const g = guest();
-    const running = g.run('BIN:/usr/bin:/bin');
-    setTimeout(() => g.records({ v1: { datasource: 'x', errors: [] } }), 300);
-    // The stand-in's status never finishes on its own: only the result file can end this.
-    const r = await running;
-    expect(r).toEqual({ code: 0, stdout: `${LOGGED_IN}\nstatus: done\n` });
-    expect(alive(g.statusPid())).toBe(false);
-    expect(readCloudInitStatus(0, 'status: done\n')).toEqual({ kind: 'done' });
+    g.running();
+    const r = g.run('BIN:/usr/bin:/bin');
+    setTimeout(() => g.records(clean), 300);
+    expect(await r).toEqual({ code: 0, stdout: `${LOGGED_IN}\nstatus: done\n` });
+    expect(g.statusAsked()).toBe(false);
   });
 
   it.each([
@@ -174,31 +170,40 @@ describe('--wait ssh: the command the guest runs', () => {
     ['a stage of the status (only)', [], ['boom']],
   ])(
     "errors in %s are reported in cloud-init status's own words and exit code",
-    async (_w, result, stage) => {
+    async (_w, errors, stage) => {
       const g = guest();
-      g.records({ v1: { datasource: 'x', errors: result } }, stage);
-      const running = g.run('BIN:/usr/bin:/bin');
-      setTimeout(() => g.statusSays('status: error\ndetail:\nboom\n', 1), 300);
-      const r = await running;
-      expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(new RegExp(`^${LOGGED_IN}\\n\\.*status: error\\ndetail:\\nboom\\n$`));
-      const s = readCloudInitStatus(r.code ?? 255, r.stdout.slice(LOGGED_IN.length + 1));
+      g.records({ v1: { datasource: 'x', errors } }, stage);
+      g.statusSays('status: error\ndetail:\nboom\n', 1);
+      const r = await g.run('BIN:/usr/bin:/bin');
+      expect(r).toEqual({ code: 1, stdout: `${LOGGED_IN}\nstatus: error\ndetail:\nboom\n` });
+      const s = readCloudInitStatus(r.code ?? 255, afterLoggedIn(r.stdout)!);
       expect(s.kind === 'error' && s.detail).toMatch(/boom/);
     },
   );
 
   it.each([
     ['cloud-init disabled (no records ever)', undefined, 'status: disabled\n', 0],
-    ['a result file that is not JSON yet', '{"v1": {"err', 'status: done\n', 0],
-    ['a result file without the v1 errors list', '{"v2": {}}', 'status: running\n', 3],
-  ])('%s: the status command has the last word', async (_what, result, said, code) => {
+    ['a result that is not JSON', '{"v1": {"err', 'status: done\n', 0],
+    ['a result without the v1 errors list', '{"v2": {}}', 'status: running\n', 3],
+  ])('%s: cloud-init status has the last word', async (_what, result, said, code) => {
     const g = guest();
     if (result !== undefined) g.records(result);
-    const running = g.run('BIN:/usr/bin:/bin');
-    setTimeout(() => g.statusSays(said, code), 300);
-    const r = await running;
-    expect(r.code).toBe(code);
-    expect(r.stdout.replace(/^(.*\n)\.*/, '$1')).toBe(`${LOGGED_IN}\n${said}`);
+    const r = g.run('BIN:/usr/bin:/bin');
+    setTimeout(() => g.statusSays(said, code), 500);
+    expect((await r).code).toBe(code);
+    expect((await r).stdout.replace(/^(.*\n)\.*/, '$1')).toBe(`${LOGGED_IN}\n${said}`);
+    expect(g.statusAsked()).toBe(true);
+  });
+
+  it('a first boot still going after a while is left to cloud-init status (it sees a crashed stage)', async () => {
+    const g = guest();
+    g.running();
+    g.statusSays('status: error\ndetail:\ncloud-final.service failed\n', 1);
+    const r = await g.run('BIN:/usr/bin:/bin', { noRecordsS: 0.3, anywayS: 0.5 });
+    expect(r).toEqual({
+      code: 1,
+      stdout: `${LOGGED_IN}\nstatus: error\ndetail:\ncloud-final.service failed\n`,
+    });
   });
 
   it("without python3 it is cloud-init's own wait; without cloud-init there is nothing to wait for", async () => {

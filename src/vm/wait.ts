@@ -263,51 +263,52 @@ export const CLOUD_INIT_RUN_DIR = '/run/cloud-init';
 
 /**
  * The guest side of the wait, in Python (cloud-init is Python, so python3 is there) and without a single quote
- * (it travels inside one). `cloud-init status --wait --long` runs beside it and has the last word on everything:
- * disabled, not run, errors (its words are passed on). But it looks every 250 ms and then needs time to exit, so
- * the end of a clean first boot is read here directly, every 50 ms: cloud-init links result.json once its last
- * stage ends, and done means no errors there nor in any stage of status.json — what `cloud-init status` reads.
+ * (it travels inside one). It reads cloud-init's own records every 50 ms: cloud-init links result.json once its
+ * last stage ends, and done means no errors there nor in any stage of status.json (what `cloud-init status`
+ * reads). Anything else goes to `cloud-init status --wait --long`, which has the last word and whose words are
+ * passed on: errors, records missing (cloud-init disabled or not run) or not understood (another version), and
+ * a first boot still going after a while (newer versions see a crashed stage). It is not started at once: its
+ * imports cost a TCG guest seconds of CPU just when cloud-init's last stages need it, and it looks only every
+ * 250 ms and then takes a while to exit. Arguments: the records' directory, how long to wait for records before
+ * asking it, and how long before asking it anyway (seconds).
  */
 const FAST_CLOUD_INIT_WAIT = `import json, os, subprocess, sys, time
-r, w = os.pipe()
-status = subprocess.Popen(["cloud-init", "status", "--wait", "--long"], stdout=w, stderr=w)
-os.close(w)
-said = b""
-def read_status(block):
-    global said
-    os.set_blocking(r, block)
-    try:
-        while True:
-            b = os.read(r, 65536)
-            if not b:
-                return
-            said = (said + b)[-65536:]
-    except BlockingIOError:
-        pass
+where, no_records_s, anyway_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 def v1(name):
-    with open(os.path.join(sys.argv[1], name)) as f:
+    with open(os.path.join(where, name)) as f:
         return json.load(f)["v1"]
-def clean():
+def verdict():
     try:
-        if v1("result.json")["errors"] != []:
-            return False
-        return all(s["errors"] == [] for s in v1("status.json").values() if isinstance(s, dict))
+        stages = v1("status.json")
+        if not isinstance(stages, dict):
+            return "unknown"
+    except FileNotFoundError:
+        return "no records"
     except Exception:
-        return None
-while status.poll() is None:
-    read_status(False)
-    verdict = clean()
-    if verdict:
-        status.kill()
-        status.wait()
+        return "unknown"
+    try:
+        result = v1("result.json")
+    except FileNotFoundError:
+        return "running"
+    except Exception:
+        return "unknown"
+    try:
+        clean = result["errors"] == [] and all(not s.get("errors") for s in stages.values() if isinstance(s, dict))
+    except Exception:
+        return "unknown"
+    return "done" if clean else "errors"
+start = time.monotonic()
+while True:
+    v = verdict()
+    waited = time.monotonic() - start
+    if v == "done":
         print("status: done")
         sys.exit(0)
-    if verdict is False:
+    if v in ("errors", "unknown") or waited >= anyway_s or (v == "no records" and waited >= no_records_s):
         break
     time.sleep(0.05)
-read_status(True)
-sys.stdout.buffer.write(said)
-sys.exit(status.wait())
+sys.stdout.flush()
+os.execvp("cloud-init", ["cloud-init", "status", "--wait", "--long"])
 `;
 
 /**
@@ -315,8 +316,11 @@ sys.exit(status.wait())
  * then wait for cloud-init where it exists and print its status (`--long` adds the errors a failed first boot is
  * reported with), else say done. Without python3 it is cloud-init's own wait alone.
  */
-export function cloudInitWaitCommand(runDir = CLOUD_INIT_RUN_DIR): string {
-  const fast = `python3 -I -S -c '${FAST_CLOUD_INIT_WAIT}' '${runDir}' 2>&1`;
+export function cloudInitWaitCommand(
+  runDir = CLOUD_INIT_RUN_DIR,
+  { noRecordsS = 2, anywayS = 30 } = {},
+): string {
+  const fast = `python3 -I -S -c '${FAST_CLOUD_INIT_WAIT}' '${runDir}' ${noRecordsS} ${anywayS} 2>&1`;
   const own = 'cloud-init status --wait --long 2>&1';
   return (
     `echo ${LOGGED_IN}; if command -v cloud-init >/dev/null 2>&1; then ` +
