@@ -84,10 +84,6 @@ describe('--wait ssh: what cloud-init status said', () => {
   });
 });
 
-/**
- * The guest side of `--wait ssh`, run here by a real sh and python3 against a stand-in `cloud-init` whose
- * `status --wait --long` prints dots until the test gives it its last words (and exit code).
- */
 describe('--wait ssh: the login line', () => {
   it('is found as a whole line, after whatever the login shell printed first', () => {
     expect(afterLoggedIn(`${LOGGED_IN}\nstatus: done\n`)).toBe('status: done\n');
@@ -99,6 +95,10 @@ describe('--wait ssh: the login line', () => {
   });
 });
 
+/**
+ * The guest side of `--wait ssh`, run here by a real sh and python3 against a stand-in `cloud-init` whose
+ * `status --wait --long` prints dots until the test gives it its last words (and exit code).
+ */
 describe('--wait ssh: the command the guest runs', () => {
   const dirs: string[] = [];
   afterEach(() => {

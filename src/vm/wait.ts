@@ -272,7 +272,7 @@ export const CLOUD_INIT_RUN_DIR = '/run/cloud-init';
  * 250 ms and then takes a while to exit. Arguments: the records' directory, how long to wait for records before
  * asking it, and how long before asking it anyway (seconds).
  */
-const FAST_CLOUD_INIT_WAIT = `import json, os, subprocess, sys, time
+const FAST_CLOUD_INIT_WAIT = `import json, os, sys, time
 where, no_records_s, anyway_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 def v1(name):
     with open(os.path.join(where, name)) as f:
