@@ -110,6 +110,40 @@ describe('PipeSocket', () => {
     await all;
   });
 
+  it('delivers every byte in order when writes the kernel takes at once and writes it cannot take alternate', async () => {
+    // Writes taken at once share one request object; one that goes asynchronous keeps its own until done. Small
+    // writes, then big ones into a paused peer (asynchronous), then small ones again: all arrive, in order.
+    const path = join(dir, 'mixed.sock');
+    let peer!: Socket;
+    const connected = new Promise<void>((resolve) =>
+      serve(path, (c) => {
+        peer = c;
+        c.pause();
+        resolve();
+      }),
+    );
+    const socket = await dial(path);
+    await connected;
+    const parts = [
+      ...Array.from({ length: 20 }, () => randomBytes(100)),
+      ...Array.from({ length: 8 }, () => randomBytes(1024 * 1024)),
+      ...Array.from({ length: 20 }, () => randomBytes(100)),
+    ];
+    for (const p of parts) socket.write(p);
+    const expected = Buffer.concat(parts);
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const all = new Promise<void>((resolve) =>
+      peer.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if ((got += d.length) >= expected.length) resolve();
+      }),
+    );
+    peer.resume();
+    await all;
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+  });
+
   it('keeps bytes that arrive before anyone listens, and delivers none while paused', async () => {
     const path = join(dir, 'early.sock');
     let peer!: Socket;

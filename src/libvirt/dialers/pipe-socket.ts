@@ -149,6 +149,8 @@ export class PipeSocket extends EventEmitter {
   private listening = false;
   private paused = false;
   private destroyed = false;
+  /** A write request no write is using (see send). */
+  private spareRequest: Request | null = null;
 
   constructor(
     private readonly handle: Handle,
@@ -241,12 +243,15 @@ export class PipeSocket extends EventEmitter {
   // req.oncomplete. The buffers stay referenced from the request until then.
   private send(chunks: Buffer[]): void {
     const { b } = this;
-    const req = b.newWriteRequest();
+    // A write the kernel takes at once never touches its request object (libuv is not involved), so one object
+    // serves every such write; one that goes asynchronous keeps its request, and the next write gets a new one.
+    const req = (this.spareRequest ??= b.newWriteRequest());
     req.handle = this.handle;
     const status =
       chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
     if (status < 0) return void this.destroy(uvError(status, 'write'));
     if (b.state[b.lastWriteWasAsync] === 0) return;
+    this.spareRequest = null;
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
     this.inFlight += bytes;

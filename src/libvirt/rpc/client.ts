@@ -52,7 +52,9 @@ export type EventHandler = (payload: Buffer, header: PacketHeader) => void;
 interface Pending {
   prog: number;
   proc: number;
-  resolve(payload: Buffer): void;
+  /** Decodes the reply's payload; null: the caller takes the raw payload (a stream's opening call). */
+  ret: Codec<unknown> | null;
+  resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout | null;
 }
@@ -111,7 +113,9 @@ export class RpcClient {
 
   /** Sends one CALL and resolves with its decoded reply, or rejects with LibvirtError / ConnectionClosedError. */
   call<A, R>(p: Procedure<A, R>, value: A): Promise<R> {
-    return this.callRaw(p, value).then((payload) => decodePayload(p.ret, payload, p.proc));
+    // The reply is decoded where it arrives (onReply), not in a .then(): one promise and one microtask less
+    // per call, which is a sequential caller's whole wait between two calls.
+    return this.callRaw(p, value, p.ret) as Promise<R>;
   }
 
   /**
@@ -128,7 +132,7 @@ export class RpcClient {
     // Until the caller holds the stream nobody listens to it; an error before then (the connection
     // dying under the opening call) must not become an unhandled 'error' event.
     const swallow = (): void => {};
-    const reply = this.callRaw(p, value, (serial) => {
+    const reply = this.callRaw(p, value, null, (serial) => {
       stream = new LibvirtStream(this.streams.channel(p.prog, p.proc, serial), mode);
       stream.on('error', swallow);
       this.streams.add(serial, stream);
@@ -177,8 +181,9 @@ export class RpcClient {
   private callRaw<A>(
     { prog, proc, args }: Procedure<A, unknown>,
     value: A,
+    ret: Codec<unknown> | null,
     beforeSend?: (serial: number) => void,
-  ): Promise<Buffer> {
+  ): Promise<unknown> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const serial = this.nextSerial();
     let bytes: Buffer;
@@ -190,8 +195,8 @@ export class RpcClient {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return new Promise<Buffer>((resolve, reject) => {
-      const call: Pending = { prog, proc, resolve, reject, timer: null };
+    return new Promise<unknown>((resolve, reject) => {
+      const call: Pending = { prog, proc, ret, resolve, reject, timer: null };
       if (this.callTimeoutMs > 0) call.timer = this.startCallTimer(serial, call);
       this.pending.set(serial, call);
       beforeSend?.(serial);
@@ -226,16 +231,25 @@ export class RpcClient {
    * (BENCHMARKS.md); a lone sequential call waits only for the end of the current tick.
    */
   private writeCoalesced(bytes: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.guardTransport(() => this.transport.cork());
-      process.nextTick(() => {
-        this.corked = false;
-        if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
-      });
+    // try/catch written out rather than guardTransport(() => ...): this runs for every call, and a closure
+    // per write is garbage per call.
+    try {
+      if (!this.corked) {
+        this.corked = true;
+        this.transport.cork();
+        process.nextTick(this.uncorkAtTickEnd);
+      }
+      this.transport.write(bytes);
+    } catch (cause) {
+      this.writeFailed(cause as Error);
     }
-    this.guardTransport(() => this.transport.write(bytes));
   }
+
+  /** Ends the write batch writeCoalesced opened (made once: process.nextTick takes it for every batch). */
+  private readonly uncorkAtTickEnd = (): void => {
+    this.corked = false;
+    if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
+  };
 
   /**
    * Runs a transport operation that may throw at once (a write on a stream that just died, a transport of the
@@ -246,13 +260,13 @@ export class RpcClient {
     try {
       op();
     } catch (cause) {
-      this.transportError ??= cause as Error;
-      this.fail(
-        new ConnectionClosedError(`writing to the libvirt daemon failed: ${(cause as Error).message}`, {
-          cause,
-        }),
-      );
+      this.writeFailed(cause as Error);
     }
+  }
+
+  private writeFailed(cause: Error): void {
+    this.transportError ??= cause;
+    this.fail(new ConnectionClosedError(`writing to the libvirt daemon failed: ${cause.message}`, { cause }));
   }
 
   private nextSerial(): number {
@@ -320,7 +334,14 @@ export class RpcClient {
       return;
     }
     if (header.status === MessageStatus.OK) {
-      call.resolve(payload);
+      if (call.ret === null) return call.resolve(payload);
+      let value: unknown;
+      try {
+        value = decodePayload(call.ret, payload, header.proc);
+      } catch (err) {
+        return call.reject(err as Error);
+      }
+      call.resolve(value);
       return;
     }
     let err: Error;

@@ -21,27 +21,46 @@ export class PacketFramer {
   /** Adds a chunk and returns every packet it completes, in order. Throws ProtocolError on bad framing. */
   push(chunk: Buffer): Packet[] {
     if (this.failed) throw this.failed;
+    const out: Packet[] = [];
+    // The usual case, nothing held back: packets are cut out of the chunk where they lie, the header read in
+    // place, and only what is left of an incomplete one is kept.
+    let start = 0;
+    if (this.buffered === 0) {
+      while (chunk.length - start >= LENGTH_SIZE) {
+        const length = this.checkLength(chunk.readUInt32BE(start));
+        if (chunk.length - start < length) break;
+        out.push({
+          header: decodeHeader(chunk, start + LENGTH_SIZE),
+          payload: chunk.subarray(start + MIN_PACKET, start + length),
+        });
+        start += length;
+      }
+      if (start === chunk.length) return out;
+      chunk = start === 0 ? chunk : chunk.subarray(start);
+    }
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    const out: Packet[] = [];
     while (this.buffered >= LENGTH_SIZE) {
-      const length = this.peekLength();
-      if (length < MIN_PACKET || length > this.maxPacket) {
-        this.failed = new ProtocolError(
-          'PROTOCOL_BAD_LENGTH',
-          `packet length ${length} outside ${MIN_PACKET}…${this.maxPacket}`,
-        );
-        this.chunks = [];
-        this.buffered = 0;
-        throw this.failed;
-      }
+      const length = this.checkLength(this.peekLength());
       if (this.buffered < length) break;
       const bytes = this.take(length);
       out.push({ header: decodeHeader(bytes), payload: bytes.subarray(MIN_PACKET) });
     }
     return out;
+  }
+
+  /** A packet's length word, or ProtocolError (and no more input) when it is outside the protocol's bounds. */
+  private checkLength(length: number): number {
+    if (length >= MIN_PACKET && length <= this.maxPacket) return length;
+    this.failed = new ProtocolError(
+      'PROTOCOL_BAD_LENGTH',
+      `packet length ${length} outside ${MIN_PACKET}…${this.maxPacket}`,
+    );
+    this.chunks = [];
+    this.buffered = 0;
+    throw this.failed;
   }
 
   private peekLength(): number {

@@ -26,6 +26,9 @@ export function padding(n: number): number {
   return (4 - (n & 3)) & 3;
 }
 
+/** Strings up to this many bytes may take the ASCII path of string(). */
+const SHORT_STRING = 32;
+
 export class XdrReader {
   private pos: number;
   private readonly end: number;
@@ -92,7 +95,7 @@ export class XdrReader {
   /** UTF-8 string with a u32 length prefix; `max` is the declared bound in bytes. */
   string(max: number): string {
     const len = this.length(max, 'string');
-    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    const s = this.shortAscii(len) ?? this.buf.toString('utf8', this.pos, this.pos + len);
     this.pos += len + padding(len);
     return s;
   }
@@ -100,7 +103,7 @@ export class XdrReader {
   /** opaque[n]: exactly n bytes, padded. Returns a copy, so callers may keep it past the packet. */
   opaqueFixed(n: number): Buffer {
     this.need(n + padding(n), `opaque[${n}]`);
-    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    const out = this.copy(n);
     this.pos += n + padding(n);
     return out;
   }
@@ -108,7 +111,7 @@ export class XdrReader {
   /** opaque<max>: u32 length, bytes, padding. Returns a copy. */
   opaque(max: number): Buffer {
     const len = this.length(max, 'opaque');
-    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + len));
+    const out = this.copy(len);
     this.pos += len + padding(len);
     return out;
   }
@@ -132,6 +135,29 @@ export class XdrReader {
     if (this.pos !== this.end) {
       throw new XdrError('XDR_TRAILING', `${this.end - this.pos} bytes left after decoding`);
     }
+  }
+
+  /**
+   * The next n bytes (already checked to be there) as a string when they are few and all ASCII, else null:
+   * for a name, building it here costs less than a trip to Node's UTF-8 decoder.
+   */
+  private shortAscii(n: number): string | null {
+    if (n > SHORT_STRING) return null;
+    const { buf, pos } = this;
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = buf[pos + i]!;
+      if (c > 0x7f) return null;
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  /** The next n bytes (already checked to be there), copied. */
+  private copy(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, this.pos, this.pos + n);
+    return out;
   }
 
   private length(max: number, what: string): number {

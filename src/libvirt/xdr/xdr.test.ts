@@ -93,6 +93,85 @@ describe('XDR primitives', () => {
     roundTrip(empty, undefined, 0);
   });
 
+  it('writes and reads short ASCII strings byte by byte, exactly as the UTF-8 path would', () => {
+    // Every length across both sides' short-string limits, and non-ASCII at the start, middle and end (the
+    // writer has already copied bytes when it meets the character, and must leave nothing of them behind).
+    for (let n = 0; n <= 70; n++) {
+      const ascii = 'abcdefghij'.repeat(7).slice(0, n);
+      const bytes = roundTrip(string(), ascii);
+      expect(bytes.subarray(4, 4 + n)).toEqual(Buffer.from(ascii));
+      if (n === 0) continue;
+      for (const at of [0, Math.floor(n / 2), n - 1]) {
+        const mixed = `${ascii.slice(0, at)}é${ascii.slice(at + 1)}`;
+        const b = roundTrip(string(), mixed);
+        expect(b.readUInt32BE(0)).toBe(Buffer.byteLength(mixed));
+        expect(b.subarray(4, 4 + Buffer.byteLength(mixed))).toEqual(Buffer.from(mixed));
+      }
+    }
+    // In a struct after other fields: the string lands where the cursor is, and what follows lands after it.
+    const s = struct({ a: int, name: string(), b: int });
+    expect(encode(s, { a: 1, name: 'vm', b: 2 }).toString('hex')).toBe(
+      '00000001' + '00000002766d0000' + '00000002',
+    );
+    // Bytes that are not ASCII (here not even UTF-8) read as Node's decoder reads them.
+    const odd = Buffer.from('00000004' + '61ff6280', 'hex');
+    expect(decode(string(), odd)).toBe(Buffer.from('61ff6280', 'hex').toString('utf8'));
+  });
+
+  it('struct codecs write out their own methods on first use and keep the wire format', () => {
+    const point = struct({ y: int, x: int, label: optString() });
+    const first = { encode: point.encode, decode: point.decode };
+    const bytes = encode(point, { y: 1, x: 2, label: 'p' });
+    expect(point.encode).not.toBe(first.encode);
+    expect(point.decode).not.toBe(first.decode);
+    expect(bytes.toString('hex')).toBe('00000001' + '00000002' + '00000001' + '0000000170000000');
+    const back = decode(point, bytes);
+    expect(back).toEqual({ y: 1, x: 2, label: 'p' });
+    expect(Object.keys(back)).toEqual(['y', 'x', 'label']);
+    // Decoding first specialises too, and nested structs each have their own.
+    const line = struct({ from: point, to: point });
+    const l = { from: { y: 1, x: 2, label: null }, to: { y: 3, x: 4, label: 'q' } };
+    expect(decode(line, encode(line, l))).toEqual(l);
+  });
+
+  it('struct field names are only ever quoted into the written-out methods', () => {
+    // Names that would break or change code pasted in unquoted: quotes, a backslash, a line separator,
+    // a closing brace, code.
+    const odd = struct({ 'a"b': int, 'c\\d': int, 'e\u2028f': int, '}); throw 1; ({': int, 'x: 1, y': int });
+    const v = { 'a"b': 1, 'c\\d': 2, 'e\u2028f': 3, '}); throw 1; ({': 4, 'x: 1, y': 5 };
+    const bytes = encode(odd, v);
+    expect(bytes.toString('hex')).toBe('0000000100000002000000030000000400000005');
+    expect(decode(odd, bytes)).toEqual(v);
+    expect(() => struct({ ['__proto__']: int })).toThrow(TypeError);
+  });
+
+  it('struct codecs work where code generation from strings is turned off', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { fileURLToPath } = await import('node:url');
+    const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+    const script = `
+      import { decode, encode, int, optString, string, struct } from ${JSON.stringify(index)};
+      let generated = true;
+      try { new Function('return 1'); } catch { generated = false; }
+      const s = struct({ a: int, name: string(), label: optString() });
+      const bytes = encode(s, { a: 5, name: 'hé', label: null });
+      console.log(JSON.stringify({ generated, hex: bytes.toString('hex'), back: decode(s, bytes) }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--disallow-code-generation-from-strings',
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    expect(JSON.parse(stdout)).toEqual({
+      generated: false,
+      hex: '00000005' + '0000000368c3a900' + '00000000',
+      back: { a: 5, name: 'hé', label: null },
+    });
+  });
+
   it('writer grows past its initial size', () => {
     const w = new XdrWriter(16);
     for (let i = 0; i < 10_000; i++) w.uint32(i);
