@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ConnectionClosedError, LibvirtError, ProtocolError } from '../errors.js';
 import { procedures } from '../procedures.js';
@@ -17,6 +17,7 @@ import { decode, encode, int, struct } from '../xdr/index.js';
 import { RpcClient } from './client.js';
 import { KeepaliveProc, MessageStatus, MessageType, Program } from './packet.js';
 import { STREAM_CHUNK_MAX } from './stream.js';
+import type { Transport } from './transport.js';
 
 const uuid = parseUuid('8f0e6b8c3b2a4c1d9e8f0123456789ab');
 const lookup = procedures.DOMAIN_LOOKUP_BY_NAME;
@@ -114,6 +115,56 @@ describe('RpcClient calls', () => {
     daemon.send(replyOk({ ...c.header, serial: 999 }, lookup.ret, { dom: { name: 'x', uuid, id: 1 } }));
     daemon.send(replyOk(c.header, lookup.ret, { dom: { name: 'a', uuid, id: 1 } }));
     expect((await result).dom.name).toBe('a');
+  });
+});
+
+describe('RpcClient writes', () => {
+  /** A transport that logs what the client does with it, by serial; replies are fed in by the test. */
+  function loggingTransport() {
+    const log: string[] = [];
+    const t = Object.assign(new EventEmitter(), {
+      write: (b: Buffer) => log.push(`write ${b.readUInt32BE(20)}`) > 0,
+      cork: () => void log.push('cork'),
+      uncork: () => void log.push('uncork'),
+      pause() {
+        return this;
+      },
+      resume() {
+        return this;
+      },
+      destroy() {
+        return this;
+      },
+    });
+    return { log, t: t as unknown as Transport & EventEmitter };
+  }
+
+  it('writes a lone call at once, and gathers calls made while others wait into one batch per tick', async () => {
+    const { log, t } = loggingTransport();
+    const rpc = new RpcClient(t);
+    const call = (name: string) => rpc.call(lookup, { name });
+    const first = call('a');
+    // Before the tick ends: a sequential caller's call is on its way as soon as it is made.
+    expect(log).toEqual(['write 1']);
+    const more = [call('b'), call('c')];
+    expect(log).toEqual(['write 1', 'cork', 'write 2', 'write 3']);
+    await new Promise((r) => process.nextTick(r));
+    expect(log).toEqual(['write 1', 'cork', 'write 2', 'write 3', 'uncork']);
+    // Once every reply is in, the next call is alone again.
+    for (const serial of [1, 2, 3]) {
+      t.emit(
+        'data',
+        replyOk(header({ proc: 23, type: MessageType.CALL, serial }), lookup.ret, {
+          dom: { name: 'x', uuid, id: serial },
+        }),
+      );
+    }
+    await Promise.all([first, ...more]);
+    log.length = 0;
+    const last = call('d');
+    expect(log).toEqual(['write 4']);
+    rpc.close();
+    await expect(last).rejects.toBeInstanceOf(ConnectionClosedError);
   });
 });
 

@@ -198,9 +198,11 @@ export class RpcClient {
     return new Promise<unknown>((resolve, reject) => {
       const call: Pending = { prog, proc, ret, resolve, reject, timer: null };
       if (this.callTimeoutMs > 0) call.timer = this.startCallTimer(serial, call);
+      const alone = this.pending.size === 0 && !this.corked;
       this.pending.set(serial, call);
       beforeSend?.(serial);
-      this.writeCoalesced(bytes);
+      if (alone) this.writeNow(bytes);
+      else this.writeCoalesced(bytes);
     });
   }
 
@@ -225,10 +227,11 @@ export class RpcClient {
   }
 
   /**
-   * Writes a CALL, gathering every call made in the same tick into one writev(): with many calls in flight,
-   * replies arrive in bursts and each one's continuation sends the next call, so a burst of replies becomes
-   * one write instead of one syscall (and one daemon wake-up) per call, which raises pipelined throughput
-   * (BENCHMARKS.md); a lone sequential call waits only for the end of the current tick.
+   * Writes a CALL that others are waiting beside, gathering every call made in the same tick into one writev():
+   * with many calls in flight, replies arrive in bursts and each one's continuation sends the next call, so a
+   * burst of replies becomes one write instead of one syscall (and one daemon wake-up) per call, which raises
+   * pipelined throughput (BENCHMARKS.md). A call made when no other is waiting (a sequential caller) goes out at
+   * once instead (writeNow): waiting for the tick's end would only delay it, and the batch costs CPU.
    */
   private writeCoalesced(bytes: Buffer): void {
     // try/catch written out rather than guardTransport(() => ...): this runs for every call, and a closure
@@ -239,6 +242,15 @@ export class RpcClient {
         this.transport.cork();
         process.nextTick(this.uncorkAtTickEnd);
       }
+      this.transport.write(bytes);
+    } catch (cause) {
+      this.writeFailed(cause as Error);
+    }
+  }
+
+  /** Writes a call at once: nothing else is waiting, so there is no batch to gather it into. */
+  private writeNow(bytes: Buffer): void {
+    try {
       this.transport.write(bytes);
     } catch (cause) {
       this.writeFailed(cause as Error);
