@@ -87,38 +87,60 @@ export type StructOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
  */
 export function struct<F extends Fields>(fields: F): Codec<StructOf<F>> {
   const entries = Object.entries(fields);
-  if (entries.some(([name]) => name === '__proto__'))
+  if (entries.some(([name]) => name === '__proto__')) {
     throw new TypeError('a struct field cannot be named __proto__');
-  // Until first use, methods that write the struct's own out and replace themselves (most structs of the
-  // protocol tables are never used by one process, and writing one out costs a compile).
+  }
+  const loop = fieldLoop<StructOf<F>>(entries);
+  let uses = 0;
+  // The loop until the struct has been used SPECIALISE_AFTER times, then methods written out for it.
   const codec: Codec<StructOf<F>> = {
     encode(w, v) {
-      specialise(codec, entries);
-      codec.encode(w, v);
+      if (++uses === SPECIALISE_AFTER) specialise(codec, entries);
+      loop.encode(w, v);
     },
     decode(r) {
-      specialise(codec, entries);
-      return codec.decode(r);
+      if (++uses === SPECIALISE_AFTER) specialise(codec, entries);
+      return loop.decode(r);
     },
   };
   return codec;
 }
 
 /**
+ * Uses of a struct codec before specialise writes out its methods: a command that reads a struct a few times
+ * would spend more compiling them than it saves (CLI start-up, BENCHMARKS.md); a loop over calls or a list of
+ * hundreds of domains gets them early.
+ */
+const SPECIALISE_AFTER = 16;
+
+/** Encodes and decodes a struct by looping over its fields. */
+function fieldLoop<T>(entries: [string, Codec<unknown>][]): Codec<T> {
+  return {
+    encode(w, v) {
+      for (const [name, codec] of entries) codec.encode(w, (v as Record<string, unknown>)[name]);
+    },
+    decode(r) {
+      const out: Record<string, unknown> = {};
+      for (const [name, codec] of entries) out[name] = codec.decode(r);
+      return out as T;
+    },
+  };
+}
+
+/**
  * Gives a struct codec methods written out for its fields: `c0.encode(w, v["dom"]); c1.encode(w, v["flags"]);` and
- * `return { "dom": c0.decode(r), "flags": c1.decode(r) }`. A loop over the fields would be one function shared by
- * every struct, so V8 would see every struct's shape at its property accesses and calls and optimise none of
- * them; each written-out method sees one struct, and its decoder builds objects of one shape from a literal.
- * That halves the time a call spends encoding and decoding; a sequential caller waits through it (BENCHMARKS.md).
+ * `return { "dom": c0.decode(r), "flags": c1.decode(r) }`. The field loop is one function shared by every struct,
+ * so V8 sees every struct's shape at its property accesses and calls and optimises none of them; each
+ * written-out method sees one struct, and its decoder builds objects of one shape from a literal. That halves the
+ * time a call spends encoding and decoding; a sequential caller waits through it (BENCHMARKS.md).
  *
  * The source holds only the field names of this repo's protocol tables (never data from a peer), each quoted
  * with JSON.stringify, and the codecs come in as arguments. Where code generation is turned off
- * (--disallow-code-generation-from-strings), the loop does the same work.
+ * (--disallow-code-generation-from-strings), the field loop stays.
  */
 function specialise<T>(codec: Codec<T>, entries: [string, Codec<unknown>][]): void {
   const keys = entries.map(([name]) => JSON.stringify(name));
-  const codecs = entries.map(([, c]) => c);
-  const params = codecs.map((_, i) => `c${i}`);
+  const params = entries.map((_, i) => `c${i}`);
   const encodeBody = keys.map((k, i) => `c${i}.encode(w, v[${k}]);`).join(' ');
   const decodeBody = `return { ${keys.map((k, i) => `${k}: c${i}.decode(r)`).join(', ')} };`;
   let methods: Codec<T>;
@@ -127,19 +149,9 @@ function specialise<T>(codec: Codec<T>, entries: [string, Codec<unknown>][]): vo
       ...params,
       `return { encode(w, v) { ${encodeBody} }, decode(r) { ${decodeBody} } };`,
     );
-    methods = make(...codecs) as Codec<T>;
+    methods = make(...entries.map(([, c]) => c)) as Codec<T>;
   } catch {
-    methods = {
-      encode(w, v) {
-        for (let i = 0; i < entries.length; i++)
-          codecs[i]!.encode(w, (v as Record<string, unknown>)[entries[i]![0]]);
-      },
-      decode(r) {
-        const out: Record<string, unknown> = {};
-        for (let i = 0; i < entries.length; i++) out[entries[i]![0]] = codecs[i]!.decode(r);
-        return out as T;
-      },
-    };
+    methods = fieldLoop<T>(entries);
   }
   codec.encode = methods.encode;
   codec.decode = methods.decode;
