@@ -21,10 +21,13 @@ interface Request {
 }
 
 interface Handle {
-  onread: (arrayBuffer: ArrayBuffer) => void;
+  /** Called after each read; with a user buffer (useUserBuffer) the bytes are in it and the count in `state`. */
+  onread: () => void;
   connect(req: Request, address: string): number;
   readStart(): number;
   readStop(): number;
+  /** Reads go into this buffer instead of a fresh 64 KiB allocation each (net.Socket's `onread.buffer`). */
+  useUserBuffer(buffer: Uint8Array): void;
   writeBuffer(req: Request, data: Buffer): number;
   writev(req: Request, chunks: Buffer[], allBuffers: true): number;
   shutdown(req: Request): number;
@@ -40,7 +43,6 @@ interface Binding {
   /** streamBaseState: what the last read or write call reported, beside its return value. */
   state: Int32Array;
   readBytesOrError: number;
-  arrayBufferOffset: number;
   lastWriteWasAsync: number;
   eof: number;
 }
@@ -67,7 +69,6 @@ function loadBinding(): Binding | null {
       WriteWrap?: new () => Request;
       streamBaseState?: Int32Array;
       kReadBytesOrError?: number;
-      kArrayBufferOffset?: number;
       kLastWriteWasAsync?: number;
     };
     const uv = processBinding('uv') as { UV_EOF?: number };
@@ -75,12 +76,12 @@ function loadBinding(): Binding | null {
     const { WriteWrap, streamBaseState: state } = stream;
     if (
       typeof Pipe !== 'function' ||
+      typeof (Pipe.prototype as Partial<Handle>).useUserBuffer !== 'function' ||
       typeof PipeConnectWrap !== 'function' ||
       typeof WriteWrap !== 'function' ||
       typeof constants?.SOCKET !== 'number' ||
       !(state instanceof Int32Array) ||
       typeof stream.kReadBytesOrError !== 'number' ||
-      typeof stream.kArrayBufferOffset !== 'number' ||
       typeof stream.kLastWriteWasAsync !== 'number' ||
       typeof uv.UV_EOF !== 'number'
     )
@@ -92,7 +93,6 @@ function loadBinding(): Binding | null {
       newWriteRequest: () => new WriteWrap(),
       state,
       readBytesOrError: stream.kReadBytesOrError,
-      arrayBufferOffset: stream.kArrayBufferOffset,
       lastWriteWasAsync: stream.kLastWriteWasAsync,
       eof: uv.UV_EOF,
     };
@@ -128,6 +128,9 @@ export function connectPipe(address: string): Promise<PipeSocket | undefined> {
   });
 }
 
+/** The most one read takes from the kernel (what libuv asks Node for by default). */
+const READ_BUFFER_SIZE = 64 * 1024;
+
 /** Queued-but-unsent bytes above which write() answers false, as net.Socket's default highWaterMark. */
 const HIGH_WATER_MARK = 16 * 1024;
 
@@ -149,6 +152,11 @@ export class PipeSocket extends EventEmitter {
   private listening = false;
   private paused = false;
   private destroyed = false;
+  /**
+   * Where libuv reads into: one buffer for the connection's life, where by default Node allocates 64 KiB for
+   * every read and frees it after. What a read brought is copied out at once (onRead), so no byte stays here.
+   */
+  private readonly readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
   /** A write request no write is using (see send). */
   private spareRequest: Request | null = null;
 
@@ -157,7 +165,8 @@ export class PipeSocket extends EventEmitter {
     private readonly b: Binding,
   ) {
     super();
-    handle.onread = (arrayBuffer) => this.onRead(arrayBuffer);
+    handle.onread = () => this.onRead();
+    handle.useUserBuffer(this.readBuffer);
     // As net.Socket: bytes wait in the kernel until someone listens for them, however long the caller takes.
     this.on('newListener', (event: string) => {
       if (event !== 'data' || this.listening) return;
@@ -267,11 +276,16 @@ export class PipeSocket extends EventEmitter {
     };
   }
 
-  private onRead(arrayBuffer: ArrayBuffer): void {
+  private onRead(): void {
     const { b } = this;
     const nread = b.state[b.readBytesOrError]!;
     if (nread > 0) {
-      if (!this.destroyed) this.emit('data', Buffer.from(arrayBuffer, b.state[b.arrayBufferOffset], nread));
+      if (this.destroyed) return;
+      // A copy of its own for each read: the listener may keep it (the RPC client's packets are views into it),
+      // and the read buffer is filled again by the next read.
+      const chunk = Buffer.allocUnsafe(nread);
+      this.readBuffer.copy(chunk, 0, 0, nread);
+      this.emit('data', chunk);
       return;
     }
     if (nread === 0 || this.destroyed) return;
