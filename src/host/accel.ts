@@ -279,16 +279,17 @@ export function reconcileWithDaemon(
   cacheFile: string | null = defaultCacheFile(),
 ): AccelDecision {
   if (decision.accel !== 'kvm' || domcaps === null || daemonOffersKvm(domcaps)) return decision;
+  const reason = (note: string) =>
+    `the libvirt daemon offers no KVM (its domain capabilities are for plain QEMU)${note}: using TCG, which is much slower`;
   const corrected: AccelDecision = {
     accel: 'tcg',
-    reason:
-      'the libvirt daemon offers no KVM (its domain capabilities are for plain QEMU)' +
-      (decision.cached ? ', though the cache for this boot said kvm' : '') +
-      ': using TCG, which is much slower',
+    reason: reason(decision.cached ? ', though the cache for this boot said kvm' : ''),
     bootId: decision.bootId,
     cached: false,
   };
-  if (cacheFile) writeCache(cacheFile, corrected);
+  // The cache keeps the reason without the note about itself: every later command repeats the cached reason,
+  // and "the cache said kvm" would be false there (it says tcg from now on).
+  if (cacheFile) writeCache(cacheFile, { ...corrected, reason: reason('') });
   return corrected;
 }
 
