@@ -213,6 +213,12 @@ export function cliSection(r: CliBenchResult): string {
   const createRatio = median(r.virtInstallMs) / median(r.roostCreateMs);
   const bestRatio = median(r.virtInstallMs) / median(r.startFloorMs);
   const tab = median(r.completeMs);
+  // What the create target asks of roost in this run's own numbers: the time a 4× create would take, and the room
+  // that leaves over the floor for everything roost adds, beside what Node's start-up alone costs.
+  const createTarget = 4;
+  const targetMs = median(r.virtInstallMs) / createTarget;
+  const roomMs = targetMs - median(r.startFloorMs);
+  const nodeMs = median(r.nodeMs);
   return `## CLI
 
 | benchmark | roost | baseline | result | target | met |
@@ -220,7 +226,7 @@ export function cliSection(r: CliBenchResult): string {
 | \`roost ls --json\`, 50 domains, start to exit (ms) vs \`node -e 0\` | ${fmt(r.lsMs)} | ${fmt(r.nodeMs)} | **+${lsOver.toFixed(1)} ms** | ≤ +40 ms | ${lsOver <= 40 ? 'yes' : '**no**'} |
 | Tab after \`roost start \` (\`roost __complete\`: 50 VM names from the daemon), start to exit (ms) vs \`node -e 0\` | ${fmt(r.completeMs)} | ${fmt(r.nodeMs)} | **${tab.toFixed(1)} ms** (+${(tab - median(r.nodeMs)).toFixed(1)}) | ≤ 150 ms | ${tab <= 150 ? 'yes' : '**no**'} |
 | for comparison: \`roost --version\` (start-up alone) vs \`node -e 0\` | ${fmt(r.versionMs)} | ${fmt(r.nodeMs)} | +${(median(r.versionMs) - median(r.nodeMs)).toFixed(1)} ms | — | — |
-| create from a local image (overlay, passt forward) to running (ms) vs \`virt-install --import\` | ${fmt(r.roostCreateMs)} | ${fmt(r.virtInstallMs)} | **${createRatio.toFixed(2)}×** faster | ≥ 3× | ${createRatio >= 3 ? 'yes' : '**no**'} |
+| create from a local image (overlay, passt forward) to running (ms) vs \`virt-install --import\` | ${fmt(r.roostCreateMs)} | ${fmt(r.virtInstallMs)} | **${createRatio.toFixed(2)}×** faster | ≥ ${createTarget}× | ${createRatio >= createTarget ? 'yes' : '**no**'} |
 | for comparison: \`virsh start\` of the same domain, already defined (ms) — the floor of any create; virt-install ÷ floor = the best ratio possible here | ${fmt(r.startFloorMs)} | ${fmt(r.virtInstallMs)} | ${bestRatio.toFixed(2)}× | — | — |
 
 Both commands run as the same unprivileged user against the same session daemon (with its 50 defined domains:
@@ -237,5 +243,10 @@ start here. roost's domains take that probe's capability away (three calls inste
 virt-install's do not. What roost adds to the floor is Node's start-up, the checks (every other VM's XML), the
 overlay (libvirt runs \`qemu-img\`), the definition, and the check after the start that passt listens on each
 forward (the host's listening sockets before and after).
+
+What ${createTarget}× asks here: a create of ${targetMs.toFixed(0)} ms, which leaves ${roomMs.toFixed(0)} ms over the floor for all
+that roost adds, while \`node -e 0\` alone takes ${nodeMs.toFixed(0)} ms on this machine${
+    roomMs < nodeMs ? ': no program that starts Node can reach it, whatever it does after start-up' : ''
+  }. The first-wave target, ≥ 3×, is ${createRatio >= 3 ? 'met' : '**not met**'}.
 `;
 }
