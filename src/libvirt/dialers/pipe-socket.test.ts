@@ -37,6 +37,22 @@ async function dial(path: string): Promise<PipeSocket> {
   return socket;
 }
 
+/** A PipeSocket connected to a server end that reads nothing until the test resumes it. */
+async function dialPausedPeer(name: string): Promise<{ socket: PipeSocket; peer: Socket }> {
+  const path = join(dir, name);
+  let peer!: Socket;
+  const connected = new Promise<void>((resolve) =>
+    serve(path, (c) => {
+      peer = c;
+      c.pause();
+      resolve();
+    }),
+  );
+  const socket = await dial(path);
+  await connected;
+  return { socket, peer };
+}
+
 function collect(socket: PipeSocket, bytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
@@ -83,17 +99,7 @@ describe('PipeSocket', () => {
   });
 
   it('says "wait" past the high-water mark and emits drain once the reader caught up', async () => {
-    const path = join(dir, 'slow.sock');
-    let peer!: Socket;
-    const connected = new Promise<void>((resolve) =>
-      serve(path, (c) => {
-        peer = c;
-        c.pause();
-        resolve();
-      }),
-    );
-    const socket = await dial(path);
-    await connected;
+    const { socket, peer } = await dialPausedPeer('slow.sock');
     const payload = randomBytes(8 * 1024 * 1024);
     let room = true;
     let written = 0;
@@ -113,17 +119,7 @@ describe('PipeSocket', () => {
   it('delivers every byte in order when writes the kernel takes at once and writes it cannot take alternate', async () => {
     // Writes taken at once share one request object; one that goes asynchronous keeps its own until done. Small
     // writes, then big ones into a paused peer (asynchronous), then small ones again: all arrive, in order.
-    const path = join(dir, 'mixed.sock');
-    let peer!: Socket;
-    const connected = new Promise<void>((resolve) =>
-      serve(path, (c) => {
-        peer = c;
-        c.pause();
-        resolve();
-      }),
-    );
-    const socket = await dial(path);
-    await connected;
+    const { socket, peer } = await dialPausedPeer('mixed.sock');
     const parts = [
       ...Array.from({ length: 20 }, () => randomBytes(100)),
       ...Array.from({ length: 8 }, () => randomBytes(1024 * 1024)),
