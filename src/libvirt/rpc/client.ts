@@ -69,7 +69,7 @@ export class RpcClient {
   private closedWith: ConnectionClosedError | null = null;
   private transportError: Error | null = null;
   private keepalive: KeepaliveProbe | null = null;
-  /** A write batch is open until the end of this tick (see writeCoalesced). */
+  /** A write batch is open until the end of this tick (see writeCall). */
   private corked = false;
 
   private readonly callTimeoutMs: number;
@@ -198,11 +198,10 @@ export class RpcClient {
     return new Promise<unknown>((resolve, reject) => {
       const call: Pending = { prog, proc, ret, resolve, reject, timer: null };
       if (this.callTimeoutMs > 0) call.timer = this.startCallTimer(serial, call);
-      const alone = this.pending.size === 0 && !this.corked;
+      const others = this.pending.size > 0 || this.corked;
       this.pending.set(serial, call);
       beforeSend?.(serial);
-      if (alone) this.writeNow(bytes);
-      else this.writeCoalesced(bytes);
+      this.writeCall(bytes, others);
     });
   }
 
@@ -227,17 +226,17 @@ export class RpcClient {
   }
 
   /**
-   * Writes a CALL that others are waiting beside, gathering every call made in the same tick into one writev():
-   * with many calls in flight, replies arrive in bursts and each one's continuation sends the next call, so a
-   * burst of replies becomes one write instead of one syscall (and one daemon wake-up) per call, which raises
-   * pipelined throughput (BENCHMARKS.md). A call made when no other is waiting (a sequential caller) goes out at
-   * once instead (writeNow): waiting for the tick's end would only delay it, and the batch costs CPU.
+   * Writes a CALL. One made while others wait (`others`) joins a batch that gathers every call made in the same
+   * tick into one writev(): with many calls in flight, replies arrive in bursts and each one's continuation sends
+   * the next call, so a burst of replies becomes one write instead of one syscall (and one daemon wake-up) per
+   * call, which raises pipelined throughput (BENCHMARKS.md). A call made when no other waits (a sequential
+   * caller) goes out at once: waiting for the tick's end would only delay it, and the batch costs CPU.
    */
-  private writeCoalesced(bytes: Buffer): void {
+  private writeCall(bytes: Buffer, others: boolean): void {
     // try/catch written out rather than guardTransport(() => ...): this runs for every call, and a closure
     // per write is garbage per call.
     try {
-      if (!this.corked) {
+      if (others && !this.corked) {
         this.corked = true;
         this.transport.cork();
         process.nextTick(this.uncorkAtTickEnd);
@@ -248,16 +247,7 @@ export class RpcClient {
     }
   }
 
-  /** Writes a call at once: nothing else is waiting, so there is no batch to gather it into. */
-  private writeNow(bytes: Buffer): void {
-    try {
-      this.transport.write(bytes);
-    } catch (cause) {
-      this.writeFailed(cause as Error);
-    }
-  }
-
-  /** Ends the write batch writeCoalesced opened (made once: process.nextTick takes it for every batch). */
+  /** Ends the write batch writeCall opened (made once: process.nextTick takes it for every batch). */
   private readonly uncorkAtTickEnd = (): void => {
     this.corked = false;
     if (!this.closedWith) this.guardTransport(() => this.transport.uncork());
